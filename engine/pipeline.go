@@ -1,0 +1,236 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/expr-lang/expr/vm"
+	"github.com/sluicemail/sluice/stages/resolver"
+)
+
+// DefaultStageTimeout bounds a stage that sets no timeout of its own.
+const DefaultStageTimeout = 10 * time.Second
+
+// Pipeline is a compiled, ordered rule list with the stages and lists it
+// uses. It is immutable once prepared and shared by every message that uses
+// it; a reload builds a new one.
+type Pipeline struct {
+	Name         string // inbound or outbound
+	Rules        []*Rule
+	Stages       map[string]Stage // by namespace
+	Lists        map[string]*List
+	DNS          resolver.Resolver // default resolver for stages
+	StageTimeout time.Duration     // 0 means DefaultStageTimeout
+}
+
+// Prepare computes each rule's phase and stage needs. Call it once after
+// building the pipeline and before Begin.
+func (p *Pipeline) Prepare() error {
+	for _, r := range p.Rules {
+		if err := r.prepare(p.Stages); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Tx is one message's way through a pipeline. The SMTP session keeps it from
+// connection to DATA and evaluates it at each phase; stage results are kept
+// for the message, so a stage runs at most once.
+type Tx struct {
+	p     *Pipeline
+	m     *Message
+	dns   resolver.Resolver
+	facts Facts
+
+	mu       sync.Mutex
+	runs     map[string]*stageRun
+	ran      []string
+	msgOnce  sync.Once
+	bodyOnce sync.Once
+}
+
+type stageRun struct {
+	done chan struct{}
+}
+
+// TxOption adjusts a transaction.
+type TxOption func(*Tx)
+
+// WithResolver makes the stages of this transaction resolve through r (a
+// rule test's zone file, a dry run's --dns).
+func WithResolver(r resolver.Resolver) TxOption { return func(tx *Tx) { tx.dns = r } }
+
+// Begin starts evaluating m with this pipeline.
+func (p *Pipeline) Begin(m *Message, opts ...TxOption) *Tx {
+	tx := &Tx{p: p, m: m, dns: p.DNS, runs: map[string]*stageRun{}}
+	for _, o := range opts {
+		o(tx)
+	}
+	f := &tx.facts
+	f.Header = func(name string) string { return tx.m.Header().Get(name) }
+	f.Headers = func(name string) []string { return tx.m.Header().Values(name) }
+	f.Msg.Header = f.Header
+	f.InList = tx.inList
+	f.Domain = DomainOf
+	f.CIDR = inCIDR
+	f.Dnsbl.ListedIn = func(zone string) bool { return false }
+	return tx
+}
+
+// Pipeline returns the pipeline this transaction started with.
+func (tx *Tx) Pipeline() *Pipeline { return tx.p }
+
+// Message returns the message being evaluated.
+func (tx *Tx) Message() *Message { return tx.m }
+
+// Facts returns the facts gathered so far. Read it only between calls to
+// Evaluate.
+func (tx *Tx) Facts() *Facts { return &tx.facts }
+
+func (tx *Tx) inList(name, value string) bool {
+	l := tx.p.Lists[name]
+	return l != nil && l.Contains(value)
+}
+
+var vmPool = sync.Pool{New: func() any { return &vm.VM{} }}
+
+// Evaluate runs the rules with the facts known at phase. Before PhaseData it
+// may return an undecided verdict (Decided false): a rule that could end
+// evaluation needs facts that are not known yet. At PhaseData it always
+// decides. A rule's runtime error makes the verdict a tempfail naming it.
+func (tx *Tx) Evaluate(ctx context.Context, phase Phase) Verdict {
+	machine := vmPool.Get().(*vm.VM)
+	defer vmPool.Put(machine)
+	tx.refresh()
+	f := &tx.facts
+	f.Score = 0
+	v := Verdict{Action: ActionAccept}
+	var skippedScore bool
+	var blockPhase, scorePhase Phase // latest phase of earlier terminal / scoring rules
+	for _, r := range tx.p.Rules {
+		if r.phase > phase {
+			if r.terminal() {
+				return tx.finish(v, false, phase)
+			}
+			skippedScore = skippedScore || r.Score != 0
+			continue
+		}
+		if r.readsScore && skippedScore {
+			return tx.finish(v, false, phase)
+		}
+		if err := tx.prepareFacts(ctx, r); err != nil {
+			return tx.finish(v, false, phase)
+		}
+		hit, err := tx.match(machine, r)
+		if err != nil {
+			return tx.fail(v, r, err)
+		}
+		decidedAt := max(r.phase, blockPhase)
+		if r.readsScore {
+			decidedAt = max(decidedAt, scorePhase)
+		}
+		if r.terminal() {
+			blockPhase = max(blockPhase, r.phase)
+		}
+		if r.Score != 0 {
+			scorePhase = max(scorePhase, r.phase)
+		}
+		if !hit {
+			continue
+		}
+		if err := tx.fire(machine, r, &v); err != nil {
+			return tx.fail(v, r, err)
+		}
+		if r.Stop {
+			v.Phase = decidedAt
+			return tx.finish(v, true, phase)
+		}
+	}
+	v.Phase = max(blockPhase, scorePhase)
+	return tx.finish(v, phase >= PhaseData, phase)
+}
+
+func (tx *Tx) match(machine *vm.VM, r *Rule) (bool, error) {
+	if r.When == nil {
+		return true, nil
+	}
+	out, err := machine.Run(r.When.Program, &tx.facts)
+	if err != nil {
+		return false, err
+	}
+	b, _ := out.(bool)
+	return b, nil
+}
+
+// fire applies a matching rule to the verdict.
+func (tx *Tx) fire(machine *vm.VM, r *Rule, v *Verdict) error {
+	f := &tx.facts
+	v.Score += r.Score
+	f.Score = v.Score
+	v.Fired = append(v.Fired, Fired{Name: r.Name, Score: r.Score, Action: r.Action.Kind})
+	for _, h := range r.Headers {
+		val, err := h.Value.Render(machine, f)
+		if err != nil {
+			return err
+		}
+		v.Headers = append(v.Headers, Field{Name: h.Name, Value: val})
+	}
+	if r.Tag != nil {
+		tag, err := r.Tag.Render(machine, f)
+		if err != nil {
+			return err
+		}
+		v.Tag = tag
+	}
+	if r.DKIMSign != nil {
+		v.DKIMSign = r.DKIMSign
+	}
+	if r.Action.Kind == "" {
+		return nil
+	}
+	text, err := r.Action.Text.Render(machine, f)
+	if err != nil {
+		return err
+	}
+	v.Action, v.Code, v.Enhanced, v.Text, v.Redirect = r.Action.Kind, r.Action.Code, r.Action.Enhanced, text, r.Action.Redirect
+	return nil
+}
+
+// RuleError is a rule that failed at run time.
+type RuleError struct {
+	Rule string
+	Pos  Position
+	Err  error
+}
+
+func (e *RuleError) Error() string {
+	return fmt.Sprintf("%s: rule %q: %v", e.Pos, e.Rule, e.Err)
+}
+
+func (e *RuleError) Unwrap() error { return e.Err }
+
+func (tx *Tx) fail(v Verdict, r *Rule, err error) Verdict {
+	v.Action = ActionTempfail
+	v.Code, v.Enhanced, v.Text = 451, "4.3.0", "Temporary local problem, try again later"
+	v.Err = &RuleError{Rule: r.Name, Pos: r.Pos, Err: err}
+	v.Phase = r.phase
+	return tx.finish(v, true, r.phase)
+}
+
+func (tx *Tx) finish(v Verdict, decided bool, phase Phase) Verdict {
+	v.Decided = decided
+	if !decided {
+		v.Phase = phase
+	}
+	tx.mu.Lock()
+	v.Stages = append([]string(nil), tx.ran...)
+	tx.mu.Unlock()
+	return v
+}
+
+// errNotYet means the message text is needed but DATA has not arrived.
+var errNotYet = errors.New("message not received yet")

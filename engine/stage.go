@@ -1,0 +1,44 @@
+package engine
+
+import (
+	"context"
+	"time"
+
+	"github.com/sluicemail/sluice/stages/resolver"
+)
+
+// Stage is one check: it fills the facts of its namespace for one message.
+// A Stage value is built once per rule set from its settings block and is
+// shared by all messages, so it must be safe for concurrent use; per-message
+// state lives in Input.
+type Stage interface {
+	// Namespace is the facts namespace the stage fills, e.g. "spf".
+	Namespace() string
+	// Phase is the SMTP phase from which the stage's inputs are known.
+	Phase() Phase
+	// Run computes the facts. It must honour ctx: when ctx ends, return
+	// its error promptly.
+	Run(ctx context.Context, in *Input) error
+	// Fail records a temporary error in the namespace (result temperror),
+	// after Run returned err, timed out or panicked.
+	Fail(f *Facts, err error)
+}
+
+// Dependent is implemented by stages that read other namespaces (dmarc reads
+// spf and dkim); the engine runs those first.
+type Dependent interface {
+	Needs() []string
+}
+
+// Timeouter is implemented by stages whose timeout differs from the
+// pipeline's default.
+type Timeouter interface {
+	Timeout() time.Duration
+}
+
+// Input is what a stage sees of one message.
+type Input struct {
+	Msg   *Message
+	Facts *Facts // write only your own namespace; read only those you Need
+	DNS   resolver.Resolver
+}

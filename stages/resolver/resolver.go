@@ -1,0 +1,63 @@
+// Package resolver is the one DNS resolver every stage uses (built on
+// github.com/miekg/dns): the Resolver interface, a zone-file resolver that
+// answers from RFC 1035 master files with no network, and the lookups the
+// checks need. Results keep apart what RFC 7208, RFC 7489 and RFC 5782 treat
+// differently: an answer, NXDOMAIN, no data (NOERROR with an empty answer),
+// and the temporary failures (server failure, timeout).
+package resolver
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// Status classifies a DNS response that is not a temporary failure.
+type Status int
+
+// The definite outcomes of a query.
+const (
+	Success  Status = iota // NOERROR with records of the asked type
+	NXDomain               // the name does not exist (RCODE 3)
+	NoData                 // the name exists but has no records of the type
+)
+
+func (s Status) String() string {
+	switch s {
+	case Success:
+		return "success"
+	case NXDomain:
+		return "nxdomain"
+	case NoData:
+		return "nodata"
+	}
+	return "unknown"
+}
+
+// Answer is the definite result of one query.
+type Answer struct {
+	Status  Status
+	Records []dns.RR      // answer records of the asked type (CNAMEs followed)
+	TTL     time.Duration // how long the answer may be cached
+}
+
+// Temporary failures. A check that gets one of these reports temperror,
+// never a pass and never a fail.
+var (
+	ErrTimeout  = errors.New("dns: timeout")
+	ErrServFail = errors.New("dns: server failure")
+)
+
+// IsTemporary reports whether err is a temporary DNS failure (timeout,
+// SERVFAIL, refused, network error), as opposed to a definite answer.
+func IsTemporary(err error) bool { return err != nil }
+
+// Resolver answers DNS queries. Implementations are safe for concurrent use.
+// A nil error means a definite answer (Success, NXDomain or NoData); a
+// non-nil error is a temporary failure that wraps ErrTimeout or ErrServFail
+// where it is one of those.
+type Resolver interface {
+	Query(ctx context.Context, name string, qtype uint16) (*Answer, error)
+}
