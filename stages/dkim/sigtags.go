@@ -1,0 +1,93 @@
+package dkim
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// sigInfo is what the stage reads itself from a DKIM-Signature field before
+// handing the message to go-msgauth: the tags that name the signature in the
+// facts, and the syntax checks go-msgauth does not make.
+type sigInfo struct {
+	Domain    string // d=, whitespace removed
+	Selector  string // s=
+	Algorithm string // a=
+	BodyLimit bool   // l= present
+	Err       error  // syntax error that makes the signature a permerror
+}
+
+// parseTagList splits an RFC 6376 section 3.2 tag-list ("a=b; c=d") into a
+// map. Folding whitespace around names and values is removed. A duplicate
+// tag makes the whole list invalid (section 3.2), as does a tag without "="
+// or with a name that is not ALPHA *(ALPHA / DIGIT / "_").
+func parseTagList(s string) (map[string]string, error) {
+	tags := make(map[string]string)
+	for _, part := range strings.Split(s, ";") {
+		if strings.TrimSpace(part) == "" {
+			continue // a trailing ";" is allowed
+		}
+		name, value, ok := strings.Cut(part, "=")
+		if !ok {
+			return tags, fmt.Errorf("tag without '=': %q", strings.TrimSpace(part))
+		}
+		name = strings.TrimSpace(name)
+		if !validTagName(name) {
+			return tags, fmt.Errorf("invalid tag name %q", name)
+		}
+		if _, dup := tags[name]; dup {
+			return tags, fmt.Errorf("duplicate tag %q", name)
+		}
+		tags[name] = strings.TrimSpace(value)
+	}
+	return tags, nil
+}
+
+func validTagName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		alpha := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		if !alpha && (i == 0 || !(c >= '0' && c <= '9' || c == '_')) {
+			return false
+		}
+	}
+	return true
+}
+
+// removeFWS deletes folding whitespace inside a tag value (a base64 b= or a
+// folded d= may contain it).
+func removeFWS(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == ' ' || r == '\t' || r == '\r' || r == '\n' {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+var errNoDomain = errors.New("missing d= tag")
+
+// parseSignature reads the naming tags of one DKIM-Signature field value.
+func parseSignature(value string) sigInfo {
+	tags, err := parseTagList(value)
+	si := sigInfo{
+		Domain:    strings.ToLower(removeFWS(tags["d"])),
+		Selector:  strings.ToLower(removeFWS(tags["s"])),
+		Algorithm: strings.ToLower(removeFWS(tags["a"])),
+	}
+	_, si.BodyLimit = tags["l"]
+	switch {
+	case err != nil:
+		si.Err = fmt.Errorf("malformed tag-list: %w", err)
+	case si.Domain == "":
+		si.Err = errNoDomain
+	case !validName(si.Domain):
+		si.Err = fmt.Errorf("invalid d= syntax %q: %w", si.Domain, errBadName)
+	case si.Selector != "" && !validName(si.Selector):
+		si.Err = fmt.Errorf("invalid s= syntax %q: %w", si.Selector, errBadName)
+	}
+	return si
+}
