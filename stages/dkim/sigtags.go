@@ -23,24 +23,32 @@ type sigInfo struct {
 // or with a name that is not ALPHA *(ALPHA / DIGIT / "_").
 func parseTagList(s string) (map[string]string, error) {
 	tags := make(map[string]string)
+	var first error
+	fail := func(err error) {
+		if first == nil {
+			first = err
+		}
+	}
 	for _, part := range strings.Split(s, ";") {
 		if strings.TrimSpace(part) == "" {
 			continue // a trailing ";" is allowed
 		}
 		name, value, ok := strings.Cut(part, "=")
-		if !ok {
-			return tags, fmt.Errorf("tag without '=': %q", strings.TrimSpace(part))
-		}
 		name = strings.TrimSpace(name)
-		if !validTagName(name) {
-			return tags, fmt.Errorf("invalid tag name %q", name)
+		switch _, dup := tags[name]; {
+		case !ok:
+			fail(fmt.Errorf("tag without '=': %q", strings.TrimSpace(part)))
+		case !validTagName(name):
+			fail(fmt.Errorf("invalid tag name %q", name))
+		case dup:
+			fail(fmt.Errorf("duplicate tag %q", name))
+		default:
+			tags[name] = strings.TrimSpace(value)
 		}
-		if _, dup := tags[name]; dup {
-			return tags, fmt.Errorf("duplicate tag %q", name)
-		}
-		tags[name] = strings.TrimSpace(value)
 	}
-	return tags, nil
+	// The well-formed tags are returned even on error, so that a broken
+	// signature can still be named in the results.
+	return tags, first
 }
 
 func validTagName(s string) bool {
