@@ -1,0 +1,113 @@
+package store
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Maildir file names (https://cr.yp.to/proto/maildir.html, with the
+// Maildir++ ",S=<size>" field and Dovecot's conventions): a unique base
+// "<unix>.M<usec>P<pid>Q<n>.<host>,S=<size>" and, in cur/, an info suffix
+// ":2,<flags>" whose letters are in ASCII order.
+
+// infoSep starts the info part of a Maildir file name.
+const infoSep = ":2,"
+
+// namer makes unique base names for one process.
+type namer struct {
+	host string
+	pid  int
+	seq  atomic.Uint64
+}
+
+func newNamer(host string) *namer {
+	if host == "" {
+		host, _ = os.Hostname()
+	}
+	if host == "" {
+		host = "localhost"
+	}
+	// The Maildir spec escapes "/" and ":" in the host part.
+	host = strings.ReplaceAll(host, "/", `\057`)
+	host = strings.ReplaceAll(host, ":", `\072`)
+	return &namer{host: host, pid: os.Getpid()}
+}
+
+// base returns a new unique base name for a message of size bytes.
+func (n *namer) base(size int, now time.Time) string {
+	q := n.seq.Add(1)
+	return fmt.Sprintf("%d.M%dP%dQ%d.%s,S=%d", now.Unix(), now.Nanosecond()/1000, n.pid, q, n.host, size)
+}
+
+// splitName returns the unique base and the flags of a Maildir file name;
+// hasInfo reports whether it had a ":2," part at all.
+func splitName(name string) (base, flags string, hasInfo bool) {
+	if i := strings.LastIndex(name, infoSep); i >= 0 {
+		return name[:i], name[i+len(infoSep):], true
+	}
+	// Files in new/ carry no info; other info versions (":1,") are kept
+	// as part of the base, as Dovecot does.
+	return name, "", false
+}
+
+// CleanFlags returns the Maildir flag letters of s in ASCII order without
+// duplicates, dropping anything that is not a letter.
+func CleanFlags(s string) string {
+	var seen [128]bool
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' {
+			seen[c] = true
+		}
+	}
+	b := make([]byte, 0, len(s))
+	for c := range seen {
+		if seen[c] {
+			b = append(b, byte(c))
+		}
+	}
+	return string(b)
+}
+
+// HasFlag reports whether a flag letter is in flags.
+func HasFlag(flags string, f byte) bool {
+	return strings.IndexByte(flags, f) >= 0
+}
+
+// sizeOfBase returns the ",S=<size>" field of a base name, or -1.
+func sizeOfBase(base string) int64 {
+	for _, f := range strings.Split(base, ",")[1:] {
+		if v, ok := strings.CutPrefix(f, "S="); ok {
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
+				return n
+			}
+		}
+	}
+	return -1
+}
+
+// sortBases orders base names by their leading delivery time and then
+// lexically, which is the order in which they were most likely delivered.
+func sortBases(b []string) {
+	sort.Slice(b, func(i, j int) bool {
+		ti, tj := leadingInt(b[i]), leadingInt(b[j])
+		if ti != tj {
+			return ti < tj
+		}
+		return b[i] < b[j]
+	})
+}
+
+func leadingInt(s string) int64 {
+	end := 0
+	for end < len(s) && end < 18 && s[end] >= '0' && s[end] <= '9' {
+		end++
+	}
+	n, _ := strconv.ParseInt(s[:end], 10, 64)
+	return n
+}

@@ -1,0 +1,82 @@
+package store
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// FuzzCleanName checks that any accepted mailbox name maps to one folder
+// directory inside the user's directory, and back to itself.
+func FuzzCleanName(f *testing.F) {
+	for _, s := range []string{"INBOX", "inbox.x", "Sent", "a.b.c", "../etc", "a/b", "Entwürfe", "&AGE-", "a..b", ".x", "x.", "\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		clean, err := CleanName(name)
+		if err != nil {
+			return
+		}
+		again, err := CleanName(clean)
+		if err != nil || again != clean {
+			t.Fatalf("CleanName not idempotent: %q -> %q -> %q, %v", name, clean, again, err)
+		}
+		dir := folderDir(clean)
+		if clean == Inbox {
+			return
+		}
+		if strings.ContainsAny(dir, "/\\\x00") || strings.Contains(dir, "..") || dir == "." || !strings.HasPrefix(dir, ".") {
+			t.Fatalf("folderDir(%q) = %q escapes", clean, dir)
+		}
+		user := "/root/d/u"
+		if p := filepath.Join(user, dir); filepath.Dir(p) != user {
+			t.Fatalf("folder %q of %q is not a child of the user dir: %q", dir, clean, p)
+		}
+		back, ok := nameOfDir(dir)
+		if !ok || back != clean {
+			t.Fatalf("nameOfDir(folderDir(%q)) = %q, %v", clean, back, ok)
+		}
+	})
+}
+
+// FuzzDecodeUTF7 checks that decoding accepts only canonical spellings:
+// whatever decodes encodes back to the same bytes.
+func FuzzDecodeUTF7(f *testing.F) {
+	for _, s := range []string{"abc", "&-", "&APw-", "Entw&APw-rfe", "&ZeVnLIqe-", "&2D3eAA-", "&", "&AGE-", "&APw-&APw-"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		dec, err := decodeUTF7(s)
+		if err != nil {
+			return
+		}
+		if !utf8.ValidString(dec) {
+			t.Fatalf("decodeUTF7(%q) gave invalid UTF-8", s)
+		}
+		if enc := encodeUTF7(dec); enc != s {
+			t.Fatalf("decodeUTF7(%q) = %q, which encodes as %q", s, dec, enc)
+		}
+	})
+}
+
+// FuzzSplitName checks the Maildir file-name parser: base and flags put
+// back together give the name, and cleaned flags are sorted letters.
+func FuzzSplitName(f *testing.F) {
+	for _, s := range []string{"1.M2P3Q4.host,S=10:2,FS", "x", "a:2,b:2,RS", ":2,", "x,S=99999999999999999999:2,zzZ"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		base, flags, has := splitName(name)
+		if has && base+infoSep+flags != name || !has && (base != name || flags != "") {
+			t.Fatalf("splitName(%q) = %q, %q, %v", name, base, flags, has)
+		}
+		c := CleanFlags(flags)
+		for i := 0; i < len(c); i++ {
+			if !(c[i] >= 'A' && c[i] <= 'Z' || c[i] >= 'a' && c[i] <= 'z') || i > 0 && c[i-1] >= c[i] {
+				t.Fatalf("CleanFlags(%q) = %q", flags, c)
+			}
+		}
+		_ = sizeOfBase(base)
+	})
+}
