@@ -31,7 +31,7 @@ type Pipeline struct {
 func (p *Pipeline) Prepare() error {
 	for _, r := range p.Rules {
 		if err := r.prepare(p.Stages); err != nil {
-			return err
+			return &RuleError{Rule: r.Name, Pos: r.Pos, Err: err}
 		}
 	}
 	return nil

@@ -74,7 +74,7 @@ func (r *Rule) prepare(stages map[string]Stage) error {
 		}
 		st, ok := stages[ns]
 		if !ok {
-			return fmt.Errorf("rule %q reads %s, but no stage provides it", r.Name, ns)
+			return fmt.Errorf("reads %s, but no stage provides it", ns)
 		}
 		need[ns] = true
 		r.phase = max(r.phase, st.Phase())

@@ -1,0 +1,297 @@
+package rules
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml/ast"
+	"github.com/sluicemail/sluice/engine"
+	"github.com/sluicemail/sluice/stages"
+	"github.com/sluicemail/sluice/stages/resolver"
+)
+
+// Pipelines a rule file may declare.
+const (
+	Inbound  = "inbound"
+	Outbound = "outbound"
+)
+
+// Options are what a rule set is built with.
+type Options struct {
+	DNS          resolver.Resolver // resolver for the stages (nil: none, DNS stages temperror)
+	DataDir      string            // the server's data directory, for stage files
+	StageTimeout time.Duration     // per-stage timeout; 0 means engine.DefaultStageTimeout
+}
+
+// Set is one compiled rule directory: its pipelines, lists and tests.
+type Set struct {
+	Dir       string
+	Files     []string // rule files, in load order
+	TestFiles []string
+	Watched   []string // every file read, for the reload watcher
+	Lists     map[string]*engine.List
+	Tests     []*TestCase
+	LoadedAt  time.Time
+
+	pipelines map[string]*engine.Pipeline
+}
+
+// Pipeline returns the named pipeline ("inbound" or "outbound"), nil if no
+// rule file declares it.
+func (s *Set) Pipeline(name string) *engine.Pipeline { return s.pipelines[name] }
+
+// Pipelines returns the names of the pipelines the set has, sorted.
+func (s *Set) Pipelines() []string {
+	out := make([]string, 0, len(s.pipelines))
+	for n := range s.pipelines {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Load reads and compiles every rule file in dir (files ending in .yaml or
+// .yml, except *_test.yaml), in name order; files of the same pipeline are
+// concatenated. It returns every error found, as an ErrorList.
+func Load(dir string, opts Options) (*Set, error) {
+	files, tests, err := listDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Set{Dir: dir, Files: files, TestFiles: tests, Lists: map[string]*engine.List{}, LoadedAt: time.Now(),
+		pipelines: map[string]*engine.Pipeline{}}
+	var errs ErrorList
+	var parsed []*parsedFile
+	for _, f := range files {
+		s.Watched = append(s.Watched, f)
+		pf, perr := readFile(f)
+		if perr != nil {
+			errs = append(errs, perr)
+			continue
+		}
+		parsed = append(parsed, pf)
+		errs = append(errs, s.loadLists(pf)...)
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	errs = append(errs, s.build(parsed, opts)...)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	for _, tf := range tests {
+		s.Watched = append(s.Watched, tf)
+		cases, terrs := loadTests(tf)
+		errs = append(errs, terrs...)
+		s.Tests = append(s.Tests, cases...)
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return s, nil
+}
+
+func listDir(dir string) (files, tests []string, err error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("rule directory: %w", err)
+	}
+	for _, e := range entries {
+		n := e.Name()
+		if e.IsDir() || strings.HasPrefix(n, ".") || !(strings.HasSuffix(n, ".yaml") || strings.HasSuffix(n, ".yml")) {
+			continue
+		}
+		p := filepath.Join(dir, n)
+		if strings.HasSuffix(strings.TrimSuffix(strings.TrimSuffix(n, ".yml"), ".yaml"), "_test") {
+			tests = append(tests, p)
+		} else {
+			files = append(files, p)
+		}
+	}
+	if len(files) == 0 {
+		return nil, nil, fmt.Errorf("rule directory %s: no rule files (*.yaml)", dir)
+	}
+	return files, tests, nil
+}
+
+func (s *Set) loadLists(pf *parsedFile) ErrorList {
+	var errs ErrorList
+	names := make([]string, 0, len(pf.doc.Lists))
+	for n := range pf.doc.Lists {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		node := pf.doc.Lists[name]
+		if s.Lists[name] != nil {
+			l, c := pos(node)
+			errs = append(errs, &Error{File: pf.path, Line: l, Col: c, Msg: fmt.Sprintf("list %q is defined twice", name)})
+			continue
+		}
+		list, read, err := loadList(pf.path, name, node)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		s.Lists[name] = list
+		s.Watched = append(s.Watched, read...)
+	}
+	return errs
+}
+
+// build compiles the rules of every pipeline and instantiates its stages.
+func (s *Set) build(parsed []*parsedFile, opts Options) ErrorList {
+	var errs ErrorList
+	settings := map[string]map[string]stageConf{} // pipeline -> namespace -> settings
+	for _, pf := range parsed {
+		name := pf.doc.Pipeline
+		if name != Inbound && name != Outbound {
+			errs = append(errs, &Error{File: pf.path, Line: 1, Col: 1, Msg: fmt.Sprintf("pipeline must be %q or %q, got %q", Inbound, Outbound, name)})
+			continue
+		}
+		p := s.pipelines[name]
+		if p == nil {
+			p = &engine.Pipeline{Name: name, Stages: map[string]engine.Stage{}, Lists: s.Lists, DNS: opts.DNS, StageTimeout: opts.StageTimeout}
+			s.pipelines[name] = p
+			settings[name] = map[string]stageConf{}
+		}
+		errs = append(errs, collectStages(pf, settings[name])...)
+		seen := map[string]bool{}
+		for _, r := range p.Rules {
+			seen[r.Name] = true
+		}
+		for _, node := range pf.doc.Rules {
+			r, rerrs := compileRule(pf.path, node, s.Lists)
+			errs = append(errs, rerrs...)
+			if r == nil || len(rerrs) > 0 {
+				continue
+			}
+			if seen[r.Name] {
+				errs = append(errs, &Error{File: pf.path, Line: r.Pos.Line, Col: r.Pos.Col, Rule: r.Name, Msg: "duplicate rule name"})
+			}
+			seen[r.Name] = true
+			p.Rules = append(p.Rules, r)
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	for name, p := range s.pipelines {
+		errs = append(errs, buildStages(p, settings[name], opts)...)
+	}
+	return errs
+}
+
+// stageConf is one stage's settings block and where it was written.
+type stageConf struct {
+	file string
+	node ast.Node
+}
+
+func collectStages(pf *parsedFile, into map[string]stageConf) ErrorList {
+	var errs ErrorList
+	for ns, node := range pf.doc.Stages {
+		l, c := pos(node)
+		if !stages.Has(ns) {
+			errs = append(errs, &Error{File: pf.path, Line: l, Col: c, Msg: fmt.Sprintf("unknown stage %q (known: %s)", ns, strings.Join(stages.Names(), ", "))})
+			continue
+		}
+		if prev, dup := into[ns]; dup {
+			errs = append(errs, &Error{File: pf.path, Line: l, Col: c, Msg: fmt.Sprintf("stage %q is already configured in %s", ns, prev.file)})
+			continue
+		}
+		into[ns] = stageConf{file: pf.path, node: node}
+	}
+	return errs
+}
+
+// buildStages instantiates every configured stage (so their settings are
+// checked at load) and every stage a rule reads, then prepares the pipeline.
+func buildStages(p *engine.Pipeline, conf map[string]stageConf, opts Options) ErrorList {
+	var errs ErrorList
+	need := map[string]bool{}
+	for ns := range conf {
+		need[ns] = true
+	}
+	for _, r := range p.Rules {
+		for _, ns := range ruleNamespaces(r) {
+			if stages.Has(ns) {
+				need[ns] = true
+			}
+		}
+	}
+	for ns := range need {
+		addStage(p, ns, conf, opts, &errs, 0)
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	if err := p.Prepare(); err != nil {
+		var re *engine.RuleError
+		if errors.As(err, &re) {
+			errs = append(errs, &Error{File: re.Pos.File, Line: re.Pos.Line, Col: re.Pos.Col, Rule: re.Rule, Msg: re.Err.Error()})
+		} else {
+			errs = append(errs, &Error{File: firstFile(p), Msg: err.Error()})
+		}
+	}
+	return errs
+}
+
+// addStage builds one stage and, recursively, the stages it depends on.
+func addStage(p *engine.Pipeline, ns string, conf map[string]stageConf, opts Options, errs *ErrorList, depth int) {
+	if p.Stages[ns] != nil || depth > 8 {
+		return
+	}
+	c := conf[ns]
+	set := stages.Settings{DataDir: opts.DataDir}
+	if c.node != nil {
+		set.Raw = []byte(c.node.String())
+		set.Dir = filepath.Dir(c.file)
+	}
+	st, err := stages.New(ns, set)
+	if err != nil {
+		l, col := pos(c.node)
+		*errs = append(*errs, &Error{File: c.file, Line: l, Col: col, Msg: err.Error()})
+		return
+	}
+	p.Stages[ns] = st
+	if dep, ok := st.(engine.Dependent); ok {
+		for _, d := range dep.Needs() {
+			addStage(p, d, conf, opts, errs, depth+1)
+		}
+	}
+}
+
+func ruleNamespaces(r *engine.Rule) []string {
+	var out []string
+	add := func(refs engine.Refs) {
+		for ns := range refs.Namespaces {
+			out = append(out, ns)
+		}
+	}
+	if r.When != nil {
+		add(r.When.Refs)
+	}
+	if r.Action.Text != nil {
+		add(r.Action.Text.Refs)
+	}
+	if r.Tag != nil {
+		add(r.Tag.Refs)
+	}
+	for _, h := range r.Headers {
+		add(h.Value.Refs)
+	}
+	return out
+}
+
+func firstFile(p *engine.Pipeline) string {
+	if len(p.Rules) > 0 {
+		return p.Rules[0].Pos.File
+	}
+	return ""
+}
