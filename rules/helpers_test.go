@@ -121,4 +121,3 @@ func eval(t *testing.T, p *engine.Pipeline, env engine.Envelope, raw string, pha
 	}
 	return p.Begin(engine.NewMessage(env, b)).Evaluate(context.Background(), phase)
 }
-

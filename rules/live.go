@@ -177,4 +177,3 @@ func ignored(name string) bool {
 	return strings.HasPrefix(base, ".") || strings.HasSuffix(base, "~") || strings.HasSuffix(base, ".swp") ||
 		strings.HasSuffix(base, ".tmp") || base == "4913"
 }
-
