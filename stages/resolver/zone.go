@@ -11,6 +11,10 @@ import (
 	"github.com/miekg/dns"
 )
 
+// defaultNegativeTTL is how long a negative answer from zone data without an
+// SOA record may be cached.
+const defaultNegativeTTL = time.Minute
+
 // Zone answers queries from RFC 1035 master files only, with no network: the
 // resolver of dry runs (`sluice check --dns`), rule tests and the test
 // suite. A name that has records of other types gets NoData; a name absent
@@ -59,7 +63,7 @@ func (z *Zone) Parse(r io.Reader, name string) error {
 	return nil
 }
 
-// Add adds one record.
+// Add adds one record. It must not be called while queries are running.
 func (z *Zone) Add(rr dns.RR) {
 	owner := strings.ToLower(dns.Fqdn(rr.Header().Name))
 	z.records[owner] = append(z.records[owner], rr)
@@ -74,52 +78,109 @@ func (z *Zone) Add(rr dns.RR) {
 }
 
 // Fail makes queries for name fail with err (ErrTimeout or ErrServFail), to
-// test temperror handling.
+// test temperror handling. The in-process server of package dnstest drops
+// the queries of a name failing with ErrTimeout and answers SERVFAIL for
+// any other error. It must not be called while queries are running.
 func (z *Zone) Fail(name string, err error) {
 	z.failing[strings.ToLower(dns.Fqdn(name))] = err
 }
 
-// Query implements Resolver. CNAMEs are followed (up to 8) inside the data.
-func (z *Zone) Query(ctx context.Context, name string, qtype uint16) (*Answer, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrTimeout, err)
-	}
+// Failure returns the error a name was made to fail with, or nil.
+func (z *Zone) Failure(name string) error {
+	return z.failing[strings.ToLower(dns.Fqdn(name))]
+}
+
+// ZoneResult is the full result of a lookup in zone data, shaped like a DNS
+// response: what an authoritative server built on the zone would send.
+type ZoneResult struct {
+	Status Status
+	Chain  []dns.RR // the CNAMEs followed, then the records of the asked type
+	SOA    *dns.SOA // the closest enclosing SOA, for negative answers (may be nil)
+}
+
+// Lookup resolves name in the zone data, following CNAMEs (up to 8). The
+// error is the name's Fail error, or ErrServFail for a CNAME chain too long.
+func (z *Zone) Lookup(name string, qtype uint16) (*ZoneResult, error) {
 	owner := strings.ToLower(dns.Fqdn(name))
-	var out []dns.RR
+	res := &ZoneResult{}
 	for hops := 0; hops < 8; hops++ {
 		if err := z.failing[owner]; err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		rrs, exists := z.records[owner]
 		if !exists && !z.names[owner] {
-			if len(out) > 0 {
-				return &Answer{Status: NoData, Records: nil, TTL: time.Minute}, nil
-			}
-			return &Answer{Status: NXDomain, TTL: time.Minute}, nil
+			res.Status, res.SOA = NXDomain, z.soaFor(owner)
+			return res, nil
 		}
-		var cname string
+		var cname dns.RR
+		found := false
 		for _, rr := range rrs {
-			if rr.Header().Rrtype == qtype {
-				out = append(out, rr)
-			} else if c, ok := rr.(*dns.CNAME); ok && qtype != dns.TypeCNAME {
-				cname = strings.ToLower(c.Target)
+			switch {
+			case rr.Header().Rrtype == qtype:
+				res.Chain = append(res.Chain, rr)
+				found = true
+			case rr.Header().Rrtype == dns.TypeCNAME && qtype != dns.TypeCNAME:
+				cname = rr
 			}
 		}
-		hasType := false
-		for _, rr := range out {
-			if rr.Header().Rrtype == qtype {
-				hasType = true
+		if found || cname == nil {
+			if !found {
+				res.Status, res.SOA = NoData, z.soaFor(owner)
 			}
+			return res, nil
 		}
-		if hasType || cname == "" {
-			if !hasType {
-				return &Answer{Status: NoData, TTL: time.Minute}, nil
-			}
-			return &Answer{Status: Success, Records: out, TTL: ttlOf(out)}, nil
-		}
-		owner = cname
+		res.Chain = append(res.Chain, cname)
+		owner = strings.ToLower(dns.Fqdn(cname.(*dns.CNAME).Target))
 	}
 	return nil, fmt.Errorf("%s: CNAME chain too long: %w", name, ErrServFail)
+}
+
+// soaFor returns the SOA of the closest enclosing zone in the data.
+func (z *Zone) soaFor(owner string) *dns.SOA {
+	for n := owner; ; {
+		for _, rr := range z.records[n] {
+			if soa, ok := rr.(*dns.SOA); ok {
+				return soa
+			}
+		}
+		i := strings.IndexByte(n, '.')
+		if i < 0 || i == len(n)-1 {
+			return nil
+		}
+		n = n[i+1:]
+	}
+}
+
+// Query implements Resolver. CNAMEs are followed (up to 8) inside the data;
+// negative answers carry the TTL that RFC 2308 section 5 gives them.
+func (z *Zone) Query(ctx context.Context, name string, qtype uint16) (*Answer, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrTimeout, err)
+	}
+	res, err := z.Lookup(name, qtype)
+	if err != nil {
+		return nil, err
+	}
+	if res.Status != Success {
+		ttl := defaultNegativeTTL
+		if res.SOA != nil {
+			ttl = negativeTTL(res.SOA)
+		}
+		return &Answer{Status: res.Status, TTL: ttl}, nil
+	}
+	out := make([]dns.RR, 0, len(res.Chain))
+	for _, rr := range res.Chain {
+		if rr.Header().Rrtype == qtype {
+			out = append(out, rr)
+		}
+	}
+	return &Answer{Status: Success, Records: out, TTL: ttlOf(res.Chain)}, nil
+}
+
+// negativeTTL is the lesser of the SOA's own TTL and its MINIMUM field
+// (RFC 2308 section 5).
+func negativeTTL(soa *dns.SOA) time.Duration {
+	return time.Duration(min(soa.Hdr.Ttl, soa.Minttl)) * time.Second
 }
 
 func ttlOf(rrs []dns.RR) time.Duration {
