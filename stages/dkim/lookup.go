@@ -7,7 +7,6 @@ import (
 	"net"
 	"strings"
 
-	"github.com/miekg/dns"
 	"github.com/sluicemail/sluice/stages/resolver"
 )
 
@@ -27,26 +26,20 @@ func txtLookup(ctx context.Context, r resolver.Resolver) func(string) ([]string,
 		if !validName(name) {
 			return nil, fmt.Errorf("%q: %w", name, errBadName)
 		}
-		ans, err := r.Query(ctx, name, dns.TypeTXT)
+		txts, status, err := resolver.LookupTXT(ctx, r, name)
 		if err != nil {
 			return nil, &net.DNSError{Err: err.Error(), Name: name, IsTemporary: true,
 				IsTimeout: errors.Is(err, resolver.ErrTimeout)}
 		}
-		switch ans.Status {
+		switch status {
 		case resolver.NXDomain:
 			return nil, &net.DNSError{Err: "no such domain", Name: name, IsNotFound: true}
 		case resolver.NoData:
 			return nil, &net.DNSError{Err: "no TXT record", Name: name, IsNotFound: true}
 		}
-		var out []string
-		for _, rr := range ans.Records {
-			if t, ok := rr.(*dns.TXT); ok {
-				// RFC 6376 section 3.6.2.2: the strings of one record are
-				// concatenated with nothing in between.
-				out = append(out, strings.Join(t.Txt, ""))
-			}
-		}
-		return out, nil
+		// The strings of one record are already joined (RFC 6376 section
+		// 3.6.2.2); several records are a permerror in go-msgauth.
+		return txts, nil
 	}
 }
 
