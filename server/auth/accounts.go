@@ -46,9 +46,9 @@ type file struct {
 type Accounts struct {
 	path string
 
-	mu      sync.RWMutex
-	cur     *file
-	info    os.FileInfo // of the file last read; nil when there was none
+	mu   sync.RWMutex
+	cur  *file
+	info os.FileInfo // of the file last read; nil when there was none
 }
 
 // Open returns the accounts of dataDir. A missing file is an empty
