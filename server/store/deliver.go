@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -23,6 +24,7 @@ func (s *Store) Deliver(user, mailbox string, raw []byte, flags string, date tim
 // put writes one message and returns its mailbox's clean name and the file
 // name it got. inCur puts it in cur/ with an info part even without flags.
 func (s *Store) put(user, mailbox string, raw []byte, flags string, date time.Time, inCur bool) (stored, error) {
+	user = strings.ToLower(user)
 	userDir, err := s.UserDir(user)
 	if err != nil {
 		return stored{}, err
@@ -65,8 +67,9 @@ func (s *Store) put(user, mailbox string, raw []byte, flags string, date time.Ti
 	if err := s.dirs.sync(filepath.Join(dir, sub)); err != nil {
 		return stored{}, fmt.Errorf("fsync %s: %w", sub, err)
 	}
-	s.changed(user, clean)
-	return stored{mailbox: clean, dir: dir, sub: sub, name: name, base: base}, nil
+	st := stored{mailbox: clean, dir: dir, sub: sub, name: name, base: base}
+	s.changed(user, st)
+	return st, nil
 }
 
 // stored says where put left a message.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // QuotaError is a refusal for lack of storage space. SMTP answers 452
@@ -55,6 +56,7 @@ func (s *Store) CheckQuota(user string, size int64) error {
 // from the Maildir once (the ",S=" sizes in file names, or a stat) and then
 // kept up to date by the store's own writes and by index scans.
 func (s *Store) Usage(user string) (int64, error) {
+	user = strings.ToLower(user)
 	u := s.user(user)
 	u.mu.Lock()
 	defer u.mu.Unlock()

@@ -1,0 +1,276 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+)
+
+// Append stores raw in the mailbox with IMAP flags and internal date
+// (zero: now), checking the quota first, and returns its UID. The message
+// is fsynced before Append returns.
+func (m *Mailbox) Append(raw []byte, flags []string, date time.Time) (uid, validity uint32, err error) {
+	if err := m.a.s.CheckQuota(m.a.user, int64(len(raw))); err != nil {
+		return 0, 0, err
+	}
+	letters, kw := SplitFlags(flags)
+	st, err := m.a.s.put(m.a.user, m.name, raw, letters, date, true)
+	if err != nil {
+		return 0, 0, err
+	}
+	uids, err := m.adopt([]stored{st}, [][]string{kw})
+	if err != nil {
+		return 0, 0, err
+	}
+	return uids[0], m.validity, nil
+}
+
+// adopt indexes files just put into the mailbox and returns their UIDs,
+// giving each the keywords at the same index.
+func (m *Mailbox) adopt(files []stored, keywords [][]string) ([]uint32, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.gone {
+		return nil, ErrGone
+	}
+	m.pendMu.Lock()
+	m.pending = append(m.pending, files...)
+	m.pendMu.Unlock()
+	if err := m.syncLocked(false, nil); err != nil {
+		return nil, err
+	}
+	uids := make([]uint32, len(files))
+	var changed []*Message
+	for i, f := range files {
+		msg := m.byBase[f.base]
+		if msg == nil {
+			return nil, fmt.Errorf("store: %s: message %s not indexed", m.name, f.base)
+		}
+		uids[i] = msg.UID
+		if i < len(keywords) && len(keywords[i]) > 0 {
+			c := *msg
+			c.Keywords = keywords[i]
+			m.modSeq++
+			c.ModSeq = m.modSeq
+			changed = append(changed, &c)
+		}
+	}
+	if len(changed) > 0 {
+		if err := m.commit(nil, changed, nil, m.next, m.modSeq); err != nil {
+			return nil, err
+		}
+		for _, c := range changed {
+			seq, msg := m.find(c.UID)
+			*msg = *c
+			m.Tracker.QueueMessageFlags(seq, imap.UID(msg.UID), flagsOf(msg), nil)
+		}
+	}
+	return uids, nil
+}
+
+// FlagOp says how SetFlags combines flags: '+' adds, '-' removes, '='
+// replaces.
+type FlagOp = byte
+
+// SetFlags changes the flags of the messages with uids: system flags by
+// renaming their files, keywords in the index. Every session but source
+// (which may be nil) is told; source answers its own STORE.
+func (m *Mailbox) SetFlags(uids []uint32, op FlagOp, flags []string, source *imapserver.SessionTracker) error {
+	letters, kw := SplitFlags(flags)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.gone {
+		return ErrGone
+	}
+	var changed []*Message
+	modSeq := m.modSeq
+	for _, uid := range uids {
+		_, msg := m.find(uid)
+		if msg == nil {
+			continue
+		}
+		c := *msg
+		c.Flags = mergeLetters(msg.Flags, op, letters)
+		c.Keywords = mergeKeywords(msg.Keywords, op, kw)
+		if c.Flags == msg.Flags && equalStrings(c.Keywords, msg.Keywords) && msg.sub == "cur" {
+			continue
+		}
+		c.sub = "cur"
+		if err := os.Rename(m.Path(msg), m.Path(&c)); err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				continue // gone from outside; the next full sync expunges it
+			}
+			return err
+		}
+		modSeq++
+		c.ModSeq = modSeq
+		changed = append(changed, &c)
+	}
+	if len(changed) == 0 {
+		return nil
+	}
+	err := m.commit(nil, changed, nil, m.next, modSeq)
+	m.modSeq = modSeq
+	for _, c := range changed {
+		// The files are renamed whatever the index says: memory follows
+		// the files, and a failed commit is repaired by the next sync.
+		seq, msg := m.find(c.UID)
+		*msg = *c
+		m.Tracker.QueueMessageFlags(seq, imap.UID(msg.UID), flagsOf(msg), source)
+	}
+	return err
+}
+
+// Expunge removes the messages flagged \Deleted (only those in uids, when
+// uids is not nil) and returns their UIDs.
+func (m *Mailbox) Expunge(uids *imap.UIDSet) ([]uint32, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.gone {
+		return nil, ErrGone
+	}
+	var doomed []*Message
+	for _, msg := range m.msgs {
+		if HasFlag(msg.Flags, LetterDeleted) && (uids == nil || uids.Contains(imap.UID(msg.UID))) {
+			doomed = append(doomed, msg)
+		}
+	}
+	return m.removeLocked(doomed, true)
+}
+
+// removeLocked deletes (or, with del false, only forgets: the files were
+// moved away) messages and tells every session.
+func (m *Mailbox) removeLocked(doomed []*Message, del bool) ([]uint32, error) {
+	if len(doomed) == 0 {
+		return nil, nil
+	}
+	var freed int64
+	out := make([]uint32, 0, len(doomed))
+	for _, msg := range doomed {
+		if del {
+			if err := os.Remove(m.Path(msg)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return out, err
+			}
+			freed += msg.Size
+		}
+		out = append(out, msg.UID)
+	}
+	if del {
+		fsyncDir(filepath.Join(m.dir, "cur"))
+		m.a.s.addUsage(m.a.user, -freed)
+	}
+	m.modSeq++
+	err := m.commit(nil, nil, doomed, m.next, m.modSeq)
+	m.expungeLocked(doomed)
+	return out, err
+}
+
+// Transfer copies (or, with move, moves) the messages with uids into dest
+// and returns the source and destination UIDs in the same order. Files
+// are hard-linked for a copy and renamed for a move, so the content is
+// never rewritten; the destination directory is fsynced before the source
+// forgets a moved message. Moves into and out of Junk train the Trainer.
+func (m *Mailbox) Transfer(dest *Mailbox, uids []uint32, move bool) (src, dst []uint32, err error) {
+	if move && dest == m {
+		return nil, nil, errors.New("store: source and destination are the same mailbox")
+	}
+	type item struct {
+		msg  *Message
+		path string
+		to   stored
+		kw   []string
+	}
+	var items []item
+	var total int64
+	err = m.View(func([]*Message) error {
+		for _, uid := range uids {
+			if _, msg := m.find(uid); msg != nil {
+				items = append(items, item{msg: msg, path: m.Path(msg), kw: msg.Keywords})
+				total += msg.Size
+			}
+		}
+		return nil
+	})
+	if err != nil || len(items) == 0 {
+		return nil, nil, err
+	}
+	if !move {
+		if err := m.a.s.CheckQuota(m.a.user, total); err != nil {
+			return nil, nil, err
+		}
+	}
+	m.a.s.ensureMailbox(m.a.dir, dest.name)
+	now := time.Now()
+	for i := range items {
+		it := &items[i]
+		base := it.msg.base
+		if !move {
+			base = m.a.s.names.base(int(it.msg.Size), now)
+		}
+		name := base + infoSep + it.msg.Flags
+		to := filepath.Join(dest.dir, "cur", name)
+		if move {
+			err = os.Rename(it.path, to)
+		} else if err = os.Link(it.path, to); err != nil {
+			err = copyFile(it.path, to, it.msg.Date)
+		}
+		if err != nil {
+			break
+		}
+		it.to = stored{mailbox: dest.name, dir: dest.dir, sub: "cur", name: name, base: base}
+	}
+	var done []stored
+	var kws [][]string
+	for _, it := range items {
+		if it.to.name != "" {
+			done = append(done, it.to)
+			kws = append(kws, it.kw)
+			src = append(src, it.msg.UID)
+		}
+	}
+	if len(done) == 0 {
+		return nil, nil, err
+	}
+	if serr := fsyncDir(filepath.Join(dest.dir, "cur")); serr != nil && err == nil {
+		err = serr
+	}
+	if move {
+		m.forgetMoved(src)
+	} else {
+		m.a.s.addUsage(m.a.user, total)
+	}
+	dst, aerr := dest.adopt(done, kws)
+	if err == nil {
+		err = aerr
+	}
+	m.a.train(m.name, dest.name, done, dest)
+	return src, dst, err
+}
+
+// forgetMoved drops messages whose files were moved to another mailbox.
+func (m *Mailbox) forgetMoved(uids []uint32) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var gone []*Message
+	for _, uid := range uids {
+		if _, msg := m.find(uid); msg != nil {
+			gone = append(gone, msg)
+		}
+	}
+	if _, err := m.removeLocked(gone, false); err != nil {
+		m.a.s.log.Warn("store: index after move", "mailbox", m.name, "err", err)
+	}
+}
+
+func copyFile(from, to string, date time.Time) error {
+	raw, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	return writeSynced(to, raw, date)
+}

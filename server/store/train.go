@@ -1,0 +1,70 @@
+package store
+
+import (
+	"crypto/sha256"
+	"os"
+	"path/filepath"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// train teaches the Trainer about messages that moved between from and
+// to: into Junk is spam, out of Junk is ham. Moving from Junk to Trash is
+// deleting spam, not a verdict of ham, and teaches nothing. Each message
+// (by content digest) is learnt at most once per class; a message learnt
+// as the other class is unlearnt from it first.
+func (a *Account) train(from, to string, files []stored, dest *Mailbox) {
+	t := a.s.opts.Trainer
+	if t == nil || from == to {
+		return
+	}
+	var spam bool
+	switch {
+	case to == Junk:
+		spam = true
+	case from == Junk && to != Trash:
+		spam = false
+	default:
+		return
+	}
+	for _, f := range files {
+		raw, err := os.ReadFile(filepath.Join(dest.dir, f.sub, f.name))
+		if err != nil {
+			a.s.log.Warn("store: junk training: reading message", "user", a.user, "err", err)
+			continue
+		}
+		if err := a.learn(t, raw, spam); err != nil {
+			a.s.log.Warn("store: junk training", "user", a.user, "spam", spam, "err", err)
+		}
+	}
+}
+
+// learn applies one verdict, recording it in the index.
+func (a *Account) learn(t Trainer, raw []byte, spam bool) error {
+	sum := sha256.Sum256(raw)
+	class := byte('h')
+	if spam {
+		class = 's'
+	}
+	var prev byte
+	a.db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bLearned).Get(sum[:]); len(v) == 1 {
+			prev = v[0]
+		}
+		return nil
+	})
+	if prev == class {
+		return nil
+	}
+	if prev != 0 {
+		if err := t.Unlearn(raw, prev == 's'); err != nil {
+			return err
+		}
+	}
+	if err := t.Learn(raw, spam); err != nil {
+		return err
+	}
+	return a.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bLearned).Put(sum[:], []byte{class})
+	})
+}

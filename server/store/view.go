@@ -1,0 +1,130 @@
+package store
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+	"github.com/emersion/go-message/textproto"
+)
+
+// View calls fn with the mailbox's messages in UID order (sequence number
+// i+1 is msgs[i]) under the mailbox lock: fn must not keep the slice, nor
+// call other methods of m.
+func (m *Mailbox) View(fn func(msgs []*Message) error) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.gone {
+		return ErrGone
+	}
+	return fn(m.msgs)
+}
+
+// Status is a mailbox's summary for SELECT and STATUS.
+type Status struct {
+	Messages, Unseen, Deleted uint32
+	FirstUnseen               uint32 // sequence number, 0 if none
+	UIDNext, UIDValidity      uint32
+	HighestModSeq             uint64
+	Size                      int64
+	Keywords                  []string // every keyword in use
+}
+
+// Status returns the mailbox's summary.
+func (m *Mailbox) Status() (Status, error) {
+	var st Status
+	err := m.View(func(msgs []*Message) error {
+		kw := map[string]bool{}
+		st.Messages, st.UIDNext, st.UIDValidity, st.HighestModSeq = uint32(len(msgs)), m.next, m.validity, m.modSeq
+		for i, msg := range msgs {
+			if !HasFlag(msg.Flags, LetterSeen) {
+				st.Unseen++
+				if st.FirstUnseen == 0 {
+					st.FirstUnseen = uint32(i + 1)
+				}
+			}
+			if HasFlag(msg.Flags, LetterDeleted) {
+				st.Deleted++
+			}
+			st.Size += msg.Size
+			for _, k := range msg.Keywords {
+				if !kw[k] {
+					kw[k] = true
+					st.Keywords = append(st.Keywords, k)
+				}
+			}
+		}
+		return nil
+	})
+	return st, err
+}
+
+// Path returns the message's file path now; it changes when flags do.
+func (m *Mailbox) Path(msg *Message) string {
+	return filepath.Join(m.dir, msg.sub, msg.name())
+}
+
+// Envelope returns the message's cached IMAP envelope.
+func (msg *Message) Envelope() *imap.Envelope {
+	var env imap.Envelope
+	if len(msg.env) > 0 && json.Unmarshal(msg.env, &env) == nil {
+		return &env
+	}
+	return &imap.Envelope{}
+}
+
+// IMAPFlags returns the message's flags as IMAP spells them.
+func (msg *Message) IMAPFlags() []imap.Flag { return flagsOf(msg) }
+
+func flagsOf(msg *Message) []imap.Flag {
+	list := FlagList(msg.Flags, msg.Keywords)
+	out := make([]imap.Flag, len(list))
+	for i, f := range list {
+		out[i] = imap.Flag(f)
+	}
+	return out
+}
+
+// ReadMessage returns the content of the message with uid. It retries
+// once after a rescan when another session renamed the file meanwhile.
+func (m *Mailbox) ReadMessage(uid uint32) ([]byte, error) {
+	for try := 0; ; try++ {
+		var path string
+		err := m.View(func([]*Message) error {
+			if _, msg := m.find(uid); msg != nil {
+				path = m.Path(msg)
+				return nil
+			}
+			return fmt.Errorf("%w: uid %d", ErrNoMessage, uid)
+		})
+		if err != nil {
+			return nil, err
+		}
+		raw, err := os.ReadFile(path)
+		if err == nil || try > 0 || !os.IsNotExist(err) {
+			return raw, err
+		}
+		m.Sync(true)
+	}
+}
+
+// readEnvelope parses the header of a message file into the IMAP envelope
+// the index caches (a message with a broken header gets an empty one).
+func readEnvelope(path string) (json.RawMessage, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(io.LimitReader(f, 1<<20), 16<<10)
+	h, err := textproto.ReadHeader(br)
+	if err != nil {
+		return json.Marshal(imap.Envelope{})
+	}
+	return json.Marshal(imapserver.ExtractEnvelope(h))
+}
