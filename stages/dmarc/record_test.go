@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goccy/go-yaml"
 	msgdmarc "github.com/emersion/go-msgauth/dmarc"
+	"github.com/goccy/go-yaml"
 )
 
 type recordCase struct {

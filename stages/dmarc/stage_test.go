@@ -159,7 +159,9 @@ func TestSampling(t *testing.T) {
 	}
 }
 
-func parseHeader(raw []byte) *engine.Header { return engine.NewMessage(engine.Envelope{}, raw).Header() }
+func parseHeader(raw []byte) *engine.Header {
+	return engine.NewMessage(engine.Envelope{}, raw).Header()
+}
 
 func TestSettings(t *testing.T) {
 	if _, err := New(stages.Settings{Raw: []byte("policy: strict")}); err == nil {
