@@ -1,0 +1,173 @@
+package bayes
+
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jbrukh/bayesian"
+)
+
+// The jbrukh/bayesian class names the counts are kept under.
+const (
+	bayesHam  bayesian.Class = "ham"
+	bayesSpam bayesian.Class = "spam"
+)
+
+// absent is a word no token can be (tokens never hold a NUL byte). Its
+// smoothed frequency, 1/(total+vocabulary), is the unit that turns the
+// classifier's smoothed frequencies back into message counts.
+const absent = "\x00"
+
+// reloadEvery bounds how often the file is looked at for changes made by
+// another process.
+const reloadEvery = time.Second
+
+// FileStore is the Store kept in one file: a jbrukh/bayesian classifier
+// whose per-class word frequencies are the per-class message counts of each
+// token (every token is learnt once per message), plus the messages learnt
+// per class and their digests. It is loaded at open, reloaded when the file
+// changes on disk, and saved atomically. A FileStore with no path lives in
+// memory only.
+type FileStore struct {
+	path string
+
+	mu      sync.RWMutex
+	st      *state
+	pending []Change  // applied since the last load or save, replayed on reload
+	stamp   fileStamp // of the file as last loaded or written
+
+	lastCheck atomic.Int64 // unix nanoseconds of the last look at the file
+}
+
+// state is everything a model file holds.
+type state struct {
+	c       *bayesian.Classifier
+	nspam   int
+	nham    int
+	digests map[Digest]Class
+	tokVer  int
+}
+
+func newState() *state {
+	return &state{
+		c:       bayesian.NewClassifier(bayesHam, bayesSpam),
+		digests: make(map[Digest]Class),
+		tokVer:  TokenizerVersion,
+	}
+}
+
+// NewMemoryStore returns a store that is never written to disk; Save is a
+// no-op. The benchmark and tests train on it.
+func NewMemoryStore() *FileStore { return &FileStore{st: newState()} }
+
+// OpenFileStore opens the model file at path, or starts an empty model when
+// the file does not exist yet (it is created by the first Save).
+func OpenFileStore(path string) (*FileStore, error) {
+	s := &FileStore{path: path}
+	st, stamp, err := readModel(path)
+	if err != nil {
+		return nil, err
+	}
+	s.st, s.stamp = st, stamp
+	s.lastCheck.Store(time.Now().UnixNano())
+	return s, nil
+}
+
+// Path returns the model file's path ("" for a memory store).
+func (s *FileStore) Path() string { return s.path }
+
+// Counts implements Store.
+func (s *FileStore) Counts(tokens []string, spam, ham []float64) (int, int, error) {
+	s.maybeReload()
+	words := make([]string, len(tokens)+1)
+	copy(words, tokens)
+	words[len(tokens)] = absent
+	s.mu.RLock()
+	st := s.st
+	freqs := st.c.WordFrequencies(words)
+	nspam, nham := st.nspam, st.nham
+	s.mu.RUnlock()
+	for i, class := range st.c.Classes {
+		out := ham
+		if class == bayesSpam {
+			out = spam
+		}
+		unit := freqs[i][len(tokens)]
+		for j := range tokens {
+			out[j] = math.Max(math.Round(freqs[i][j]/unit)-1, 0)
+		}
+	}
+	return nspam, nham, nil
+}
+
+// Apply implements Store.
+func (s *FileStore) Apply(c Change) (bool, error) {
+	s.maybeReload()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	changed := s.st.apply(c)
+	if changed && s.path != "" {
+		s.pending = append(s.pending, c)
+	}
+	return changed, nil
+}
+
+// apply changes the counts; the caller holds the write lock.
+func (st *state) apply(c Change) bool {
+	prev, known := st.digests[c.Digest]
+	if c.Unlearn {
+		if !known {
+			return false
+		}
+		st.add(prev, c.Tokens, -1)
+		delete(st.digests, c.Digest)
+		return true
+	}
+	if known && prev == c.Class {
+		return false
+	}
+	if known {
+		st.add(prev, c.Tokens, -1)
+	}
+	st.add(c.Class, c.Tokens, 1)
+	st.digests[c.Digest] = c.Class
+	return true
+}
+
+func (st *state) add(class Class, tokens []string, delta int) {
+	bc := bayesHam
+	n := &st.nham
+	if class == Spam {
+		bc, n = bayesSpam, &st.nspam
+	}
+	*n += delta
+	if delta > 0 {
+		st.c.Learn(tokens, bc)
+		return
+	}
+	for _, t := range tokens {
+		st.c.Observe(t, delta, bc)
+	}
+}
+
+// Stats implements Store.
+func (s *FileStore) Stats() (Stats, error) {
+	s.maybeReload()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	st := s.st
+	out := Stats{Spam: st.nspam, Ham: st.nham, Tokenizer: st.tokVer}
+	for word, f := range st.c.WordsByClass(bayesSpam) {
+		if f > 0 && word != absent {
+			out.SpamTokens++
+		}
+	}
+	for word, f := range st.c.WordsByClass(bayesHam) {
+		if f > 0 && word != absent {
+			out.HamTokens++
+		}
+	}
+	return out, nil
+}

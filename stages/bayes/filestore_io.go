@@ -1,0 +1,245 @@
+package bayes
+
+import (
+	"bufio"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/jbrukh/bayesian"
+)
+
+// magic starts every model file; the number is the file format version.
+const magic = "sluice-bayes 1\n"
+
+// fileMeta is what the model file holds besides the classifier.
+type fileMeta struct {
+	Tokenizer int
+	Spam, Ham int
+	Digests   map[Digest]Class
+}
+
+// fileStamp tells whether the file changed since it was last read or
+// written, cheaply.
+type fileStamp struct {
+	size  int64
+	mtime time.Time
+	ino   uint64
+}
+
+func stampOf(fi fs.FileInfo) fileStamp {
+	s := fileStamp{size: fi.Size(), mtime: fi.ModTime()}
+	if sys, ok := fi.Sys().(*syscall.Stat_t); ok {
+		s.ino = sys.Ino
+	}
+	return s
+}
+
+// readModel reads the model at path; a missing file is an empty model.
+func readModel(path string) (*state, fileStamp, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return newState(), fileStamp{}, nil
+	}
+	if err != nil {
+		return nil, fileStamp{}, fmt.Errorf("bayes model: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fileStamp{}, fmt.Errorf("bayes model: %w", err)
+	}
+	st, err := decodeModel(bufio.NewReaderSize(f, 1<<16))
+	if err != nil {
+		return nil, fileStamp{}, fmt.Errorf("bayes model %s: %w", path, err)
+	}
+	return st, stampOf(fi), nil
+}
+
+// decodeModel reads the magic line, the metadata and the classifier from
+// one buffered reader; gob reads exactly its messages from a ByteReader, so
+// the two decoders can share it.
+func decodeModel(r *bufio.Reader) (*state, error) {
+	head := make([]byte, len(magic))
+	if _, err := io.ReadFull(r, head); err != nil || string(head) != magic {
+		return nil, errors.New("not a sluice bayes model (bad magic)")
+	}
+	var meta fileMeta
+	if err := gob.NewDecoder(r).Decode(&meta); err != nil {
+		return nil, fmt.Errorf("metadata: %w", err)
+	}
+	c, err := bayesian.NewClassifierFromReader(r)
+	if err != nil {
+		return nil, fmt.Errorf("counts: %w", err)
+	}
+	if len(c.Classes) != 2 || c.WordCount() == nil {
+		return nil, errors.New("counts: wrong classes")
+	}
+	if meta.Digests == nil {
+		meta.Digests = make(map[Digest]Class)
+	}
+	return &state{c: c, nspam: meta.Spam, nham: meta.Ham, digests: meta.Digests, tokVer: meta.Tokenizer}, nil
+}
+
+func (st *state) encode(w io.Writer) error {
+	if _, err := io.WriteString(w, magic); err != nil {
+		return err
+	}
+	meta := fileMeta{Tokenizer: st.tokVer, Spam: st.nspam, Ham: st.nham, Digests: st.digests}
+	if err := gob.NewEncoder(w).Encode(&meta); err != nil {
+		return err
+	}
+	return st.c.WriteGob(w)
+}
+
+// afterTempWrite, when set by a test, runs after the temporary file is
+// written and synced and before it is renamed over the model: returning an
+// error there is a crash at the worst moment.
+var afterTempWrite func(tmp string) error
+
+// Save writes the model to a temporary file in the same directory, syncs
+// it, renames it over the model and syncs the directory, so that the file
+// is always either the old model or the new one. Another process's changes
+// that reached the file since it was last read are merged first; an
+// exclusive lock on PATH.lock keeps two writers from losing each other's
+// changes.
+func (s *FileStore) Save() error {
+	if s.path == "" {
+		return nil
+	}
+	unlock, err := lockFile(s.path + ".lock")
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := s.reloadIfChanged(); err != nil {
+		return err
+	}
+	s.mu.RLock()
+	n := len(s.pending)
+	err = writeAtomic(s.path, s.st.encode)
+	s.mu.RUnlock()
+	if err != nil {
+		return fmt.Errorf("saving bayes model: %w", err)
+	}
+	fi, err := os.Stat(s.path)
+	if err != nil {
+		return fmt.Errorf("saving bayes model: %w", err)
+	}
+	s.mu.Lock()
+	s.pending = s.pending[n:]
+	s.stamp = stampOf(fi)
+	s.mu.Unlock()
+	return nil
+}
+
+func writeAtomic(path string, write func(io.Writer) error) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // a no-op once renamed
+	bw := bufio.NewWriterSize(tmp, 1<<16)
+	if err := write(bw); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if afterTempWrite != nil {
+		if err := afterTempWrite(tmp.Name()); err != nil {
+			return err
+		}
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// lockFile takes an exclusive advisory lock on path, creating it.
+func lockFile(path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("locking bayes model: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("locking bayes model: %w", err)
+	}
+	return func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
+}
+
+// maybeReload looks at the file at most once per reloadEvery and reloads it
+// when another process changed it. A failed reload keeps the model in
+// memory and is logged: classifying on the last good model beats failing.
+func (s *FileStore) maybeReload() {
+	if s.path == "" {
+		return
+	}
+	now := time.Now().UnixNano()
+	last := s.lastCheck.Load()
+	if now-last < int64(reloadEvery) || !s.lastCheck.CompareAndSwap(last, now) {
+		return
+	}
+	if err := s.reloadIfChanged(); err != nil {
+		slog.Warn("bayes model not reloaded", "path", s.path, "err", err)
+	}
+}
+
+// reloadIfChanged reads the file again when its stamp changed, and replays
+// the changes applied here since the last load or save on top of it.
+func (s *FileStore) reloadIfChanged() error {
+	fi, err := os.Stat(s.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("bayes model: %w", err)
+	}
+	s.mu.RLock()
+	old := s.stamp
+	s.mu.RUnlock()
+	if stampOf(fi) == old {
+		return nil
+	}
+	st, stamp, err := readModel(s.path)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stamp != old {
+		return nil // a concurrent save or reload got there first
+	}
+	for _, c := range s.pending {
+		st.apply(c)
+	}
+	s.st, s.stamp = st, stamp
+	return nil
+}

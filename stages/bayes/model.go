@@ -1,0 +1,125 @@
+package bayes
+
+import (
+	"fmt"
+	"math"
+	"path/filepath"
+	"sync"
+
+	"github.com/sluicemail/sluice/engine"
+)
+
+// Model is a tokenizer, a store of counts and a scorer: what the stage
+// classifies with and what the trainer and the IMAP Junk folder teach. It
+// is safe for concurrent use: many sessions classify while training goes on.
+type Model struct {
+	store  Store
+	opts   Options
+	params Params
+}
+
+// NewModel returns a model over store with the default tokenizer and
+// scorer.
+func NewModel(store Store) *Model {
+	return &Model{store: store, opts: DefaultOptions, params: DefaultParams}
+}
+
+// NewModelWith returns a model with a chosen tokenizer and scorer; the
+// accuracy benchmark uses it to measure each choice.
+func NewModelWith(store Store, o Options, p Params) *Model {
+	return &Model{store: store, opts: o, params: p}
+}
+
+var registry = struct {
+	sync.Mutex
+	models map[string]*Model
+}{models: map[string]*Model{}}
+
+// OpenModel returns the model kept in the file at path, creating an empty
+// one if the file does not exist yet. Every caller in the process that
+// names the same file gets the same Model, so that the stage and the Junk
+// trainer see the same counts.
+func OpenModel(path string) (*Model, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("bayes model %s: %w", path, err)
+	}
+	registry.Lock()
+	defer registry.Unlock()
+	if m := registry.models[abs]; m != nil {
+		return m, nil
+	}
+	fs, err := OpenFileStore(abs)
+	if err != nil {
+		return nil, err
+	}
+	m := NewModel(fs)
+	registry.models[abs] = m
+	return m, nil
+}
+
+// Store returns the model's store.
+func (m *Model) Store() Store { return m.store }
+
+// Tokens returns the tokens the model sees in a raw message.
+func (m *Model) Tokens(raw []byte) []string {
+	return m.opts.Tokenize(engine.NewMessage(engine.Envelope{}, TrimFromLine(raw)))
+}
+
+// Learn teaches the model that raw is of class. learnt is false when the
+// same message was already learnt as that class; learning it as the other
+// class moves it. Call Save to make it durable.
+func (m *Model) Learn(raw []byte, class Class) (learnt bool, err error) {
+	if class != Spam && class != Ham {
+		return false, fmt.Errorf("bayes: cannot learn as %v", class)
+	}
+	return m.store.Apply(Change{Digest: DigestOf(raw), Class: class, Tokens: m.Tokens(raw)})
+}
+
+// Unlearn removes a message learnt earlier, whatever it was learnt as (a
+// user moved it out of Junk, or into it by mistake). unlearnt is false when
+// the message was never learnt.
+func (m *Model) Unlearn(raw []byte) (unlearnt bool, err error) {
+	return m.store.Apply(Change{Digest: DigestOf(raw), Tokens: m.Tokens(raw), Unlearn: true})
+}
+
+// Save makes the changes durable.
+func (m *Model) Save() error { return m.store.Save() }
+
+// Stats reports what the model has learnt.
+func (m *Model) Stats() (Stats, error) { return m.store.Stats() }
+
+// Result is the model's opinion of one message.
+type Result struct {
+	Spam        float64 // 0..1; 0.5 when the evidence is thin or conflicting
+	NSpam, NHam int     // messages learnt per class when it was computed
+	Clues       []Clue  // the tokens that took part, strongest first
+}
+
+// Classify scores a message.
+func (m *Model) Classify(msg *engine.Message) (Result, error) {
+	if len(msg.Raw) > 5 && string(msg.Raw[:5]) == "From " {
+		msg = engine.NewMessage(msg.Envelope, TrimFromLine(msg.Raw))
+	}
+	return m.ClassifyTokens(m.opts.Tokenize(msg))
+}
+
+// ClassifyTokens scores a message already tokenized with the model's
+// options.
+func (m *Model) ClassifyTokens(tokens []string) (Result, error) {
+	buf := make([]float64, 2*len(tokens))
+	spam, ham := buf[:len(tokens)], buf[len(tokens):]
+	nspam, nham, err := m.store.Counts(tokens, spam, ham)
+	if err != nil {
+		return Result{Spam: 0.5}, fmt.Errorf("bayes counts: %w", err)
+	}
+	clues := make([]Clue, 0, len(tokens))
+	for i, t := range tokens {
+		if spam[i]+ham[i] == 0 && math.Abs(m.params.Unknown-0.5) < m.params.MinStrength {
+			continue // never seen: its prior would be dropped by combine anyway
+		}
+		clues = append(clues, Clue{Token: t, Prob: m.params.tokenProb(spam[i], ham[i], nspam, nham)})
+	}
+	score, clues := m.params.combine(clues)
+	return Result{Spam: score, NSpam: nspam, NHam: nham, Clues: clues}, nil
+}

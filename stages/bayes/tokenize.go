@@ -1,0 +1,177 @@
+package bayes
+
+import (
+	"bytes"
+	"strings"
+
+	"github.com/sluicemail/sluice/engine"
+)
+
+// TokenizerVersion changes whenever Tokenize would produce different tokens
+// for the same message. A model remembers the version it was trained with,
+// because unlearning a message must subtract the tokens it once added.
+const TokenizerVersion = 1
+
+// Options selects the tokenizer's features. DefaultOptions is what the stage
+// and the trainer use; the switches exist so that the accuracy benchmark can
+// measure what each feature gains (bench/bayes/README.md).
+type Options struct {
+	Headers     bool // tokens from Subject, From, Reply-To, Received, X-Mailer, priorities
+	HeaderNames bool // one token per header field name present
+	MIME        bool // Content-Type, charset and transfer-encoding structure
+	HTMLMarkup  bool // tokens for suspicious markup: hidden text, images, forms, scripts
+	HTMLTags    bool // one token per HTML tag name used
+	URLs        bool // URL host and registered domain
+	URLPaths    bool // words of URL paths
+	Buckets     bool // digits mapped to shapes, long words bucketed by length
+	Pairs       bool // pairs of adjacent body words
+	KeepCase    bool // an extra token for words written in capitals
+	MaxTokens   int  // cap on distinct tokens per message
+}
+
+// DefaultOptions are the features that won on cross-validation of the
+// training groups (see bench/bayes/README.md).
+var DefaultOptions = Options{
+	Headers:     true,
+	HeaderNames: true,
+	MIME:        true,
+	HTMLMarkup:  true,
+	HTMLTags:    false,
+	URLs:        true,
+	URLPaths:    true,
+	Buckets:     true,
+	Pairs:       false,
+	KeepCase:    true,
+	MaxTokens:   3000,
+}
+
+// Bounds on the words looked at, so that a hostile message costs bounded
+// work whatever its size.
+const (
+	minWord      = 3
+	maxWord      = 20
+	maxBodyBytes = 256 << 10
+)
+
+// Tokenize returns the distinct tokens of a message with DefaultOptions.
+func Tokenize(m *engine.Message) []string { return DefaultOptions.Tokenize(m) }
+
+// Tokenize returns the distinct tokens of a message, header tokens first,
+// at most o.MaxTokens of them. It never fails: a malformed message yields
+// whatever could be parsed, plus a token saying it was malformed.
+func (o Options) Tokenize(m *engine.Message) []string {
+	t := newTokens(o.MaxTokens)
+	h := m.Header()
+	if o.Headers {
+		headerTokens(t, h)
+	}
+	if o.HeaderNames {
+		headerNameTokens(t, h)
+	}
+	if o.MIME {
+		mimeTokens(t, m.Raw)
+	}
+	b := m.Body()
+	if h.Defect != "" || b.Defect != "" {
+		t.add("mime:malformed")
+	}
+	w := wordSplitter{t: t, o: o}
+	budget := maxBodyBytes
+	for _, p := range b.Parts {
+		if budget <= 0 {
+			t.add("body:truncated")
+			break
+		}
+		text := p.Text
+		if len(text) > budget {
+			text = text[:budget]
+		}
+		budget -= len(text)
+		if p.ContentType == "text/html" {
+			text = htmlTokens(t, o, text)
+		}
+		w.split(text, "")
+	}
+	w.finish()
+	if o.URLs {
+		for _, u := range b.URLs {
+			urlTokens(t, o, u)
+		}
+	}
+	for _, a := range b.Attachments {
+		t.add("attach:" + a.ContentType)
+	}
+	return t.list
+}
+
+// TrimFromLine removes the mbox "From " separator line that files saved from
+// mailboxes start with; it is not part of the message.
+func TrimFromLine(raw []byte) []byte {
+	if !bytes.HasPrefix(raw, []byte("From ")) {
+		return raw
+	}
+	if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+		return raw[i+1:]
+	}
+	return raw
+}
+
+// tokens is an ordered set of distinct tokens with a cap.
+type tokens struct {
+	seen map[string]struct{}
+	list []string
+	max  int
+}
+
+func newTokens(max int) *tokens {
+	if max <= 0 {
+		max = DefaultOptions.MaxTokens
+	}
+	return &tokens{seen: make(map[string]struct{}, 256), list: make([]string, 0, 256), max: max}
+}
+
+// add records a token once; past the cap it is dropped. A token never holds
+// a NUL byte: the store uses one as a name no token can have.
+func (t *tokens) add(tok string) {
+	if len(t.list) >= t.max || strings.IndexByte(tok, 0) >= 0 {
+		return
+	}
+	if _, dup := t.seen[tok]; dup {
+		return
+	}
+	t.seen[tok] = struct{}{}
+	t.list = append(t.list, tok)
+}
+
+// bucket maps a count to a small set of labels, so that "17 images" and
+// "19 images" are the same token.
+func bucket(n int) string {
+	switch {
+	case n <= 3:
+		return string(rune('0' + n))
+	case n <= 5:
+		return "4-5"
+	case n <= 10:
+		return "6-10"
+	case n <= 20:
+		return "11-20"
+	case n <= 50:
+		return "21-50"
+	}
+	return "50+"
+}
+
+// lowerASCII lower-cases s, allocating only when it has an upper-case letter;
+// non-ASCII text goes through the Unicode case mapping.
+func lowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x80 {
+			return strings.ToLower(s)
+		}
+		if 'A' <= c && c <= 'Z' {
+			return strings.ToLower(s)
+		}
+	}
+	return s
+}

@@ -1,0 +1,268 @@
+package bayes
+
+import (
+	"bytes"
+	"mime"
+	"net/netip"
+	"strings"
+
+	"github.com/sluicemail/sluice/engine"
+	"golang.org/x/net/publicsuffix"
+)
+
+// headerTokens emits tokens from the header fields that carry a signal,
+// each prefixed by the field's name so that "free" in the Subject and
+// "free" in the body count apart.
+func headerTokens(t *tokens, h *engine.Header) {
+	subjectTokens(t, h.Get("Subject"))
+	from, _ := h.Addresses("From")
+	fromDom := ""
+	if len(from) > 0 {
+		fromDom = engine.DomainOf(from[0].Address)
+		addressTokens(t, "from", from[0])
+	} else {
+		t.add("from:none")
+	}
+	if rt, _ := h.Addresses("Reply-To"); len(rt) > 0 {
+		addressTokens(t, "reply-to", rt[0])
+		if d := engine.DomainOf(rt[0].Address); d != fromDom {
+			t.add("reply-to:other-domain")
+		}
+	}
+	to, _ := h.Addresses("To")
+	cc, _ := h.Addresses("Cc")
+	t.add("to:count:" + bucket(len(to)+len(cc)))
+	for _, r := range h.Values("Received") {
+		receivedTokens(t, r)
+	}
+	mailer := h.Get("X-Mailer")
+	if mailer == "" {
+		mailer = h.Get("User-Agent")
+	}
+	t.add("mailer:" + mailerName(mailer))
+	for _, name := range []string{"X-Priority", "X-MSMail-Priority", "Importance", "Precedence"} {
+		if v := h.Get(name); v != "" {
+			t.add(strings.ToLower(name) + ":" + lowerASCII(firstWord(v)))
+		}
+	}
+	if id := h.Raw("Message-ID"); id == "" {
+		t.add("message-id:none")
+	} else if d := registered(engine.DomainOf(strings.Trim(id, "<> "))); d != "" {
+		if d == registered(fromDom) {
+			t.add("message-id:from-domain")
+		}
+	} else {
+		t.add("message-id:no-domain")
+	}
+	if !h.Has("Date") {
+		t.add("date:none")
+	}
+}
+
+func subjectTokens(t *tokens, subj string) {
+	if strings.TrimSpace(subj) == "" {
+		t.add("subject:none")
+		return
+	}
+	w := wordSplitter{t: t, o: Options{Buckets: true}}
+	w.split(subj, "subject:")
+	if w.nwords >= 2 && w.caps == w.nwords {
+		t.add("subject:all-caps")
+	}
+	if strings.Contains(subj, "!") {
+		t.add("subject:!")
+	}
+	if strings.Contains(subj, "$") {
+		t.add("subject:$")
+	}
+	if w.high > 0 {
+		t.add("subject:8bit")
+	}
+	// Trailing random strings and long runs of spaces hide from filters.
+	if strings.Contains(subj, "   ") {
+		t.add("subject:spaces")
+	}
+}
+
+// addressTokens describe a From or Reply-To mailbox: its domain and
+// registered domain, whether it has a display name, and the shape of the
+// local part.
+func addressTokens(t *tokens, field string, a engine.Address) {
+	d := engine.DomainOf(a.Address)
+	t.add(field + ":domain:" + d)
+	if r := registered(d); r != d && r != "" {
+		t.add(field + ":domain:" + r)
+	}
+	if a.Name == "" {
+		t.add(field + ":no-name")
+	} else {
+		w := wordSplitter{t: t, o: Options{Buckets: true}}
+		w.split(a.Name, field+":name:")
+	}
+	local := a.Address
+	if at := strings.LastIndexByte(local, '@'); at >= 0 {
+		local = local[:at]
+	}
+	digits := 0
+	for i := 0; i < len(local); i++ {
+		if '0' <= local[i] && local[i] <= '9' {
+			digits++
+		}
+	}
+	if digits >= 3 {
+		t.add(field + ":local:digits")
+	}
+}
+
+// receivedTokens takes the registered domains named in one Received field
+// ("from a.b.example by c.example") and the /16 network of the IP literal
+// the hop was received from.
+func receivedTokens(t *tokens, v string) {
+	v = lowerASCII(v)
+	if i := strings.IndexByte(v, ';'); i >= 0 {
+		v = v[:i] // the date
+	}
+	start := -1
+	for i := 0; i <= len(v); i++ {
+		c := byte(' ')
+		if i < len(v) {
+			c = v[i]
+		}
+		if c == '.' || c == '-' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' {
+			if start < 0 {
+				start = i
+			}
+			continue
+		}
+		if start >= 0 {
+			receivedName(t, strings.Trim(v[start:i], ".-"), c == ']')
+			start = -1
+		}
+	}
+}
+
+func receivedName(t *tokens, name string, bracketed bool) {
+	if strings.IndexByte(name, '.') < 0 {
+		return
+	}
+	if ip, err := netip.ParseAddr(name); err == nil {
+		if bracketed && ip.Is4() && !ip.IsPrivate() && !ip.IsLoopback() {
+			b := ip.As4()
+			t.add("received:ip:" + netip.AddrFrom4([4]byte{b[0], b[1], 0, 0}).String())
+		}
+		return
+	}
+	if last := name[strings.LastIndexByte(name, '.')+1:]; last == "" || last[0] >= '0' && last[0] <= '9' {
+		return // a version number such as 8.9.3, not a host
+	}
+	if r := registered(name); r != "" {
+		t.add("received:" + r)
+	}
+}
+
+// registered returns the registered domain (eTLD+1) of a host name, ""
+// when it has none.
+func registered(host string) string {
+	if host == "" || strings.IndexByte(host, '.') < 0 {
+		return ""
+	}
+	r, err := publicsuffix.EffectiveTLDPlusOne(host)
+	if err != nil {
+		return ""
+	}
+	return r
+}
+
+// mailerName reduces an X-Mailer or User-Agent value to its first words
+// without version numbers: "Microsoft Outlook Express 6.00.2600.0000"
+// becomes "microsoft outlook express".
+func mailerName(v string) string {
+	if v == "" {
+		return "none"
+	}
+	var out []string
+	for _, f := range strings.Fields(lowerASCII(v)) {
+		if f == "" || f[0] >= '0' && f[0] <= '9' || f[0] == '(' || f[0] == '[' || f[0] == 'v' && len(f) > 1 && f[1] >= '0' && f[1] <= '9' {
+			break
+		}
+		if i := strings.IndexByte(f, '/'); i > 0 {
+			f = f[:i]
+		}
+		out = append(out, strings.Trim(f, ",;:-"))
+		if len(out) == 3 {
+			break
+		}
+	}
+	if len(out) == 0 {
+		return "other"
+	}
+	return strings.Join(out, " ")
+}
+
+func firstWord(v string) string {
+	if f := strings.Fields(v); len(f) > 0 {
+		return f[0]
+	}
+	return ""
+}
+
+// headerNameTokens emits one token per distinct header field name: mailing
+// list software, MUAs and bulk senders each leave a recognisable set.
+func headerNameTokens(t *tokens, h *engine.Header) {
+	for _, f := range h.Fields {
+		t.add("header:" + lowerASCII(f.Name))
+	}
+}
+
+// mimeTokens describes the MIME structure: every Content-Type, charset and
+// Content-Transfer-Encoding in the message, the header's and the parts'. It
+// scans the raw lines instead of the parsed tree so that parts the MIME
+// parser gave up on still count.
+func mimeTokens(t *tokens, raw []byte) {
+	parts := 0
+	for len(raw) > 0 {
+		line := nextLine(&raw)
+		if len(line) < 13 || line[0] != 'C' && line[0] != 'c' {
+			continue
+		}
+		isType := hasPrefixFold(line, "content-type:")
+		if !isType && !hasPrefixFold(line, "content-transfer-encoding:") {
+			continue
+		}
+		value := string(line[bytes.IndexByte(line, ':')+1:])
+		for len(raw) > 0 && (raw[0] == ' ' || raw[0] == '\t') && len(value) < 1000 {
+			value += " " + string(bytes.TrimSpace(nextLine(&raw)))
+		}
+		value = strings.TrimSpace(value)
+		if !isType {
+			t.add("cte:" + lowerASCII(value))
+			continue
+		}
+		parts++
+		mt, params, err := mime.ParseMediaType(value)
+		if err != nil {
+			t.add("ct:invalid")
+			continue
+		}
+		t.add("ct:" + mt)
+		if cs := params["charset"]; cs != "" {
+			t.add("charset:" + lowerASCII(strings.Trim(cs, `"' `)))
+		}
+	}
+	t.add("mime:parts:" + bucket(parts))
+}
+
+// nextLine cuts the first line off *raw, without its line end.
+func nextLine(raw *[]byte) []byte {
+	line := *raw
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		line, *raw = line[:i], line[i+1:]
+	} else {
+		*raw = nil
+	}
+	return bytes.TrimSuffix(line, []byte{'\r'})
+}
+
+func hasPrefixFold(b []byte, prefix string) bool {
+	return len(b) >= len(prefix) && strings.EqualFold(string(b[:len(prefix)]), prefix)
+}

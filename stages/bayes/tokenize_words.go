@@ -1,0 +1,157 @@
+package bayes
+
+import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// wordSplitter turns decoded text into word tokens. Words are split on white
+// space and a few separators only, keeping inner punctuation ("$1,000",
+// "e-mail", "i'm"): what spam does with punctuation is itself a signal, as
+// SpamBayes found.
+type wordSplitter struct {
+	t    *tokens
+	o    Options
+	prev string // previous body word, for pairs
+
+	nwords, caps int // words seen and words written in capitals
+	runes, high  int // letters seen and letters outside ASCII
+}
+
+// edgePunct is stripped from both ends of a word.
+const edgePunct = "\"'`()[]{}<>,.;:!?*-_=~|#^+\\/"
+
+// isSep reports whether a byte separates words.
+func isSep(c byte) bool {
+	switch c {
+	case 0, ' ', '\t', '\n', '\r', '\f', '\v', '/', '|', '<', '>', '"', '(', ')', '[', ']', '{', '}', '=', '&', '\\':
+		return true
+	}
+	return false
+}
+
+// split emits the tokens of text, each prefixed by prefix ("" for the body,
+// where pairs are also formed).
+func (w *wordSplitter) split(text, prefix string) {
+	start := -1
+	for i := 0; i <= len(text); i++ {
+		if i < len(text) && !isSep(text[i]) {
+			if start < 0 {
+				start = i
+			}
+			continue
+		}
+		if start >= 0 {
+			w.word(text[start:i], prefix)
+			start = -1
+		}
+	}
+}
+
+func (w *wordSplitter) word(raw, prefix string) {
+	// A URL is cut at its separators; its pieces are covered by urlTokens.
+	if strings.HasPrefix(raw, "http:") || strings.HasPrefix(raw, "https:") || strings.HasPrefix(raw, "www.") {
+		w.prev = ""
+		return
+	}
+	word := strings.Trim(raw, edgePunct)
+	if word == "" {
+		return
+	}
+	if at := strings.IndexByte(word, '@'); at > 0 && strings.IndexByte(word[at:], '.') > 0 {
+		w.t.add(prefix + "email:" + lowerASCII(strings.Trim(word[at+1:], edgePunct)))
+		w.prev = ""
+		return
+	}
+	n := len(word)
+	letters, upper, digits, high := 0, 0, 0, 0
+	for i := 0; i < len(word); i++ {
+		c := word[i]
+		switch {
+		case c >= 0x80:
+			high++
+		case 'A' <= c && c <= 'Z':
+			letters++
+			upper++
+		case 'a' <= c && c <= 'z':
+			letters++
+		case '0' <= c && c <= '9':
+			digits++
+		}
+	}
+	if high > 0 {
+		n = utf8.RuneCountInString(word)
+		w.high += n - (len(word) - high)
+	}
+	w.runes += n
+	w.nwords++
+	if upper >= 3 && upper == letters {
+		w.caps++
+	}
+	if n < minWord {
+		return
+	}
+	var tok string
+	switch {
+	case n > maxWord && w.o.Buckets:
+		r, _ := utf8.DecodeRuneInString(word)
+		tok = "long:" + strings.ToLower(string(r)) + ":" + strconv.Itoa(n/10*10)
+	case digits > 0 && w.o.Buckets && digits*2 >= n:
+		tok = digitShape(word)
+	default:
+		tok = lowerASCII(word)
+	}
+	w.t.add(prefix + tok)
+	if w.o.KeepCase && upper >= 3 && upper == letters {
+		w.t.add(prefix + "caps:" + tok)
+	}
+	if prefix == "" && w.o.Pairs {
+		if w.prev != "" {
+			w.t.add("pair:" + w.prev + " " + tok)
+		}
+		w.prev = tok
+	}
+}
+
+// digitShape writes every digit as 'd' and collapses runs longer than four,
+// so that prices, phone numbers and dates keep their shape but not their
+// value.
+func digitShape(word string) string {
+	var sb strings.Builder
+	sb.Grow(len(word) + 4)
+	sb.WriteString("num:")
+	run := 0
+	for i := 0; i < len(word); i++ {
+		c := word[i]
+		if '0' <= c && c <= '9' {
+			run++
+			if run <= 4 {
+				sb.WriteByte('d')
+			} else if run == 5 {
+				sb.WriteByte('+')
+			}
+			continue
+		}
+		run = 0
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		sb.WriteByte(c)
+	}
+	return sb.String()
+}
+
+// finish emits the tokens that describe the text as a whole: how much of it
+// is in capitals and how much outside ASCII.
+func (w *wordSplitter) finish() {
+	if w.nwords >= 10 {
+		w.t.add("caps%:" + strconv.Itoa(w.caps*10/w.nwords))
+	}
+	if w.runes >= 50 {
+		w.t.add("8bit%:" + strconv.Itoa(w.high*10/w.runes))
+	}
+	if w.nwords == 0 {
+		w.t.add("body:empty")
+	}
+}
