@@ -54,3 +54,35 @@ func mustRR(f *testing.F, s string) dns.RR {
 	}
 	return rr
 }
+
+// FuzzTXTEscape checks that EscapeTXT and UnescapeTXT are inverses and that
+// the escaped form packs to the raw bytes on the wire.
+func FuzzTXTEscape(f *testing.F) {
+	for _, s := range []string{"v=spf1 -all", "a\"b\\c", "\xef\xbb\xbf\x00\x80", "\\065", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		esc := EscapeTXT(raw)
+		if got := UnescapeTXT(esc); got != raw {
+			t.Fatalf("round trip %q -> %q -> %q", raw, esc, got)
+		}
+		_ = UnescapeTXT(raw) // arbitrary presentation text must not panic
+		if len(raw) > 255 {
+			return
+		}
+		m := new(dns.Msg)
+		m.SetQuestion("t.", dns.TypeTXT)
+		m.Answer = append(m.Answer, NewTXT("t.", 60, raw))
+		b, err := m.Pack()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back dns.Msg
+		if err := back.Unpack(b); err != nil {
+			t.Fatal(err)
+		}
+		if got := UnescapeTXT(back.Answer[0].(*dns.TXT).Txt[0]); got != raw {
+			t.Fatalf("wire round trip %q -> %q", raw, got)
+		}
+	})
+}

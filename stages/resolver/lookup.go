@@ -21,10 +21,21 @@ func LookupTXT(ctx context.Context, r Resolver, name string) ([]string, Status, 
 	var out []string
 	for _, rr := range a.Records {
 		if t, ok := rr.(*dns.TXT); ok {
-			out = append(out, strings.Join(t.Txt, ""))
+			out = append(out, joinTXT(t.Txt))
 		}
 	}
 	return out, a.Status, nil
+}
+
+func joinTXT(parts []string) string {
+	if len(parts) == 1 {
+		return UnescapeTXT(parts[0])
+	}
+	var b strings.Builder
+	for _, p := range parts {
+		b.WriteString(UnescapeTXT(p))
+	}
+	return b.String()
 }
 
 // LookupIP returns the A and AAAA addresses of name, asked concurrently.

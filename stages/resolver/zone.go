@@ -23,11 +23,17 @@ type Zone struct {
 	records map[string][]dns.RR // by lower-case owner name (FQDN)
 	names   map[string]bool     // every owner name and its ancestors (empty non-terminals)
 	failing map[string]error    // names that answer with a temporary failure
+	failTyp map[failKey]error   // name and type pairs that do
+}
+
+type failKey struct {
+	name  string
+	qtype uint16
 }
 
 // NewZone returns an empty zone.
 func NewZone() *Zone {
-	return &Zone{records: map[string][]dns.RR{}, names: map[string]bool{}, failing: map[string]error{}}
+	return &Zone{records: map[string][]dns.RR{}, names: map[string]bool{}, failing: map[string]error{}, failTyp: map[failKey]error{}}
 }
 
 // LoadZoneFile reads a master file. $ORIGIN defaults to the root.
@@ -85,9 +91,20 @@ func (z *Zone) Fail(name string, err error) {
 	z.failing[strings.ToLower(dns.Fqdn(name))] = err
 }
 
-// Failure returns the error a name was made to fail with, or nil.
-func (z *Zone) Failure(name string) error {
-	return z.failing[strings.ToLower(dns.Fqdn(name))]
+// FailType is Fail for queries of one type only.
+func (z *Zone) FailType(name string, qtype uint16, err error) {
+	z.failTyp[failKey{strings.ToLower(dns.Fqdn(name)), qtype}] = err
+}
+
+// Has reports whether the data holds records of type qtype at name
+// (without following CNAMEs).
+func (z *Zone) Has(name string, qtype uint16) bool {
+	for _, rr := range z.records[strings.ToLower(dns.Fqdn(name))] {
+		if rr.Header().Rrtype == qtype {
+			return true
+		}
+	}
+	return false
 }
 
 // ZoneResult is the full result of a lookup in zone data, shaped like a DNS
@@ -105,6 +122,9 @@ func (z *Zone) Lookup(name string, qtype uint16) (*ZoneResult, error) {
 	res := &ZoneResult{}
 	for hops := 0; hops < 8; hops++ {
 		if err := z.failing[owner]; err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if err := z.failTyp[failKey{owner, qtype}]; err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		rrs, exists := z.records[owner]
