@@ -1,0 +1,84 @@
+package queue
+
+import (
+	"fmt"
+	"sort"
+	"time"
+)
+
+// Info describes a queued message for `sluice queue list`.
+type Info struct {
+	ID       string
+	Env      Envelope
+	Pending  []string // recipients not yet delivered
+	Size     int
+	Attempts int
+	Next     time.Time // next attempt (zero: as soon as possible)
+	LastErr  string
+}
+
+// List returns the queued messages, oldest first.
+func (q *Queue) List() []Info {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := make([]Info, 0, len(q.msgs))
+	for _, m := range q.msgs {
+		in := Info{ID: m.id, Env: m.env, Size: m.rawLen, Attempts: m.attempts, Next: m.next, LastErr: m.lastErr}
+		for i, s := range m.state {
+			if s == rcptPending {
+				in.Pending = append(in.Pending, m.env.Rcpt[i].Addr)
+			}
+		}
+		out = append(out, in)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Retry makes a deferred message due now (durably, so it holds across a
+// restart).
+func (q *Queue) Retry(id string) error {
+	q.mu.Lock()
+	m := q.msgs[id]
+	if m == nil {
+		q.mu.Unlock()
+		return fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	m.next = time.Time{}
+	attempts, lastErr := m.attempts, m.lastErr
+	q.mu.Unlock()
+	if err := q.appendSync(recDefer, encodeDefer(id, attempts, time.Time{}, lastErr)); err != nil {
+		return err
+	}
+	q.wake()
+	return nil
+}
+
+// Delete removes a message from the queue without delivering it or
+// bouncing it.
+func (q *Queue) Delete(id string) error {
+	q.mu.Lock()
+	m := q.msgs[id]
+	switch {
+	case m == nil:
+		q.mu.Unlock()
+		return fmt.Errorf("%w: %s", ErrNotFound, id)
+	case m.busy:
+		q.mu.Unlock()
+		return fmt.Errorf("queue: %s is being delivered right now; try again", id)
+	}
+	m.busy = true // keep workers away while the record is written
+	q.mu.Unlock()
+	if err := q.appendSync(recDelete, encodeDelete(id)); err != nil {
+		q.mu.Lock()
+		m.busy = false
+		q.mu.Unlock()
+		return err
+	}
+	q.mu.Lock()
+	delete(q.msgs, id)
+	m.seg.live--
+	q.mu.Unlock()
+	q.log.Info("message deleted by operator", "id", id)
+	return nil
+}
