@@ -50,6 +50,9 @@ func parseBody(h *Header, raw []byte) *Body {
 		b.finish()
 		return b
 	}
+	if err != nil {
+		b.defect(err.Error()) // unknown charset or encoding: the part is kept undecoded
+	}
 	count := 0
 	werr := ent.Walk(func(path []int, part *message.Entity, err error) error {
 		if err != nil {

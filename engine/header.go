@@ -37,6 +37,9 @@ const maxHeaderFields = 10000
 // ends, and stops at the first empty line.
 func parseHeader(raw []byte) *Header {
 	h := &Header{index: make(map[string][]int, 24)}
+	if len(raw) == 0 {
+		h.defect("empty message")
+	}
 	pos := 0
 	for pos < len(raw) {
 		end := bytes.IndexByte(raw[pos:], '\n')

@@ -59,3 +59,6 @@ func (p *progress) finish() {
 	p.draw()
 	fmt.Fprintln(os.Stderr)
 }
+
+// isTerminal reports whether stderr is a terminal (where progress shows).
+func isTerminal() bool { return term.IsTerminal(int(os.Stderr.Fd())) }

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/sluicemail/sluice/engine"
+	"github.com/sluicemail/sluice/engine/source"
+)
+
+// report prints per-message results and the closing summary of a dry run.
+type report struct {
+	o       *checkOptions
+	w       io.Writer
+	enc     *json.Encoder
+	count   int
+	skips   int
+	changed int
+	actions map[string]int
+	hits    map[string]int
+	order   []string // rule names in first-seen order, for a stable table
+}
+
+func newReport(o *checkOptions) *report {
+	r := &report{o: o, w: os.Stdout, actions: map[string]int{}, hits: map[string]int{}}
+	r.enc = json.NewEncoder(r.w)
+	r.enc.SetEscapeHTML(false)
+	return r
+}
+
+// jsonLine is the --json form of one message.
+type jsonLine struct {
+	Path      string         `json:"path"`
+	Action    string         `json:"action"`
+	Reply     string         `json:"reply"`
+	Score     float64        `json:"score"`
+	Rules     []string       `json:"rules"`
+	Stages    []string       `json:"stages"`
+	Phase     string         `json:"phase"`
+	Error     string         `json:"error,omitempty"`
+	Redirect  string         `json:"redirect,omitempty"`
+	Headers   []engine.Field `json:"headers,omitempty"`
+	Facts     map[string]any `json:"facts,omitempty"`
+	OldAction string         `json:"old_action,omitempty"`
+	OldRules  []string       `json:"old_rules,omitempty"`
+}
+
+func (r *report) skipped(it source.Item) {
+	r.skips++
+	if r.o.json {
+		r.enc.Encode(map[string]string{"path": it.Path, "skipped": it.Err.Error()})
+		return
+	}
+	fmt.Fprintf(os.Stderr, "%s: skipped: %v\n", it.Path, it.Err)
+}
+
+func (r *report) message(path string, res result) {
+	v := &res.verdict
+	r.count++
+	r.actions[v.Action]++
+	for _, name := range v.Rules() {
+		if r.hits[name] == 0 {
+			r.order = append(r.order, name)
+		}
+		r.hits[name]++
+	}
+	if res.old != nil {
+		if res.old.Action == v.Action {
+			return
+		}
+		r.changed++
+	}
+	if r.o.quiet {
+		return
+	}
+	if r.o.json {
+		r.enc.Encode(toJSON(path, res))
+		return
+	}
+	r.text(path, res)
+}
+
+func toJSON(path string, res result) jsonLine {
+	v := &res.verdict
+	j := jsonLine{Path: path, Action: v.Action, Reply: v.Reply(), Score: v.Score, Rules: v.Rules(), Stages: v.Stages,
+		Phase: v.Phase.String(), Redirect: v.Redirect, Headers: v.Headers, Facts: res.facts}
+	if j.Rules == nil {
+		j.Rules = []string{}
+	}
+	if j.Stages == nil {
+		j.Stages = []string{}
+	}
+	if v.Err != nil {
+		j.Error = v.Err.Error()
+	}
+	if res.old != nil {
+		j.OldAction, j.OldRules = res.old.Action, res.old.Rules()
+	}
+	return j
+}
+
+func (r *report) text(path string, res result) {
+	v := &res.verdict
+	line := fmt.Sprintf("%s: %s", path, v.Action)
+	if res.old != nil {
+		line = fmt.Sprintf("%s: %s -> %s", path, res.old.Action, v.Action)
+	}
+	if reply := v.Reply(); reply != "" {
+		line += " " + reply
+	}
+	if v.Redirect != "" {
+		line += " to " + v.Redirect
+	}
+	fmt.Fprintf(r.w, "%s (score %g, decided at %s)\n", line, v.Score, v.Phase)
+	if res.old != nil {
+		fmt.Fprintf(r.w, "    rules before: %s\n", orNone(res.old.Rules()))
+	}
+	fmt.Fprintf(r.w, "    rules: %s\n", orNone(v.Rules()))
+	if len(v.Stages) > 0 {
+		fmt.Fprintf(r.w, "    stages: %s\n", strings.Join(v.Stages, ", "))
+	}
+	if v.Err != nil {
+		fmt.Fprintf(r.w, "    error: %v\n", v.Err)
+	}
+	if res.facts != nil {
+		b, _ := json.MarshalIndent(res.facts, "    ", "  ")
+		fmt.Fprintf(r.w, "    facts: %s\n", b)
+	}
+}
+
+func orNone(s []string) string {
+	if len(s) == 0 {
+		return "(none)"
+	}
+	return strings.Join(s, ", ")
+}
+
+// summary prints messages per action and hits per rule.
+func (r *report) summary() {
+	if r.o.json {
+		s := map[string]any{"messages": r.count, "skipped": r.skips, "actions": r.actions, "rules": r.hits}
+		if r.o.against != "" {
+			s["changed"] = r.changed
+		}
+		r.enc.Encode(map[string]any{"summary": s})
+		return
+	}
+	fmt.Fprintf(r.w, "\n%d messages, %d skipped", r.count, r.skips)
+	if r.o.against != "" {
+		fmt.Fprintf(r.w, ", %d change action against %s", r.changed, r.o.against)
+	}
+	fmt.Fprintln(r.w)
+	tw := tabwriter.NewWriter(r.w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "\naction\tmessages")
+	for _, a := range sortedKeys(r.actions) {
+		fmt.Fprintf(tw, "%s\t%d\n", a, r.actions[a])
+	}
+	if len(r.order) > 0 {
+		fmt.Fprintln(tw, "\nrule\thits")
+		for _, name := range r.order {
+			fmt.Fprintf(tw, "%s\t%d\n", name, r.hits[name])
+		}
+	}
+	tw.Flush()
+}
+
+func sortedKeys(m map[string]int) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

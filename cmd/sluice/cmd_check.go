@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+
+	"github.com/sluicemail/sluice/engine"
+	"github.com/sluicemail/sluice/engine/source"
+	"github.com/sluicemail/sluice/rules"
+	"github.com/sluicemail/sluice/stages/resolver"
+)
+
+func init() {
+	register(&command{name: "check", summary: "dry-run messages (files, Maildirs, mbox) through the rules", run: runCheck})
+}
+
+// checkOptions are the flags of `sluice check`.
+type checkOptions struct {
+	rulesDir, against, dnsFile, dataDir, pipeline string
+	ip, helo, from                                string
+	to                                            multiFlag
+	json, facts, quiet                            bool
+}
+
+func runCheck(args []string) int {
+	var o checkOptions
+	fs := newFlags("check", "[flags] PATH...", "Dry-run every message in PATH (message files, directories, Maildirs, mbox files)\nthrough the rules and show each verdict, the rules that fired, and a summary.")
+	fs.StringVar(&o.rulesDir, "rules", defaultRulesDir, "rule directory")
+	fs.StringVar(&o.against, "against", "", "older rule directory: show only messages whose action changes")
+	fs.StringVar(&o.dnsFile, "dns", "", "answer DNS from this zone file (RFC 1035 master format) instead of the network")
+	fs.StringVar(&o.dataDir, "data", "", "data directory (for the Bayes model)")
+	fs.StringVar(&o.pipeline, "pipeline", rules.Inbound, "pipeline to run: inbound or outbound")
+	fs.StringVar(&o.ip, "ip", "", "client IP (default: from the topmost Received field)")
+	fs.StringVar(&o.helo, "helo", "", "HELO name (default: from the topmost Received field)")
+	fs.StringVar(&o.from, "from", "", "MAIL FROM (default: Return-Path)")
+	fs.Var(&o.to, "to", "RCPT TO, repeatable (default: Delivered-To, X-Original-To or To)")
+	fs.BoolVar(&o.json, "json", false, "one JSON object per message, then a summary object")
+	fs.BoolVar(&o.facts, "facts", false, "show the facts each message produced")
+	fs.BoolVar(&o.quiet, "q", false, "print only the summary")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return 2
+	}
+	c, err := newChecker(&o)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	return c.run(fs.Args())
+}
+
+// checker runs messages through one rule set, or two with --against.
+type checker struct {
+	o        *checkOptions
+	cur, old *engine.Pipeline
+	dns      resolver.Resolver
+	out      *report
+}
+
+func newChecker(o *checkOptions) (*checker, error) {
+	c := &checker{o: o}
+	if o.dnsFile != "" {
+		z, err := resolver.LoadZoneFile(o.dnsFile)
+		if err != nil {
+			return nil, err
+		}
+		c.dns = z
+	}
+	var err error
+	if c.cur, err = loadPipeline(o.rulesDir, o.pipeline, c.dns, o.dataDir); err != nil {
+		return nil, err
+	}
+	if o.against != "" {
+		if c.old, err = loadPipeline(o.against, o.pipeline, c.dns, o.dataDir); err != nil {
+			return nil, err
+		}
+	}
+	c.out = newReport(o)
+	return c, nil
+}
+
+func loadPipeline(dir, name string, dns resolver.Resolver, dataDir string) (*engine.Pipeline, error) {
+	set, err := rules.Load(dir, rules.Options{DNS: dns, DataDir: dataDir})
+	if err != nil {
+		return nil, fmt.Errorf("%s:\n%w", dir, err)
+	}
+	p := set.Pipeline(name)
+	if p == nil {
+		return nil, fmt.Errorf("%s: no %s pipeline", dir, name)
+	}
+	return p, nil
+}
+
+func (c *checker) run(paths []string) int {
+	total := 0
+	showProgress := !c.o.json
+	if showProgress && isTerminal() {
+		total = source.Count(paths)
+	}
+	bar := newProgress("checking", total, showProgress)
+	ctx := context.Background()
+	err := source.Walk(paths, func(it source.Item) error {
+		defer bar.add(1)
+		if it.Err != nil {
+			c.out.skipped(it)
+			return nil
+		}
+		env, err := c.envelope(it.Raw)
+		if err != nil {
+			return err
+		}
+		res := c.evaluate(ctx, env, it.Raw)
+		c.out.message(it.Path, res)
+		return nil
+	})
+	bar.finish()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sluice check:", err)
+		return 2
+	}
+	c.out.summary()
+	if c.out.skips > 0 {
+		return 1
+	}
+	return 0
+}
+
+// result is one message's outcome, with the old verdict under --against.
+type result struct {
+	verdict engine.Verdict
+	old     *engine.Verdict
+	facts   map[string]any
+}
+
+func (c *checker) evaluate(ctx context.Context, env engine.Envelope, raw []byte) result {
+	var opts []engine.TxOption
+	if c.dns != nil {
+		opts = append(opts, engine.WithResolver(c.dns))
+	}
+	tx := c.cur.Begin(engine.NewMessage(env, raw), opts...)
+	res := result{verdict: tx.Evaluate(ctx, engine.PhaseData)}
+	if c.o.facts {
+		res.facts = engine.FactsMap(tx.Facts(), append([]string{"conn", "auth", "envelope", "msg", "score"}, res.verdict.Stages...))
+	}
+	if c.old != nil {
+		v := c.old.Begin(engine.NewMessage(env, raw), opts...).Evaluate(ctx, engine.PhaseData)
+		res.old = &v
+	}
+	return res
+}
+
+// envelope derives the envelope from the message, then applies the flags.
+func (c *checker) envelope(raw []byte) (engine.Envelope, error) {
+	env := rules.DeriveEnvelope(engine.NewMessage(engine.Envelope{}, raw))
+	if c.o.ip != "" {
+		ip, err := netip.ParseAddr(c.o.ip)
+		if err != nil {
+			return env, fmt.Errorf("--ip: %w", err)
+		}
+		env.IP = ip
+	}
+	if c.o.helo != "" {
+		env.HELO = c.o.helo
+	}
+	if c.o.from != "" {
+		env.MailFrom = c.o.from
+	}
+	if len(c.o.to) > 0 {
+		env.Rcpt = c.o.to
+	}
+	return env, nil
+}
