@@ -248,7 +248,9 @@ func FuzzNormalizeCRLF(f *testing.F) {
 				t.Fatalf("bare line end at %d in %q (from %q)", i, out, b)
 			}
 		}
-		strip := func(b []byte) []byte { return bytes.NewBuffer(bytes.ReplaceAll(bytes.ReplaceAll(b, []byte("\r"), nil), []byte("\n"), nil)).Bytes() }
+		strip := func(b []byte) []byte {
+			return bytes.NewBuffer(bytes.ReplaceAll(bytes.ReplaceAll(b, []byte("\r"), nil), []byte("\n"), nil)).Bytes()
+		}
 		if !bytes.Equal(strip(out), strip(b)) {
 			t.Fatalf("content other than line ends changed: %q -> %q", b, out)
 		}
