@@ -1,0 +1,11 @@
+// Package all links every check into a binary: importing it registers the
+// stages under their namespaces (rdns, dnsbl, spf, dkim, dmarc, bayes).
+package all
+
+import (
+	_ "github.com/sluicemail/sluice/stages/bayes" // bayes: Bayesian spam probability
+	_ "github.com/sluicemail/sluice/stages/dkim"  // dkim: DKIM signature verification
+	_ "github.com/sluicemail/sluice/stages/dmarc" // dmarc: DMARC policy evaluation
+	_ "github.com/sluicemail/sluice/stages/dnsbl" // dnsbl: DNS block and allow lists
+	_ "github.com/sluicemail/sluice/stages/spf"   // spf: SPF check of MAIL FROM / HELO
+)
