@@ -1,0 +1,146 @@
+package smtp
+
+import (
+	"net"
+	"sync"
+	"time"
+)
+
+// connLimiter bounds concurrent connections in total and per client IP.
+// It wraps listeners: a connection over a limit is told 421 and closed
+// before the session starts (RFC 5321 3.8).
+type connLimiter struct {
+	max, perIP int
+
+	mu    sync.Mutex
+	total int
+	byIP  map[string]int
+}
+
+func newConnLimiter(max, perIP int) *connLimiter {
+	return &connLimiter{max: max, perIP: perIP, byIP: map[string]int{}}
+}
+
+func (c *connLimiter) wrap(l net.Listener) net.Listener { return &limitedListener{Listener: l, c: c} }
+
+func (c *connLimiter) acquire(ip string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.total >= c.max || c.byIP[ip] >= c.perIP {
+		return false
+	}
+	c.total++
+	c.byIP[ip]++
+	return true
+}
+
+func (c *connLimiter) release(ip string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.total--
+	if c.byIP[ip]--; c.byIP[ip] <= 0 {
+		delete(c.byIP, ip)
+	}
+}
+
+type limitedListener struct {
+	net.Listener
+	c *connLimiter
+}
+
+func (l *limitedListener) Accept() (net.Conn, error) {
+	for {
+		conn, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		ip := hostOf(conn.RemoteAddr())
+		if l.c.acquire(ip) {
+			return &limitedConn{Conn: conn, release: func() { l.c.release(ip) }}, nil
+		}
+		// Refuse in the background: a TLS listener's first write runs the
+		// handshake, which must not hold up Accept.
+		go func() {
+			conn.SetDeadline(time.Now().Add(10 * time.Second))
+			conn.Write([]byte("421 4.7.0 Too many connections, try again later\r\n"))
+			conn.Close()
+		}()
+	}
+}
+
+type limitedConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *limitedConn) Close() error {
+	c.once.Do(c.release)
+	return c.Conn.Close()
+}
+
+func hostOf(a net.Addr) string {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.IP.String()
+	}
+	h, _, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	return h
+}
+
+// authLimiter counts failed AUTH attempts per IP; at max failures the IP
+// may not try again for ban. Successful logins do not reset the count, so
+// a guesser cannot interleave a known password.
+type authLimiter struct {
+	max int
+	ban time.Duration
+	now func() time.Time
+
+	mu    sync.Mutex
+	fails map[string]*authFailures
+}
+
+type authFailures struct {
+	n     int
+	first time.Time
+	until time.Time
+}
+
+func newAuthLimiter(max int, ban time.Duration) *authLimiter {
+	return &authLimiter{max: max, ban: ban, now: time.Now, fails: map[string]*authFailures{}}
+}
+
+// blocked reports whether ip is banned now.
+func (a *authLimiter) blocked(ip string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	f := a.fails[ip]
+	return f != nil && a.now().Before(f.until)
+}
+
+// fail records a failure; the count starts over after ban without one.
+func (a *authLimiter) fail(ip string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := a.now()
+	f := a.fails[ip]
+	if f == nil || (now.Sub(f.first) > a.ban && now.After(f.until)) {
+		f = &authFailures{first: now}
+		a.fails[ip] = f
+	}
+	f.n++
+	if f.n >= a.max {
+		f.until = now.Add(a.ban)
+		f.n = 0
+		f.first = now
+	}
+	if len(a.fails) > 100000 { // bound memory under a distributed attack
+		for k, v := range a.fails {
+			if now.After(v.until) && now.Sub(v.first) > a.ban {
+				delete(a.fails, k)
+			}
+		}
+	}
+}

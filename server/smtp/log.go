@@ -1,0 +1,36 @@
+package smtp
+
+import (
+	"strings"
+	"time"
+
+	"github.com/sluicemail/sluice/engine"
+)
+
+// logVerdict writes the one log line of a verdict: queue id, client,
+// envelope, action, the rules that fired, score, phase and time taken.
+// took is measured from the start of the transaction (MAIL FROM).
+func (s *session) logVerdict(queueID string, v engine.Verdict, phase engine.Phase, rcpt string) {
+	rcpts := s.rcptAddrs()
+	if rcpt != "" {
+		rcpts = append(rcpts, rcpt)
+	}
+	attrs := []any{
+		"queue_id", queueID, "session", s.id, "ip", s.ip.String(), "listener", s.kind,
+		"helo", s.helo, "user", s.user, "from", s.from, "rcpt", rcpts,
+		"action", v.Action, "phase", phase.String(), "rules", v.Rules(), "score", v.Score,
+		"took", time.Since(s.started).Round(time.Microsecond),
+	}
+	if r := v.Reply(); r != "" {
+		attrs = append(attrs, "reply", r)
+	}
+	if v.Err != nil {
+		attrs = append(attrs, "err", v.Err.Error())
+	}
+	if len(v.Stages) > 0 {
+		attrs = append(attrs, "stages", v.Stages)
+	}
+	s.srv.log.Info("verdict", attrs...)
+}
+
+func joinComma(s []string) string { return strings.Join(s, ", ") }

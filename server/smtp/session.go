@@ -1,0 +1,232 @@
+package smtp
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	gosmtp "github.com/emersion/go-smtp"
+	"github.com/sluicemail/sluice/engine"
+	"github.com/sluicemail/sluice/server/queue"
+)
+
+// backend makes a session per connection (go-smtp calls it at the first
+// HELO/EHLO, and again after STARTTLS).
+type backend struct {
+	srv  *Server
+	kind string
+}
+
+// session is one SMTP connection's state. go-smtp calls its methods from
+// the connection's goroutine only.
+type session struct {
+	srv    *Server
+	kind   string
+	id     string
+	ip     netip.Addr
+	port   int
+	helo   string
+	tls    *tls.ConnectionState
+	user   string // authenticated user, "" before AUTH
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	// The current transaction.
+	tx      *engine.Tx
+	msg     *engine.Message
+	early   *engine.Verdict // a reject decided before RCPT, answered at RCPT
+	from    string
+	utf8    bool
+	size    int64
+	rcpts   []acceptedRcpt
+	started time.Time
+}
+
+type acceptedRcpt struct {
+	addr string
+	to   []queue.Recipient
+}
+
+func (b *backend) NewSession(c *gosmtp.Conn) (gosmtp.Session, error) {
+	s := &session{srv: b.srv, kind: b.kind, id: newID(), helo: c.Hostname()}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if ta, ok := c.Conn().RemoteAddr().(*net.TCPAddr); ok {
+		s.ip, _ = netip.AddrFromSlice(ta.IP)
+		s.ip = s.ip.Unmap()
+	}
+	if la, ok := c.Conn().LocalAddr().(*net.TCPAddr); ok {
+		s.port = la.Port
+	}
+	if st, ok := c.TLSConnectionState(); ok {
+		s.tls = &st
+	}
+	b.srv.opts.Metrics.Sessions.Add(1)
+	if b.kind == MX {
+		// Rules on the connection and HELO run now; a reject they decide
+		// is answered at RCPT, where the client logs the recipient.
+		s.begin()
+		s.evaluate(engine.PhaseHelo)
+	}
+	return s, nil
+}
+
+func newID() string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return strings.ToUpper(hex.EncodeToString(b))
+}
+
+// pipelineName is the rule pipeline of this listener.
+func (s *session) pipelineName() string {
+	if s.kind == MX {
+		return "inbound"
+	}
+	return "outbound"
+}
+
+// begin starts a transaction with the current pipeline; a reload after
+// this moment applies to the next transaction, never to this one.
+func (s *session) begin() {
+	env := engine.Envelope{IP: s.ip, HELO: s.helo, TLS: s.tls != nil, Listener: s.kind, Port: s.port, AuthUser: s.user}
+	s.msg = engine.NewMessage(env, nil)
+	s.tx = nil
+	s.started = time.Now()
+	if p := s.srv.opts.Pipeline(s.pipelineName()); p != nil {
+		var opts []engine.TxOption
+		if s.srv.opts.DNS != nil {
+			opts = append(opts, engine.WithResolver(s.srv.opts.DNS))
+		}
+		s.tx = p.Begin(s.msg, opts...)
+	}
+}
+
+// evaluate runs the rules known at phase. A reject or tempfail decided
+// before RCPT is kept in s.early, to be answered at RCPT.
+func (s *session) evaluate(phase engine.Phase) engine.Verdict {
+	if s.tx == nil {
+		return engine.Verdict{Action: engine.ActionAccept, Decided: phase >= engine.PhaseData}
+	}
+	v := s.tx.Evaluate(s.ctx, phase)
+	if v.Decided && v.Final() && phase < engine.PhaseRcpt && s.early == nil {
+		s.early = &v
+	}
+	return v
+}
+
+// Reset ends the transaction (RSET, a new EHLO, the end of DATA).
+func (s *session) Reset() {
+	s.tx, s.msg, s.early = nil, nil, nil
+	s.from, s.utf8, s.size, s.rcpts = "", false, 0, nil
+}
+
+// Logout ends the session.
+func (s *session) Logout() error {
+	s.cancel()
+	return nil
+}
+
+var errAuthRequired = &gosmtp.SMTPError{Code: 530, EnhancedCode: gosmtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"}
+
+// Mail starts a transaction.
+func (s *session) Mail(from string, opts *gosmtp.MailOptions) error {
+	if s.kind != MX && s.user == "" {
+		return errAuthRequired
+	}
+	if !opts.UTF8 && !isASCII(from) {
+		return errNeedUTF8
+	}
+	if s.kind != MX && s.srv.opts.RequireFromMatch && (from == "" || !s.srv.opts.Accounts.Owns(s.user, from)) {
+		return &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 7, 1},
+			Message: fmt.Sprintf("Sender address <%s> does not belong to user %s", from, s.user)}
+	}
+	if s.msg == nil {
+		s.begin()
+	}
+	s.from, s.utf8, s.size = from, opts.UTF8, opts.Size
+	s.msg.Envelope.MailFrom = from
+	s.msg.Envelope.AuthUser = s.user
+	if s.early == nil {
+		s.evaluate(engine.PhaseMail)
+	}
+	return nil
+}
+
+// Rcpt accepts a recipient: local domains for everyone, any domain for
+// authenticated users, then the rules of the RCPT phase.
+func (s *session) Rcpt(to string, opts *gosmtp.RcptOptions) error {
+	dest, err := s.srv.resolveRcpt(to, s.user != "", s.utf8)
+	if err != nil {
+		s.refused(to, err)
+		return err
+	}
+	if s.early != nil {
+		s.logVerdict("", *s.early, engine.PhaseRcpt, to)
+		return verdictError(*s.early)
+	}
+	if err := s.checkQuota(dest, s.size); err != nil {
+		return err
+	}
+	s.msg.Envelope.Rcpt = append(s.msg.Envelope.Rcpt, to)
+	v := s.evaluate(engine.PhaseRcpt)
+	if v.Decided && v.Final() {
+		s.msg.Envelope.Rcpt = s.msg.Envelope.Rcpt[:len(s.msg.Envelope.Rcpt)-1]
+		s.logVerdict("", v, engine.PhaseRcpt, to)
+		s.srv.opts.Metrics.Message(s.kind, v.Action)
+		return verdictError(v)
+	}
+	s.rcpts = append(s.rcpts, acceptedRcpt{addr: to, to: dest})
+	return nil
+}
+
+// refused logs and counts a recipient refused before the rules.
+func (s *session) refused(to string, err error) {
+	m := s.srv.opts.Metrics
+	switch err {
+	case errRelayDenied:
+		m.RelayDenied.Add(1)
+	case errNoSuchUser:
+		m.UnknownRcpt.Add(1)
+	}
+	s.srv.log.Info("recipient refused", "session", s.id, "ip", s.ip.String(), "listener", s.kind,
+		"helo", s.helo, "user", s.user, "from", s.from, "rcpt", to, "reply", err.Error())
+}
+
+// verdictError is the SMTP reply for a reject or tempfail verdict.
+func verdictError(v engine.Verdict) error {
+	code, enh, text := v.Code, v.Enhanced, v.Text
+	if code == 0 {
+		if v.Action == engine.ActionTempfail {
+			code, enh, text = engine.DefaultTempfailCode, engine.DefaultTempfailEnhanced, engine.DefaultTempfailText
+		} else {
+			code, enh, text = engine.DefaultRejectCode, engine.DefaultRejectEnhanced, engine.DefaultRejectText
+		}
+	}
+	if text == "" {
+		text = "Message refused"
+	}
+	return &gosmtp.SMTPError{Code: code, EnhancedCode: parseEnhanced(enh, code), Message: text}
+}
+
+func parseEnhanced(s string, code int) gosmtp.EnhancedCode {
+	parts := strings.Split(s, ".")
+	if len(parts) == 3 {
+		var ec gosmtp.EnhancedCode
+		ok := true
+		for i, p := range parts {
+			n, err := strconv.Atoi(p)
+			ok = ok && err == nil
+			ec[i] = n
+		}
+		if ok && ec[0] == code/100 {
+			return ec
+		}
+	}
+	return gosmtp.EnhancedCodeNotSet
+}
