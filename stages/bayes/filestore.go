@@ -38,7 +38,8 @@ type FileStore struct {
 	pending []Change  // applied since the last load or save, replayed on reload
 	stamp   fileStamp // of the file as last loaded or written
 
-	lastCheck atomic.Int64 // unix nanoseconds of the last look at the file
+	lastCheck  atomic.Int64  // unix nanoseconds of the last look at the file
+	checkEvery time.Duration // reloadEvery; tests make it 0
 }
 
 // state is everything a model file holds.
@@ -65,7 +66,7 @@ func NewMemoryStore() *FileStore { return &FileStore{st: newState()} }
 // OpenFileStore opens the model file at path, or starts an empty model when
 // the file does not exist yet (it is created by the first Save).
 func OpenFileStore(path string) (*FileStore, error) {
-	s := &FileStore{path: path}
+	s := &FileStore{path: path, checkEvery: reloadEvery}
 	st, stamp, err := readModel(path)
 	if err != nil {
 		return nil, err

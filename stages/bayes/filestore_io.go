@@ -204,7 +204,7 @@ func (s *FileStore) maybeReload() {
 	}
 	now := time.Now().UnixNano()
 	last := s.lastCheck.Load()
-	if now-last < int64(reloadEvery) || !s.lastCheck.CompareAndSwap(last, now) {
+	if now-last < int64(s.checkEvery) || !s.lastCheck.CompareAndSwap(last, now) {
 		return
 	}
 	if err := s.reloadIfChanged(); err != nil {

@@ -3,6 +3,7 @@ package bayes
 import (
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -81,8 +82,21 @@ func (w *wordSplitter) word(raw, prefix string) {
 		}
 	}
 	if high > 0 {
-		n = utf8.RuneCountInString(word)
-		w.high += n - (len(word) - high)
+		// Count letters and capitals over the whole alphabet, so that
+		// Cyrillic or Greek written in capitals is seen as such.
+		n, letters, upper = 0, 0, 0
+		for _, r := range word {
+			n++
+			if r >= 0x80 {
+				w.high++
+			}
+			if unicode.IsLetter(r) {
+				letters++
+				if unicode.IsUpper(r) {
+					upper++
+				}
+			}
+		}
 	}
 	w.runes += n
 	w.nwords++

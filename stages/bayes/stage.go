@@ -1,0 +1,115 @@
+package bayes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/sluicemail/sluice/engine"
+	"github.com/sluicemail/sluice/stages"
+)
+
+func init() { stages.Register("bayes", New) }
+
+// Settings is the `stages: {bayes: ...}` block of a rule file.
+type Settings struct {
+	// Model is the model file. A relative path is taken from the data
+	// directory when there is one, else from the rule file's directory.
+	// Default: bayes.model.
+	Model string `yaml:"model"`
+	// MinLearns is how many messages of each class the model must have
+	// learnt before it decides anything (bayes.trained). Default 200.
+	MinLearns int `yaml:"min_learns"`
+	// MaxExplain is how many of the weightiest tokens bayes.tokens lists.
+	// Default 10.
+	MaxExplain int `yaml:"max_explain"`
+}
+
+// Defaults of Settings.
+const (
+	DefaultModelFile  = "bayes.model"
+	DefaultMinLearns  = 200
+	DefaultMaxExplain = 10
+)
+
+// Stage fills the bayes facts from a shared Model.
+type Stage struct {
+	model      *Model
+	minLearns  int
+	maxExplain int
+}
+
+// New builds the stage from its settings, opening (or sharing) the model.
+func New(s stages.Settings) (engine.Stage, error) {
+	set := Settings{Model: DefaultModelFile, MinLearns: DefaultMinLearns, MaxExplain: DefaultMaxExplain}
+	if err := s.Decode(&set); err != nil {
+		return nil, fmt.Errorf("bayes settings: %w", err)
+	}
+	if set.MinLearns < 1 {
+		return nil, fmt.Errorf("bayes settings: min_learns must be at least 1, not %d", set.MinLearns)
+	}
+	if set.Model == "" {
+		return nil, errors.New("bayes settings: model must name a file")
+	}
+	m, err := OpenModel(ModelPath(set.Model, s))
+	if err != nil {
+		return nil, err
+	}
+	return &Stage{model: m, minLearns: set.MinLearns, maxExplain: max(set.MaxExplain, 0)}, nil
+}
+
+// ModelPath resolves the model setting against the data directory, or the
+// rule file's directory when there is none.
+func ModelPath(p string, s stages.Settings) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	if s.DataDir != "" {
+		return filepath.Join(s.DataDir, p)
+	}
+	return filepath.Join(s.Dir, p)
+}
+
+// NewStage returns a stage over a model, for callers that built the model
+// themselves.
+func NewStage(m *Model, minLearns int) *Stage {
+	return &Stage{model: m, minLearns: max(minLearns, 1), maxExplain: DefaultMaxExplain}
+}
+
+// Model returns the stage's model.
+func (s *Stage) Model() *Model { return s.model }
+
+// Namespace implements engine.Stage.
+func (s *Stage) Namespace() string { return "bayes" }
+
+// Phase implements engine.Stage: the message text is needed.
+func (s *Stage) Phase() engine.Phase { return engine.PhaseData }
+
+// Run implements engine.Stage. An untrained model reports trained false
+// and a neutral 0.5, so that no rule can act on it by mistake.
+func (s *Stage) Run(ctx context.Context, in *engine.Input) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	res, err := s.model.Classify(in.Msg)
+	if err != nil {
+		return err
+	}
+	f := &in.Facts.Bayes
+	f.Trained = res.NSpam >= s.minLearns && res.NHam >= s.minLearns
+	f.Spam, f.Ham = res.Spam, 1-res.Spam
+	if !f.Trained {
+		f.Spam, f.Ham = 0.5, 0.5
+	}
+	f.Tokens = nil
+	for i := 0; i < len(res.Clues) && i < s.maxExplain; i++ {
+		f.Tokens = append(f.Tokens, res.Clues[i].Token)
+	}
+	return nil
+}
+
+// Fail implements engine.Stage: a failed classification decides nothing.
+func (s *Stage) Fail(f *engine.Facts, err error) {
+	f.Bayes = engine.BayesFacts{Spam: 0.5, Ham: 0.5}
+}

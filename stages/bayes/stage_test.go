@@ -1,0 +1,200 @@
+package bayes
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/sluicemail/sluice/engine"
+	"github.com/sluicemail/sluice/stages"
+)
+
+// evaluate runs raw through a pipeline with the stage and two rules on its
+// facts, and returns the facts and the names of the rules that fired.
+func evaluate(t *testing.T, st engine.Stage, raw []byte) (engine.BayesFacts, []string) {
+	t.Helper()
+	junk, err := engine.Compile(`bayes.trained and bayes.spam >= 0.99`, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unsure, err := engine.Compile(`bayes.trained and bayes.spam >= 0.5 and bayes.spam < 0.99`, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &engine.Pipeline{Name: "inbound", Stages: map[string]engine.Stage{"bayes": st},
+		Rules: []*engine.Rule{
+			{Name: "bayes-unsure", When: unsure, Score: 3},
+			{Name: "bayes-junk", When: junk, Action: engine.Action{Kind: engine.ActionJunk}},
+		}}
+	if err := p.Prepare(); err != nil {
+		t.Fatal(err)
+	}
+	tx := p.Begin(engine.NewMessage(engine.Envelope{MailFrom: "a@b.example"}, raw))
+	v := tx.Evaluate(context.Background(), engine.PhaseData)
+	if v.Err != nil {
+		t.Fatal(v.Err)
+	}
+	var fired []string
+	for _, f := range v.Fired {
+		fired = append(fired, f.Name)
+	}
+	return tx.Facts().Bayes, fired
+}
+
+func newStage(t *testing.T, dir, yaml string) *Stage {
+	t.Helper()
+	st, err := stages.New("bayes", stages.Settings{Raw: []byte(yaml), Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.(*Stage)
+}
+
+func TestStageUntrainedDecidesNothing(t *testing.T) {
+	dir := t.TempDir()
+	st := newStage(t, dir, "model: untrained.model\nmin_learns: 5\n")
+	f, fired := evaluate(t, st, synthMessage(true, 1))
+	if f.Trained || f.Spam != 0.5 || f.Ham != 0.5 || len(fired) != 0 {
+		t.Fatalf("empty model: facts %+v, fired %v", f, fired)
+	}
+	// Four of each is still under min_learns.
+	if err := train(st.Model(), 0, 4); err != nil {
+		t.Fatal(err)
+	}
+	f, fired = evaluate(t, st, synthMessage(true, 1000))
+	if f.Trained || f.Spam != 0.5 || len(fired) != 0 {
+		t.Fatalf("4+4 messages with min_learns 5: facts %+v, fired %v", f, fired)
+	}
+	// Five spam but four ham: still untrained.
+	if _, err := st.Model().Learn(synthMessage(true, 50), Spam); err != nil {
+		t.Fatal(err)
+	}
+	if f, _ = evaluate(t, st, synthMessage(true, 1000)); f.Trained {
+		t.Fatal("trained with only 4 ham")
+	}
+}
+
+func TestStageTrainedClassifies(t *testing.T) {
+	st := newStage(t, t.TempDir(), "model: m.model\nmin_learns: 20\nmax_explain: 5\n")
+	if err := train(st.Model(), 0, 30); err != nil {
+		t.Fatal(err)
+	}
+	f, fired := evaluate(t, st, synthMessage(true, 1000))
+	if !f.Trained || f.Spam < 0.99 || f.Ham != 1-f.Spam || len(f.Tokens) != 5 {
+		t.Fatalf("spam: facts %+v", f)
+	}
+	if fmt.Sprint(fired) != "[bayes-junk]" {
+		t.Errorf("spam fired %v, want bayes-junk", fired)
+	}
+	f, fired = evaluate(t, st, synthMessage(false, 1000))
+	if !f.Trained || f.Spam > 0.01 || len(fired) != 0 {
+		t.Fatalf("ham: facts %+v, fired %v", f, fired)
+	}
+	// Half of each: the unsure middle, neither junk nor clean.
+	mixed := []byte("From: x@y.example\r\nSubject: Amazing offer\r\n\r\ncheap pills viagra lottery prize casino " +
+		"kernel patch review build release compiler meeting agenda\r\n")
+	f, fired = evaluate(t, st, mixed)
+	if f.Spam <= 0.01 || f.Spam >= 0.99 {
+		t.Errorf("mixed message scored %.3f, want the unsure middle; fired %v", f.Spam, fired)
+	}
+}
+
+func TestStageSettings(t *testing.T) {
+	for _, bad := range []string{"min_learns: 0", "model: \"\"", "modle: x"} {
+		if _, err := stages.New("bayes", stages.Settings{Raw: []byte(bad), Dir: t.TempDir()}); err == nil {
+			t.Errorf("settings %q accepted", bad)
+		}
+	}
+	s := stages.Settings{Dir: "/rules", DataDir: "/var/sluice"}
+	if p := ModelPath("bayes.model", s); p != "/var/sluice/bayes.model" {
+		t.Errorf("with a data dir: %s", p)
+	}
+	if p := ModelPath("m/bayes.model", stages.Settings{Dir: "/rules"}); p != "/rules/m/bayes.model" {
+		t.Errorf("without a data dir: %s", p)
+	}
+	if p := ModelPath("/abs/x", s); p != "/abs/x" {
+		t.Errorf("absolute: %s", p)
+	}
+	dir := t.TempDir()
+	st := newStage(t, dir, "")
+	same, _ := OpenModel(filepath.Join(dir, DefaultModelFile))
+	if st.Model() != same || st.minLearns != DefaultMinLearns {
+		t.Error("default settings: wrong model file or min_learns")
+	}
+}
+
+// TestStageConcurrentClassifyAndTrain is meant for -race: sessions classify
+// while the trainer learns, unlearns and saves, and another process's save
+// is reloaded underneath.
+func TestStageConcurrentClassifyAndTrain(t *testing.T) {
+	dir := t.TempDir()
+	st := newStage(t, dir, "model: race.model\nmin_learns: 5\n")
+	st.Model().Store().(*FileStore).checkEvery = 0
+	if err := train(st.Model(), 0, 10); err != nil {
+		t.Fatal(err)
+	}
+	other, _ := OpenFileStore(filepath.Join(dir, "race.model"))
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 30 {
+				raw := synthMessage(i%2 == 0, 2000+g*100+i)
+				f, _ := evaluate(t, st, raw)
+				if !f.Trained || f.Spam < 0 || f.Spam > 1 {
+					errs <- fmt.Errorf("goroutine %d: facts %+v", g, f)
+					return
+				}
+			}
+		}()
+	}
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		for i := range 30 {
+			m := st.Model()
+			if _, err := m.Learn(synthMessage(i%2 == 0, 100+i), Class(1+i%2)); err != nil {
+				errs <- err
+			}
+			if i%5 == 0 {
+				if _, err := m.Unlearn(synthMessage(true, i)); err != nil {
+					errs <- err
+				}
+				if err := m.Save(); err != nil {
+					errs <- err
+				}
+			}
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		om := NewModel(other)
+		for i := range 10 {
+			if _, err := om.Learn(synthMessage(false, 300+i), Ham); err != nil {
+				errs <- err
+			}
+			if err := om.Save(); err != nil {
+				errs <- err
+			}
+		}
+	}()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if err := st.Model().Save(); err != nil {
+		t.Fatal(err)
+	}
+	final, _ := OpenFileStore(filepath.Join(dir, "race.model"))
+	fs, _ := final.Stats()
+	// 10+10 trained, 30 more alternating, minus the spam unlearnt (i = 0, 5
+	// that were learnt in train), plus the other process's 10 ham.
+	if fs.Spam+fs.Ham != 20+30-2+10 {
+		t.Errorf("final counts %+v: the two writers lost or doubled a message", fs)
+	}
+}
