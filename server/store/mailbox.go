@@ -317,11 +317,7 @@ func (m *Mailbox) indexFile(f diskFile) (*Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	size := sizeOfBase(f.base)
-	if size < 0 || size != st.Size() {
-		size = st.Size()
-	}
-	env, err := readEnvelope(path)
+	env, size, err := readIndexInfo(path)
 	if err != nil {
 		return nil, err
 	}

@@ -2,9 +2,9 @@ package store
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
@@ -39,6 +39,15 @@ type Status struct {
 func (m *Mailbox) Status() (Status, error) {
 	var st Status
 	err := m.View(func(msgs []*Message) error {
+		st = m.statusLocked(msgs)
+		return nil
+	})
+	return st, err
+}
+
+func (m *Mailbox) statusLocked(msgs []*Message) Status {
+	var st Status
+	{
 		kw := map[string]bool{}
 		st.Messages, st.UIDNext, st.UIDValidity, st.HighestModSeq = uint32(len(msgs)), m.next, m.validity, m.modSeq
 		for i, msg := range msgs {
@@ -59,9 +68,8 @@ func (m *Mailbox) Status() (Status, error) {
 				}
 			}
 		}
-		return nil
-	})
-	return st, err
+	}
+	return st
 }
 
 // Path returns the message's file path now; it changes when flags do.
@@ -113,18 +121,71 @@ func (m *Mailbox) ReadMessage(uid uint32) ([]byte, error) {
 	}
 }
 
-// readEnvelope parses the header of a message file into the IMAP envelope
-// the index caches (a message with a broken header gets an empty one).
-func readEnvelope(path string) (json.RawMessage, error) {
-	f, err := os.Open(path)
+// readIndexInfo reads a message file for the index: its size as IMAP
+// counts it (lines ending in CRLF) and its envelope (a message with a
+// broken header gets an empty one).
+func readIndexInfo(path string) (json.RawMessage, int64, error) {
+	raw, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	defer f.Close()
-	br := bufio.NewReaderSize(io.LimitReader(f, 1<<20), 16<<10)
-	h, err := textproto.ReadHeader(br)
+	size := int64(len(raw)) + int64(bareLFs(raw))
+	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw)))
 	if err != nil {
-		return json.Marshal(imap.Envelope{})
+		env, _ := json.Marshal(imap.Envelope{})
+		return env, size, nil
 	}
-	return json.Marshal(imapserver.ExtractEnvelope(h))
+	env, err := json.Marshal(imapserver.ExtractEnvelope(h))
+	return env, size, err
+}
+
+// bareLFs counts line feeds not preceded by a carriage return.
+func bareLFs(b []byte) int {
+	n := 0
+	for i, c := range b {
+		if c == '\n' && (i == 0 || b[i-1] != '\r') {
+			n++
+		}
+	}
+	return n
+}
+
+// CRLF returns b with every bare line feed turned into CRLF, as IMAP
+// serves messages (Maildir files written by other tools often use LF).
+func CRLF(b []byte) []byte {
+	n := bareLFs(b)
+	if n == 0 {
+		return b
+	}
+	out := make([]byte, 0, len(b)+n)
+	for i, c := range b {
+		if c == '\n' && (i == 0 || b[i-1] != '\r') {
+			out = append(out, '\r')
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// Watch returns the mailbox's status and a tracker for a new session,
+// taken together so that no change falls between them.
+func (m *Mailbox) Watch() (Status, *imapserver.SessionTracker, error) {
+	if err := m.SyncIfStale(0); err != nil {
+		return Status{}, nil, err
+	}
+	var st Status
+	var tr *imapserver.SessionTracker
+	err := m.View(func(msgs []*Message) error {
+		st = m.statusLocked(msgs)
+		tr = m.Tracker.NewSession()
+		return nil
+	})
+	return st, tr, err
+}
+
+// Validity returns the mailbox's UIDVALIDITY.
+func (m *Mailbox) Validity() uint32 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.validity
 }

@@ -1,0 +1,155 @@
+package imap
+
+import (
+	"bytes"
+	"errors"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+
+	"github.com/sluicemail/sluice/server/store"
+)
+
+// Fetch answers FETCH and UID FETCH for every item: FLAGS, INTERNALDATE,
+// RFC822.SIZE, ENVELOPE (from the index, without opening the file),
+// BODYSTRUCTURE, BODY[section]<partial> and BODY.PEEK, BINARY and
+// BINARY.SIZE. A non-peek body fetch sets \Seen unless the mailbox was
+// opened with EXAMINE.
+func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
+	ts, err := s.targets(numSet)
+	if err != nil {
+		return err
+	}
+	seen := map[uint32]bool{}
+	if !s.readOnly && setsSeen(options) {
+		var uids []uint32
+		for _, t := range ts {
+			if !store.HasFlag(t.msg.Flags, store.LetterSeen) {
+				uids = append(uids, t.msg.UID)
+				seen[t.msg.UID] = true
+			}
+		}
+		if len(uids) > 0 {
+			if err := s.mbox.SetFlags(uids, '+', []string{string(imap.FlagSeen)}, s.tracker); err != nil {
+				return imapError(err)
+			}
+		}
+	}
+	for _, t := range ts {
+		if seen[t.msg.UID] {
+			t.msg.Flags = store.CleanFlags(t.msg.Flags + "S")
+		}
+		if err := s.fetchOne(w, t, options, seen[t.msg.UID]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func setsSeen(o *imap.FetchOptions) bool {
+	for _, bs := range o.BodySection {
+		if !bs.Peek {
+			return true
+		}
+	}
+	for _, bs := range o.BinarySection {
+		if !bs.Peek {
+			return true
+		}
+	}
+	return false
+}
+
+func needsBody(o *imap.FetchOptions) bool {
+	return o.BodyStructure != nil || len(o.BodySection) > 0 || len(o.BinarySection) > 0 || len(o.BinarySectionSize) > 0
+}
+
+func (s *session) fetchOne(w *imapserver.FetchWriter, t target, o *imap.FetchOptions, flagsChanged bool) error {
+	var raw []byte
+	if needsBody(o) {
+		var err error
+		raw, err = s.mbox.ReadMessage(t.msg.UID)
+		if errors.Is(err, store.ErrNoMessage) {
+			return nil // expunged by another session meanwhile
+		}
+		if err != nil {
+			return err
+		}
+		raw = store.CRLF(raw)
+	}
+	rw := w.CreateMessage(t.seq)
+	rw.WriteUID(imap.UID(t.msg.UID))
+	if o.Flags || flagsChanged {
+		rw.WriteFlags(t.msg.IMAPFlags())
+	}
+	if o.InternalDate {
+		rw.WriteInternalDate(t.msg.Date)
+	}
+	if o.RFC822Size {
+		rw.WriteRFC822Size(t.msg.Size)
+	}
+	if o.Envelope {
+		rw.WriteEnvelope(t.msg.Envelope())
+	}
+	if o.BodyStructure != nil {
+		rw.WriteBodyStructure(imapserver.ExtractBodyStructure(bytes.NewReader(raw)))
+	}
+	for _, bs := range o.BodySection {
+		b := imapserver.ExtractBodySection(bytes.NewReader(raw), bs)
+		if err := writeAll(rw.WriteBodySection(bs, int64(len(b))), b); err != nil {
+			return err
+		}
+	}
+	for _, bs := range o.BinarySection {
+		b := imapserver.ExtractBinarySection(bytes.NewReader(raw), bs)
+		if err := writeAll(rw.WriteBinarySection(bs, int64(len(b))), b); err != nil {
+			return err
+		}
+	}
+	for _, bss := range o.BinarySectionSize {
+		rw.WriteBinarySectionSize(bss, imapserver.ExtractBinarySectionSize(bytes.NewReader(raw), bss))
+	}
+	return rw.Close()
+}
+
+func writeAll(wc interface {
+	Write([]byte) (int, error)
+	Close() error
+}, b []byte) error {
+	_, err := wc.Write(b)
+	if cerr := wc.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Store answers STORE and UID STORE (+FLAGS, -FLAGS, FLAGS, .SILENT).
+// Other sessions get the new flags as unsolicited FETCH responses.
+func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *imap.StoreFlags, _ *imap.StoreOptions) error {
+	if s.readOnly {
+		return errReadOnly
+	}
+	ts, err := s.targets(numSet)
+	if err != nil {
+		return err
+	}
+	op := map[imap.StoreFlagsOp]store.FlagOp{imap.StoreFlagsAdd: '+', imap.StoreFlagsDel: '-', imap.StoreFlagsSet: '='}[flags.Op]
+	list := make([]string, len(flags.Flags))
+	for i, f := range flags.Flags {
+		list[i] = string(f)
+	}
+	if err := s.mbox.SetFlags(uidsOf(ts), op, list, s.tracker); err != nil {
+		return imapError(err)
+	}
+	if flags.Silent {
+		return nil
+	}
+	var set imap.UIDSet
+	for _, t := range ts {
+		set.AddNum(imap.UID(t.msg.UID))
+	}
+	if len(set) == 0 {
+		return nil
+	}
+	return s.Fetch(w, set, &imap.FetchOptions{Flags: true})
+}

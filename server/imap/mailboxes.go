@@ -1,0 +1,196 @@
+package imap
+
+import (
+	"io"
+	"strings"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+
+	"github.com/sluicemail/sluice/server/store"
+)
+
+// specialUse gives the standard mailboxes their RFC 6154 attributes.
+var specialUse = map[string]imap.MailboxAttr{
+	store.Sent:    imap.MailboxAttrSent,
+	store.Drafts:  imap.MailboxAttrDrafts,
+	store.Junk:    imap.MailboxAttrJunk,
+	store.Trash:   imap.MailboxAttrTrash,
+	store.Archive: imap.MailboxAttrArchive,
+}
+
+func (s *session) Create(name string, _ *imap.CreateOptions) error {
+	return imapError(s.acct.Create(strings.TrimSuffix(name, string(store.Delim))))
+}
+
+func (s *session) Delete(name string) error { return imapError(s.acct.Delete(name)) }
+
+func (s *session) Rename(from, to string, _ *imap.RenameOptions) error {
+	return imapError(s.acct.Rename(from, to))
+}
+
+func (s *session) Subscribe(name string) error {
+	return imapError(s.acct.SetSubscribed(name, true))
+}
+
+func (s *session) Unsubscribe(name string) error {
+	return imapError(s.acct.SetSubscribed(name, false))
+}
+
+// List answers LIST and LSUB, with the LIST-EXTENDED selection and return
+// options, SPECIAL-USE attributes and LIST-STATUS.
+func (s *session) List(w *imapserver.ListWriter, ref string, patterns []string, options *imap.ListOptions) error {
+	if len(patterns) == 0 || len(patterns) == 1 && patterns[0] == "" {
+		return w.WriteList(&imap.ListData{Attrs: []imap.MailboxAttr{imap.MailboxAttrNoSelect}, Delim: store.Delim})
+	}
+	names, err := s.acct.List()
+	if err != nil {
+		return err
+	}
+	subs, err := s.acct.Subscriptions()
+	if err != nil {
+		return err
+	}
+	exists := map[string]bool{}
+	for _, n := range names {
+		exists[n] = true
+	}
+	candidates := names
+	if options.SelectSubscribed {
+		candidates = nil
+		for n := range subs {
+			candidates = append(candidates, n)
+		}
+		sortNames(candidates)
+	}
+	for _, name := range candidates {
+		if !matchAny(name, ref, patterns) {
+			continue
+		}
+		data := imap.ListData{Mailbox: name, Delim: store.Delim}
+		if !exists[name] {
+			data.Attrs = append(data.Attrs, imap.MailboxAttrNonExistent)
+		} else if hasChildren(name, names) {
+			data.Attrs = append(data.Attrs, imap.MailboxAttrHasChildren)
+		} else {
+			data.Attrs = append(data.Attrs, imap.MailboxAttrHasNoChildren)
+		}
+		if subs[name] && (options.SelectSubscribed || options.ReturnSubscribed) {
+			data.Attrs = append(data.Attrs, imap.MailboxAttrSubscribed)
+		}
+		if attr, ok := specialUse[name]; ok {
+			data.Attrs = append(data.Attrs, attr)
+		} else if options.SelectSpecialUse {
+			continue
+		}
+		if options.ReturnStatus != nil && exists[name] {
+			if data.Status, err = s.status(name, options.ReturnStatus); err != nil {
+				continue
+			}
+		}
+		if err := w.WriteList(&data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func matchAny(name, ref string, patterns []string) bool {
+	for _, p := range patterns {
+		if imapserver.MatchList(name, store.Delim, ref, p) {
+			return true
+		}
+		// INBOX matches case-insensitively (RFC 3501 section 5.1).
+		if name == store.Inbox && imapserver.MatchList(name, store.Delim, ref, strings.ToUpper(p)) {
+			return true
+		}
+	}
+	return false
+}
+
+func hasChildren(name string, names []string) bool {
+	prefix := name + string(store.Delim)
+	for _, n := range names {
+		if strings.HasPrefix(n, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+func sortNames(names []string) {
+	for i := 1; i < len(names); i++ {
+		for j := i; j > 0 && names[j] < names[j-1]; j-- {
+			names[j], names[j-1] = names[j-1], names[j]
+		}
+	}
+}
+
+// Status answers STATUS (including SIZE).
+func (s *session) Status(name string, options *imap.StatusOptions) (*imap.StatusData, error) {
+	data, err := s.status(name, options)
+	return data, imapError(err)
+}
+
+func (s *session) status(name string, options *imap.StatusOptions) (*imap.StatusData, error) {
+	m, err := s.acct.Mailbox(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.SyncIfStale(0); err != nil {
+		return nil, err
+	}
+	st, err := m.Status()
+	if err != nil {
+		return nil, err
+	}
+	data := &imap.StatusData{Mailbox: m.Name()}
+	if options.NumMessages {
+		data.NumMessages = &st.Messages
+	}
+	if options.UIDNext {
+		data.UIDNext = imap.UID(st.UIDNext)
+	}
+	if options.UIDValidity {
+		data.UIDValidity = st.UIDValidity
+	}
+	if options.NumUnseen {
+		data.NumUnseen = &st.Unseen
+	}
+	if options.NumDeleted {
+		data.NumDeleted = &st.Deleted
+	}
+	if options.Size {
+		data.Size = &st.Size
+	}
+	if options.NumRecent {
+		var zero uint32
+		data.NumRecent = &zero
+	}
+	return data, nil
+}
+
+// Append stores a message (a client saving to Sent or Drafts), refusing it
+// with OVERQUOTA when the user's storage is full.
+func (s *session) Append(name string, r imap.LiteralReader, options *imap.AppendOptions) (*imap.AppendData, error) {
+	m, err := s.acct.Mailbox(name)
+	if err != nil {
+		return nil, tryCreate(err)
+	}
+	raw, err := io.ReadAll(io.LimitReader(r, int64(s.srv.opts.AppendLimit)+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(raw) > int(s.srv.opts.AppendLimit) {
+		return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeTooBig, Text: "Message too large"}
+	}
+	flags := make([]string, len(options.Flags))
+	for i, f := range options.Flags {
+		flags[i] = string(f)
+	}
+	uid, validity, err := m.Append(raw, flags, options.Time)
+	if err != nil {
+		return nil, imapError(err)
+	}
+	return &imap.AppendData{UID: imap.UID(uid), UIDValidity: validity}, nil
+}

@@ -1,0 +1,244 @@
+package imap
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+	gomessage "github.com/emersion/go-message"
+	"github.com/emersion/go-message/mail"
+	"github.com/emersion/go-message/textproto"
+
+	"github.com/sluicemail/sluice/server/store"
+)
+
+// Search answers SEARCH and UID SEARCH (with ESEARCH's MIN, MAX, COUNT
+// and ALL) over the full RFC 3501 criteria. Flags, dates, sizes and
+// UIDs are matched from the index; a message file is read only when a
+// header, body or text criterion needs it.
+func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria, _ *imap.SearchOptions) (*imap.SearchData, error) {
+	all, err := s.targets(imap.SeqSet{{Start: 1, Stop: 0}})
+	if err != nil {
+		return nil, err
+	}
+	s.staticCriteria(criteria)
+	var data imap.SearchData
+	var seqs imap.SeqSet
+	var uids imap.UIDSet
+	for _, t := range all {
+		m := &matcher{s: s, t: t}
+		if !m.match(criteria) {
+			continue
+		}
+		num := t.seq
+		if kind == imapserver.NumKindUID {
+			num = t.msg.UID
+			uids.AddNum(imap.UID(num))
+		} else {
+			seqs.AddNum(num)
+		}
+		if data.Min == 0 || num < data.Min {
+			data.Min = num
+		}
+		if num > data.Max {
+			data.Max = num
+		}
+		data.Count++
+	}
+	if kind == imapserver.NumKindUID {
+		data.All = uids
+	} else {
+		data.All = seqs
+	}
+	return &data, nil
+}
+
+// staticCriteria resolves "*" in the sequence and UID sets of criteria.
+func (s *session) staticCriteria(c *imap.SearchCriteria) {
+	s.mbox.View(func(msgs []*store.Message) error {
+		var walk func(c *imap.SearchCriteria)
+		walk = func(c *imap.SearchCriteria) {
+			for i := range c.SeqNum {
+				c.SeqNum[i] = s.static(c.SeqNum[i], msgs).(imap.SeqSet)
+			}
+			for i := range c.UID {
+				c.UID[i] = s.static(c.UID[i], msgs).(imap.UIDSet)
+			}
+			for i := range c.Not {
+				walk(&c.Not[i])
+			}
+			for i := range c.Or {
+				walk(&c.Or[i][0])
+				walk(&c.Or[i][1])
+			}
+		}
+		walk(c)
+		return nil
+	})
+}
+
+// matcher evaluates criteria against one message, reading its file at
+// most once.
+type matcher struct {
+	s    *session
+	t    target
+	raw  []byte
+	read bool
+}
+
+func (m *matcher) body() []byte {
+	if !m.read {
+		m.read = true
+		raw, err := m.s.mbox.ReadMessage(m.t.msg.UID)
+		if err == nil {
+			m.raw = store.CRLF(raw)
+		}
+	}
+	return m.raw
+}
+
+func (m *matcher) header() mail.Header {
+	h, _ := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(m.body())))
+	return mail.Header{Header: gomessage.Header{Header: h}}
+}
+
+func (m *matcher) match(c *imap.SearchCriteria) bool {
+	msg := &m.t.msg
+	for _, set := range c.SeqNum {
+		if m.t.seq == 0 || !set.Contains(m.t.seq) {
+			return false
+		}
+	}
+	for _, set := range c.UID {
+		if !set.Contains(imap.UID(msg.UID)) {
+			return false
+		}
+	}
+	if !matchDate(msg.Date, c.Since, c.Before) {
+		return false
+	}
+	for _, f := range c.Flag {
+		if !hasFlag(msg, f) {
+			return false
+		}
+	}
+	for _, f := range c.NotFlag {
+		if hasFlag(msg, f) {
+			return false
+		}
+	}
+	if c.Larger != 0 && msg.Size <= c.Larger || c.Smaller != 0 && msg.Size >= c.Smaller {
+		return false
+	}
+	if len(c.Header) > 0 || !c.SentSince.IsZero() || !c.SentBefore.IsZero() {
+		h := m.header()
+		for _, hc := range c.Header {
+			if !matchFields(h.FieldsByKey(hc.Key), hc.Value) {
+				return false
+			}
+		}
+		if !c.SentSince.IsZero() || !c.SentBefore.IsZero() {
+			t, err := h.Date()
+			if err != nil || !matchDate(t, c.SentSince, c.SentBefore) {
+				return false
+			}
+		}
+	}
+	for _, text := range c.Text {
+		if !m.matchEntity(text, true) {
+			return false
+		}
+	}
+	for _, text := range c.Body {
+		if !m.matchEntity(text, false) {
+			return false
+		}
+	}
+	for i := range c.Not {
+		if m.match(&c.Not[i]) {
+			return false
+		}
+	}
+	for i := range c.Or {
+		if !m.match(&c.Or[i][0]) && !m.match(&c.Or[i][1]) {
+			return false
+		}
+	}
+	return true
+}
+
+func hasFlag(msg *store.Message, f imap.Flag) bool {
+	if strings.EqualFold(string(f), `\Recent`) {
+		return false
+	}
+	for _, have := range msg.IMAPFlags() {
+		if strings.EqualFold(string(have), string(f)) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchDate compares dates without time of day or zone (RFC 3501 6.4.4).
+func matchDate(t, since, before time.Time) bool {
+	t = time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	if !since.IsZero() && t.Before(since) {
+		return false
+	}
+	return before.IsZero() || t.Before(before)
+}
+
+func matchFields(fields gomessage.HeaderFields, pattern string) bool {
+	if pattern == "" {
+		return fields.Len() > 0
+	}
+	pattern = strings.ToLower(pattern)
+	for fields.Next() {
+		v, err := fields.Text()
+		if err != nil {
+			v = fields.Value()
+		}
+		if strings.Contains(strings.ToLower(v), pattern) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchEntity looks for text in the decoded text parts of the message
+// (and in its headers for TEXT).
+func (m *matcher) matchEntity(pattern string, withHeader bool) bool {
+	e, err := gomessage.Read(bytes.NewReader(m.body()))
+	if e == nil {
+		return bytes.Contains(bytes.ToLower(m.body()), bytes.ToLower([]byte(pattern)))
+	}
+	_ = err // an unknown charset still gives a readable entity
+	return matchPart(e, strings.ToLower(pattern), withHeader)
+}
+
+func matchPart(e *gomessage.Entity, pattern string, withHeader bool) bool {
+	if withHeader && matchFields(e.Header.Fields(), pattern) {
+		return true
+	}
+	if mr := e.MultipartReader(); mr != nil {
+		for {
+			part, err := mr.NextPart()
+			if err != nil {
+				return false
+			}
+			if matchPart(part, pattern, withHeader) {
+				return true
+			}
+		}
+	}
+	t, _, _ := e.Header.ContentType()
+	if t != "" && !strings.HasPrefix(t, "text/") && !strings.HasPrefix(t, "message/") {
+		return false
+	}
+	b, _ := io.ReadAll(io.LimitReader(e.Body, 16<<20))
+	return bytes.Contains(bytes.ToLower(b), []byte(pattern))
+}

@@ -1,0 +1,212 @@
+package imap
+
+import (
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+
+	"github.com/sluicemail/sluice/server/store"
+)
+
+// pollRescan is how stale a mailbox may be before a command that polls
+// (every command, NOOP included) rescans its directory for changes made
+// outside the store.
+const pollRescan = 2 * time.Second
+
+// Select opens a mailbox for this session (EXAMINE: read-only).
+func (s *session) Select(name string, options *imap.SelectOptions) (*imap.SelectData, error) {
+	m, err := s.acct.Mailbox(name)
+	if err != nil {
+		return nil, imapError(err)
+	}
+	st, tr, err := m.Watch()
+	if err != nil {
+		return nil, imapError(err)
+	}
+	s.Close()
+	s.mbox, s.tracker, s.readOnly = m, tr, options.ReadOnly
+	flags := []imap.Flag{imap.FlagSeen, imap.FlagAnswered, imap.FlagFlagged, imap.FlagDeleted, imap.FlagDraft, "$Forwarded"}
+	for _, k := range st.Keywords {
+		flags = append(flags, imap.Flag(k))
+	}
+	var perm []imap.Flag
+	if !options.ReadOnly {
+		perm = append(append(perm, flags...), imap.FlagWildcard)
+	}
+	return &imap.SelectData{
+		Flags:             flags,
+		PermanentFlags:    perm,
+		NumMessages:       st.Messages,
+		FirstUnseenSeqNum: st.FirstUnseen,
+		UIDNext:           imap.UID(st.UIDNext),
+		UIDValidity:       st.UIDValidity,
+	}, nil
+}
+
+// Unselect leaves the selected mailbox (UNSELECT, CLOSE).
+func (s *session) Unselect() error { return s.Close() }
+
+// Poll sends the changes other sessions, deliveries and outside tools
+// made to the selected mailbox.
+func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
+	if s.mbox == nil {
+		return nil
+	}
+	if err := s.mbox.SyncIfStale(pollRescan); err != nil {
+		s.srv.log.Warn("imap: rescanning mailbox", "user", s.acct.User(), "mailbox", s.mbox.Name(), "err", err)
+	}
+	return s.tracker.Poll(w, allowExpunge)
+}
+
+// Idle streams changes until the client sends DONE. Deliveries through the
+// store reach it at once; other changes at the store's periodic rescan.
+func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+	if s.mbox == nil {
+		<-stop
+		return nil
+	}
+	if err := s.Poll(w, true); err != nil {
+		return err
+	}
+	return s.tracker.Idle(w, stop)
+}
+
+// Expunge removes \Deleted messages (all, or those in uids for UID
+// EXPUNGE). The EXPUNGE responses go out with the next poll, which the
+// server runs right after the command (and never for CLOSE).
+func (s *session) Expunge(_ *imapserver.ExpungeWriter, uids *imap.UIDSet) error {
+	if s.readOnly {
+		return nil // CLOSE after EXAMINE expunges nothing
+	}
+	_, err := s.mbox.Expunge(uids)
+	return imapError(err)
+}
+
+// target is one message a command applies to.
+type target struct {
+	seq uint32 // as the client numbers it
+	msg store.Message
+}
+
+// targets resolves a sequence or UID set against the session's view of
+// the mailbox ("*" is the last message the client knows of).
+func (s *session) targets(numSet imap.NumSet) ([]target, error) {
+	var out []target
+	err := s.mbox.View(func(msgs []*store.Message) error {
+		numSet = s.static(numSet, msgs)
+		for i, msg := range msgs {
+			seq := s.tracker.EncodeSeqNum(uint32(i + 1))
+			switch set := numSet.(type) {
+			case imap.SeqSet:
+				if seq == 0 || !set.Contains(seq) {
+					continue
+				}
+			case imap.UIDSet:
+				if !set.Contains(imap.UID(msg.UID)) {
+					continue
+				}
+			}
+			out = append(out, target{seq: seq, msg: *msg})
+		}
+		return nil
+	})
+	return out, imapError(err)
+}
+
+// static replaces "*" in a set by its value in this session's view.
+func (s *session) static(numSet imap.NumSet, msgs []*store.Message) imap.NumSet {
+	switch set := numSet.(type) {
+	case imap.SeqSet:
+		n := uint32(len(msgs))
+		for n > 0 && s.tracker.EncodeSeqNum(n) == 0 {
+			n--
+		}
+		max := s.tracker.EncodeSeqNum(n)
+		out := make(imap.SeqSet, len(set))
+		for i, r := range set {
+			staticRange(&r.Start, &r.Stop, max)
+			out[i] = r
+		}
+		return out
+	case imap.UIDSet:
+		var max uint32
+		if len(msgs) > 0 {
+			max = msgs[len(msgs)-1].UID
+		}
+		out := make(imap.UIDSet, len(set))
+		for i, r := range set {
+			staticRange((*uint32)(&r.Start), (*uint32)(&r.Stop), max)
+			out[i] = r
+		}
+		return out
+	}
+	return numSet
+}
+
+func staticRange(start, stop *uint32, max uint32) {
+	dyn := false
+	if *start == 0 {
+		*start, dyn = max, true
+	}
+	if *stop == 0 {
+		*stop, dyn = max, true
+	}
+	if dyn && *start > *stop {
+		*start, *stop = *stop, *start
+	}
+}
+
+func uidsOf(ts []target) []uint32 {
+	out := make([]uint32, len(ts))
+	for i, t := range ts {
+		out[i] = t.msg.UID
+	}
+	return out
+}
+
+// Copy copies messages to another mailbox (COPY, UID COPY) with COPYUID.
+func (s *session) Copy(numSet imap.NumSet, dest string) (*imap.CopyData, error) {
+	return s.transfer(numSet, dest, false)
+}
+
+// Move moves messages (MOVE, UID MOVE): COPYUID, then the EXPUNGEs,
+// which the poll after the command sends.
+func (s *session) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string) error {
+	if s.readOnly {
+		return errReadOnly
+	}
+	data, err := s.transfer(numSet, dest, true)
+	if err != nil {
+		return err
+	}
+	return w.WriteCopyData(data)
+}
+
+func (s *session) transfer(numSet imap.NumSet, dest string, move bool) (*imap.CopyData, error) {
+	dm, err := s.acct.Mailbox(dest)
+	if err != nil {
+		return nil, tryCreate(err)
+	}
+	if move && dm == s.mbox {
+		return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot,
+			Text: "Source and destination are the same mailbox"}
+	}
+	ts, err := s.targets(numSet)
+	if err != nil {
+		return nil, err
+	}
+	src, dst, err := s.mbox.Transfer(dm, uidsOf(ts), move)
+	if err != nil && len(src) == 0 {
+		return nil, imapError(err)
+	}
+	if err != nil {
+		s.srv.log.Warn("imap: partial copy", "user", s.acct.User(), "err", err)
+	}
+	data := &imap.CopyData{UIDValidity: dm.Validity()}
+	for i := range src {
+		data.SourceUIDs.AddNum(imap.UID(src[i]))
+		data.DestUIDs.AddNum(imap.UID(dst[i]))
+	}
+	return data, nil
+}
