@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"net"
@@ -343,4 +344,37 @@ func (c *conv) cmd(format string, args ...any) string {
 func simpleMessage(from, to, subject, body string) string {
 	return fmt.Sprintf("From: <%s>\r\nTo: <%s>\r\nSubject: %s\r\nDate: Sun, 29 Nov 2026 10:00:00 +0000\r\nMessage-ID: <%d@example.org>\r\n\r\n%s\r\n",
 		from, to, subject, time.Now().UnixNano(), body)
+}
+
+// startTLS upgrades a raw conversation.
+func (c *conv) startTLS() {
+	c.t.Helper()
+	if r := c.cmd("STARTTLS"); !strings.HasPrefix(r, "220") {
+		c.t.Fatalf("STARTTLS: %q", r)
+	}
+	tc := tls.Client(c.conn, &tls.Config{InsecureSkipVerify: true})
+	if err := tc.Handshake(); err != nil {
+		c.t.Fatal(err)
+	}
+	c.conn = tc
+	c.r = bufio.NewReader(tc)
+}
+
+// expect235 authenticates alice with AUTH PLAIN.
+func (c *conv) expect235() {
+	c.t.Helper()
+	if r := c.cmd("AUTH PLAIN %s", plainIR("alice@example.net", "password1")); !strings.HasPrefix(r, "235") {
+		c.t.Fatalf("AUTH: %q", r)
+	}
+}
+
+func (c *conv) expect250(cmd string) {
+	c.t.Helper()
+	if r := c.cmd("%s", cmd); !strings.HasPrefix(r, "250") {
+		c.t.Fatalf("%s: %q", cmd, r)
+	}
+}
+
+func plainIR(user, pass string) string {
+	return base64.StdEncoding.EncodeToString([]byte("\x00" + user + "\x00" + pass))
 }
