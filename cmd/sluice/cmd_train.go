@@ -1,0 +1,165 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/sluicemail/sluice/engine/source"
+	"github.com/sluicemail/sluice/stages/bayes"
+)
+
+func init() {
+	register(&command{name: "train", summary: "train the Bayes model on spam and ham (files, Maildirs, mbox)", run: runTrain})
+}
+
+// trainCounts is the summary of one class.
+type trainCounts struct {
+	learnt, duplicate, unreadable int
+}
+
+func runTrain(args []string) int {
+	fs := newFlags("train", "--model PATH --spam PATH... --ham PATH... [--unlearn] | --model PATH --stats",
+		"Teach the Bayes model spam and ham from files, Maildirs or mbox files; learning a message twice counts once.")
+	var spam, ham multiFlag
+	model := fs.String("model", "sluice-data/bayes.model", "the model file")
+	fs.Var(&spam, "spam", "spam to learn: files, Maildirs or mbox files (repeatable; several paths may follow)")
+	fs.Var(&ham, "ham", "ham to learn: files, Maildirs or mbox files (repeatable; several paths may follow)")
+	unlearn := fs.Bool("unlearn", false, "forget the messages given with --spam and --ham instead of learning them")
+	stats := fs.Bool("stats", false, "print what the model has learnt and exit")
+	quiet := fs.Bool("quiet", false, "no progress bar")
+	if err := fs.Parse(expandLists(args, "spam", "ham")); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "sluice train: unexpected argument %q (give paths after --spam or --ham)\n", fs.Arg(0))
+		return 2
+	}
+	m, err := bayes.OpenModel(*model)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sluice train:", err)
+		return 1
+	}
+	if *stats {
+		return printStats(os.Stdout, *model, m)
+	}
+	if len(spam) == 0 && len(ham) == 0 {
+		fmt.Fprintln(os.Stderr, "sluice train: nothing to do: give --spam or --ham paths, or --stats")
+		return 2
+	}
+	bar := newProgress("training", source.Count(spam)+source.Count(ham), !*quiet)
+	sc, err := trainClass(m, spam, bayes.Spam, *unlearn, bar)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sluice train:", err)
+		return 1
+	}
+	hc, err := trainClass(m, ham, bayes.Ham, *unlearn, bar)
+	bar.finish()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sluice train:", err)
+		return 1
+	}
+	if err := m.Save(); err != nil {
+		fmt.Fprintln(os.Stderr, "sluice train:", err)
+		return 1
+	}
+	verb, dup := "learnt", "skipped as duplicates"
+	if *unlearn {
+		verb, dup = "unlearnt", "skipped as never learnt"
+	}
+	for _, c := range []struct {
+		name string
+		n    trainCounts
+		some bool
+	}{{"spam:", sc, len(spam) > 0}, {"ham:", hc, len(ham) > 0}} {
+		if c.some {
+			fmt.Printf("%-5s %d %s, %d %s, %d unreadable\n", c.name, c.n.learnt, verb, c.n.duplicate, dup, c.n.unreadable)
+		}
+	}
+	return printStats(os.Stdout, *model, m)
+}
+
+// trainClass learns (or unlearns) every message under paths as class.
+func trainClass(m *bayes.Model, paths []string, class bayes.Class, unlearn bool, bar *progress) (trainCounts, error) {
+	var n trainCounts
+	err := source.Walk(paths, func(it source.Item) error {
+		bar.add(1)
+		if it.Err != nil {
+			n.unreadable++
+			fmt.Fprintf(os.Stderr, "\rsluice train: %s: %v\n", it.Path, it.Err)
+			return nil
+		}
+		var changed bool
+		var err error
+		if unlearn {
+			changed, err = m.Unlearn(it.Raw)
+		} else {
+			changed, err = m.Learn(it.Raw, class)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", it.Path, err)
+		}
+		if changed {
+			n.learnt++
+		} else {
+			n.duplicate++
+		}
+		return nil
+	})
+	return n, err
+}
+
+func printStats(w io.Writer, path string, m *bayes.Model) int {
+	st, err := m.Stats()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sluice train:", err)
+		return 1
+	}
+	fmt.Fprintf(w, "model %s (tokenizer version %d)\n", path, st.Tokenizer)
+	fmt.Fprintf(w, "  spam: %d messages, %d tokens\n", st.Spam, st.SpamTokens)
+	fmt.Fprintf(w, "  ham:  %d messages, %d tokens\n", st.Ham, st.HamTokens)
+	if st.Tokenizer != bayes.TokenizerVersion {
+		fmt.Fprintf(w, "  note: trained with tokenizer version %d, this sluice has %d; retrain for the best results\n",
+			st.Tokenizer, bayes.TokenizerVersion)
+	}
+	return 0
+}
+
+// expandLists turns "--spam a b --ham c" into "--spam a --spam b --ham c",
+// so that a shell glob can follow a list flag.
+func expandLists(args []string, names ...string) []string {
+	var out []string
+	cur := ""
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		if strings.HasPrefix(a, "-") {
+			cur = ""
+			name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+			for _, n := range names {
+				switch {
+				case name == n && hasValue:
+					cur = n
+					out = append(out, a)
+				case name == n && i+1 < len(args):
+					cur = n
+					out = append(out, a, args[i+1])
+					i++
+				}
+			}
+			if cur == "" {
+				out = append(out, a)
+			}
+			continue
+		}
+		if cur != "" {
+			out = append(out, "--"+cur, a)
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
