@@ -8,6 +8,7 @@ package spf
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"strings"
@@ -23,7 +24,7 @@ const Namespace = "spf"
 func init() {
 	stages.Register(Namespace, func(s stages.Settings) (engine.Stage, error) {
 		var set Settings
-		if err := s.Decode(&set); err != nil {
+		if err := decode(s, &set); err != nil {
 			return nil, err
 		}
 		return New(set), nil
@@ -44,6 +45,19 @@ type Stage struct {
 
 // New returns the stage.
 func New(set Settings) *Stage { return &Stage{set: set} }
+
+// decode is Settings.Decode, turning a panic of the YAML decoder into an
+// error: goccy/go-yaml v1.19.2 panics on some malformed input (for example
+// "zones: !x 00" decoded into a slice), and a broken rule file must be
+// refused, not crash the server.
+func decode(s stages.Settings, v any) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("invalid settings: %v", p)
+		}
+	}()
+	return s.Decode(v)
+}
 
 // Namespace implements engine.Stage.
 func (s *Stage) Namespace() string { return Namespace }

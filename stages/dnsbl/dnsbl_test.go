@@ -1,0 +1,273 @@
+package dnsbl_test
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluicemail/sluice/engine"
+	"github.com/sluicemail/sluice/stages"
+	"github.com/sluicemail/sluice/stages/dnsbl"
+	"github.com/sluicemail/sluice/stages/resolver"
+	"github.com/sluicemail/sluice/stages/resolver/dnstest"
+)
+
+const fixture = `
+zen.example.                 3600 IN SOA ns.zen.example. h.zen.example. 1 1 1 1 60
+2.0.0.127.zen.example.        300 IN A 127.0.0.2
+99.2.0.192.zen.example.       300 IN A 127.0.0.2
+99.2.0.192.zen.example.       300 IN A 127.0.0.4
+10.2.0.192.zen.example.       300 IN A 127.0.0.10
+9.9.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.zen.example. 300 IN A 127.0.0.2
+99.2.0.192.wl.example.        300 IN A 127.0.10.2
+50.2.0.192.wl.example.        300 IN A 127.0.10.3
+99.2.0.192.refuse.example.    300 IN A 127.255.255.254
+99.2.0.192.parked.example.    300 IN A 192.0.2.200
+99.2.0.192.dbl-as-ip.example. 300 IN A 127.0.1.255
+99.2.0.192.bits.example.      300 IN A 127.0.0.6
+50.2.0.192.bits.example.      300 IN A 127.0.0.8
+99.2.0.192.plain.example.     300 IN A 127.0.0.2
+spam-sender.example.dbl.example. 300 IN A 127.0.1.2
+bad-url.example.dbl.example.     300 IN A 127.0.1.2
+phish.example.dbl.example.       300 IN A 127.0.1.4
+`
+
+func zone(t testing.TB) *resolver.Zone {
+	t.Helper()
+	z, err := resolver.ParseZone(fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	z.Fail("99.2.0.192.down.example", resolver.ErrTimeout)
+	z.Fail("99.2.0.192.broken.example", resolver.ErrServFail)
+	return z
+}
+
+func newStage(t testing.TB, yaml string) *dnsbl.Stage {
+	t.Helper()
+	st, err := stages.New("dnsbl", stages.Settings{Raw: []byte(yaml)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.(*dnsbl.Stage)
+}
+
+func run(t testing.TB, st *dnsbl.Stage, r resolver.Resolver, env engine.Envelope, raw []byte) engine.DNSBLFacts {
+	t.Helper()
+	in := &engine.Input{Msg: engine.NewMessage(env, raw), Facts: &engine.Facts{}, DNS: r}
+	if err := st.Run(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	return in.Facts.Dnsbl
+}
+
+type ipCase struct {
+	name     string
+	settings string
+	ip       string
+	result   string
+	listed   bool
+	allowed  bool
+	score    float64
+	tags     string // hits' tags, joined
+	errors   string
+}
+
+var ipCases = []ipCase{
+	{"listed with codes", `zones: [{zone: zen.example, codes: {127.0.0.2: sbl, 127.0.0.4: xbl}, score: 3}]`,
+		"192.0.2.99", "listed", true, false, 3, "sbl,xbl", ""},
+	{"per-code scores", `zones: [{zone: zen.example, codes: {127.0.0.2: {tag: sbl, score: 4}, 127.0.0.4: {tag: xbl, score: 1.5}}, score: 3}]`,
+		"192.0.2.99", "listed", true, false, 5.5, "sbl,xbl", ""},
+	{"not listed: NXDOMAIN", `zones: [{zone: zen.example, score: 3}]`,
+		"192.0.2.1", "none", false, false, 0, "", ""},
+	{"unmapped code is no hit", `zones: [{zone: zen.example, codes: {127.0.0.2: sbl}}]`,
+		"192.0.2.10", "none", false, false, 0, "", ""},
+	{"no mapping: any 127/8 code is a hit", `zones: [{zone: plain.example, score: 1}]`,
+		"192.0.2.99", "listed", true, false, 1, "", ""},
+	{"ipv6 nibbles", `zones: [{zone: zen.example, codes: {127.0.0.2: sbl}}]`,
+		"2001:db8::99", "listed", true, false, 0, "sbl", ""},
+	{"ipv4-mapped client queried as ipv4", `zones: [{zone: zen.example, codes: {127.0.0.2: sbl}}]`,
+		"::ffff:192.0.2.99", "listed", true, false, 0, "sbl", ""},
+	{"allow list counts negatively", `zones: [{zone: wl.example, allow: true, score: 2}]`,
+		"192.0.2.50", "allowed", false, true, -2, "", ""},
+	{"listed and allowed", `zones: [{zone: zen.example, score: 3}, {zone: wl.example, allow: true, score: -2}]`,
+		"192.0.2.99", "listed", true, true, 1, "", ""},
+	{"bitmask", `zones: [{zone: bits.example, bitmask: {2: spam, 4: phish, 8: malware}, score: 2}]`,
+		"192.0.2.99", "listed", true, false, 2, "spam,phish", ""},
+	{"bitmask, one bit", `zones: [{zone: bits.example, bitmask: {2: spam, 4: phish, 8: {tag: malware, score: 5}}}]`,
+		"192.0.2.50", "listed", true, false, 5, "malware", ""},
+	{"error code 127.255.255.x refused", `zones: [{zone: refuse.example, score: 3}]`,
+		"192.0.2.99", "temperror", false, false, 0, "", "refuse.example"},
+	{"answer outside 127/8 refused", `zones: [{zone: parked.example, score: 3}]`,
+		"192.0.2.99", "temperror", false, false, 0, "", "parked.example"},
+	{"configured refused code", `zones: [{zone: dbl-as-ip.example, refused: [127.0.1.255]}]`,
+		"192.0.2.99", "temperror", false, false, 0, "", "dbl-as-ip.example"},
+	{"timeout", `zones: [{zone: down.example, score: 3}]`,
+		"192.0.2.99", "temperror", false, false, 0, "", "down.example"},
+	{"servfail", `zones: [{zone: broken.example, score: 3}]`,
+		"192.0.2.99", "temperror", false, false, 0, "", "broken.example"},
+	{"one list down, another lists", `zones: [{zone: down.example}, {zone: zen.example, codes: {127.0.0.2: sbl}}]`,
+		"192.0.2.99", "listed", true, false, 0, "sbl", "down.example"},
+	{"no lists", `zones: []`, "192.0.2.99", "none", false, false, 0, "", ""},
+}
+
+func TestIPLists(t *testing.T) {
+	z := zone(t)
+	c, err := resolver.NewClient(resolver.ClientOptions{Servers: []string{dnstest.Start(t, z)}, Timeout: 200 * time.Millisecond, Retries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for kind, r := range map[string]resolver.Resolver{"zone": z, "network": c} {
+		for _, tc := range ipCases {
+			t.Run(kind+"/"+tc.name, func(t *testing.T) {
+				st := newStage(t, tc.settings)
+				if st.Phase() != engine.PhaseConnect {
+					t.Fatalf("IP lists only: phase %v, want connect", st.Phase())
+				}
+				f := run(t, st, r, engine.Envelope{IP: netip.MustParseAddr(tc.ip)}, nil)
+				var tags []string
+				for _, h := range f.Hits {
+					tags = append(tags, h.Tags...)
+					if h.Item != netip.MustParseAddr(tc.ip).Unmap().String() || !strings.HasSuffix(h.Query, h.Zone) {
+						t.Errorf("hit %+v: wrong item or query", h)
+					}
+				}
+				got := fmt.Sprintf("%s listed=%v allowed=%v score=%v tags=%s errors=%s",
+					f.Result, f.Listed, f.Allowed, f.Score, strings.Join(tags, ","), strings.Join(f.Errors, ","))
+				want := fmt.Sprintf("%s listed=%v allowed=%v score=%v tags=%s errors=%s",
+					tc.result, tc.listed, tc.allowed, tc.score, tc.tags, tc.errors)
+				if got != want {
+					t.Fatalf("got  %s\nwant %s", got, want)
+				}
+				for _, h := range f.Hits {
+					if !f.ListedIn(h.Zone) || !f.ListedIn(strings.ToUpper(h.Zone)+".") {
+						t.Errorf("listed_in(%q) false", h.Zone)
+					}
+				}
+				if f.ListedIn("other.example") {
+					t.Error("listed_in(other.example) true")
+				}
+			})
+		}
+	}
+}
+
+const message = "From: Someone <x@Phish.Example>\r\nTo: a@b.example\r\nSubject: hi\r\n" +
+	"Content-Type: text/plain\r\n\r\nSee https://www.bad-url.example/x and http://good.example/ " +
+	"and http://sub.bad-url.example/y and http://192.0.2.5/z and https://bad-url.example/again\r\n"
+
+func TestDomainLists(t *testing.T) {
+	st := newStage(t, `zones: [{zone: dbl.example, type: domain, codes: {127.0.1.2: spam, 127.0.1.4: phish}, score: 2}, {zone: zen.example, codes: {127.0.0.2: sbl}}]`)
+	if st.Phase() != engine.PhaseData {
+		t.Fatalf("with a domain list: phase %v, want data", st.Phase())
+	}
+	env := engine.Envelope{IP: netip.MustParseAddr("192.0.2.99"), MailFrom: "bounce@mail.spam-sender.example"}
+	f := run(t, st, zone(t), env, []byte(message))
+	var got []string
+	for _, h := range f.Hits {
+		got = append(got, fmt.Sprintf("%s %s %s %v", h.Zone, h.Item, h.Query, h.Tags))
+	}
+	want := []string{
+		"dbl.example spam-sender.example spam-sender.example.dbl.example [spam]",
+		"dbl.example phish.example phish.example.dbl.example [phish]",
+		"dbl.example bad-url.example bad-url.example.dbl.example [spam]",
+		"zen.example 192.0.2.99 99.2.0.192.zen.example [sbl]",
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("hits:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if f.Score != 6 || f.Result != "listed" {
+		t.Fatalf("score %v result %s", f.Score, f.Result)
+	}
+}
+
+// TestDomainBound checks that at most max_domains domains are looked up,
+// sender and From first.
+func TestDomainBound(t *testing.T) {
+	z := zone(t)
+	srv := dnstest.StartServer(t, z)
+	c, err := resolver.NewClient(resolver.ClientOptions{Servers: []string{srv.Addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body strings.Builder
+	for i := range 50 {
+		fmt.Fprintf(&body, "http://host%d.example/ http://www.host%d.example/\r\n", i, i)
+	}
+	raw := "From: x@phish.example\r\n\r\n" + body.String()
+	st := newStage(t, `{max_domains: 5, zones: [{zone: dbl.example, type: domain}]}`)
+	f := run(t, st, c, engine.Envelope{MailFrom: "a@spam-sender.example"}, []byte(raw))
+	if srv.Queries() != 5 {
+		t.Fatalf("%d queries, want 5", srv.Queries())
+	}
+	if len(f.Hits) != 2 {
+		t.Fatalf("hits %+v, want the sender's and From's", f.Hits)
+	}
+}
+
+func TestSettingsErrors(t *testing.T) {
+	bad := []string{
+		`zones: [{zone: ""}]`,
+		`zones: [{zone: "bad zone"}]`,
+		`zones: [{zone: a.example, type: url}]`,
+		`zones: [{zone: a.example, codes: {10.0.0.2: x}}]`,
+		`zones: [{zone: a.example, codes: {nonsense: x}}]`,
+		`zones: [{zone: a.example, bitmask: {3: x}}]`,
+		`zones: [{zone: a.example, bitmask: {256: x}}]`,
+		`zones: [{zone: a.example, refused: [x]}]`,
+		`zones: [{zone: a.example}, {zone: A.example.}]`,
+		`zones: [{zone: a.example, scroe: 1}]`,
+		`max_domains: -1`,
+	}
+	for _, s := range bad {
+		if _, err := stages.New("dnsbl", stages.Settings{Raw: []byte(s)}); err == nil {
+			t.Errorf("accepted %s", s)
+		}
+	}
+}
+
+// TestPipeline runs the stage in the engine: a reject at connect that
+// names the list, and listed_in.
+func TestPipeline(t *testing.T) {
+	st := newStage(t, `zones: [{zone: zen.example, codes: {127.0.0.2: sbl}}, {zone: down.example}]`)
+	when, err := engine.Compile(`dnsbl.listed_in("zen.example") and "down.example" in dnsbl.errors`, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := engine.CompileTemplate("Listed at {{ dnsbl.hits[0].zone }} ({{ dnsbl.hits[0].tags[0] }})")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &engine.Pipeline{
+		Name:   "inbound",
+		Rules:  []*engine.Rule{{Name: "bl", When: when, Stop: true, Action: engine.Action{Kind: engine.ActionReject, Code: 554, Enhanced: "5.7.1", Text: text}}},
+		Stages: map[string]engine.Stage{"dnsbl": st},
+	}
+	if err := p.Prepare(); err != nil {
+		t.Fatal(err)
+	}
+	env := engine.Envelope{IP: netip.MustParseAddr("192.0.2.99")}
+	v := p.Begin(engine.NewMessage(env, nil), engine.WithResolver(zone(t))).Evaluate(context.Background(), engine.PhaseConnect)
+	if !v.Decided || v.Action != engine.ActionReject || v.Text != "Listed at zen.example (sbl)" {
+		t.Fatalf("verdict %+v", v)
+	}
+	env.IP = netip.MustParseAddr("192.0.2.1")
+	v = p.Begin(engine.NewMessage(env, nil), engine.WithResolver(zone(t))).Evaluate(context.Background(), engine.PhaseConnect)
+	if v.Action != engine.ActionAccept {
+		t.Fatalf("clean client: %+v", v)
+	}
+}
+
+func TestFail(t *testing.T) {
+	var f engine.Facts
+	newStage(t, "").Fail(&f, context.DeadlineExceeded)
+	if f.Dnsbl.Result != "temperror" || f.Dnsbl.Listed || f.Dnsbl.ListedIn("x") {
+		t.Fatalf("Fail: %+v", f.Dnsbl)
+	}
+}
