@@ -6,7 +6,6 @@ import (
 	"io"
 	"mime"
 	"net/url"
-	"regexp"
 	"strings"
 
 	"github.com/emersion/go-message"
@@ -121,13 +120,11 @@ func (b *Body) addText(ctype, text string) {
 	}
 }
 
-var urlRe = regexp.MustCompile(`(?i)\b(?:https?://|www\.)[^\s<>"'\x60{}|\\^\[\]]+`)
-
 func (b *Body) finish() {
 	if len(b.Text) > maxTextBytes {
 		b.Text = b.Text[:maxTextBytes]
 	}
-	b.URLs = append(b.URLs, urlRe.FindAllString(b.Text, maxURLs)...)
+	b.URLs = append(b.URLs, findURLs(b.Text, maxURLs)...)
 	seenURL := make(map[string]bool)
 	seenDomain := make(map[string]bool)
 	urls := b.URLs[:0]

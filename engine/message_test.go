@@ -171,3 +171,15 @@ func FuzzMessage(f *testing.F) {
 		}
 	})
 }
+
+func TestFindURLs(t *testing.T) {
+	text := "see https://a.example/x?y=1, or WWW.B.example. Not xhttp://c.example nor www. alone; <http://d.example/p>\nhttps://"
+	got := findURLs(text, 10)
+	want := []string{"https://a.example/x?y=1,", "WWW.B.example.", "http://d.example/p"}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if got := findURLs(strings.Repeat("http://x.example ", 50), 7); len(got) != 7 {
+		t.Errorf("limit: got %d", len(got))
+	}
+}

@@ -16,7 +16,9 @@ var ipLiteralRe = regexp.MustCompile(`\[(?:IPv6:)?([0-9A-Fa-f:.]+)\]`)
 
 // DeriveEnvelope reconstructs the SMTP envelope a stored message arrived
 // with, for dry runs of mail that has already been delivered: the client IP
-// and HELO from the topmost Received field that carries an IP literal, MAIL
+// and HELO from the topmost Received field that carries an IP literal of a
+// public address (hops from loopback and private networks are the user's
+// own fetchmail, relays and LAN, not the client the MX saw), MAIL
 // FROM from Return-Path, RCPT TO from Delivered-To, X-Original-To or To.
 func DeriveEnvelope(m *engine.Message) engine.Envelope {
 	h := m.Header()
@@ -59,5 +61,8 @@ func parseReceived(v string) (helo string, ip netip.Addr, ok bool) {
 	if err != nil {
 		return "", ip, false
 	}
-	return strings.Trim(m[1], "[]"), ip.Unmap(), true
+	if ip = ip.Unmap(); ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() {
+		return "", ip, false
+	}
+	return strings.Trim(m[1], "[]"), ip, true
 }
