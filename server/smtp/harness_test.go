@@ -52,13 +52,21 @@ type spyQueue struct {
 	q    *queue.Queue
 	mu   sync.Mutex
 	puts []queue.Envelope
+	raws [][]byte
 }
 
 func (s *spyQueue) Put(ctx context.Context, env queue.Envelope, raw []byte) (string, error) {
 	s.mu.Lock()
 	s.puts = append(s.puts, env)
+	s.raws = append(s.raws, raw)
 	s.mu.Unlock()
 	return s.q.Put(ctx, env, raw)
+}
+
+func (s *spyQueue) raw(i int) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return string(s.raws[i])
 }
 
 func (s *spyQueue) envelopes() []queue.Envelope {
@@ -377,4 +385,16 @@ func (c *conv) expect250(cmd string) {
 
 func plainIR(user, pass string) string {
 	return base64.StdEncoding.EncodeToString([]byte("\x00" + user + "\x00" + pass))
+}
+
+// dialConvRaw connects without reading the greeting.
+func dialConvRaw(t *testing.T, addr string) *conv {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	t.Cleanup(func() { conn.Close() })
+	return &conv{t: t, conn: conn, r: bufio.NewReader(conn)}
 }

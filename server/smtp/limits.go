@@ -21,7 +21,11 @@ func newConnLimiter(max, perIP int) *connLimiter {
 	return &connLimiter{max: max, perIP: perIP, byIP: map[string]int{}}
 }
 
-func (c *connLimiter) wrap(l net.Listener) net.Listener { return &limitedListener{Listener: l, c: c} }
+// wrap limits l; greet says whether a refused client is told 421 (not on
+// an implicit-TLS port, where plaintext would be noise).
+func (c *connLimiter) wrap(l net.Listener, greet bool) net.Listener {
+	return &limitedListener{Listener: l, c: c, greet: greet}
+}
 
 func (c *connLimiter) acquire(ip string) bool {
 	c.mu.Lock()
@@ -45,7 +49,8 @@ func (c *connLimiter) release(ip string) {
 
 type limitedListener struct {
 	net.Listener
-	c *connLimiter
+	c     *connLimiter
+	greet bool
 }
 
 func (l *limitedListener) Accept() (net.Conn, error) {
@@ -58,8 +63,11 @@ func (l *limitedListener) Accept() (net.Conn, error) {
 		if l.c.acquire(ip) {
 			return &limitedConn{Conn: conn, release: func() { l.c.release(ip) }}, nil
 		}
-		// Refuse in the background: a TLS listener's first write runs the
-		// handshake, which must not hold up Accept.
+		if !l.greet {
+			conn.Close()
+			continue
+		}
+		// Refuse in the background: a slow client must not hold up Accept.
 		go func() {
 			conn.SetDeadline(time.Now().Add(10 * time.Second))
 			conn.Write([]byte("421 4.7.0 Too many connections, try again later\r\n"))

@@ -169,6 +169,9 @@ func (s *Server) Listen(kind, addr string) (net.Addr, error) {
 	if err != nil {
 		return nil, fmt.Errorf("smtp %s: %w", kind, err)
 	}
+	// The limiter wraps the TCP listener; TLS goes on top, so that go-smtp
+	// sees a *tls.Conn and knows the session is encrypted.
+	l = s.conns.wrap(l, kind != Submissions)
 	if kind == Submissions {
 		l = tls.NewListener(l, s.opts.TLS)
 	}
@@ -190,7 +193,7 @@ func (s *Server) Listen(kind, addr string) (net.Addr, error) {
 	s.servers = append(s.servers, gs)
 	s.addrs[kind] = l.Addr()
 	s.mu.Unlock()
-	go gs.Serve(s.conns.wrap(l))
+	go gs.Serve(l)
 	return l.Addr(), nil
 }
 
