@@ -28,12 +28,12 @@ import (
 // listener and an implicit-TLS one, over a store in a temporary data
 // directory, with real bcrypt accounts.
 type testServer struct {
-	data     string
-	store    *store.Store
-	srv      *Server
-	plain    string // host:port
-	tls      string
-	caFile   string // PEM of the self-signed certificate
+	data      string
+	store     *store.Store
+	srv       *Server
+	plain     string // host:port
+	tls       string
+	caFile    string // PEM of the self-signed certificate
 	clientTLS *tls.Config
 }
 
@@ -55,6 +55,21 @@ func newTestServer(t *testing.T, opts Options, so store.Options) *testServer {
 			t.Fatal(err)
 		}
 	}
+	return startServer(t, data, accts, opts, so)
+}
+
+// newTestServerAt starts a server again on an existing data directory.
+func newTestServerAt(t *testing.T, data string) *testServer {
+	t.Helper()
+	accts, err := auth.Open(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startServer(t, data, accts, Options{}, store.Options{})
+}
+
+func startServer(t *testing.T, data string, accts *auth.Accounts, opts Options, so store.Options) *testServer {
+	t.Helper()
 	if opts.Store == nil {
 		so.Hostname = "test"
 		if so.Logger == nil {
@@ -106,15 +121,15 @@ func selfSigned(t *testing.T) (tls.Certificate, []byte) {
 		t.Fatal(err)
 	}
 	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "localhost"},
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		IsCA:         true,
-		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "localhost"},
+		DNSNames:              []string{"localhost"},
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		IsCA:                  true,
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)

@@ -91,16 +91,31 @@ func sizeOfBase(base string) int64 {
 	return -1
 }
 
-// sortBases orders base names by their leading delivery time and then
-// lexically, which is the order in which they were most likely delivered.
+// sortBases orders base names by the delivery time they start with
+// ("<unix>.M<usec>"), then lexically: the order in which they were most
+// likely delivered, so a rebuilt index numbers them as before.
 func sortBases(b []string) {
 	sort.Slice(b, func(i, j int) bool {
-		ti, tj := leadingInt(b[i]), leadingInt(b[j])
-		if ti != tj {
-			return ti < tj
+		si, ui := deliveryTime(b[i])
+		sj, uj := deliveryTime(b[j])
+		if si != sj {
+			return si < sj
+		}
+		if ui != uj {
+			return ui < uj
 		}
 		return b[i] < b[j]
 	})
+}
+
+// deliveryTime reads the seconds and microseconds a unique name starts
+// with (0 when absent).
+func deliveryTime(base string) (sec, usec int64) {
+	sec = leadingInt(base)
+	if _, rest, ok := strings.Cut(base, ".M"); ok {
+		usec = leadingInt(rest)
+	}
+	return sec, usec
 }
 
 func leadingInt(s string) int64 {
