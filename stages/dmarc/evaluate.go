@@ -9,6 +9,7 @@ import (
 
 	"github.com/sluicemail/sluice/engine"
 	"github.com/sluicemail/sluice/stages/resolver"
+	"golang.org/x/net/idna"
 )
 
 // The result words (RFC 8601 section 2.7.1 and RFC 7489 section 11.2).
@@ -141,7 +142,12 @@ func discover(ctx context.Context, r resolver.Resolver, from, org string) (*Reco
 }
 
 func lookup(ctx context.Context, r resolver.Resolver, domain string) (*Record, error) {
-	name := "_dmarc." + domain
+	// An internationalized From domain is asked for in its A-label form.
+	ascii, err := idna.Lookup.ToASCII(domain)
+	if err != nil {
+		return nil, fmt.Errorf("%q: %w: not a valid domain name: %v", domain, errNoRecord, err)
+	}
+	name := "_dmarc." + ascii
 	txts, _, err := resolver.LookupTXT(ctx, r, name)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: %v", name, errTemporary, err)

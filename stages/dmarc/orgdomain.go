@@ -41,9 +41,11 @@ func orgOrSelf(domain string) string {
 }
 
 // aligned reports whether two domains are aligned (RFC 7489 section 3.1):
-// equal, or in relaxed mode with the same Organizational Domain.
+// equal, or in relaxed mode with the same Organizational Domain. Names are
+// compared in their A-label form, so "bücher.example" and
+// "xn--bcher-kva.example" are the same domain.
 func aligned(a, b string, strict bool) bool {
-	a, b = strings.ToLower(strings.TrimSuffix(a, ".")), strings.ToLower(strings.TrimSuffix(b, "."))
+	a, b = asciiDomain(a), asciiDomain(b)
 	if a == "" || b == "" {
 		return false
 	}
@@ -51,4 +53,14 @@ func aligned(a, b string, strict bool) bool {
 		return true
 	}
 	return !strict && orgOrSelf(a) == orgOrSelf(b)
+}
+
+// asciiDomain is the lower-case A-label form of a domain, without a
+// trailing dot; a name IDNA rejects is only lower-cased.
+func asciiDomain(d string) string {
+	d = strings.ToLower(strings.TrimSuffix(d, "."))
+	if a, err := idna.Lookup.ToASCII(d); err == nil {
+		return a
+	}
+	return d
 }

@@ -142,3 +142,16 @@ func mustRR(t *testing.T, s string) dns.RR {
 	}
 	return rr
 }
+
+// TestInternationalFrom: a From domain in U-labels is looked up in its
+// A-label form, its organizational record is found, and a signature by the
+// A-label form of the same domain aligns.
+func TestInternationalFrom(t *testing.T) {
+	z := scenarioZone(t, map[string]map[string]any{
+		"_dmarc.xn--bcher-kva.example": {"TXT": []any{[]any{"v=DMARC1; p=reject"}}},
+	})
+	ev := Evaluate(context.Background(), z, Input{From: "post.bücher.example", DKIM: dkimFacts(engine.DKIMResult{Domain: "xn--bcher-kva.example", Result: "pass"})})
+	if ev.Result != ResultPass || !ev.AlignedDKIM || ev.Policy != "reject" || ev.OrgDomain != "bücher.example" || ev.PolicyDomain != "bücher.example" {
+		t.Errorf("%+v", ev)
+	}
+}

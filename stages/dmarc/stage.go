@@ -9,7 +9,8 @@
 // Results: pass (an aligned identifier passed), fail, none (no usable
 // record), temperror (the record lookup failed temporarily, or an aligned
 // identifier had a temporary error and none passed), permerror (no usable
-// From domain: missing, or several domains).
+// From domain: missing, or several domains). The policy is "" when no
+// record applies (none, or a temperror of the record lookup).
 package dmarc
 
 import (
