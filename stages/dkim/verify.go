@@ -57,7 +57,10 @@ func Verify(ctx context.Context, r resolver.Resolver, raw []byte, maxSigs int) e
 		case i >= maxSigs:
 			res.Result, res.Reason = ResultNeutral, fmt.Sprintf("not verified: more than %d signatures", maxSigs)
 		case i >= len(verifs) || len(verifs) > len(sigs):
-			res.Result, res.Reason = ResultPermError, fmt.Sprintf("message could not be verified: %v", err)
+			res.Result, res.Reason = ResultPermError, "message header could not be read for verification"
+			if err != nil {
+				res.Reason += ": " + err.Error()
+			}
 		default:
 			res.Result, res.Reason = classify(verifs[i].Err)
 		}
