@@ -79,6 +79,7 @@ func TestResults(t *testing.T) {
 		{"wrong key type", rsaSigned, func(z *resolver.Zone) { txt(t, z, "s._domainkey.example.org", edRec) }, ResultPermError, "inappropriate key algorithm", false},
 		{"two records", rsaSigned, func(z *resolver.Zone) { txt(t, z, "s._domainkey.example.org", rsaRec, rsaRec) }, ResultPermError, "multiple", false},
 		{"expired", expired, func(z *resolver.Zone) { txt(t, z, "s._domainkey.example.org", edRec) }, ResultPermError, "expired", false},
+		{"no end of header", []byte("DKIM-Signature: v=1; a=rsa-sha256; d=example.org; s=s; h=from; bh=x; b=y\r\nFrom: a@example.org\r\n"), func(z *resolver.Zone) { txt(t, z, "s._domainkey.example.org", rsaRec) }, ResultPermError, "could not be read", false},
 		{"bad tag list", bytes.Replace(rsaSigned, []byte("DKIM-Signature: "), []byte("DKIM-Signature: junk; "), 1), func(z *resolver.Zone) { txt(t, z, "s._domainkey.example.org", rsaRec) }, ResultPermError, "malformed tag-list", false},
 	}
 	for _, tc := range cases {
