@@ -62,7 +62,8 @@ func NewSigner(cfgs []SignerConfig) (*Signer, error) {
 	return s, nil
 }
 
-// Add adds a key already in memory.
+// Add adds a key already in memory. Call it while setting the Signer up,
+// not concurrently with Sign.
 func (s *Signer) Add(domain, selector string, key crypto.Signer) error {
 	domain = strings.ToLower(strings.TrimSuffix(domain, "."))
 	if !validName(domain) || !validName(selector) {
