@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"sort"
+
+	_ "github.com/sluicemail/sluice/stages/all" // every check, registered under its namespace
 )
 
 // command is one subcommand. run returns the process exit status.

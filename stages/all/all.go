@@ -7,5 +7,6 @@ import (
 	_ "github.com/sluicemail/sluice/stages/dkim"  // dkim: DKIM signature verification
 	_ "github.com/sluicemail/sluice/stages/dmarc" // dmarc: DMARC policy evaluation
 	_ "github.com/sluicemail/sluice/stages/dnsbl" // dnsbl: DNS block and allow lists
+	_ "github.com/sluicemail/sluice/stages/rdns"  // rdns: reverse DNS and FCrDNS of the client
 	_ "github.com/sluicemail/sluice/stages/spf"   // spf: SPF check of MAIL FROM / HELO
 )

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// sluiceBin builds the real binary once; the CLI tests run it as a user
+// would.
+func sluiceBin(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "sluice-cli")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "sluice")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = err
+			t.Logf("%s", out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("build: %v", buildErr)
+	}
+	return binPath
+}
+
+// runSluice runs sluice with args from the repository root and returns stdout,
+// stderr and the exit status.
+func runSluice(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(sluiceBin(t), args...)
+	cmd.Dir = "../.."
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return stdout.String(), stderr.String(), code
+}
+
+func TestCheckJSON(t *testing.T) {
+	out, stderr, code := runSluice(t, "check", "--json", "--facts", "--dns", "examples/rules/testdata/zone.txt", "examples/messages")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 5 {
+		t.Fatalf("%d lines, want 4 messages and a summary:\n%s", len(lines), out)
+	}
+	actions := map[string]string{}
+	for _, l := range lines[:4] {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("%q: %v", l, err)
+		}
+		for _, k := range []string{"path", "action", "reply", "score", "rules", "facts"} {
+			if _, ok := m[k]; !ok {
+				t.Errorf("line lacks %q: %s", k, l)
+			}
+		}
+		actions[filepath.Base(m["path"].(string))] = m["action"].(string)
+		facts := m["facts"].(map[string]any)
+		if _, ok := facts["spf"]; !ok {
+			t.Errorf("facts lack spf: %v", facts)
+		}
+	}
+	want := map[string]string{"plain.eml": "accept", "attachment.eml": "reject", "spam.eml": "reject", "spoofed.eml": "reject"}
+	for k, v := range want {
+		if actions[k] != v {
+			t.Errorf("%s: %s, want %s", k, actions[k], v)
+		}
+	}
+	var sum struct {
+		Summary struct {
+			Messages int            `json:"messages"`
+			Actions  map[string]int `json:"actions"`
+			Rules    map[string]int `json:"rules"`
+		} `json:"summary"`
+	}
+	if err := json.Unmarshal([]byte(lines[4]), &sum); err != nil || sum.Summary.Messages != 4 || sum.Summary.Actions["reject"] != 3 || sum.Summary.Rules["spf-fail"] != 2 {
+		t.Errorf("summary %s (%v)", lines[4], err)
+	}
+}
+
+// TestCheckSources dry-runs a Maildir, an mbox and a single file, with
+// envelopes derived from the messages.
+func TestCheckSources(t *testing.T) {
+	dir := t.TempDir()
+	plain, _ := os.ReadFile("../../examples/messages/plain.eml")
+	spam, _ := os.ReadFile("../../examples/messages/spam.eml")
+	md := filepath.Join(dir, "Maildir")
+	for _, sub := range []string{"new", "cur", "tmp"} {
+		os.MkdirAll(filepath.Join(md, sub), 0o755)
+	}
+	os.WriteFile(filepath.Join(md, "new", "1.x"), plain, 0o644)
+	os.WriteFile(filepath.Join(md, "cur", "2.x:2,S"), spam, 0o644)
+	mbox := filepath.Join(dir, "box.mbox")
+	box := "From alice@example.net Mon Nov 16 09:12:03 2026\n" + strings.ReplaceAll(string(plain), "\r\n", "\n") +
+		"\nFrom offers@deals.example.com Mon Nov 16 03:02:01 2026\n" + strings.ReplaceAll(string(spam), "\r\n", "\n")
+	os.WriteFile(mbox, []byte(box), 0o644)
+	single := filepath.Join(dir, "one.eml")
+	os.WriteFile(single, spam, 0o644)
+
+	out, stderr, code := runSluice(t, "check", "--json", "--facts", "--dns", "examples/rules/testdata/zone.txt", md, mbox, single)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 6 {
+		t.Fatalf("%d lines:\n%s", len(lines), out)
+	}
+	for i, wantIP := range []string{"192.0.2.25", "198.51.100.77", "192.0.2.25", "198.51.100.77", "198.51.100.77"} {
+		var m struct {
+			Path   string
+			Action string
+			Facts  struct {
+				Conn     map[string]any
+				Envelope map[string]any
+			}
+		}
+		json.Unmarshal([]byte(lines[i]), &m)
+		if m.Facts.Conn["ip"] != wantIP {
+			t.Errorf("%s: derived ip %v, want %s", m.Path, m.Facts.Conn["ip"], wantIP)
+		}
+		if rcpt, _ := m.Facts.Envelope["rcpt"].([]any); len(rcpt) != 1 || rcpt[0] != "bob@example.org" {
+			t.Errorf("%s: derived rcpt %v", m.Path, m.Facts.Envelope["rcpt"])
+		}
+	}
+	if !strings.Contains(lines[2], `box.mbox#1`) {
+		t.Errorf("mbox message path: %s", lines[2])
+	}
+}
+
+func TestCheckAgainstAndSkips(t *testing.T) {
+	newDir := t.TempDir()
+	os.WriteFile(filepath.Join(newDir, "inbound.yaml"), []byte("pipeline: inbound\nrules:\n  - {name: shout, when: 'msg.subject matches \"^[A-Z0-9 $,]+$\"', action: junk}\n"), 0o644)
+	oldDir := t.TempDir()
+	os.WriteFile(filepath.Join(oldDir, "inbound.yaml"), []byte("pipeline: inbound\nrules:\n  - {name: none, when: 'false', action: junk}\n"), 0o644)
+	empty := filepath.Join(t.TempDir(), "empty.eml")
+	os.WriteFile(empty, nil, 0o644)
+	out, stderr, code := runSluice(t, "check", "--rules", newDir, "--against", oldDir, "examples/messages", empty)
+	if code != 1 || !strings.Contains(stderr, "empty.eml: skipped") {
+		t.Fatalf("exit %d (want 1 for the skipped file), stderr %q", code, stderr)
+	}
+	if !strings.Contains(out, "spam.eml: accept -> junk") || strings.Contains(out, "plain.eml") || !strings.Contains(out, "1 change action against") {
+		t.Errorf("against output:\n%s", out)
+	}
+}
+
+func TestRuleTestCommand(t *testing.T) {
+	out, _, code := runSluice(t, "test", "examples/rules")
+	if code != 0 || !strings.Contains(out, " passed, 0 failed") {
+		t.Fatalf("examples: exit %d\n%s", code, out)
+	}
+	// A deliberately wrong expectation fails with a clear diff.
+	dir := t.TempDir()
+	copyDir(t, "../../examples/rules", dir)
+	copyDir(t, "../../examples/messages", filepath.Join(filepath.Dir(dir), "messages"))
+	tests, _ := os.ReadFile(filepath.Join(dir, "inbound_test.yaml"))
+	wrong := strings.Replace(string(tests), "expect: {action: accept, rules: [friend], score: -3}", "expect: {action: junk, rules: [friend], score: -3}", 1)
+	os.WriteFile(filepath.Join(dir, "inbound_test.yaml"), []byte(wrong), 0o644)
+	out, _, code = runSluice(t, "test", dir)
+	if code != 1 || !strings.Contains(out, "FAIL") || !strings.Contains(out, "action: expected junk, got accept") || !strings.Contains(out, "rules fired: friend") || !strings.Contains(out, "1 failed") {
+		t.Fatalf("wrong expectation: exit %d\n%s", code, out)
+	}
+}
+
+func TestRulesLintAndEnv(t *testing.T) {
+	out, _, code := runSluice(t, "rules", "lint", "examples/rules")
+	if code != 0 || !strings.Contains(out, "ok:") {
+		t.Fatalf("lint examples: exit %d\n%s", code, out)
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "inbound.yaml"), []byte("pipeline: inbound\nrules:\n  - name: typo\n    when: msg.subjet == \"x\"\n    score: 1\n"), 0o644)
+	out, _, code = runSluice(t, "rules", "lint", dir)
+	want := filepath.Join(dir, "inbound.yaml") + `:4:15: rule "typo": type engine.MsgFacts has no field subjet`
+	if code != 1 || !strings.Contains(out, want) {
+		t.Fatalf("lint: exit %d, output %q, want %q", code, out, want)
+	}
+	out, _, code = runSluice(t, "rules", "env")
+	if code != 0 || !strings.Contains(out, "dnsbl.listed_in") || !strings.Contains(out, "in_list") {
+		t.Fatalf("env: %d\n%s", code, out)
+	}
+}
+
+func copyDir(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if info.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
