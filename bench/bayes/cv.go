@@ -45,22 +45,17 @@ func variants() []variant {
 		flip("MaxTokens 500", func(o *bayes.Options) { o.MaxTokens = 500 }),
 	}
 	for _, q := range []bayes.Params{
-		{Strength: 0.45, Unknown: 0.5, MinStrength: 0.1, MaxClues: 50},
-		{Strength: 0.45, Unknown: 0.5, MinStrength: 0.1, MaxClues: 300},
-		{Strength: 0.1, Unknown: 0.5, MinStrength: 0.1, MaxClues: 150},
+		{Strength: 0.45, Unknown: 0.5, MinStrength: 0.1, MaxClues: 150}, // SpamBayes's defaults
 		{Strength: 1, Unknown: 0.5, MinStrength: 0.1, MaxClues: 150},
-		{Strength: 0.45, Unknown: 0.5, MinStrength: 0.3, MaxClues: 150},
+		{Strength: 1, Unknown: 0.5, MinStrength: 0.1, MaxClues: 1000},
+		{Strength: 2, Unknown: 0.5, MinStrength: 0.1, MaxClues: 300},
+		{Strength: 3, Unknown: 0.5, MinStrength: 0.1, MaxClues: 300},
+		{Strength: 1, Unknown: 0.5, MinStrength: 0.05, MaxClues: 300},
+		{Strength: 1, Unknown: 0.5, MinStrength: 0.2, MaxClues: 300},
+		{Strength: 1, Unknown: 0.4, MinStrength: 0.1, MaxClues: 300},
 	} {
-		vs = append(vs, variant{name: fmt.Sprintf("s=%.2g minstr=%.2g clues=%d", q.Strength, q.MinStrength, q.MaxClues), opts: d, params: q})
+		vs = append(vs, variant{name: fmt.Sprintf("s=%.2g x=%.2g minstr=%.2g clues=%d", q.Strength, q.Unknown, q.MinStrength, q.MaxClues), opts: d, params: q})
 	}
-	combo := d
-	combo.KeepCase = true
-	vs = append(vs,
-		variant{name: "KeepCase, s=1 clues=300", opts: combo, params: bayes.Params{Strength: 1, Unknown: 0.5, MinStrength: 0.1, MaxClues: 300}},
-		variant{name: "s=1 clues=300", opts: d, params: bayes.Params{Strength: 1, Unknown: 0.5, MinStrength: 0.1, MaxClues: 300}},
-		variant{name: "KeepCase, s=1 clues=150", opts: combo, params: bayes.Params{Strength: 1, Unknown: 0.5, MinStrength: 0.1, MaxClues: 150}},
-		variant{name: "KeepCase, s=0.45 clues=300", opts: combo, params: bayes.Params{Strength: 0.45, Unknown: 0.5, MinStrength: 0.1, MaxClues: 300}},
-	)
 	return vs
 }
 

@@ -40,7 +40,7 @@ var DefaultOptions = Options{
 	URLs:        true,
 	URLPaths:    true,
 	Buckets:     true,
-	Pairs:       false,
+	Pairs:       true,
 	KeepCase:    true,
 	MaxTokens:   3000,
 }
