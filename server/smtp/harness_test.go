@@ -398,3 +398,14 @@ func dialConvRaw(t *testing.T, addr string) *conv {
 	t.Cleanup(func() { conn.Close() })
 	return &conv{t: t, conn: conn, r: bufio.NewReader(conn)}
 }
+
+// startTLSHandshake runs the TLS handshake after a 220 already read.
+func (c *conv) startTLSHandshake() {
+	c.t.Helper()
+	tc := tls.Client(c.conn, &tls.Config{InsecureSkipVerify: true})
+	if err := tc.Handshake(); err != nil {
+		c.t.Fatal(err)
+	}
+	c.conn = tc
+	c.r = bufio.NewReader(tc)
+}

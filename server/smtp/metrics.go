@@ -19,6 +19,7 @@ type Metrics struct {
 	AuthSuccess  atomic.Int64 // successful AUTH
 	BadData      atomic.Int64 // messages refused for malformed or oversized DATA
 	Sessions     atomic.Int64 // SMTP sessions started
+	Pregreet     atomic.Int64 // clients dropped for talking before the greeting
 }
 
 // NewMetrics returns zeroed counters.
@@ -76,6 +77,7 @@ func (m *Metrics) WriteText(w io.Writer) {
 		{"sluice_smtp_auth_success_total", &m.AuthSuccess},
 		{"sluice_smtp_bad_data_total", &m.BadData},
 		{"sluice_smtp_sessions_total", &m.Sessions},
+		{"sluice_smtp_pregreet_total", &m.Pregreet},
 	} {
 		fmt.Fprintf(w, "# TYPE %s counter\n%s %d\n", c.name, c.name, c.v.Load())
 	}

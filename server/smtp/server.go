@@ -82,6 +82,9 @@ type Options struct {
 	AuthBan          time.Duration // default 15m
 	Timeout          time.Duration // per command; default 5m
 	RequireFromMatch bool          // submission: MAIL FROM and From must be the user's
+	// GreetDelay makes the MX listener wait this long before its 220 and
+	// drop a client that talks first (0: greet at once).
+	GreetDelay time.Duration
 
 	Logger  *slog.Logger
 	Metrics *Metrics // nil: a private one
@@ -172,6 +175,9 @@ func (s *Server) Listen(kind, addr string) (net.Addr, error) {
 	// The limiter wraps the TCP listener; TLS goes on top, so that go-smtp
 	// sees a *tls.Conn and knows the session is encrypted.
 	l = s.conns.wrap(l, kind != Submissions)
+	if kind == MX && s.opts.GreetDelay > 0 {
+		l = &pregreetListener{Listener: l, delay: s.opts.GreetDelay, onEarly: func() { s.opts.Metrics.Pregreet.Add(1) }}
+	}
 	if kind == Submissions {
 		l = tls.NewListener(l, s.opts.TLS)
 	}

@@ -28,6 +28,7 @@ type backend struct {
 // the connection's goroutine only.
 type session struct {
 	srv    *Server
+	conn   *gosmtp.Conn
 	kind   string
 	id     string
 	ip     netip.Addr
@@ -42,6 +43,7 @@ type session struct {
 	tx      *engine.Tx
 	msg     *engine.Message
 	early   *engine.Verdict // a reject decided before RCPT, answered at RCPT
+	inTx    bool            // MAIL was accepted
 	from    string
 	utf8    bool
 	size    int64
@@ -55,7 +57,7 @@ type acceptedRcpt struct {
 }
 
 func (b *backend) NewSession(c *gosmtp.Conn) (gosmtp.Session, error) {
-	s := &session{srv: b.srv, kind: b.kind, id: newID(), helo: c.Hostname()}
+	s := &session{srv: b.srv, kind: b.kind, id: newID(), helo: c.Hostname(), conn: c}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if ta, ok := c.Conn().RemoteAddr().(*net.TCPAddr); ok {
 		s.ip, _ = netip.AddrFromSlice(ta.IP)
@@ -68,6 +70,9 @@ func (b *backend) NewSession(c *gosmtp.Conn) (gosmtp.Session, error) {
 		s.tls = &st
 	}
 	b.srv.opts.Metrics.Sessions.Add(1)
+	if !printable(s.helo) {
+		return nil, errBadHelo
+	}
 	if b.kind == MX {
 		// Rules on the connection and HELO run now; a reject they decide
 		// is answered at RCPT, where the client logs the recipient.
@@ -123,7 +128,7 @@ func (s *session) evaluate(phase engine.Phase) engine.Verdict {
 // Reset ends the transaction (RSET, a new EHLO, the end of DATA).
 func (s *session) Reset() {
 	s.tx, s.msg, s.early = nil, nil, nil
-	s.from, s.utf8, s.size, s.rcpts = "", false, 0, nil
+	s.inTx, s.from, s.utf8, s.size, s.rcpts = false, "", false, 0, nil
 }
 
 // Logout ends the session.
@@ -132,12 +137,38 @@ func (s *session) Logout() error {
 	return nil
 }
 
-var errAuthRequired = &gosmtp.SMTPError{Code: 530, EnhancedCode: gosmtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"}
+// Session-level replies.
+var (
+	errAuthRequired = &gosmtp.SMTPError{Code: 530, EnhancedCode: gosmtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"}
+	errNestedMail   = &gosmtp.SMTPError{Code: 503, EnhancedCode: gosmtp.EnhancedCode{5, 5, 1}, Message: "Nested MAIL command (RFC 5321 4.1.4)"}
+	errBadHelo      = &gosmtp.SMTPError{Code: 501, EnhancedCode: gosmtp.EnhancedCode{5, 5, 2}, Message: "Invalid characters in HELO/EHLO argument"}
+)
+
+// printable reports whether s has no control characters (a NUL in a
+// command is refused, never truncated).
+func printable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7f {
+			return false
+		}
+	}
+	return true
+}
 
 // Mail starts a transaction.
 func (s *session) Mail(from string, opts *gosmtp.MailOptions) error {
 	if s.kind != MX && s.user == "" {
 		return errAuthRequired
+	}
+	if s.inTx {
+		return errNestedMail
+	}
+	// A later EHLO does not make a new session: take its name now.
+	if s.helo = s.conn.Hostname(); !printable(s.helo) {
+		return errBadHelo
+	}
+	if !printable(from) {
+		return errBadAddress
 	}
 	if !opts.UTF8 && !isASCII(from) {
 		return errNeedUTF8
@@ -149,7 +180,7 @@ func (s *session) Mail(from string, opts *gosmtp.MailOptions) error {
 	if s.msg == nil {
 		s.begin()
 	}
-	s.from, s.utf8, s.size = from, opts.UTF8, opts.Size
+	s.inTx, s.from, s.utf8, s.size = true, from, opts.UTF8, opts.Size
 	s.msg.Envelope.MailFrom = from
 	s.msg.Envelope.AuthUser = s.user
 	if s.early == nil {
