@@ -177,7 +177,7 @@ func (s *session) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string
 		return errReadOnly
 	}
 	data, err := s.transfer(numSet, dest, true)
-	if err != nil {
+	if err != nil || data == nil {
 		return err
 	}
 	return w.WriteCopyData(data)
@@ -195,6 +195,9 @@ func (s *session) transfer(numSet imap.NumSet, dest string, move bool) (*imap.Co
 	ts, err := s.targets(numSet)
 	if err != nil {
 		return nil, err
+	}
+	if len(ts) == 0 {
+		return nil, nil // nothing matched: OK without COPYUID (RFC 4315)
 	}
 	src, dst, err := s.mbox.Transfer(dm, uidsOf(ts), move)
 	if err != nil && len(src) == 0 {

@@ -37,6 +37,12 @@ func (a *Account) train(from, to string, files []stored, dest *Mailbox) {
 			a.s.log.Warn("store: junk training", "user", a.user, "spam", spam, "err", err)
 		}
 	}
+	// A trainer that batches its writes saves once per move.
+	if sv, ok := t.(interface{ Save() error }); ok {
+		if err := sv.Save(); err != nil {
+			a.s.log.Warn("store: junk training: saving the model", "user", a.user, "err", err)
+		}
+	}
 }
 
 // learn applies one verdict, recording it in the index.
