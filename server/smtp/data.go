@@ -10,6 +10,7 @@ import (
 	"github.com/sluicemail/sluice/engine"
 	"github.com/sluicemail/sluice/server/queue"
 	"github.com/sluicemail/sluice/server/store"
+	"github.com/sluicemail/sluice/stages/authres"
 )
 
 // DATA replies for input sluice refuses.
@@ -40,7 +41,7 @@ func (s *session) Data(r io.Reader) error {
 		s.badData(err)
 		return err
 	}
-	raw = stripAuthResults(raw, s.srv.opts.Hostname)
+	raw = authres.Strip(raw, s.srv.opts.Hostname)
 	if s.kind != MX && s.srv.opts.RequireFromMatch {
 		if err := s.checkFromHeader(raw); err != nil {
 			return err

@@ -9,6 +9,7 @@ import (
 
 	gosmtp "github.com/emersion/go-smtp"
 	"github.com/sluicemail/sluice/engine"
+	"github.com/sluicemail/sluice/stages/authres"
 )
 
 // finalMessage is what goes to the queue: our trace fields on top (RFC 5321
@@ -88,75 +89,14 @@ func (s *session) protocol() string {
 	return p
 }
 
-// authResults formats the Authentication-Results field (RFC 8601) from the
-// checks that ran for this message, with our host name as authserv-id.
+// authResults is our Authentication-Results field (RFC 8601) for the
+// checks that ran, with our host name as authserv-id.
 func (s *session) authResults() string {
-	var parts []string
+	f := &engine.Facts{}
 	if s.tx != nil {
-		f := s.tx.Facts()
-		if f.Rdns.Result != "" {
-			parts = append(parts, fmt.Sprintf("iprev=%s policy.iprev=%s", f.Rdns.Result, s.ip))
-		}
-		if f.SPF.Result != "" {
-			prop := "smtp.mailfrom"
-			if f.SPF.Identity == "helo" {
-				prop = "smtp.helo"
-			}
-			parts = append(parts, fmt.Sprintf("spf=%s %s=%s", f.SPF.Result, prop, resValue(f.SPF.Domain)))
-		}
-		for _, r := range f.DKIM.Results {
-			parts = append(parts, fmt.Sprintf("dkim=%s header.d=%s header.s=%s", r.Result, resValue(r.Domain), resValue(r.Selector)))
-		}
-		if len(f.DKIM.Results) == 0 && f.DKIM.Result != "" {
-			parts = append(parts, "dkim="+f.DKIM.Result)
-		}
-		if f.DMARC.Result != "" {
-			parts = append(parts, fmt.Sprintf("dmarc=%s header.from=%s", f.DMARC.Result, resValue(f.DMARC.Domain)))
-		}
+		f = s.tx.Facts()
 	}
-	if len(parts) == 0 {
-		return fmt.Sprintf("Authentication-Results: %s; none\r\n", s.srv.opts.Hostname)
-	}
-	return fmt.Sprintf("Authentication-Results: %s;\r\n\t%s\r\n", s.srv.opts.Hostname, strings.Join(parts, ";\r\n\t"))
-}
-
-// resValue makes a property value safe in the field: a token, or a quoted
-// string.
-func resValue(v string) string {
-	if v == "" {
-		return `""`
-	}
-	if strings.ContainsAny(v, " \t\r\n;()\"\\") {
-		return `"` + strings.NewReplacer("\\", "", "\"", "", "\r", "", "\n", "").Replace(v) + `"`
-	}
-	return v
-}
-
-// stripAuthResults removes Authentication-Results fields that claim our
-// authserv-id: only we may write those (RFC 8601 section 5).
-func stripAuthResults(raw []byte, authservID string) []byte {
-	fields := headerFields(raw)
-	var out []byte
-	last, stripped := 0, false
-	for _, f := range fields {
-		if !strings.EqualFold(f.name, "Authentication-Results") {
-			continue
-		}
-		id, _, _ := strings.Cut(string(raw[f.valueStart:f.end]), ";")
-		id = strings.TrimSpace(strings.Join(strings.Fields(id), " "))
-		if i := strings.IndexAny(id, " ("); i >= 0 {
-			id = id[:i]
-		}
-		if !strings.EqualFold(id, authservID) {
-			continue
-		}
-		out = append(out, raw[last:f.start]...)
-		last, stripped = f.end, true
-	}
-	if !stripped {
-		return raw
-	}
-	return append(out, raw[last:]...)
+	return authres.Field(s.srv.opts.Hostname, f)
 }
 
 // field is one header field's place in raw: [start, end) including its
