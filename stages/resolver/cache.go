@@ -3,8 +3,6 @@ package resolver
 import (
 	"sync"
 	"time"
-
-	"github.com/miekg/dns"
 )
 
 // cacheKey identifies one question: the lower-case FQDN and the type.
@@ -95,6 +93,9 @@ func (c *cache) len() int {
 	return len(c.entries)
 }
 
-func keyOf(name string, qtype uint16) cacheKey {
-	return cacheKey{name: dns.CanonicalName(name), qtype: qtype}
+// keyOf returns the cache key of a question, false for a name that cannot
+// exist (see canonicalName).
+func keyOf(name string, qtype uint16) (cacheKey, bool) {
+	n, ok := canonicalName(name)
+	return cacheKey{name: n, qtype: qtype}, ok
 }

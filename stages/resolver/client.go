@@ -167,7 +167,10 @@ func (c *Client) Options() ClientOptions { return c.opts }
 // Query implements Resolver. The answer may be shared with other callers
 // and must not be modified.
 func (c *Client) Query(ctx context.Context, name string, qtype uint16) (*Answer, error) {
-	k := keyOf(name, qtype)
+	k, valid := keyOf(name, qtype)
+	if !valid {
+		return &Answer{Status: NXDomain}, nil
+	}
 	if a, ok := c.cache.get(k); ok {
 		return a, nil
 	}

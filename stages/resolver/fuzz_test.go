@@ -86,3 +86,26 @@ func FuzzTXTEscape(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCanonicalName: any name gives a canonical form or is refused, and the
+// canonical form is a fixed point that packs into a message.
+func FuzzCanonicalName(f *testing.F) {
+	for _, s := range []string{"example.org", "Example.ORG.", "a..b", "macro%percent  space.example.com", "\\065.example", ".", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		c, ok := canonicalName(name)
+		if !ok {
+			return
+		}
+		c2, ok2 := canonicalName(c)
+		if !ok2 || c2 != c {
+			t.Fatalf("%q -> %q -> %q %v", name, c, c2, ok2)
+		}
+		m := new(dns.Msg)
+		m.SetQuestion(c, dns.TypeA)
+		if _, err := m.Pack(); err != nil {
+			t.Fatalf("%q -> %q does not pack: %v", name, c, err)
+		}
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/sluicemail/sluice/stages/resolver"
@@ -106,5 +107,24 @@ func TestZoneNegativeTTLAndCNAME(t *testing.T) {
 	cancel()
 	if _, err := z.Query(ctx, "example.org", 1); !errors.Is(err, resolver.ErrTimeout) {
 		t.Fatalf("cancelled context: %v", err)
+	}
+}
+
+// TestInvalidNames: a name that cannot be encoded cannot exist, so both
+// resolvers say NXDomain without asking; names with spaces and other
+// special bytes survive the wire.
+func TestInvalidNames(t *testing.T) {
+	zoneText := lookupZone + "a\\ b.example.org. 300 IN A 192.0.2.44\n"
+	for kind, r := range resolvers(t, zoneText, nil) {
+		for _, name := range []string{"a..example.org", strings.Repeat("x", 64) + ".example.org", strings.Repeat("abcdefghi.", 26) + "org"} {
+			a, err := r.Query(context.Background(), name, 1)
+			if err != nil || a.Status != resolver.NXDomain {
+				t.Errorf("%s: %.20s...: %+v %v", kind, name, a, err)
+			}
+		}
+		ips, st, err := resolver.LookupIP(context.Background(), r, "A B.example.org")
+		if err != nil || st != resolver.Success || len(ips) != 1 {
+			t.Errorf("%s: name with a space: %v %v %v", kind, ips, st, err)
+		}
 	}
 }

@@ -71,7 +71,7 @@ func (z *Zone) Parse(r io.Reader, name string) error {
 
 // Add adds one record. It must not be called while queries are running.
 func (z *Zone) Add(rr dns.RR) {
-	owner := strings.ToLower(dns.Fqdn(rr.Header().Name))
+	owner := zoneKey(rr.Header().Name)
 	z.records[owner] = append(z.records[owner], rr)
 	for n := owner; ; {
 		z.names[n] = true
@@ -88,18 +88,18 @@ func (z *Zone) Add(rr dns.RR) {
 // the queries of a name failing with ErrTimeout and answers SERVFAIL for
 // any other error. It must not be called while queries are running.
 func (z *Zone) Fail(name string, err error) {
-	z.failing[strings.ToLower(dns.Fqdn(name))] = err
+	z.failing[zoneKey(name)] = err
 }
 
 // FailType is Fail for queries of one type only.
 func (z *Zone) FailType(name string, qtype uint16, err error) {
-	z.failTyp[failKey{strings.ToLower(dns.Fqdn(name)), qtype}] = err
+	z.failTyp[failKey{zoneKey(name), qtype}] = err
 }
 
 // Has reports whether the data holds records of type qtype at name
 // (without following CNAMEs).
 func (z *Zone) Has(name string, qtype uint16) bool {
-	for _, rr := range z.records[strings.ToLower(dns.Fqdn(name))] {
+	for _, rr := range z.records[zoneKey(name)] {
 		if rr.Header().Rrtype == qtype {
 			return true
 		}
@@ -118,8 +118,12 @@ type ZoneResult struct {
 // Lookup resolves name in the zone data, following CNAMEs (up to 8). The
 // error is the name's Fail error, or ErrServFail for a CNAME chain too long.
 func (z *Zone) Lookup(name string, qtype uint16) (*ZoneResult, error) {
-	owner := strings.ToLower(dns.Fqdn(name))
+	owner, ok := canonicalName(name)
 	res := &ZoneResult{}
+	if !ok {
+		res.Status = NXDomain
+		return res, nil
+	}
 	for hops := 0; hops < 8; hops++ {
 		if err := z.failing[owner]; err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
@@ -150,9 +154,18 @@ func (z *Zone) Lookup(name string, qtype uint16) (*ZoneResult, error) {
 			return res, nil
 		}
 		res.Chain = append(res.Chain, cname)
-		owner = strings.ToLower(dns.Fqdn(cname.(*dns.CNAME).Target))
+		owner = zoneKey(cname.(*dns.CNAME).Target)
 	}
 	return nil, fmt.Errorf("%s: CNAME chain too long: %w", name, ErrServFail)
+}
+
+// zoneKey is the key of a name in the zone data: its canonical form, or
+// the lower-case FQDN for a name that cannot be encoded.
+func zoneKey(name string) string {
+	if n, ok := canonicalName(name); ok {
+		return n
+	}
+	return strings.ToLower(dns.Fqdn(name))
 }
 
 // soaFor returns the SOA of the closest enclosing zone in the data.
