@@ -141,3 +141,7 @@ func checkDomain(d string) error {
 	}
 	return nil
 }
+
+// NameOfDir returns the mailbox name of a Maildir++ folder directory
+// entry (".Sent", ".Entw&APw-rfe"); ok is false for anything else.
+func NameOfDir(entry string) (name string, ok bool) { return nameOfDir(entry) }

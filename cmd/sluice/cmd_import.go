@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/textproto"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/sluicemail/sluice/engine/source"
+	"github.com/sluicemail/sluice/server/auth"
+	"github.com/sluicemail/sluice/server/config"
+	"github.com/sluicemail/sluice/server/store"
+)
+
+func init() {
+	register(&command{name: "import", summary: "copy a Maildir or mbox into a user's mailboxes (migrations)", run: runImport})
+}
+
+func runImport(args []string) int {
+	fs := newFlags("import", "--user ADDRESS [--config FILE | --data DIR] [--folder NAME] PATH...",
+		"Copy Maildirs (with their Maildir++ sub-folders) and mbox files into a user's mailboxes,\n"+
+			"keeping flags and dates. Running it again skips what was imported already.")
+	user := fs.String("user", "", "the account to import into (required)")
+	cfgPath := fs.String("config", "", "config file (for its data directory)")
+	data := fs.String("data", "", "data directory (default: the config's, or ./sluice-data)")
+	folder := fs.String("folder", "", "mailbox for messages outside any sub-folder (mbox files, a Maildir's INBOX); default INBOX")
+	quiet := fs.Bool("quiet", false, "no progress bar")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *user == "" || fs.NArg() == 0 {
+		fs.Usage()
+		return 2
+	}
+	dir, err := importDataDir(*cfgPath, *data)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sluice import:", err)
+		return 1
+	}
+	addr := auth.Normalize(*user)
+	if accts, err := auth.Open(dir); err != nil || !accts.Exists(addr) {
+		fmt.Fprintf(os.Stderr, "sluice import: %s is not an account in %s (add it with: sluice user add %s)\n", addr, dir, addr)
+		return 1
+	}
+	st, err := store.Open(dir, store.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sluice import:", err)
+		return 1
+	}
+	defer st.Close()
+	im, err := st.NewImporter(addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sluice import:", err)
+		return 1
+	}
+	paths := fs.Args()
+	bar := newProgress("importing", source.Count(paths), !*quiet)
+	counts := map[string]*importCounts{}
+	failed := 0
+	err = source.Walk(paths, func(it source.Item) error {
+		bar.add(1)
+		mailbox := importMailbox(it.Folder, *folder)
+		c := counts[mailbox]
+		if c == nil {
+			c = &importCounts{}
+			counts[mailbox] = c
+		}
+		if it.Err != nil {
+			c.unreadable++
+			fmt.Fprintf(os.Stderr, "\nsluice import: %s: %v\n", it.Path, it.Err)
+			return nil
+		}
+		flags := it.Flags
+		if strings.Contains(it.Path, "#") && flags == "" {
+			flags = mboxFlags(it.Raw)
+		}
+		stored, err := im.Import(mailbox, it.Raw, flags, it.Date)
+		switch {
+		case err != nil && store.IsPermanent(err):
+			c.unreadable++
+			fmt.Fprintf(os.Stderr, "\nsluice import: %s: %v\n", it.Path, err)
+		case err != nil:
+			return err // disk full, permissions: stop, a rerun resumes
+		case stored:
+			c.imported++
+		default:
+			c.skipped++
+		}
+		return nil
+	})
+	bar.finish()
+	if cerr := im.Close(); err == nil {
+		err = cerr
+	}
+	names := make([]string, 0, len(counts))
+	for n := range counts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		c := counts[n]
+		fmt.Printf("%-20s %d imported, %d already there, %d unreadable\n", n, c.imported, c.skipped, c.unreadable)
+		failed += c.unreadable
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sluice import:", err)
+		return 1
+	}
+	if failed > 0 {
+		return 1
+	}
+	return 0
+}
+
+type importCounts struct{ imported, skipped, unreadable int }
+
+// importDataDir picks the data directory: --data, else the config's.
+func importDataDir(cfgPath, data string) (string, error) {
+	if data != "" {
+		return data, nil
+	}
+	var cfg *config.Config
+	var err error
+	if cfgPath != "" {
+		cfg, err = config.Load(cfgPath)
+	} else {
+		cfg, err = config.Default()
+	}
+	if err != nil {
+		return "", err
+	}
+	return cfg.Data, nil
+}
+
+// wellKnown maps folder names other servers and clients use to ours.
+var wellKnown = map[string]string{
+	"sent items": store.Sent, "sent messages": store.Sent, "sent mail": store.Sent,
+	"spam": store.Junk, "junk e-mail": store.Junk, "junk email": store.Junk, "bulk mail": store.Junk,
+	"deleted items": store.Trash, "deleted messages": store.Trash, "bin": store.Trash,
+	"draft": store.Drafts, "archives": store.Archive,
+}
+
+// importMailbox names the mailbox for a Maildir++ folder ("" is the
+// Maildir's INBOX, or a plain file or mbox).
+func importMailbox(folder, top string) string {
+	if folder == "" {
+		if top != "" {
+			return top
+		}
+		return store.Inbox
+	}
+	name, ok := store.NameOfDir("." + folder)
+	if !ok {
+		name = folder // left for Import to refuse with a clear error
+	}
+	if w, ok := wellKnown[strings.ToLower(name)]; ok {
+		return w
+	}
+	return name
+}
+
+// mboxFlags reads the Status and X-Status headers mbox writers (mutt,
+// Thunderbird, Dovecot) use for flags: R read, A answered, F flagged,
+// D deleted, T draft.
+func mboxFlags(raw []byte) string {
+	h, err := textproto.NewReader(bufio.NewReader(bytes.NewReader(raw))).ReadMIMEHeader()
+	if err != nil && len(h) == 0 {
+		return ""
+	}
+	status := h.Get("Status") + h.Get("X-Status")
+	var flags []byte
+	for _, m := range []struct{ in, out byte }{{'R', 'S'}, {'A', 'R'}, {'F', 'F'}, {'D', 'T'}, {'T', 'D'}} {
+		if strings.IndexByte(status, m.in) >= 0 {
+			flags = append(flags, m.out)
+		}
+	}
+	return store.CleanFlags(string(flags))
+}
+
