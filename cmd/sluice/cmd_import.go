@@ -181,4 +181,3 @@ func mboxFlags(raw []byte) string {
 	}
 	return store.CleanFlags(string(flags))
 }
-
