@@ -1,0 +1,30 @@
+#!/bin/sh
+# Crash test: send mail without pause over parallel SMTP sessions while
+# killing the server with SIGKILL at random moments and restarting it;
+# then check that every message that got a 250 is in a Maildir.
+#
+#   bench/crash/run.sh                 # the harness (queue + go-smtp + Maildir store)
+#   SERVER=sluice bench/crash/run.sh   # sluice serve (needs cmd/sluice/cmd_serve.go)
+#
+# Knobs (environment): KILLS (20), SESSIONS (10), MIN (300ms), MAX (2s), PORT (12526).
+# Prints "RESULT kills=.. acked=.. found=.. missing=.. duplicates=.." and
+# exits 1 if an acknowledged message is missing.
+set -eu
+cd "$(dirname "$0")/../.."
+KILLS=${KILLS:-20} SESSIONS=${SESSIONS:-10} MIN=${MIN:-300ms} MAX=${MAX:-2s} PORT=${PORT:-12526}
+work=$(mktemp -d /tmp/sluice-crash.XXXXXX)
+go build -o "$work/driver" ./bench/crash/driver
+data="$work/data"
+if [ "${SERVER:-harness}" = sluice ]; then
+	go build -o "$work/sluice" ./cmd/sluice
+	"$work/sluice" user add --data "$data" --password-stdin u0@local.test </dev/null 2>/dev/null || true
+	server="$work/sluice serve --config $(bench/smtpload/sluice-config.sh "$work" "$PORT")"
+else
+	go build -o "$work/harness" ./bench/crash/harness
+	server="$work/harness -data $data -listen 127.0.0.1:$PORT"
+fi
+status=0
+"$work/driver" -server "$server" -addr "127.0.0.1:$PORT" -maildir "$data/mail" \
+	-kills "$KILLS" -s "$SESSIONS" -min "$MIN" -max "$MAX" || status=$?
+rm -rf "$work"
+exit $status

@@ -1,0 +1,45 @@
+#!/bin/sh
+# SMTP acceptance benchmark: N parallel sessions send 5 KB messages to
+# local users; reports messages/s accepted (each 250 after an fsync of the
+# spool), messages/s delivered end to end into the Maildir (files counted),
+# and the server's CPU time per message (/proc/PID/stat).
+#
+#   bench/smtpload/run.sh                  # the harness: queue + go-smtp + Maildir store
+#   SERVER=sluice bench/smtpload/run.sh    # sluice serve (rules and checks included)
+#
+# Knobs: SESSIONS (20), MESSAGES (5000), SIZE (5120), USERS (20), PORT (12525).
+# With Postfix's smtp-source installed, SMTP_SOURCE=1 also drives the same
+# server with it.
+set -eu
+cd "$(dirname "$0")/../.."
+SESSIONS=${SESSIONS:-20} MESSAGES=${MESSAGES:-5000} SIZE=${SIZE:-5120} USERS=${USERS:-20} PORT=${PORT:-12525}
+work=$(mktemp -d /tmp/sluice-load.XXXXXX)
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
+go build -o "$work/loadgen" ./bench/smtpload/loadgen
+data="$work/data"
+addr=127.0.0.1:$PORT
+if [ "${SERVER:-harness}" = sluice ]; then
+	go build -o "$work/sluice" ./cmd/sluice
+	conf=$(bench/smtpload/sluice-config.sh "$work" "$PORT" "$USERS")
+	"$work/sluice" serve --config "$conf" >"$work/server.log" 2>&1 &
+else
+	go build -o "$work/harness" ./bench/crash/harness
+	"$work/harness" -data "$data" -listen "$addr" >"$work/server.log" 2>&1 &
+fi
+pid=$!
+"$work/loadgen" -addr "$addr" -wait
+echo "server: ${SERVER:-harness} (pid $pid); $(nproc) CPUs; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+# Warm-up: the first message to each user creates their Maildir folders.
+"$work/loadgen" -addr "$addr" -s "$USERS" -m "$USERS" -users "$USERS" -maildir "$data/mail" >/dev/null
+"$work/loadgen" -addr "$addr" -s "$SESSIONS" -m "$MESSAGES" -l "$SIZE" -users "$USERS" -maildir "$data/mail" -pid "$pid"
+if [ "${SMTP_SOURCE:-}" ] && command -v smtp-source >/dev/null; then
+	before=$(find "$data/mail" -path '*/new/*' -type f | wc -l)
+	t0=$(date +%s.%N)
+	smtp-source -s "$SESSIONS" -m "$MESSAGES" -l "$SIZE" -f load@sender.test -t u0@local.test "$addr"
+	t1=$(date +%s.%N)
+	while [ $(($(find "$data/mail" -path '*/new/*' -type f | wc -l) - before)) -lt "$MESSAGES" ]; do sleep 0.1; done
+	t2=$(date +%s.%N)
+	echo "smtp-source: $MESSAGES accepted in $(echo "$t1 - $t0" | bc) s, delivered in $(echo "$t2 - $t0" | bc) s" \
+		"= $(echo "$MESSAGES / ($t1 - $t0)" | bc) msg/s accepted, $(echo "$MESSAGES / ($t2 - $t0)" | bc) msg/s end to end"
+fi
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
