@@ -94,7 +94,7 @@ func TestCaseTestEntries(t *testing.T) {
 		}
 	}
 	add("test." + caseZone + ".")
-	st := newStage(t, "zones: [{zone: "+caseZone+"}]")
+	st := newStage(t, "{query_local: true, zones: [{zone: "+caseZone+"}]}")
 	for family, v := range c.TestEntries {
 		m, ok := v.(map[string]any)
 		if !ok {

@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -35,6 +36,7 @@ type Stage struct {
 	lists      []*list
 	maxDomains int
 	hasDomain  bool
+	queryLocal bool
 }
 
 // New validates the settings and returns the stage.
@@ -43,7 +45,7 @@ func New(set Settings) (*Stage, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Stage{lists: lists, maxDomains: set.MaxDomains}
+	s := &Stage{lists: lists, maxDomains: set.MaxDomains, queryLocal: set.QueryLocal}
 	if s.maxDomains == 0 {
 		s.maxDomains = DefaultMaxDomains
 	}
@@ -105,6 +107,9 @@ func (s *Stage) Run(ctx context.Context, in *engine.Input) error {
 func (s *Stage) jobs(m *engine.Message) []job {
 	var jobs []job
 	ip := m.Envelope.IP.Unmap() // a v4 client on a dual-stack socket is queried as v4
+	if !s.queryLocal && isLocal(ip) {
+		ip = netip.Addr{}
+	}
 	var domains []string
 	if s.hasDomain {
 		domains = domainItems(m, s.maxDomains)
@@ -123,6 +128,11 @@ func (s *Stage) jobs(m *engine.Message) []job {
 		}
 	}
 	return jobs
+}
+
+// isLocal reports whether ip is an address public lists cannot know.
+func isLocal(ip netip.Addr) bool {
+	return ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified()
 }
 
 // summarize turns the outcomes into the facts.

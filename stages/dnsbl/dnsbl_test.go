@@ -211,6 +211,27 @@ func TestDomainBound(t *testing.T) {
 	}
 }
 
+// TestLocalClients: loopback, private and link-local clients are not
+// looked up unless query_local is set.
+func TestLocalClients(t *testing.T) {
+	z, err := resolver.ParseZone(`
+1.0.0.10.zen.example. 300 IN A 127.0.0.2
+2.0.0.127.zen.example. 300 IN A 127.0.0.2
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, local := range []bool{false, true} {
+		st := newStage(t, fmt.Sprintf("{query_local: %v, zones: [{zone: zen.example}]}", local))
+		for _, ip := range []string{"10.0.0.1", "127.0.0.2", "::ffff:10.0.0.1"} {
+			f := run(t, st, z, engine.Envelope{IP: netip.MustParseAddr(ip)}, nil)
+			if f.Listed != local {
+				t.Errorf("query_local %v, %s: listed=%v", local, ip, f.Listed)
+			}
+		}
+	}
+}
+
 func TestSettingsErrors(t *testing.T) {
 	bad := []string{
 		`zones: [{zone: ""}]`,

@@ -20,6 +20,10 @@ type Settings struct {
 	// MaxDomains bounds the domains looked up in each domain list per
 	// message (sender, From, then URL domains in order). Default 20.
 	MaxDomains int `yaml:"max_domains"`
+	// QueryLocal makes the IP lists also look up loopback, private (RFC
+	// 1918, RFC 4193) and link-local clients. Off by default: public lists
+	// know nothing of them, and the query would leak internal addresses.
+	QueryLocal bool `yaml:"query_local"`
 }
 
 // DefaultMaxDomains is the default of Settings.MaxDomains.

@@ -1,9 +1,14 @@
 // Package resolver is the one DNS resolver every stage uses (built on
-// github.com/miekg/dns): the Resolver interface, a zone-file resolver that
-// answers from RFC 1035 master files with no network, and the lookups the
-// checks need. Results keep apart what RFC 7208, RFC 7489 and RFC 5782 treat
-// differently: an answer, NXDOMAIN, no data (NOERROR with an empty answer),
-// and the temporary failures (server failure, timeout).
+// github.com/miekg/dns): the Resolver interface; Client, the network
+// resolver (UDP with TCP on truncation per RFC 1035 section 4.2.1 and
+// RFC 7766, retries, a cache honouring TTLs and RFC 2308 negative caching,
+// a bound on queries in flight, single-flight for identical queries); Zone,
+// which answers from RFC 1035 master files with no network; and the
+// lookups the checks need (LookupTXT, LookupIP, LookupPTR, LookupMX with
+// the RFC 7505 null MX). Results keep apart what RFC 7208, RFC 7489 and
+// RFC 5782 treat differently: an answer, NXDOMAIN, no data (NOERROR with
+// an empty answer), and the temporary failures (server failure, timeout).
+// Package dnstest runs an in-process server on the same zone data.
 package resolver
 
 import (
