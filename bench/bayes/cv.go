@@ -201,7 +201,7 @@ var explain = flag.Bool("explain", false, "with -cv: list the default variant's 
 func explainErrors(v variant, train []*msg, toks [][]string, fold []int, scores []float64) {
 	models := map[int]*bayes.Model{}
 	for i, x := range train {
-		if (scores[i] >= 0.9) == x.spam {
+		if (scores[i] >= 0.99) == x.spam {
 			continue
 		}
 		f := fold[i]

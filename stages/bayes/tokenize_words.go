@@ -26,7 +26,7 @@ const edgePunct = "\"'`()[]{}<>,.;:!?*-_=~|#^+\\/"
 // isSep reports whether a byte separates words.
 func isSep(c byte) bool {
 	switch c {
-	case 0, ' ', '\t', '\n', '\r', '\f', '\v', '/', '|', '<', '>', '"', '(', ')', '[', ']', '{', '}', '=', '&', '\\':
+	case 0, ' ', '\t', '\n', '\r', '\f', '\v', '/', '|', ':', '<', '>', '"', '(', ')', '[', ']', '{', '}', '=', '&', '\\':
 		return true
 	}
 	return false
@@ -39,6 +39,12 @@ func (w *wordSplitter) split(text, prefix string) {
 	for i := 0; i <= len(text); i++ {
 		if i < len(text) && !isSep(text[i]) {
 			if start < 0 {
+				if n := urlLen(text[i:]); n > 0 {
+					// URLs are covered by urlTokens; their pieces are not words.
+					i += n - 1
+					w.prev = ""
+					continue
+				}
 				start = i
 			}
 			continue
@@ -50,12 +56,25 @@ func (w *wordSplitter) split(text, prefix string) {
 	}
 }
 
-func (w *wordSplitter) word(raw, prefix string) {
-	// A URL is cut at its separators; its pieces are covered by urlTokens.
-	if strings.HasPrefix(raw, "http:") || strings.HasPrefix(raw, "https:") || strings.HasPrefix(raw, "www.") {
-		w.prev = ""
-		return
+// urlLen returns the length of the URL that s starts with, 0 if none.
+func urlLen(s string) int {
+	if !hasPrefixFoldString(s, "http://") && !hasPrefixFoldString(s, "https://") && !hasPrefixFoldString(s, "www.") {
+		return 0
 	}
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ' ', '\t', '\n', '\r', '<', '>', '"':
+			return i
+		}
+	}
+	return len(s)
+}
+
+func hasPrefixFoldString(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
+func (w *wordSplitter) word(raw, prefix string) {
 	word := strings.Trim(raw, edgePunct)
 	if word == "" {
 		return
