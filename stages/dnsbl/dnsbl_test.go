@@ -2,6 +2,7 @@ package dnsbl_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -290,5 +291,25 @@ func TestFail(t *testing.T) {
 	newStage(t, "").Fail(&f, context.DeadlineExceeded)
 	if f.Dnsbl.Result != "temperror" || f.Dnsbl.Listed || f.Dnsbl.ListedIn("x") {
 		t.Fatalf("Fail: %+v", f.Dnsbl)
+	}
+}
+
+func TestHealthCheck(t *testing.T) {
+	z, err := resolver.ParseZone(`
+2.0.0.127.good.example.  300 IN A 127.0.0.2
+test.dbl.example.        300 IN A 127.0.1.2
+1.0.0.127.all.example.   300 IN A 127.0.0.2
+2.0.0.127.all.example.   300 IN A 127.0.0.2
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	z.Fail("2.0.0.127.down.example", resolver.ErrTimeout)
+	st := newStage(t, `zones: [{zone: good.example}, {zone: dbl.example, type: domain}, {zone: expired.example}, {zone: all.example}, {zone: down.example}]`)
+	got := st.HealthCheck(context.Background(), z)
+	if len(got) != 3 || got["good.example"] != nil || got["dbl.example"] != nil ||
+		!errors.Is(got["expired.example"], dnsbl.ErrUnhealthy) || !errors.Is(got["all.example"], dnsbl.ErrUnhealthy) ||
+		!errors.Is(got["down.example"], resolver.ErrTimeout) {
+		t.Fatalf("health: %v", got)
 	}
 }
