@@ -5,8 +5,9 @@ package examples
 
 import "embed"
 
-// Rules holds examples/rules: the inbound and outbound rule files, their
-// lists, rule tests and test data, under the directory name "rules".
+// Files holds examples/rules (the inbound and outbound rule files, their
+// lists, rule tests and test data) and examples/messages (the sample
+// messages the rule tests read as ../messages/...).
 //
-//go:embed rules
-var Rules embed.FS
+//go:embed rules messages
+var Files embed.FS

@@ -116,6 +116,7 @@ type Limits struct {
 	ConnectionsPerIP  int      `yaml:"connections_per_ip"`   // concurrent SMTP connections per client IP
 	AuthFailuresPerIP int      `yaml:"auth_failures_per_ip"` // failed AUTHs per IP before it is refused for auth_ban
 	AuthBan           Duration `yaml:"auth_ban"`             // how long too many failures block AUTH from an IP
+	GreetDelay        Duration `yaml:"greet_delay"`          // MX: wait before the 220 and drop clients that talk first (0: off)
 	Timeouts          Timeouts `yaml:"timeouts"`
 }
 

@@ -1,0 +1,392 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/sluicemail/sluice/engine"
+	"github.com/sluicemail/sluice/examples"
+	"github.com/sluicemail/sluice/rules"
+	"github.com/sluicemail/sluice/server/admin"
+	"github.com/sluicemail/sluice/server/auth"
+	"github.com/sluicemail/sluice/server/config"
+	"github.com/sluicemail/sluice/server/imap"
+	"github.com/sluicemail/sluice/server/queue"
+	"github.com/sluicemail/sluice/server/relay"
+	"github.com/sluicemail/sluice/server/smtp"
+	"github.com/sluicemail/sluice/server/store"
+	_ "github.com/sluicemail/sluice/stages/all" // every check, registered by namespace
+	"github.com/sluicemail/sluice/stages/dkim"
+	"github.com/sluicemail/sluice/stages/resolver"
+)
+
+func init() {
+	register(&command{
+		name:    "serve",
+		summary: "run the mail server (SMTP, submission, IMAP, admin); no --config: a loopback demo",
+		run:     func(args []string) int { return runServe(args, os.Stdout, os.Stderr) },
+	})
+}
+
+func runServe(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("serve", "[--config FILE]", "Run the mail server. Without --config it runs the embedded default:\nloopback ports, data in ./sluice-data, a self-signed certificate and the example rules.")
+	fs.SetOutput(stderr)
+	confPath := fs.String("config", "", "config file (YAML; see examples/sluice.yaml)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg, err := loadConfig(*confPath)
+	if err != nil {
+		fmt.Fprintln(stderr, "sluice serve:", err)
+		return 1
+	}
+	log := newLogger(cfg, stderr)
+	in, err := start(cfg, log)
+	if err != nil {
+		fmt.Fprintln(stderr, "sluice serve:", err)
+		return 1
+	}
+	in.banner(stdout, *confPath)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	for sig := range sigs {
+		if sig == syscall.SIGHUP {
+			in.reload()
+			continue
+		}
+		log.Info("shutting down", "signal", sig.String(), "bound", cfg.Limits.Timeouts.Shutdown.D())
+		signal.Stop(sigs)
+		go func() { <-sigs; os.Exit(1) }() // a second signal stops at once
+		in.stop(cfg.Limits.Timeouts.Shutdown.D())
+		return 0
+	}
+	return 0
+}
+
+func loadConfig(path string) (*config.Config, error) {
+	if path == "" {
+		return config.Default()
+	}
+	return config.Load(path)
+}
+
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	level := map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}[cfg.Log.Level]
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// instance is one running server: every component, started in order and
+// stopped in reverse.
+type instance struct {
+	cfg      *config.Config
+	log      *slog.Logger
+	dns      resolver.Resolver
+	accounts *auth.Accounts
+	store    *store.Store
+	queue    *queue.Queue
+	live     *rules.Live
+	smtp     *smtp.Server
+	imap     []*imap.Server
+	admin    *admin.Server
+	selfTLS  bool
+	addrs    []string // "kind addr" lines for the banner
+	cancel   context.CancelFunc
+	bg       chan struct{} // closed when the queue runner has returned
+}
+
+// start brings a server up from cfg. On error, what was started is stopped.
+func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
+	in = &instance{cfg: cfg, log: log, bg: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	in.cancel = cancel
+	defer func() {
+		if err != nil {
+			in.stop(time.Second)
+		}
+	}()
+	if err = os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return in, err
+	}
+	if in.dns, err = openResolver(cfg); err != nil {
+		return in, err
+	}
+	rulesDir, err := rulesDir(cfg)
+	if err != nil {
+		return in, err
+	}
+	if in.live, err = rules.NewLive(rulesDir, rules.Options{DNS: in.dns, DataDir: cfg.Data}); err != nil {
+		return in, fmt.Errorf("rules: %w", err)
+	}
+	in.live.SetLogger(log)
+	if in.accounts, err = auth.Open(cfg.Data); err != nil {
+		return in, err
+	}
+	quota := int64(cfg.Quota)
+	if in.store, err = store.Open(cfg.Data, store.Options{Hostname: cfg.Hostname, Logger: log, Quota: func(string) int64 { return quota }}); err != nil {
+		return in, err
+	}
+	sender, err := newRelay(cfg, in.dns, log)
+	if err != nil {
+		return in, err
+	}
+	retry := make([]time.Duration, len(cfg.Queue.Retry))
+	for i, d := range cfg.Queue.Retry {
+		retry[i] = d.D()
+	}
+	if in.queue, err = queue.Open(queue.Dir(cfg.Data), queue.Options{Deliverer: in.store, Relay: sender,
+		Hostname: cfg.Hostname, Retry: retry, MaxAge: cfg.Queue.Expire.D(), Logger: log}); err != nil {
+		return in, err
+	}
+	go func() { in.queue.Run(ctx); close(in.bg) }()
+	tlsConf, self, err := cfg.TLSConfig()
+	if err != nil {
+		return in, err
+	}
+	in.selfTLS = self
+	if err = in.startSMTP(tlsConf); err != nil {
+		return in, err
+	}
+	if err = in.startIMAP(tlsConf); err != nil {
+		return in, err
+	}
+	if err = in.startAdmin(); err != nil {
+		return in, err
+	}
+	go in.live.Watch(ctx, 500*time.Millisecond)
+	return in, writePID(cfg.Data)
+}
+
+func openResolver(cfg *config.Config) (resolver.Resolver, error) {
+	switch {
+	case cfg.DNS.Zonefile != "":
+		z, err := resolver.LoadZoneFile(cfg.DNS.Zonefile)
+		if err != nil {
+			return nil, fmt.Errorf("dns.zonefile: %w", err)
+		}
+		return z, nil
+	case len(cfg.DNS.Servers) > 0:
+		return resolver.NewClient(resolver.ClientOptions{Servers: cfg.DNS.Servers})
+	}
+	return resolver.FromResolvConf("/etc/resolv.conf")
+}
+
+// rulesDir returns the configured rule directory, or <data>/rules, filled
+// the first time with the example rules (and, beside them, the sample
+// messages their tests read).
+func rulesDir(cfg *config.Config) (string, error) {
+	if cfg.Rules != "" {
+		return cfg.Rules, nil
+	}
+	dir := filepath.Join(cfg.Data, "rules")
+	if _, err := os.Stat(dir); err == nil {
+		return dir, nil
+	}
+	for _, sub := range []string{"messages", "rules"} { // rules last: its presence means done
+		tree, err := fs.Sub(examples.Files, sub)
+		if err == nil {
+			err = os.CopyFS(filepath.Join(cfg.Data, sub), tree)
+		}
+		if err != nil && !errors.Is(err, fs.ErrExist) {
+			return "", fmt.Errorf("writing the example rules: %w", err)
+		}
+	}
+	return dir, nil
+}
+
+func newRelay(cfg *config.Config, dns resolver.Resolver, log *slog.Logger) (*relay.Client, error) {
+	opts := relay.Options{Resolver: dns, Hostname: cfg.Hostname, Port: cfg.Relay.Port, Logger: log}
+	if sh := cfg.Relay.Smarthost; sh != nil {
+		opts.Smarthost = &relay.Smarthost{Host: sh.Host, Port: sh.Port, TLS: relay.TLSMode(sh.TLS), Username: sh.Username}
+		if sh.PasswordFile != "" {
+			b, err := os.ReadFile(sh.PasswordFile)
+			if err != nil {
+				return nil, fmt.Errorf("relay.smarthost.password_file: %w", err)
+			}
+			opts.Smarthost.Password = strings.TrimRight(strings.SplitN(string(b), "\n", 2)[0], "\r")
+		}
+	}
+	return relay.New(opts)
+}
+
+func (in *instance) startSMTP(tlsConf *tls.Config) error {
+	cfg := in.cfg
+	var signer smtp.Signer
+	if len(cfg.DKIM.Keys) > 0 {
+		var keys []dkim.SignerConfig
+		for _, k := range cfg.DKIM.Keys {
+			keys = append(keys, dkim.SignerConfig{Domain: k.Domain, Selector: k.Selector, KeyFile: k.Key})
+		}
+		s, err := dkim.NewSigner(keys)
+		if err != nil {
+			return fmt.Errorf("dkim: %w", err)
+		}
+		signer = s
+	}
+	var err error
+	in.smtp, err = smtp.New(smtp.Options{
+		Hostname: cfg.Hostname, Domains: cfg.Domains, Queue: in.queue, Accounts: in.accounts,
+		Pipeline: func(name string) *engine.Pipeline { return in.live.Current().Pipeline(name) },
+		Quota:    in.store, Signer: signer, TLS: tlsConf,
+		MaxMessageBytes: int64(cfg.Limits.MessageSize), MaxHeaderBytes: int64(cfg.Limits.HeaderSize),
+		MaxLineLength: cfg.Limits.LineLength, MaxRecipients: cfg.Limits.Recipients,
+		MaxConnections: cfg.Limits.Connections, MaxConnsPerIP: cfg.Limits.ConnectionsPerIP,
+		MaxAuthFailures: cfg.Limits.AuthFailuresPerIP, AuthBan: cfg.Limits.AuthBan.D(),
+		Timeout: cfg.Limits.Timeouts.Command.D(), GreetDelay: cfg.Limits.GreetDelay.D(),
+		RequireFromMatch: cfg.Submission.FromMatch(), Logger: in.log,
+	})
+	if err != nil {
+		return err
+	}
+	for _, l := range []struct{ kind, addr string }{
+		{smtp.MX, cfg.Listen.SMTP}, {smtp.Submission, cfg.Listen.Submission}, {smtp.Submissions, cfg.Listen.Submissions},
+	} {
+		if l.addr == "" {
+			continue
+		}
+		a, err := in.smtp.Listen(l.kind, l.addr)
+		if err != nil {
+			return err
+		}
+		in.addrs = append(in.addrs, fmt.Sprintf("%-12s %s", l.kind, a))
+	}
+	return nil
+}
+
+func (in *instance) startIMAP(tlsConf *tls.Config) error {
+	cfg := in.cfg
+	if cfg.Listen.IMAP == "" && cfg.Listen.IMAPS == "" {
+		return nil
+	}
+	srv, err := imap.New(imap.Options{Store: in.store, Auth: in.accounts, TLSConfig: tlsConf, Logger: in.log})
+	if err != nil {
+		return err
+	}
+	in.imap = append(in.imap, srv)
+	for _, l := range []struct {
+		kind, addr string
+		tls        bool
+	}{{"imap", cfg.Listen.IMAP, false}, {"imaps", cfg.Listen.IMAPS, true}} {
+		if l.addr == "" {
+			continue
+		}
+		ln, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			return fmt.Errorf("%s: %w", l.kind, err)
+		}
+		if l.tls {
+			go srv.ServeTLS(ln)
+		} else {
+			go srv.Serve(ln)
+		}
+		in.addrs = append(in.addrs, fmt.Sprintf("%-12s %s", l.kind, ln.Addr()))
+	}
+	return nil
+}
+
+func (in *instance) startAdmin() error {
+	if in.cfg.Listen.Admin == "" {
+		return nil
+	}
+	var err error
+	in.admin, err = admin.Listen(in.cfg.Listen.Admin, admin.Options{
+		Metrics: []func(io.Writer){in.smtp.Metrics().WriteText, in.rulesMetrics},
+		Gauges:  map[string]func() float64{"sluice_queue_length": func() float64 { return float64(len(in.queue.List())) }},
+		Reload:  in.reload,
+		Logger:  in.log,
+	})
+	if err != nil {
+		return err
+	}
+	in.addrs = append(in.addrs, fmt.Sprintf("%-12s http://%s/ (healthz, metrics, POST reload)", "admin", in.admin.Addr))
+	return nil
+}
+
+func (in *instance) rulesMetrics(w io.Writer) {
+	fmt.Fprintf(w, "# TYPE sluice_rules_reloads_total counter\nsluice_rules_reloads_total %d\n", in.live.Reloads())
+	fmt.Fprintf(w, "# TYPE sluice_rules_reload_errors_total counter\nsluice_rules_reload_errors_total %d\n", in.live.Failures())
+}
+
+// reload rebuilds the rules (and their lists); a broken set is refused and
+// the running one stays.
+func (in *instance) reload() error { return in.live.Reload() }
+
+// stop stops accepting, lets sessions finish within bound, then stops the
+// delivery workers and closes the spool and the store.
+func (in *instance) stop(bound time.Duration) {
+	if in.smtp != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), bound)
+		if err := in.smtp.Shutdown(ctx); err != nil {
+			in.log.Warn("sessions cut at shutdown", "err", err)
+		}
+		cancel()
+	}
+	for _, s := range in.imap {
+		s.Close()
+	}
+	if in.admin != nil {
+		in.admin.Close()
+	}
+	in.cancel()
+	if in.queue != nil {
+		<-in.bg
+		if err := in.queue.Close(); err != nil {
+			in.log.Error("closing the queue", "err", err)
+		}
+	}
+	if in.store != nil {
+		in.store.Close()
+	}
+	os.Remove(filepath.Join(in.cfg.Data, pidFile))
+	in.log.Info("stopped")
+}
+
+// banner says what listens where and how to begin.
+func (in *instance) banner(w io.Writer, confPath string) {
+	fmt.Fprintf(w, "sluice %s: serving %s, data in %s, rules in %s\n", in.cfg.Hostname, strings.Join(in.cfg.Domains, ", "), in.cfg.Data, in.live.Dir())
+	for _, a := range in.addrs {
+		fmt.Fprintln(w, "  "+a)
+	}
+	where := "" // the default config: its data directory is ./sluice-data, from here
+	if confPath != "" {
+		where = "--config " + confPath + " "
+	}
+	if in.selfTLS {
+		fmt.Fprintf(w, "TLS: self-signed certificate in %s\n", filepath.Join(in.cfg.Data, "tls"))
+	}
+	if len(in.accounts.List()) == 0 {
+		fmt.Fprintf(w, "No users yet. Add one (from this directory):\n  sluice user add %syou@%s\n", where, in.cfg.Domains[0])
+	} else {
+		fmt.Fprintf(w, "%d users. Add another: sluice user add %sADDRESS\n", len(in.accounts.List()), where)
+	}
+	fmt.Fprintf(w, "Reload the rules: sluice reload %s(or SIGHUP, or just edit them)\n", where)
+}
+
+const pidFile = "sluice.pid"
+
+func writePID(data string) error {
+	p := filepath.Join(data, pidFile)
+	tmp := p + ".tmp"
+	if err := os.WriteFile(tmp, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, p)
+}
+
+var errNoServer = errors.New("no running server found")
