@@ -64,6 +64,17 @@ type Client struct {
 	next    atomic.Uint32 // rotates the first server of each query
 	mu      sync.Mutex
 	flights map[cacheKey]*flight
+	stats   struct{ queries, hits, shared, upstream, failures atomic.Int64 }
+}
+
+// Stats counts what a Client did, for metrics.
+type Stats struct {
+	Queries  int64 // calls to Query
+	Hits     int64 // answered from the cache
+	Shared   int64 // joined a query already in flight
+	Upstream int64 // exchanges with a server (UDP or UDP then TCP)
+	Failures int64 // queries that ended in a temporary error
+	Cached   int   // answers in the cache now
 }
 
 // flight is one upstream query that concurrent identical queries share.
@@ -167,11 +178,13 @@ func (c *Client) Options() ClientOptions { return c.opts }
 // Query implements Resolver. The answer may be shared with other callers
 // and must not be modified.
 func (c *Client) Query(ctx context.Context, name string, qtype uint16) (*Answer, error) {
+	c.stats.queries.Add(1)
 	k, valid := keyOf(name, qtype)
 	if !valid {
 		return &Answer{Status: NXDomain}, nil
 	}
 	if a, ok := c.cache.get(k); ok {
+		c.stats.hits.Add(1)
 		return a, nil
 	}
 	if err := ctx.Err(); err != nil {
@@ -194,6 +207,7 @@ func (c *Client) join(ctx context.Context, k cacheKey) *flight {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if f := c.flights[k]; f != nil {
+		c.stats.shared.Add(1)
 		return f
 	}
 	f := &flight{done: make(chan struct{})}
@@ -205,6 +219,8 @@ func (c *Client) join(ctx context.Context, k cacheKey) *flight {
 		f.answer, f.err = c.resolve(fctx, k)
 		if f.err == nil {
 			c.cache.put(k, f.answer)
+		} else {
+			c.stats.failures.Add(1)
 		}
 		c.mu.Lock()
 		delete(c.flights, k)
@@ -216,3 +232,11 @@ func (c *Client) join(ctx context.Context, k cacheKey) *flight {
 
 // CacheLen reports how many answers are cached, for metrics.
 func (c *Client) CacheLen() int { return c.cache.len() }
+
+// Stats returns the counters since the Client was made.
+func (c *Client) Stats() Stats {
+	return Stats{
+		Queries: c.stats.queries.Load(), Hits: c.stats.hits.Load(), Shared: c.stats.shared.Load(),
+		Upstream: c.stats.upstream.Load(), Failures: c.stats.failures.Load(), Cached: c.cache.len(),
+	}
+}

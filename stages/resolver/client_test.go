@@ -188,6 +188,9 @@ func TestSingleFlight(t *testing.T) {
 	if got := srv.QueriesFor("example.org"); got != 1 {
 		t.Fatalf("%d concurrent identical queries sent %d upstream, want 1", n, got)
 	}
+	if st := c.Stats(); st.Queries != n || st.Upstream != 1 || st.Shared+st.Hits != n-1 || st.Cached != 1 {
+		t.Fatalf("stats %+v", st)
+	}
 }
 
 func TestTimeout(t *testing.T) {
@@ -206,6 +209,9 @@ func TestTimeout(t *testing.T) {
 	_, _ = c.Query(context.Background(), "slow.example.org", dns.TypeA)
 	if got := srv.QueriesFor("slow.example.org"); got != 4 {
 		t.Fatalf("failure was cached: %d attempts", got)
+	}
+	if st := c.Stats(); st.Failures != 2 || st.Upstream != 4 || st.Cached != 0 {
+		t.Fatalf("stats %+v", st)
 	}
 }
 

@@ -46,6 +46,7 @@ func (c *Client) attempt(ctx context.Context, q *dns.Msg, server string) (*Answe
 	case <-ctx.Done():
 		return nil, fmt.Errorf("%w: waiting for an in-flight slot: %v", ErrTimeout, ctx.Err())
 	}
+	c.stats.upstream.Add(1)
 	actx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
 	q = q.Copy()
