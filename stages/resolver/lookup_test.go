@@ -128,3 +128,32 @@ func TestInvalidNames(t *testing.T) {
 		}
 	}
 }
+
+// TestWildcard checks RFC 4592 synthesis: a wildcard covers names that do
+// not exist, at any depth below the closest encloser, and never a name
+// that exists.
+func TestWildcard(t *testing.T) {
+	text := testZone + `
+*.wild.example.      300 IN A   127.0.0.2
+exists.wild.example. 300 IN TXT "here"
+`
+	for kind, r := range resolvers(t, text, nil) {
+		for name, want := range map[string]resolver.Status{
+			"a.wild.example":        resolver.Success,
+			"x.y.wild.example":      resolver.Success,
+			"exists.wild.example":   resolver.NoData,
+			"wild.example":          resolver.NoData,
+			"a.exists.wild.example": resolver.NXDomain,
+			"a.other.example":       resolver.NXDomain,
+		} {
+			a, err := r.Query(context.Background(), name, 1)
+			if err != nil || a.Status != want {
+				t.Errorf("%s %s: %+v %v, want %v", kind, name, a, err, want)
+				continue
+			}
+			if want == resolver.Success && a.Records[0].Header().Name != name+"." {
+				t.Errorf("%s %s: owner %s", kind, name, a.Records[0].Header().Name)
+			}
+		}
+	}
+}

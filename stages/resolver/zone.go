@@ -18,7 +18,8 @@ const defaultNegativeTTL = time.Minute
 // Zone answers queries from RFC 1035 master files only, with no network: the
 // resolver of dry runs (`sluice check --dns`), rule tests and the test
 // suite. A name that has records of other types gets NoData; a name absent
-// from the data gets NXDomain, unless it is listed as failing.
+// from the data gets NXDomain, unless a wildcard covers it (RFC 4592) or it
+// is listed as failing.
 type Zone struct {
 	records map[string][]dns.RR // by lower-case owner name (FQDN)
 	names   map[string]bool     // every owner name and its ancestors (empty non-terminals)
@@ -133,8 +134,10 @@ func (z *Zone) Lookup(name string, qtype uint16) (*ZoneResult, error) {
 		}
 		rrs, exists := z.records[owner]
 		if !exists && !z.names[owner] {
-			res.Status, res.SOA = NXDomain, z.soaFor(owner)
-			return res, nil
+			if rrs = z.wildcard(owner); rrs == nil {
+				res.Status, res.SOA = NXDomain, z.soaFor(owner)
+				return res, nil
+			}
 		}
 		var cname dns.RR
 		found := false
@@ -157,6 +160,32 @@ func (z *Zone) Lookup(name string, qtype uint16) (*ZoneResult, error) {
 		owner = zoneKey(cname.(*dns.CNAME).Target)
 	}
 	return nil, fmt.Errorf("%s: CNAME chain too long: %w", name, ErrServFail)
+}
+
+// wildcard returns the records a wildcard synthesizes for a name that does
+// not exist (RFC 4592 section 3.3.1): those of "*." + the closest
+// encloser, copied with the name as owner; nil when there are none.
+func (z *Zone) wildcard(owner string) []dns.RR {
+	for n := owner; ; {
+		i := strings.IndexByte(n, '.')
+		if i < 0 || i == len(n)-1 {
+			return nil
+		}
+		n = n[i+1:]
+		if !z.names[n] {
+			continue
+		}
+		src := z.records["*."+n]
+		if len(src) == 0 {
+			return nil
+		}
+		out := make([]dns.RR, len(src))
+		for j, rr := range src {
+			out[j] = dns.Copy(rr)
+			out[j].Header().Name = owner
+		}
+		return out
+	}
 }
 
 // zoneKey is the key of a name in the zone data: its canonical form, or
