@@ -46,26 +46,23 @@ func (m *Mailbox) Status() (Status, error) {
 }
 
 func (m *Mailbox) statusLocked(msgs []*Message) Status {
-	var st Status
-	{
-		kw := map[string]bool{}
-		st.Messages, st.UIDNext, st.UIDValidity, st.HighestModSeq = uint32(len(msgs)), m.next, m.validity, m.modSeq
-		for i, msg := range msgs {
-			if !HasFlag(msg.Flags, LetterSeen) {
-				st.Unseen++
-				if st.FirstUnseen == 0 {
-					st.FirstUnseen = uint32(i + 1)
-				}
+	st := Status{Messages: uint32(len(msgs)), UIDNext: m.next, UIDValidity: m.validity, HighestModSeq: m.modSeq}
+	kw := map[string]bool{}
+	for i, msg := range msgs {
+		if !HasFlag(msg.Flags, LetterSeen) {
+			st.Unseen++
+			if st.FirstUnseen == 0 {
+				st.FirstUnseen = uint32(i + 1)
 			}
-			if HasFlag(msg.Flags, LetterDeleted) {
-				st.Deleted++
-			}
-			st.Size += msg.Size
-			for _, k := range msg.Keywords {
-				if !kw[k] {
-					kw[k] = true
-					st.Keywords = append(st.Keywords, k)
-				}
+		}
+		if HasFlag(msg.Flags, LetterDeleted) {
+			st.Deleted++
+		}
+		st.Size += msg.Size
+		for _, k := range msg.Keywords {
+			if !kw[k] {
+				kw[k] = true
+				st.Keywords = append(st.Keywords, k)
 			}
 		}
 	}

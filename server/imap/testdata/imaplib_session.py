@@ -259,6 +259,8 @@ expect("close", m.close())
 ok("UNSELECT, EXAMINE read-only, CLOSE")
 
 # 11. Another user's mail is out of reach by any name form.
+expect("append-for-copy", m.append("INBOX", None, None, b"Subject: mine\r\n\r\nx\r\n"))
+expect("select-for-copy", m.select("INBOX"))
 for name in [other, f"../{other}", f"../../example.org/{other.split('@')[0]}", f"~{other}",
              "/etc", "..", "INBOX/../..", "&AC4ALg-", "&AC8-etc", f"#shared/{other}", f"Other Users.{other}"]:
     try:
@@ -273,6 +275,17 @@ for name in [other, f"../{other}", f"../../example.org/{other.split('@')[0]}", f
     typ, data = m.status(f'"{name}"', "(MESSAGES)")
     if typ == "OK":
         fail("cross-user-status", name)
+    expect("reselect", m.select("INBOX"))
+    typ, data = m.copy("1", f'"{name}"')
+    if typ == "OK":
+        fail("cross-user-copy", name)
+    typ, data = m.uid("MOVE", "1:*", f'"{name}"')
+    if typ == "OK":
+        fail("cross-user-move", name)
+    if "/" in name or ".." in name or "&" in name:
+        typ, data = m.create(f'"{name}"')
+        if typ == "OK":
+            fail("cross-user-create", name)
 lines = flat(expect("list-all", m.list('""', "*")))
 if other.split("@")[0] in lines or "secret" in lines:
     fail("cross-user-list", lines)
