@@ -7,6 +7,7 @@ package dnsbl
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -68,6 +69,9 @@ func decode(s stages.Settings, v any) (err error) {
 	return s.Decode(v)
 }
 
+// errNoResolver is a pipeline built without a resolver.
+var errNoResolver = errors.New("no DNS resolver configured")
+
 // Namespace implements engine.Stage.
 func (s *Stage) Namespace() string { return Namespace }
 
@@ -88,6 +92,9 @@ func (s *Stage) Phase() engine.Phase {
 // Run implements engine.Stage: every query of the message runs at once,
 // each bounded by ctx.
 func (s *Stage) Run(ctx context.Context, in *engine.Input) error {
+	if in.DNS == nil {
+		return errNoResolver // the engine records temperror through Fail
+	}
 	jobs := s.jobs(in.Msg)
 	out := make([]outcome, len(jobs))
 	var wg sync.WaitGroup

@@ -67,6 +67,9 @@ func New(set Settings) (*Stage, error) {
 	return &Stage{maxNames: set.MaxNames}, nil
 }
 
+// errNoResolver is a pipeline built without a resolver.
+var errNoResolver = errors.New("no DNS resolver configured")
+
 // Namespace implements engine.Stage.
 func (s *Stage) Namespace() string { return Namespace }
 
@@ -78,6 +81,9 @@ func (s *Stage) Phase() engine.Phase { return engine.PhaseConnect }
 // name, temperror when a lookup failed and nothing was confirmed, and fail
 // otherwise.
 func (s *Stage) Run(ctx context.Context, in *engine.Input) error {
+	if in.DNS == nil {
+		return errNoResolver // the engine records temperror through Fail
+	}
 	f := &in.Facts.Rdns
 	*f = engine.RDNSFacts{Result: "none"}
 	ip := in.Msg.Envelope.IP.Unmap()

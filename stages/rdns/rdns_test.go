@@ -177,3 +177,18 @@ func TestPipeline(t *testing.T) {
 		}
 	}
 }
+
+// TestNoResolver: a pipeline without a resolver gives temperror, not a
+// panic and not a pass.
+func TestNoResolver(t *testing.T) {
+	st, _ := rdns.New(rdns.Settings{})
+	when, _ := engine.Compile(`rdns.result == "temperror"`, true)
+	p := &engine.Pipeline{Name: "inbound", Rules: []*engine.Rule{{Name: "t", When: when, Score: 1}}, Stages: map[string]engine.Stage{"rdns": st}}
+	if err := p.Prepare(); err != nil {
+		t.Fatal(err)
+	}
+	v := p.Begin(engine.NewMessage(engine.Envelope{IP: netip.MustParseAddr("192.0.2.10")}, nil)).Evaluate(context.Background(), engine.PhaseData)
+	if v.Score != 1 {
+		t.Fatalf("verdict %+v", v)
+	}
+}

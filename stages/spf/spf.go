@@ -59,6 +59,9 @@ func decode(s stages.Settings, v any) (err error) {
 	return s.Decode(v)
 }
 
+// errNoResolver is a pipeline built without a resolver.
+var errNoResolver = errors.New("no DNS resolver configured")
+
 // Namespace implements engine.Stage.
 func (s *Stage) Namespace() string { return Namespace }
 
@@ -67,6 +70,9 @@ func (s *Stage) Phase() engine.Phase { return engine.PhaseMail }
 
 // Run implements engine.Stage.
 func (s *Stage) Run(ctx context.Context, in *engine.Input) error {
+	if in.DNS == nil {
+		return errNoResolver // the engine records temperror through Fail
+	}
 	env := in.Msg.Envelope
 	f := &in.Facts.SPF
 	*f = engine.SPFFacts{Identity: "mailfrom"}
