@@ -35,6 +35,7 @@ zen.example.                 3600 IN SOA ns.zen.example. h.zen.example. 1 1 1 1 
 spam-sender.example.dbl.example. 300 IN A 127.0.1.2
 bad-url.example.dbl.example.     300 IN A 127.0.1.2
 phish.example.dbl.example.       300 IN A 127.0.1.4
+xn--bcher-kva.example.dbl.example. 300 IN A 127.0.1.2
 `
 
 func zone(t testing.TB) *resolver.Zone {
@@ -185,6 +186,15 @@ func TestDomainLists(t *testing.T) {
 	}
 	if f.Score != 6 || f.Result != "listed" {
 		t.Fatalf("score %v result %s", f.Score, f.Result)
+	}
+}
+
+// TestDomainIDN: a sender domain in U-labels is looked up in A-label form.
+func TestDomainIDN(t *testing.T) {
+	st := newStage(t, `zones: [{zone: dbl.example, type: domain}]`)
+	f := run(t, st, zone(t), engine.Envelope{MailFrom: "x@mail.B\u00fccher.example"}, nil)
+	if len(f.Hits) != 1 || f.Hits[0].Item != "xn--bcher-kva.example" {
+		t.Fatalf("hits %+v", f.Hits)
 	}
 }
 

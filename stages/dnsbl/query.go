@@ -9,6 +9,7 @@ import (
 	"github.com/miekg/dns"
 	"github.com/sluicemail/sluice/engine"
 	"github.com/sluicemail/sluice/stages/resolver"
+	"golang.org/x/net/idna"
 	"golang.org/x/net/publicsuffix"
 )
 
@@ -44,8 +45,8 @@ func DomainQueryName(domain, zone string) (string, bool) {
 
 // domainItems returns the domains a message gives the domain lists: the
 // envelope sender's, the From's, then those of the URLs in the body, each
-// reduced to its registered domain (eTLD+1, the form DBL and URIBL list),
-// deduplicated, at most max of them.
+// reduced to its registered domain (eTLD+1, the form DBL and URIBL list)
+// in A-label form, deduplicated, at most max of them.
 func domainItems(m *engine.Message, max int) []string {
 	var out []string
 	seen := map[string]bool{}
@@ -77,6 +78,11 @@ func registered(host string) string {
 		return ""
 	}
 	if _, err := netip.ParseAddr(host); err == nil {
+		return ""
+	}
+	// Lists hold names in their A-label form (RFC 5891).
+	host, err := idna.Lookup.ToASCII(host)
+	if err != nil {
 		return ""
 	}
 	d, err := publicsuffix.EffectiveTLDPlusOne(host)
