@@ -36,3 +36,25 @@ dbl.example.  300 IN SOA ns.example. h.example. 1 1 1 1 300
 		}
 	}
 }
+
+// BenchmarkStageWarmIP is the connect-time case: three IP lists, no
+// message, warm cache.
+func BenchmarkStageWarmIP(b *testing.B) {
+	z, err := resolver.ParseZone(fixture + "wl.example. 300 IN SOA ns.example. h.example. 1 1 1 1 300\n")
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := resolver.NewClient(resolver.ClientOptions{Servers: []string{dnstest.Start(b, z)}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	st := newStage(b, `zones: [{zone: zen.example, codes: {127.0.0.2: sbl, 127.0.0.4: xbl}, score: 3}, {zone: wl.example, allow: true, score: -2}, {zone: bits.example, bitmask: {2: spam, 4: phish}}]`)
+	env := engine.Envelope{IP: netip.MustParseAddr("192.0.2.99")}
+	run(b, st, c, env, nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		if f := run(b, st, c, env, nil); !f.Listed {
+			b.Fatal("not listed")
+		}
+	}
+}
