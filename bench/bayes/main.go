@@ -35,7 +35,7 @@ func main() {
 	corpus := flag.String("corpus", filepath.Join(os.Getenv("HOME"), ".cache/sluice-corpus/package/data"), "the corpus's data directory")
 	cv := flag.Bool("cv", false, "cross-validate tokenizer features on the training groups instead")
 	folds := flag.Int("folds", 5, "folds for -cv")
-	speed := flag.Bool("speed", false, "only measure throughput, on the training groups")
+	speed := flag.Bool("speed", false, "only measure throughput (no accuracy is printed)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the classification loop to this file")
 	flag.Parse()
 	profile = *cpuprofile
@@ -49,15 +49,16 @@ func main() {
 		crossValidate(train, *folds)
 		return
 	}
-	if *speed {
-		_, classify, learn := measure(train, train)
-		fmt.Printf("classification: %s\ntraining: %s\n", classify, learn)
-		return
-	}
 	test, err := load(*corpus, "easy-ham-2", "hard-ham-1", "spam-2")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
+	}
+	if *speed {
+		// Throughput alone: the scores are thrown away unseen.
+		_, classify, learn := measure(train, test)
+		fmt.Printf("classification: %s\ntraining: %s\nfloor: %s\n", classify, learn, floor)
+		return
 	}
 	heldOut(train, test)
 }
@@ -88,9 +89,10 @@ func heldOut(train, test []*msg) {
 	scores, classify, learn := measure(train, test)
 	fmt.Printf("trained on easy-ham-1 + spam-1 (%d messages); held out: easy-ham-2 + hard-ham-1 + spam-2 (%d)\n\n", len(train), len(test))
 	report(test, scores)
-	fmt.Printf("\nthroughput (one goroutine, corpus in memory; per core = messages per CPU-second of the process):\n")
+	fmt.Printf("\nthroughput (one goroutine, corpus in memory, best of 3 passes; per core = messages per CPU-second of the process):\n")
 	fmt.Printf("  classification (MIME parse + tokenize + score): %s\n", classify)
 	fmt.Printf("  training (MIME parse + tokenize + count):       %s\n", learn)
+	fmt.Printf("  floor (engine MIME decode + strings.Fields):     %s\n", floor)
 }
 
 // measure trains a model of the stage's kind on train and scores test,
@@ -111,22 +113,51 @@ func measure(train, test []*msg) (scores []float64, classify, learn string) {
 	}
 	learn = rate(len(train), time.Since(w), cpuTime()-c)
 
-	runtime.GC()
+	// Classification from raw bytes: parse, tokenize, score. The best of
+	// three passes, as the machine is shared and a pass can be slowed by
+	// others.
 	stop := startProfile()
 	scores = make([]float64, len(test))
-	w, c = time.Now(), cpuTime()
-	for i, x := range test {
-		res, err := model.Classify(engine.NewMessage(engine.Envelope{}, x.raw))
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
+	classify = bestOf(3, len(test), func() {
+		for i, x := range test {
+			res, err := model.Classify(engine.NewMessage(engine.Envelope{}, x.raw))
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+			scores[i] = res.Spam
 		}
-		scores[i] = res.Spam
-	}
-	classify = rate(len(test), time.Since(w), cpuTime()-c)
+	})
 	stop()
+
+	// The floor: go-message's MIME decode (engine.Body) and a plain word
+	// split of the text, under the same conditions.
+	words := 0
+	floor = bestOf(3, len(test), func() {
+		for _, x := range test {
+			words += len(strings.Fields(engine.NewMessage(engine.Envelope{}, x.raw).Body().Text))
+		}
+	})
 	return scores, classify, learn
 }
+
+// bestOf runs pass n times and reports the fastest in CPU time.
+func bestOf(n, msgs int, pass func()) string {
+	var bestCPU, bestWall time.Duration
+	for i := 0; i < n; i++ {
+		runtime.GC()
+		w, c := time.Now(), cpuTime()
+		pass()
+		cpu, wall := cpuTime()-c, time.Since(w)
+		if i == 0 || cpu < bestCPU {
+			bestCPU, bestWall = cpu, wall
+		}
+	}
+	return rate(msgs, bestWall, bestCPU)
+}
+
+// floor is the throughput of a bare MIME decode and word split.
+var floor string
 
 func rate(n int, wall, cpu time.Duration) string {
 	return fmt.Sprintf("%.0f messages/s/core (%.0f µs CPU each; wall clock %.0f messages/s)",

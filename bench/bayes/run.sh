@@ -7,7 +7,7 @@
 #                               held-out easy-ham-2 + hard-ham-1 + spam-2
 #   bench/bayes/run.sh -cv      cross-validate the tokenizer's features on
 #                               the training groups only (where tuning happens)
-#   bench/bayes/run.sh -speed   throughput only, on the training groups
+#   bench/bayes/run.sh -speed   throughput only, no accuracy figures
 set -euo pipefail
 
 cache="${SLUICE_CORPUS_CACHE:-$HOME/.cache/sluice-corpus}"

@@ -1,7 +1,6 @@
 package bayes
 
 import (
-	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,9 +14,7 @@ const (
 	bayesSpam bayesian.Class = "spam"
 )
 
-// absent is a word no token can be (tokens never hold a NUL byte). Its
-// smoothed frequency, 1/(total+vocabulary), is the unit that turns the
-// classifier's smoothed frequencies back into message counts.
+// absent is a word no token can be (tokens never hold a NUL byte).
 const absent = "\x00"
 
 // reloadEvery bounds how often the file is looked at for changes made by
@@ -49,6 +46,7 @@ type state struct {
 	nham    int
 	digests map[Digest]Class
 	tokVer  int
+	index   index // the classifier's counts, read in one lookup
 }
 
 func newState() *state {
@@ -56,6 +54,7 @@ func newState() *state {
 		c:       bayesian.NewClassifier(bayesHam, bayesSpam),
 		digests: make(map[Digest]Class),
 		tokVer:  TokenizerVersion,
+		index:   make(index),
 	}
 }
 
@@ -82,25 +81,14 @@ func (s *FileStore) Path() string { return s.path }
 // Counts implements Store.
 func (s *FileStore) Counts(tokens []string, spam, ham []float64) (int, int, error) {
 	s.maybeReload()
-	words := make([]string, len(tokens)+1)
-	copy(words, tokens)
-	words[len(tokens)] = absent
 	s.mu.RLock()
+	defer s.mu.RUnlock()
 	st := s.st
-	freqs := st.c.WordFrequencies(words)
-	nspam, nham := st.nspam, st.nham
-	s.mu.RUnlock()
-	for i, class := range st.c.Classes {
-		out := ham
-		if class == bayesSpam {
-			out = spam
-		}
-		unit := freqs[i][len(tokens)]
-		for j := range tokens {
-			out[j] = math.Max(math.Round(freqs[i][j]/unit)-1, 0)
-		}
+	for i, t := range tokens {
+		e := st.index[t]
+		spam[i], ham[i] = float64(e[spamSlot]), float64(e[hamSlot])
 	}
-	return nspam, nham, nil
+	return st.nspam, st.nham, nil
 }
 
 // Apply implements Store.
@@ -138,10 +126,13 @@ func (st *state) apply(c Change) bool {
 }
 
 func (st *state) add(class Class, tokens []string, delta int) {
-	bc := bayesHam
+	bc, slot := bayesHam, hamSlot
 	n := &st.nham
 	if class == Spam {
-		bc, n = bayesSpam, &st.nspam
+		bc, slot, n = bayesSpam, spamSlot, &st.nspam
+	}
+	for _, t := range tokens {
+		st.index.bump(t, slot, delta)
 	}
 	*n += delta
 	if delta > 0 {
@@ -160,13 +151,11 @@ func (s *FileStore) Stats() (Stats, error) {
 	defer s.mu.RUnlock()
 	st := s.st
 	out := Stats{Spam: st.nspam, Ham: st.nham, Tokenizer: st.tokVer}
-	for word, f := range st.c.WordsByClass(bayesSpam) {
-		if f > 0 && word != absent {
+	for _, e := range st.index {
+		if e[spamSlot] > 0 {
 			out.SpamTokens++
 		}
-	}
-	for word, f := range st.c.WordsByClass(bayesHam) {
-		if f > 0 && word != absent {
+		if e[hamSlot] > 0 {
 			out.HamTokens++
 		}
 	}

@@ -85,7 +85,9 @@ func decodeModel(r *bufio.Reader) (*state, error) {
 	if meta.Digests == nil {
 		meta.Digests = make(map[Digest]Class)
 	}
-	return &state{c: c, nspam: meta.Spam, nham: meta.Ham, digests: meta.Digests, tokVer: meta.Tokenizer}, nil
+	st := &state{c: c, nspam: meta.Spam, nham: meta.Ham, digests: meta.Digests, tokVer: meta.Tokenizer}
+	st.buildIndex()
+	return st, nil
 }
 
 func (st *state) encode(w io.Writer) error {

@@ -93,8 +93,11 @@ func (m *Model) Stats() (Stats, error) { return m.store.Stats() }
 type Result struct {
 	Spam        float64 // 0..1; 0.5 when the evidence is thin or conflicting
 	NSpam, NHam int     // messages learnt per class when it was computed
-	Clues       []Clue  // the tokens that took part, strongest first
+	Clues       []Clue  // the strongest tokens that took part, strongest first, at most 20
 }
+
+// maxClues is how many clues a Result lists.
+const maxClues = 20
 
 // Classify scores a message.
 func (m *Model) Classify(msg *engine.Message) (Result, error) {
@@ -120,6 +123,6 @@ func (m *Model) ClassifyTokens(tokens []string) (Result, error) {
 		}
 		clues = append(clues, Clue{Token: t, Prob: m.params.tokenProb(spam[i], ham[i], nspam, nham)})
 	}
-	score, clues := m.params.combine(clues)
-	return Result{Spam: score, NSpam: nspam, NHam: nham, Clues: clues}, nil
+	score, top := m.params.combine(clues, maxClues)
+	return Result{Spam: score, NSpam: nspam, NHam: nham, Clues: top}, nil
 }

@@ -51,42 +51,70 @@ func (p Params) tokenProb(spam, ham float64, nspam, nham int) float64 {
 // combine selects the strongest clues and joins them with Fisher's method:
 // H and S are the chi-square probabilities that the clues' hamminess and
 // spamminess are chance; the score is (1 + S - H) / 2, near 1 for spam,
-// near 0 for ham, and near 0.5 when the evidence conflicts or is thin.
-func (p Params) combine(clues []Clue) (float64, []Clue) {
+// near 0 for ham, and near 0.5 when the evidence conflicts or is thin. It
+// returns the score and the top clues, strongest first, at most explain of
+// them.
+func (p Params) combine(clues []Clue, explain int) (float64, []Clue) {
 	strong := make([]scored, 0, len(clues))
-	for _, c := range clues {
+	for i, c := range clues {
 		if d := math.Abs(c.Prob - 0.5); d >= p.MinStrength {
-			strong = append(strong, scored{d, c})
+			strong = append(strong, scored{d, i, c})
 		}
 	}
-	// A stable sort on strength alone: ties keep the tokenizer's order,
-	// which is deterministic, without comparing strings.
-	slices.SortStableFunc(strong, func(a, b scored) int { return cmp.Compare(b.strength, a.strength) })
 	if len(strong) > p.MaxClues {
+		// Only then does the order matter for the score.
+		slices.SortFunc(strong, byStrength)
 		strong = strong[:p.MaxClues]
 	}
-	clues = clues[:0]
-	for _, s := range strong {
-		clues = append(clues, s.Clue)
-	}
-	if len(clues) == 0 {
-		return 0.5, clues
+	if len(strong) == 0 {
+		return 0.5, nil
 	}
 	var lnH, lnS float64
-	for _, c := range clues {
-		pr := math.Min(math.Max(c.Prob, 1e-9), 1-1e-9)
+	for _, s := range strong {
+		pr := math.Min(math.Max(s.Prob, 1e-9), 1-1e-9)
 		lnH += math.Log(pr)
 		lnS += math.Log(1 - pr)
 	}
-	df := 2 * len(clues)
+	df := 2 * len(strong)
 	s := 1 - chi2Q(-2*lnS, df)
 	h := 1 - chi2Q(-2*lnH, df)
-	return (1 + s - h) / 2, clues
+	return (1 + s - h) / 2, topClues(strong, explain)
+}
+
+// byStrength orders clues strongest first; ties keep the tokenizer's order,
+// which is deterministic, without comparing strings.
+func byStrength(a, b scored) int {
+	if c := cmp.Compare(b.strength, a.strength); c != 0 {
+		return c
+	}
+	return a.order - b.order
+}
+
+// topClues returns the n strongest clues in order, by insertion into a
+// short sorted list: cheaper than sorting them all for the few shown.
+func topClues(all []scored, n int) []Clue {
+	top := make([]scored, 0, n+1)
+	for _, s := range all {
+		if len(top) == n && byStrength(s, top[n-1]) >= 0 {
+			continue
+		}
+		i, _ := slices.BinarySearchFunc(top, s, byStrength)
+		top = slices.Insert(top, i, s)
+		if len(top) > n {
+			top = top[:n]
+		}
+	}
+	out := make([]Clue, len(top))
+	for i, s := range top {
+		out[i] = s.Clue
+	}
+	return out
 }
 
 // scored is a clue with its distance from 0.5, computed once for the sort.
 type scored struct {
 	strength float64
+	order    int
 	Clue
 }
 

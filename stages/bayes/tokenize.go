@@ -3,6 +3,7 @@ package bayes
 import (
 	"bytes"
 	"strings"
+	"sync"
 
 	"github.com/sluicemail/sluice/engine"
 )
@@ -51,6 +52,7 @@ const (
 	minWord      = 3
 	maxWord      = 20
 	maxBodyBytes = 256 << 10
+	maxURLs      = 200
 )
 
 // Tokenize returns the distinct tokens of a message with DefaultOptions.
@@ -71,37 +73,30 @@ func (o Options) Tokenize(m *engine.Message) []string {
 	if o.MIME {
 		mimeTokens(t, m.Raw)
 	}
-	b := m.Body()
-	if h.Defect != "" || b.Defect != "" {
+	mp := parseParts(m.Raw, maxBodyBytes)
+	if h.Defect != "" || mp.defect {
 		t.add("mime:malformed")
 	}
 	w := wordSplitter{t: t, o: o}
-	budget := maxBodyBytes
-	for _, p := range b.Parts {
-		if budget <= 0 {
-			t.add("body:truncated")
-			break
-		}
-		text := p.Text
-		if len(text) > budget {
-			text = text[:budget]
-		}
-		budget -= len(text)
-		if p.ContentType == "text/html" {
-			text = htmlTokens(t, o, text)
+	for _, p := range mp.texts {
+		text := p.text
+		if p.ctype == "text/html" {
+			var links []string
+			text, links = htmlTokens(t, o, text)
+			w.addURLs(links)
 		}
 		w.split(text, "")
 	}
 	w.finish()
 	if o.URLs {
-		for _, u := range b.URLs {
+		for _, u := range w.urls {
 			urlTokens(t, o, u)
 		}
 	}
-	for _, a := range b.Attachments {
-		t.add("attach:" + a.ContentType)
+	for _, a := range mp.attachments {
+		t.add("attach:" + a)
 	}
-	return t.list
+	return t.done()
 }
 
 // TrimFromLine removes the mbox "From " separator line that files saved from
@@ -123,11 +118,23 @@ type tokens struct {
 	max  int
 }
 
+// seenPool recycles the sets of seen tokens: allocating a large map per
+// message was a good part of the garbage classification made.
+var seenPool = sync.Pool{New: func() any { return make(map[string]struct{}, 1024) }}
+
 func newTokens(max int) *tokens {
 	if max <= 0 {
 		max = DefaultOptions.MaxTokens
 	}
-	return &tokens{seen: make(map[string]struct{}, 256), list: make([]string, 0, 256), max: max}
+	return &tokens{seen: seenPool.Get().(map[string]struct{}), list: make([]string, 0, 512), max: max}
+}
+
+// done returns the set to the pool; t must not be used after.
+func (t *tokens) done() []string {
+	clear(t.seen)
+	seenPool.Put(t.seen)
+	t.seen = nil
+	return t.list
 }
 
 // add records a token once; past the cap it is dropped. A token never holds

@@ -16,13 +16,14 @@ type markup struct {
 	frame, splitWord, linkMismatch    bool
 	lastText                          byte     // last byte of visible text, for split words
 	mailto                            []string // domains of mailto: links
+	urls                              []string // http(s) targets of href and src
 }
 
 // htmlTokens reduces an HTML part to its visible text and emits tokens for
 // the markup that spam uses and ham rarely does: hidden or tiny text, text
 // the colour of the page, words split by comments, many images, forms,
 // scripts, links whose text names another host.
-func htmlTokens(t *tokens, o Options, src string) string {
+func htmlTokens(t *tokens, o Options, src string) (text string, links []string) {
 	z := html.NewTokenizer(strings.NewReader(src))
 	var sb strings.Builder
 	sb.Grow(len(src) / 2)
@@ -34,7 +35,7 @@ func htmlTokens(t *tokens, o Options, src string) string {
 		switch tt {
 		case html.ErrorToken:
 			mk.emit(t, sb.Len(), len(src))
-			return sb.String()
+			return sb.String(), mk.urls
 		case html.TextToken:
 			if skip > 0 {
 				continue
@@ -119,7 +120,10 @@ func (mk *markup) attr(tag, key, val string, anchor *string) {
 		if v == "#ffffff" || v == "white" || v == "#fff" || v == "ffffff" {
 			mk.white = true
 		}
+	case "src":
+		mk.link(val)
 	case "href":
+		mk.link(val)
 		if len(val) > 7 && strings.EqualFold(val[:7], "mailto:") {
 			if d := engine.DomainOf(strings.SplitN(val[7:], "?", 2)[0]); d != "" && len(mk.mailto) < 10 {
 				mk.mailto = append(mk.mailto, d)
@@ -129,6 +133,13 @@ func (mk *markup) attr(tag, key, val string, anchor *string) {
 			mk.links++
 			*anchor = hostOf(val)
 		}
+	}
+}
+
+// link records an http(s) link target.
+func (mk *markup) link(val string) {
+	if len(mk.urls) < maxURLs && (hasPrefixFoldString(val, "http://") || hasPrefixFoldString(val, "https://")) {
+		mk.urls = append(mk.urls, val)
 	}
 }
 

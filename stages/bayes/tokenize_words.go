@@ -14,7 +14,8 @@ import (
 type wordSplitter struct {
 	t    *tokens
 	o    Options
-	prev string // previous body word, for pairs
+	prev string   // previous body word, for pairs
+	urls []string // URLs met in the text, for urlTokens
 
 	nwords, caps int // words seen and words written in capitals
 	runes, high  int // letters seen and letters outside ASCII
@@ -22,6 +23,27 @@ type wordSplitter struct {
 
 // edgePunct is stripped from both ends of a word.
 const edgePunct = "\"'`()[]{}<>,.;:!?*-_=~|#^+\\/"
+
+// isEdge is edgePunct as a table: strings.Trim would rebuild its set on
+// every call, and this runs for every word of every message.
+var isEdge = func() (t [256]bool) {
+	for i := 0; i < len(edgePunct); i++ {
+		t[edgePunct[i]] = true
+	}
+	return t
+}()
+
+// trimEdge strips edgePunct from both ends of s.
+func trimEdge(s string) string {
+	i, j := 0, len(s)
+	for i < j && isEdge[s[i]] {
+		i++
+	}
+	for j > i && isEdge[s[j-1]] {
+		j--
+	}
+	return s[i:j]
+}
 
 // isSep reports whether a byte separates words.
 func isSep(c byte) bool {
@@ -41,6 +63,7 @@ func (w *wordSplitter) split(text, prefix string) {
 			if start < 0 {
 				if n := urlLen(text[i:]); n > 0 {
 					// URLs are covered by urlTokens; their pieces are not words.
+					w.addURLs([]string{strings.TrimRight(text[i:i+n], ".,;:!?)'")})
 					i += n - 1
 					w.prev = ""
 					continue
@@ -53,6 +76,16 @@ func (w *wordSplitter) split(text, prefix string) {
 			w.word(text[start:i], prefix)
 			start = -1
 		}
+	}
+}
+
+// addURLs records URLs for urlTokens, up to maxURLs.
+func (w *wordSplitter) addURLs(urls []string) {
+	for _, u := range urls {
+		if len(w.urls) >= maxURLs {
+			return
+		}
+		w.urls = append(w.urls, u)
 	}
 }
 
@@ -75,12 +108,12 @@ func hasPrefixFoldString(s, prefix string) bool {
 }
 
 func (w *wordSplitter) word(raw, prefix string) {
-	word := strings.Trim(raw, edgePunct)
+	word := trimEdge(raw)
 	if word == "" {
 		return
 	}
 	if at := strings.IndexByte(word, '@'); at > 0 && strings.IndexByte(word[at:], '.') > 0 {
-		w.t.add(prefix + "email:" + lowerASCII(strings.Trim(word[at+1:], edgePunct)))
+		w.t.add(prefix + "email:" + lowerASCII(trimEdge(word[at+1:])))
 		w.prev = ""
 		return
 	}
