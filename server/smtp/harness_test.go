@@ -129,6 +129,7 @@ type harnessOpts struct {
 	modify  func(*Options)
 	signer  Signer
 	noQuota bool
+	quota   int64 // per-user storage limit in bytes (0: none)
 }
 
 func newHarness(t *testing.T, ho harnessOpts) *harness {
@@ -147,7 +148,7 @@ func newHarness(t *testing.T, ho harnessOpts) *harness {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	if h.store, err = store.Open(h.dir, store.Options{Logger: log}); err != nil {
+	if h.store, err = store.Open(h.dir, store.Options{Logger: log, Quota: func(string) int64 { return ho.quota }}); err != nil {
 		t.Fatal(err)
 	}
 	if h.queue, err = queue.Open(queue.Dir(h.dir), queue.Options{Deliverer: h.store, Hostname: "mx.example.net", Logger: log}); err != nil {
