@@ -62,9 +62,7 @@ func (p Params) combine(clues []Clue, explain int) (float64, []Clue) {
 		}
 	}
 	if len(strong) > p.MaxClues {
-		// Only then does the order matter for the score.
-		slices.SortFunc(strong, byStrength)
-		strong = strong[:p.MaxClues]
+		strong = strongest(strong, p.MaxClues)
 	}
 	if len(strong) == 0 {
 		return 0.5, nil
@@ -79,6 +77,36 @@ func (p Params) combine(clues []Clue, explain int) (float64, []Clue) {
 	s := 1 - chi2Q(-2*lnS, df)
 	h := 1 - chi2Q(-2*lnH, df)
 	return (1 + s - h) / 2, topClues(strong, explain)
+}
+
+// strongest returns the n strongest of all (in no particular order), the
+// same n a full sort by byStrength would keep. Strengths lie in [0, 0.5]:
+// a histogram finds the cut, and only the clues in the bucket the cut falls
+// in are sorted. Long messages have thousands of clues; sorting them all
+// was a tenth of classification time.
+func strongest(all []scored, n int) []scored {
+	const buckets = 1024
+	bucketOf := func(s scored) int { return min(int(s.strength*2*buckets), buckets-1) }
+	var hist [buckets]int
+	for _, s := range all {
+		hist[bucketOf(s)]++
+	}
+	cut, above := buckets-1, 0
+	for ; cut > 0 && above+hist[cut] < n; cut-- {
+		above += hist[cut]
+	}
+	out := make([]scored, 0, n)
+	var edge []scored
+	for _, s := range all {
+		switch b := bucketOf(s); {
+		case b > cut:
+			out = append(out, s)
+		case b == cut:
+			edge = append(edge, s)
+		}
+	}
+	slices.SortFunc(edge, byStrength)
+	return append(out, edge[:n-len(out)]...)
 }
 
 // byStrength orders clues strongest first; ties keep the tokenizer's order,

@@ -3,6 +3,8 @@ package bayes
 import (
 	"context"
 	"fmt"
+	"math"
+	"slices"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -196,5 +198,22 @@ func TestStageConcurrentClassifyAndTrain(t *testing.T) {
 	// that were learnt in train), plus the other process's 10 ham.
 	if fs.Spam+fs.Ham != 20+30-2+10 {
 		t.Errorf("final counts %+v: the two writers lost or doubled a message", fs)
+	}
+}
+
+func TestStrongestMatchesSort(t *testing.T) {
+	var all []scored
+	for i := range 5000 {
+		p := float64((i*7919)%1000) / 1000
+		all = append(all, scored{strength: math.Abs(p - 0.5), order: i, Clue: Clue{Token: fmt.Sprint(i), Prob: p}})
+	}
+	for _, n := range []int{1, 150, 300, 4999} {
+		want := slices.Clone(all)
+		slices.SortFunc(want, byStrength)
+		got := strongest(slices.Clone(all), n)
+		slices.SortFunc(got, byStrength)
+		if !slices.Equal(got, want[:n]) {
+			t.Errorf("strongest %d differs from a full sort", n)
+		}
 	}
 }
