@@ -19,7 +19,10 @@ type trainCounts struct {
 	learnt, duplicate, unreadable int
 }
 
-func runTrain(args []string) int {
+func runTrain(args []string) int { return runTrainTo(args, os.Stdout, os.Stderr) }
+
+// runTrainTo is runTrain with its output streams given, for tests.
+func runTrainTo(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("train", "--model PATH --spam PATH... --ham PATH... [--unlearn] | --model PATH --stats",
 		"Teach the Bayes model spam and ham from files, Maildirs or mbox files; learning a message twice counts once.")
 	var spam, ham multiFlag
@@ -33,35 +36,35 @@ func runTrain(args []string) int {
 		return 2
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(os.Stderr, "sluice train: unexpected argument %q (give paths after --spam or --ham)\n", fs.Arg(0))
+		fmt.Fprintf(stderr, "sluice train: unexpected argument %q (give paths after --spam or --ham)\n", fs.Arg(0))
 		return 2
 	}
 	m, err := bayes.OpenModel(*model)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "sluice train:", err)
+		fmt.Fprintln(stderr, "sluice train:", err)
 		return 1
 	}
 	if *stats {
-		return printStats(os.Stdout, *model, m)
+		return printStats(stdout, stderr, *model, m)
 	}
 	if len(spam) == 0 && len(ham) == 0 {
-		fmt.Fprintln(os.Stderr, "sluice train: nothing to do: give --spam or --ham paths, or --stats")
+		fmt.Fprintln(stderr, "sluice train: nothing to do: give --spam or --ham paths, or --stats")
 		return 2
 	}
 	bar := newProgress("training", source.Count(spam)+source.Count(ham), !*quiet)
-	sc, err := trainClass(m, spam, bayes.Spam, *unlearn, bar)
+	sc, err := trainClass(m, spam, bayes.Spam, *unlearn, bar, stderr)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "sluice train:", err)
+		fmt.Fprintln(stderr, "sluice train:", err)
 		return 1
 	}
-	hc, err := trainClass(m, ham, bayes.Ham, *unlearn, bar)
+	hc, err := trainClass(m, ham, bayes.Ham, *unlearn, bar, stderr)
 	bar.finish()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "sluice train:", err)
+		fmt.Fprintln(stderr, "sluice train:", err)
 		return 1
 	}
 	if err := m.Save(); err != nil {
-		fmt.Fprintln(os.Stderr, "sluice train:", err)
+		fmt.Fprintln(stderr, "sluice train:", err)
 		return 1
 	}
 	verb, dup := "learnt", "skipped as duplicates"
@@ -74,20 +77,20 @@ func runTrain(args []string) int {
 		some bool
 	}{{"spam:", sc, len(spam) > 0}, {"ham:", hc, len(ham) > 0}} {
 		if c.some {
-			fmt.Printf("%-5s %d %s, %d %s, %d unreadable\n", c.name, c.n.learnt, verb, c.n.duplicate, dup, c.n.unreadable)
+			fmt.Fprintf(stdout, "%-5s %d %s, %d %s, %d unreadable\n", c.name, c.n.learnt, verb, c.n.duplicate, dup, c.n.unreadable)
 		}
 	}
-	return printStats(os.Stdout, *model, m)
+	return printStats(stdout, stderr, *model, m)
 }
 
 // trainClass learns (or unlearns) every message under paths as class.
-func trainClass(m *bayes.Model, paths []string, class bayes.Class, unlearn bool, bar *progress) (trainCounts, error) {
+func trainClass(m *bayes.Model, paths []string, class bayes.Class, unlearn bool, bar *progress, stderr io.Writer) (trainCounts, error) {
 	var n trainCounts
 	err := source.Walk(paths, func(it source.Item) error {
 		bar.add(1)
 		if it.Err != nil {
 			n.unreadable++
-			fmt.Fprintf(os.Stderr, "\rsluice train: %s: %v\n", it.Path, it.Err)
+			fmt.Fprintf(stderr, "\rsluice train: %s: %v\n", it.Path, it.Err)
 			return nil
 		}
 		var changed bool
@@ -110,10 +113,10 @@ func trainClass(m *bayes.Model, paths []string, class bayes.Class, unlearn bool,
 	return n, err
 }
 
-func printStats(w io.Writer, path string, m *bayes.Model) int {
+func printStats(w, stderr io.Writer, path string, m *bayes.Model) int {
 	st, err := m.Stats()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "sluice train:", err)
+		fmt.Fprintln(stderr, "sluice train:", err)
 		return 1
 	}
 	fmt.Fprintf(w, "model %s (tokenizer version %d)\n", path, st.Tokenizer)
