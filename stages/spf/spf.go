@@ -2,7 +2,10 @@
 // RFC 7208, for the MAIL FROM identity (or the HELO identity when MAIL FROM
 // is the null sender, RFC 7208 section 2.4), with blitiri.com.ar/go/spf
 // resolving through the shared resolver. The library enforces the limits
-// of section 4.6.4: 10 lookups that cost DNS queries, 2 void lookups.
+// of section 4.6.4: 10 lookups that cost DNS queries, 2 void lookups. The
+// stage adds what the library leaves out: the section 12 syntax check of
+// every record fetched (syntax.go) and the exp= explanation of a fail with
+// its macros (exp.go, sections 6.2 and 7).
 package spf
 
 import (
@@ -12,6 +15,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"time"
 
 	"blitiri.com.ar/go/spf"
 	"github.com/sluicemail/sluice/engine"
@@ -85,6 +89,9 @@ func (s *Stage) Run(ctx context.Context, in *engine.Input) error {
 		f.Domain = strings.TrimSuffix(strings.ToLower(env.HELO), ".")
 		sender = "postmaster@" + f.Domain
 	}
+	if strings.HasPrefix(sender, "@") {
+		sender = "postmaster" + sender // section 4.3: no local-part
+	}
 	ip := env.IP.Unmap()
 	switch {
 	case !ip.IsValid():
@@ -102,6 +109,12 @@ func (s *Stage) Run(ctx context.Context, in *engine.Input) error {
 	res, err := spf.CheckHostWithSender(net.IP(ip.AsSlice()), env.HELO, sender, opts...)
 	f.Result = string(res)
 	f.Explanation = explain(res, err)
+	if res == spf.Fail {
+		env := &macroEnv{ctx: ctx, dns: in.DNS, sender: sender, helo: env.HELO, ip: ip, now: time.Now()}
+		if exp := explanation(env, f.Domain); exp != "" {
+			f.Explanation = exp
+		}
+	}
 	if res == spf.TempError && ctx.Err() != nil {
 		f.Explanation = "timed out: " + ctx.Err().Error()
 	}

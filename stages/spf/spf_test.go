@@ -31,6 +31,9 @@ helo.example.    300 IN TXT "v=spf1 a -all"
 helo.example.    300 IN A   192.0.2.7
 v6.example.      300 IN TXT "v=spf1 ip6:2001:db8::/32 -all"
 split.example.   300 IN TXT "v=spf1 ip4:192.0.2.0/24" " -all"
+exp.example.     300 IN TXT "v=spf1 -all exp=why.%{d}"
+why.exp.example. 300 IN TXT "%{i} may not send for %{d} (%{L}, %{c}, %{v})"
+redir.example.   300 IN TXT "v=spf1 exp=wrong.exp.example redirect=exp.example"
 `
 
 func zone(t testing.TB) *resolver.Zone {
@@ -94,6 +97,26 @@ func TestStageResults(t *testing.T) {
 					t.Fatal("no explanation")
 				}
 			})
+		}
+	}
+}
+
+// TestExplanation checks the exp= text of a fail (RFC 7208 section 6.2),
+// its macros, and that redirect= takes the target's exp=.
+func TestExplanation(t *testing.T) {
+	st := spf.New(spf.Settings{})
+	for from, want := range map[string]string{
+		"j&d@exp.example": "192.0.2.10 may not send for exp.example (j%26d, 192.0.2.10, in-addr)",
+		"a@redir.example": "192.0.2.10 may not send for exp.example (a, 192.0.2.10, in-addr)",
+		"a@fail.example":  "matched all",
+	} {
+		env := engine.Envelope{IP: netip.MustParseAddr("192.0.2.10"), HELO: "x", MailFrom: from}
+		in := &engine.Input{Msg: engine.NewMessage(env, nil), Facts: &engine.Facts{}, DNS: zone(t)}
+		if err := st.Run(context.Background(), in); err != nil {
+			t.Fatal(err)
+		}
+		if f := in.Facts.SPF; f.Result != "fail" || f.Explanation != want {
+			t.Errorf("%s: %s %q, want %q", from, f.Result, f.Explanation, want)
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -246,6 +247,14 @@ func runSuite(t *testing.T, resolverFor func(*testing.T, *resolver.Zone) resolve
 			want := strs(c.Result)
 			got, err := runCase(context.Background(), st, r, c)
 			ok := err == nil && slices.Contains(want, got.Result)
+			// The expected exp= text, when the case gives one (DEFAULT is
+			// pyspf's default explanation, which we do not imitate).
+			// Compared ignoring case: the suite writes the IPv6 nibbles
+			// of %{ir} in upper case, RFC 7208 section 7.3 in lower.
+			if ok && c.Explanation != "" && c.Explanation != "DEFAULT" && !strings.EqualFold(got.Explanation, c.Explanation) {
+				ok = false
+				got.Result += fmt.Sprintf(" with explanation %q, want %q", got.Explanation, c.Explanation)
+			}
 			reason, isKnown := known[name]
 			switch {
 			case ok && isKnown:
