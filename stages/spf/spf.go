@@ -118,6 +118,7 @@ func (s *Stage) Run(ctx context.Context, in *engine.Input) error {
 	if res == spf.TempError && ctx.Err() != nil {
 		f.Explanation = "timed out: " + ctx.Err().Error()
 	}
+	f.Explanation = printable(f.Explanation)
 	return nil
 }
 
@@ -143,8 +144,28 @@ func explain(res spf.Result, err error) string {
 	return err.Error()
 }
 
+// maxExplanation bounds the explanation, which a rule may quote in an SMTP
+// reply.
+const maxExplanation = 400
+
+// printable makes an explanation safe to quote in an SMTP reply or a
+// header: it comes from the sender's DNS, so a byte outside printable
+// ASCII (a CR or LF above all) becomes '?', and it is cut to a sane length.
+func printable(s string) string {
+	b := []byte(s)
+	if len(b) > maxExplanation {
+		b = b[:maxExplanation]
+	}
+	for i, c := range b {
+		if c < 0x20 || c > 0x7e {
+			b[i] = '?'
+		}
+	}
+	return string(b)
+}
+
 // Fail implements engine.Stage: a check that could not finish is temperror.
 func (s *Stage) Fail(f *engine.Facts, err error) {
 	f.SPF.Result = "temperror"
-	f.SPF.Explanation = err.Error()
+	f.SPF.Explanation = printable(err.Error())
 }

@@ -34,6 +34,8 @@ split.example.   300 IN TXT "v=spf1 ip4:192.0.2.0/24" " -all"
 exp.example.     300 IN TXT "v=spf1 -all exp=why.%{d}"
 why.exp.example. 300 IN TXT "%{i} may not send for %{d} (%{L}, %{c}, %{v})"
 redir.example.   300 IN TXT "v=spf1 exp=wrong.exp.example redirect=exp.example"
+inject.example.  300 IN TXT "v=spf1 -all exp=why.inject.example"
+why.inject.example. 300 IN TXT "line one\013\010250 OK \195\169"
 `
 
 func zone(t testing.TB) *resolver.Zone {
