@@ -30,10 +30,11 @@ const reloadEvery = time.Second
 type FileStore struct {
 	path string
 
-	mu      sync.RWMutex
-	st      *state
-	pending []Change  // applied since the last load or save, replayed on reload
-	stamp   fileStamp // of the file as last loaded or written
+	mu       sync.RWMutex
+	st       *state
+	pending  []Change  // applied since the last load or save, replayed on reload
+	stamp    fileStamp // of the file as last loaded or written
+	badStamp fileStamp // of a file that failed to load, not to be retried
 
 	lastCheck  atomic.Int64  // unix nanoseconds of the last look at the file
 	checkEvery time.Duration // reloadEvery; tests make it 0

@@ -116,13 +116,17 @@ func (s *FileStore) Save() error {
 	if s.path == "" {
 		return nil
 	}
+	if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
+		return fmt.Errorf("saving bayes model: %w", err)
+	}
 	unlock, err := lockFile(s.path + ".lock")
 	if err != nil {
 		return err
 	}
 	defer unlock()
 	if err := s.reloadIfChanged(); err != nil {
-		return err
+		// The file on disk is unreadable: what is in memory replaces it.
+		slog.Warn("bayes model on disk unreadable; overwriting it with the one in memory", "path", s.path, "err", err)
 	}
 	s.mu.RLock()
 	n := len(s.pending)
@@ -210,7 +214,7 @@ func (s *FileStore) maybeReload() {
 		return
 	}
 	if err := s.reloadIfChanged(); err != nil {
-		slog.Warn("bayes model not reloaded", "path", s.path, "err", err)
+		slog.Warn("bayes model not reloaded; classifying with the one in memory", "path", s.path, "err", err)
 	}
 }
 
@@ -225,13 +229,16 @@ func (s *FileStore) reloadIfChanged() error {
 		return fmt.Errorf("bayes model: %w", err)
 	}
 	s.mu.RLock()
-	old := s.stamp
+	old, bad := s.stamp, s.badStamp
 	s.mu.RUnlock()
-	if stampOf(fi) == old {
-		return nil
+	if now := stampOf(fi); now == old || now == bad {
+		return nil // unchanged, or the same broken file as last time
 	}
 	st, stamp, err := readModel(s.path)
 	if err != nil {
+		s.mu.Lock()
+		s.badStamp = stampOf(fi)
+		s.mu.Unlock()
 		return err
 	}
 	s.mu.Lock()

@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"slices"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 

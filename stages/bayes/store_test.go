@@ -84,7 +84,7 @@ func TestLearnOtherClassMovesAndUnlearn(t *testing.T) {
 }
 
 func TestSaveAndReopen(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "bayes.model")
+	path := filepath.Join(t.TempDir(), "data", "bayes.model") // the directory is made on save
 	s, err := OpenFileStore(path)
 	if err != nil {
 		t.Fatal(err)
@@ -226,5 +226,41 @@ func TestOpenModelSharesPerPath(t *testing.T) {
 	}
 	if a == c {
 		t.Error("two files gave one model")
+	}
+}
+
+func TestBrokenFileOnDiskKeepsModelInMemory(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bayes.model")
+	s, _ := OpenFileStore(path)
+	s.checkEvery = 0
+	m := NewModel(s)
+	if err := train(m, 0, 3); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Save(); err != nil {
+		t.Fatal(err)
+	}
+	// Someone copies a broken file over the model.
+	if err := os.WriteFile(path+".new", []byte("garbage"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(path+".new", path); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := s.Stats(); st.Spam != 3 || st.Ham != 3 {
+		t.Fatalf("after a broken file appeared: %+v, want the 3+3 in memory", st)
+	}
+	// A save puts a good model back, also from a store that has not looked
+	// at the file since.
+	s.badStamp = fileStamp{}
+	if err := m.Save(); err != nil {
+		t.Fatalf("save over a broken file: %v", err)
+	}
+	s2, err := OpenFileStore(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := s2.Stats(); st.Spam != 3 {
+		t.Fatalf("rewritten model: %+v", st)
 	}
 }
