@@ -16,6 +16,7 @@ type Model struct {
 	store  Store
 	opts   Options
 	params Params
+	saver  saver
 }
 
 // NewModel returns a model over store with the default tokenizer and

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/sluicemail/sluice/engine"
 )
@@ -262,5 +263,31 @@ func TestBrokenFileOnDiskKeepsModelInMemory(t *testing.T) {
 	}
 	if st, _ := s2.Stats(); st.Spam != 3 {
 		t.Fatalf("rewritten model: %+v", st)
+	}
+}
+
+func TestSaveAfterCoalesces(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bayes.model")
+	s, _ := OpenFileStore(path)
+	m := NewModel(s)
+	var waits []<-chan struct{}
+	for i := range 20 {
+		if _, err := m.Learn(synthMessage(i%2 == 0, i), Class(1+i%2)); err != nil {
+			t.Fatal(err)
+		}
+		waits = append(waits, m.SaveAfter(10*time.Millisecond))
+	}
+	for _, w := range waits {
+		<-w
+	}
+	if waits[0] != waits[19] {
+		t.Error("saves scheduled together were not coalesced")
+	}
+	reread, err := OpenFileStore(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := reread.Stats(); st.Spam+st.Ham != 20 {
+		t.Fatalf("after the scheduled save the file has %+v", st)
 	}
 }
