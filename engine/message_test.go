@@ -179,6 +179,9 @@ func TestFindURLs(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("got %q, want %q", got, want)
 	}
+	if got := findURLs("Buy at http://www.bücher.example/x now", 5); len(got) != 1 || URLHost(got[0]) != "www.bücher.example" {
+		t.Errorf("IDN: got %q", got)
+	}
 	if got := findURLs(strings.Repeat("http://x.example ", 50), 7); len(got) != 7 {
 		t.Errorf("limit: got %d", len(got))
 	}

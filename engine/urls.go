@@ -52,9 +52,11 @@ func isWordByte(c byte) bool {
 	return c == '_' || c >= '0' && c <= '9' || c|0x20 >= 'a' && c|0x20 <= 'z'
 }
 
-// urlChar reports whether c may appear in a bare URL in text.
+// urlChar reports whether c may appear in a bare URL in text. Bytes of
+// non-ASCII characters are kept, so that internationalised host names
+// (www.bücher.example) come out whole.
 func urlChar(c byte) bool {
-	if c <= ' ' || c >= 0x7f {
+	if c <= ' ' || c == 0x7f {
 		return false
 	}
 	switch c {

@@ -16,8 +16,8 @@ import (
 func compileRule(file string, node ast.Node, lists map[string]*engine.List) (*engine.Rule, ErrorList) {
 	line, col := pos(node)
 	var doc ruleDoc
-	if err := yaml.NodeToValue(node, &doc, yaml.Strict()); err != nil {
-		return nil, ErrorList{yamlError(file, err)}
+	if err := decodeNode(file, node, &doc, yaml.Strict()); err != nil {
+		return nil, ErrorList{err}
 	}
 	r := &engine.Rule{Name: doc.Name, Pos: engine.Position{File: file, Line: line, Col: col}, Score: doc.Score, DKIMSign: doc.DKIMSign}
 	var errs ErrorList

@@ -117,6 +117,9 @@ func TestFileErrors(t *testing.T) {
 		{"duplicate names", "pipeline: inbound\nrules:\n  - {name: a, score: 1}\n  - {name: a, score: 2}\n", "duplicate rule name"},
 		{"list file missing", "pipeline: inbound\nlists:\n  b: {file: nope.txt}\nrules: []\n", "nope.txt"},
 		{"bad list entry", "pipeline: inbound\nlists:\n  b: [10.0.0.0/33]\nrules: []\n", "not a network"},
+		// go-yaml panics decoding a tagged number into a struct: an error, not a crash.
+		{"yaml decoder panic in settings", "pipeline: inbound\nstages:\n  rdns: !000000 00\nrules: []\n", "decode"},
+		{"yaml decoder panic in a rule", "pipeline: inbound\nrules:\n  - !000000 00\n", "decode"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

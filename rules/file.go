@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,6 +38,21 @@ type parsedFile struct {
 	doc  fileDoc
 }
 
+// decodeNode decodes a YAML node strictly. go-yaml v1.19 panics on some
+// malformed input; a broken rule file must be an error, never a crash.
+func decodeNode(file string, n ast.Node, v any, opts ...yaml.DecodeOption) (e *Error) {
+	defer func() {
+		if p := recover(); p != nil {
+			l, c := pos(n)
+			e = &Error{File: file, Line: l, Col: c, Msg: fmt.Sprintf("cannot decode: %v", p)}
+		}
+	}()
+	if err := yaml.NodeToValue(n, v, opts...); err != nil {
+		return yamlError(file, err)
+	}
+	return nil
+}
+
 // readFile parses one rule file strictly (unknown keys are errors).
 func readFile(path string) (*parsedFile, *Error) {
 	data, err := os.ReadFile(path)
@@ -51,8 +67,8 @@ func readFile(path string) (*parsedFile, *Error) {
 	if len(f.Docs) == 0 || f.Docs[0].Body == nil {
 		return nil, &Error{File: path, Msg: "empty rule file"}
 	}
-	if err := yaml.NodeToValue(f.Docs[0].Body, &pf.doc, yaml.Strict()); err != nil {
-		return nil, yamlError(path, err)
+	if err := decodeNode(path, f.Docs[0].Body, &pf.doc, yaml.Strict()); err != nil {
+		return nil, err
 	}
 	return pf, nil
 }

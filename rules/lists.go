@@ -26,8 +26,8 @@ func loadList(ruleFile, name string, node ast.Node) (*engine.List, []string, *Er
 	}
 	if seq, ok := node.(*ast.SequenceNode); ok {
 		var entries []string
-		if err := yaml.NodeToValue(seq, &entries); err != nil {
-			return nil, nil, yamlError(ruleFile, err)
+		if err := decodeNode(ruleFile, seq, &entries); err != nil {
+			return nil, nil, err
 		}
 		list, err := engine.NewList(name, entries)
 		if err != nil {
@@ -36,8 +36,8 @@ func loadList(ruleFile, name string, node ast.Node) (*engine.List, []string, *Er
 		return list, nil, nil
 	}
 	var doc listDoc
-	if err := yaml.NodeToValue(node, &doc, yaml.Strict()); err != nil {
-		return nil, nil, fail("want a list of entries or {file: PATH}: %v", cleanMsg(err))
+	if err := decodeNode(ruleFile, node, &doc, yaml.Strict()); err != nil {
+		return nil, nil, fail("want a list of entries or {file: PATH}: %v", err.Msg)
 	}
 	if doc.File == "" {
 		return nil, nil, fail("want a list of entries or {file: PATH}")

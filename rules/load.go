@@ -256,7 +256,7 @@ func addStage(p *engine.Pipeline, ns string, conf map[string]stageConf, opts Opt
 	st, err := stages.New(ns, set)
 	if err != nil {
 		l, col := pos(c.node)
-		*errs = append(*errs, &Error{File: c.file, Line: l, Col: col, Msg: err.Error()})
+		*errs = append(*errs, &Error{File: c.file, Line: l, Col: col, Msg: cleanMsg(err)})
 		return
 	}
 	p.Stages[ns] = st

@@ -11,6 +11,7 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
 	"github.com/sluicemail/sluice/engine"
 	"github.com/sluicemail/sluice/stages/resolver"
 )
@@ -78,8 +79,15 @@ func loadTests(path string) ([]*TestCase, ErrorList) {
 		return nil, ErrorList{{File: path, Msg: err.Error()}}
 	}
 	var doc testFileDoc
-	if err := yaml.UnmarshalWithOptions(data, &doc, yaml.Strict()); err != nil {
+	f, err := parser.ParseBytes(data, 0)
+	if err != nil {
 		return nil, ErrorList{yamlError(path, err)}
+	}
+	if len(f.Docs) == 0 || f.Docs[0].Body == nil {
+		return nil, ErrorList{{File: path, Msg: "empty test file"}}
+	}
+	if err := decodeNode(path, f.Docs[0].Body, &doc, yaml.Strict()); err != nil {
+		return nil, ErrorList{err}
 	}
 	var out []*TestCase
 	var errs ErrorList
@@ -97,8 +105,8 @@ func loadTests(path string) ([]*TestCase, ErrorList) {
 func loadTest(path, pipeline string, node ast.Node) (*TestCase, *Error) {
 	line, col := pos(node)
 	var d testDoc
-	if err := yaml.NodeToValue(node, &d, yaml.Strict()); err != nil {
-		return nil, yamlError(path, err)
+	if err := decodeNode(path, node, &d, yaml.Strict()); err != nil {
+		return nil, err
 	}
 	fail := func(format string, args ...any) *Error {
 		return &Error{File: path, Line: line, Col: col, Msg: fmt.Sprintf("test %q: ", d.Name) + fmt.Sprintf(format, args...)}
@@ -144,14 +152,14 @@ func loadTest(path, pipeline string, node ast.Node) (*TestCase, *Error) {
 
 func scoreRange(n ast.Node) (*ScoreRange, error) {
 	var single float64
-	if err := yaml.NodeToValue(n, &single); err == nil {
+	if err := decodeNode("", n, &single); err == nil {
 		return &ScoreRange{single, single}, nil
 	}
 	var r struct {
 		Min *float64 `yaml:"min"`
 		Max *float64 `yaml:"max"`
 	}
-	if err := yaml.NodeToValue(n, &r, yaml.Strict()); err != nil {
+	if err := decodeNode("", n, &r, yaml.Strict()); err != nil {
 		return nil, fmt.Errorf("score: want a number or {min: N, max: N}")
 	}
 	out := &ScoreRange{Min: math.Inf(-1), Max: math.Inf(1)}

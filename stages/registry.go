@@ -28,10 +28,18 @@ type Settings struct {
 // Decode unmarshals the settings into v, strictly: an unknown key is an
 // error, so a misspelt setting is reported at load. Empty settings leave v
 // at its defaults.
-func (s Settings) Decode(v any) error {
+func (s Settings) Decode(v any) (err error) {
 	if len(bytes.TrimSpace(s.Raw)) == 0 {
 		return nil
 	}
+	// go-yaml v1.19 panics on some malformed input (a tag on a number
+	// decoded into a struct); a broken rule file must be an error, never a
+	// crashed reload.
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("cannot decode settings: %v", p)
+		}
+	}()
 	return yaml.UnmarshalWithOptions(s.Raw, v, yaml.Strict())
 }
 
