@@ -33,7 +33,7 @@ func synthMessage(spam bool, n int) []byte {
 			body = append(body, vocab[r.IntN(len(vocab))])
 		}
 	}
-	return fmt.Appendf(nil, "From: %s\r\nTo: me@home.example\r\nSubject: %s %d\r\nMessage-ID: <%d.%v@x.example>\r\n\r\n%s\r\n",
+	return fmt.Appendf(nil, "From: %s\r\nTo: me@home.example\r\nSubject: %s %d\r\nDate: Mon, 16 Nov 2026 10:00:00 +0000\r\nMessage-ID: <%d.%v@x.example>\r\n\r\n%s\r\n",
 		from, subj, n, n, spam, strings.Join(body, " "))
 }
 
