@@ -72,7 +72,7 @@ func TestTokenizeCharsetsAndBase64(t *testing.T) {
 
 // htmlSpam is a base64 text/html part in windows-1251 with the markup tricks
 // the tokenizer flags, and an RFC 2047 ISO-8859-1 subject.
-func htmlSpam(t *testing.T) []byte {
+func htmlSpam(t testing.TB) []byte {
 	t.Helper()
 	html := `<html><body><p>ПРИВЕТ друг! Купите сейчас.</p>
 <div style="display: none">invisible padding words</div>
