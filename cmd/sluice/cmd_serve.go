@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -109,6 +110,7 @@ type instance struct {
 	addrs    []string // "kind addr" lines for the banner
 	cancel   context.CancelFunc
 	bg       chan struct{} // closed when the queue runner has returned
+	stopOnce sync.Once
 }
 
 // start brings a server up from cfg. On error, what was started is stopped.
@@ -328,8 +330,11 @@ func (in *instance) rulesMetrics(w io.Writer) {
 func (in *instance) reload() error { return in.live.Reload() }
 
 // stop stops accepting, lets sessions finish within bound, then stops the
-// delivery workers and closes the spool and the store.
-func (in *instance) stop(bound time.Duration) {
+// delivery workers and closes the spool and the store. Only the first call
+// does anything.
+func (in *instance) stop(bound time.Duration) { in.stopOnce.Do(func() { in.shutdown(bound) }) }
+
+func (in *instance) shutdown(bound time.Duration) {
 	if in.smtp != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), bound)
 		if err := in.smtp.Shutdown(ctx); err != nil {

@@ -132,7 +132,7 @@ func newE2E(t *testing.T, inbound string) *e2e {
 	write("sluice.yaml", fmt.Sprintf(`hostname: mx.example.net
 domains: [example.net]
 data: data
-listen: {smtp: "127.0.0.1:0", submission: "127.0.0.1:0", submissions: "127.0.0.1:0", admin: "127.0.0.1:0"}
+listen: {smtp: "127.0.0.1:0", submission: "127.0.0.1:0", submissions: "127.0.0.1:0", imaps: "127.0.0.1:0", admin: "127.0.0.1:0"}
 rules: rules
 dns: {zonefile: test.zone}
 relay: {port: %d}
@@ -167,6 +167,17 @@ log: {level: debug}
 }
 
 func (e *e2e) addr(kind string) string { return e.in.smtp.Addr(kind).String() }
+
+// bound returns the address the banner lists for a listener kind.
+func (e *e2e) bound(kind string) string {
+	for _, a := range e.in.addrs {
+		if f := strings.Fields(a); len(f) >= 2 && f[0] == kind {
+			return strings.TrimSuffix(strings.TrimPrefix(f[1], "http://"), "/")
+		}
+	}
+	e.t.Fatalf("no %s listener in %v", kind, e.in.addrs)
+	return ""
+}
 
 // mailbox waits for user's mailbox to hold n messages (the wait is for the
 // delivery workers) and returns them.

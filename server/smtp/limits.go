@@ -15,10 +15,25 @@ type connLimiter struct {
 	mu    sync.Mutex
 	total int
 	byIP  map[string]int
+	open  map[*limitedConn]struct{}
 }
 
 func newConnLimiter(max, perIP int) *connLimiter {
-	return &connLimiter{max: max, perIP: perIP, byIP: map[string]int{}}
+	return &connLimiter{max: max, perIP: perIP, byIP: map[string]int{}, open: map[*limitedConn]struct{}{}}
+}
+
+// closeAll closes every open connection (the end of a shutdown's bound:
+// go-smtp's Close does nothing once Shutdown has begun).
+func (c *connLimiter) closeAll() {
+	c.mu.Lock()
+	conns := make([]*limitedConn, 0, len(c.open))
+	for lc := range c.open {
+		conns = append(conns, lc)
+	}
+	c.mu.Unlock()
+	for _, lc := range conns {
+		lc.Conn.Close()
+	}
 }
 
 // wrap limits l; greet says whether a refused client is told 421 (not on
@@ -38,9 +53,10 @@ func (c *connLimiter) acquire(ip string) bool {
 	return true
 }
 
-func (c *connLimiter) release(ip string) {
+func (c *connLimiter) release(ip string, lc *limitedConn) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	delete(c.open, lc)
 	c.total--
 	if c.byIP[ip]--; c.byIP[ip] <= 0 {
 		delete(c.byIP, ip)
@@ -61,7 +77,12 @@ func (l *limitedListener) Accept() (net.Conn, error) {
 		}
 		ip := hostOf(conn.RemoteAddr())
 		if l.c.acquire(ip) {
-			return &limitedConn{Conn: conn, release: func() { l.c.release(ip) }}, nil
+			lc := &limitedConn{Conn: conn}
+			lc.release = func() { l.c.release(ip, lc) }
+			l.c.mu.Lock()
+			l.c.open[lc] = struct{}{}
+			l.c.mu.Unlock()
+			return lc, nil
 		}
 		if !l.greet {
 			conn.Close()

@@ -223,13 +223,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := gs.Shutdown(ctx); err != nil {
-				gs.Close()
+			if err := gs.Shutdown(ctx); err != nil && !errors.Is(err, gosmtp.ErrServerClosed) {
 				errs[i] = err
 			}
 		}()
 	}
 	wg.Wait()
+	s.conns.closeAll() // sessions still open after the bound are cut
 	return errors.Join(errs...)
 }
 

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"bufio"
+	"crypto/tls"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/sluicemail/sluice/server/queue"
+	"github.com/sluicemail/sluice/server/smtp"
+)
+
+// The mail that arrives over SMTP is read over IMAP with the same account.
+func TestServeIMAPReadsDeliveredMail(t *testing.T) {
+	e := newE2E(t, e2eInbound)
+	if err := e.send("friend@example.org", "alice@example.net", "read me over IMAP"); err != nil {
+		t.Fatal(err)
+	}
+	e.mailbox("alice@example.net", "INBOX", 1)
+	c, err := imapclient.DialTLS(e.bound("imaps"), &imapclient.Options{TLSConfig: &tls.Config{InsecureSkipVerify: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login("alice@example.net", "wrong-password").Wait(); err == nil {
+		t.Error("IMAP login with a wrong password succeeded")
+	}
+	if err := c.Login("alice@example.net", "password1").Wait(); err != nil {
+		t.Fatalf("IMAP login: %v", err)
+	}
+	sel, err := c.Select("INBOX", nil).Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sel.NumMessages != 1 {
+		t.Errorf("INBOX has %d messages over IMAP, want 1", sel.NumMessages)
+	}
+}
+
+// The admin listener reports health and counters and reloads on POST.
+func TestServeAdmin(t *testing.T) {
+	e := newE2E(t, e2eInbound)
+	if err := e.send("s@example.org", "alice@example.net", "BUY NOW"); err == nil {
+		t.Fatal("content rule did not refuse")
+	}
+	base := "http://" + e.bound("admin")
+	body := func(resp *http.Response, err error) string {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.Status + "\n" + string(b)
+	}
+	if got := body(http.Get(base + "/healthz")); !strings.HasPrefix(got, "200") {
+		t.Errorf("healthz: %s", got)
+	}
+	metrics := body(http.Get(base + "/metrics"))
+	for _, want := range []string{`sluice_smtp_messages_total{listener="smtp",action="reject"} 1`, "sluice_rules_reload_errors_total 0", "sluice_queue_length 0"} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %q:\n%s", want, metrics)
+		}
+	}
+	if got := body(http.Post(base+"/reload", "text/plain", nil)); !strings.HasPrefix(got, "200") {
+		t.Errorf("reload: %s", got)
+	}
+}
+
+// On shutdown the server stops accepting, lets a transaction in progress
+// finish (its 250 means it is on disk), and cuts idle sessions at the
+// bound.
+func TestServeGracefulShutdown(t *testing.T) {
+	e := newE2E(t, e2eInbound)
+	conn, err := net.Dial("tcp", e.addr(smtp.MX))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	r := bufio.NewReader(conn)
+	say := func(line string) string {
+		if line != "" {
+			conn.Write([]byte(line))
+		}
+		var all string
+		for {
+			l, err := r.ReadString('\n')
+			all += l
+			if err != nil || len(l) < 4 || l[3] != '-' {
+				return all
+			}
+		}
+	}
+	say("")
+	say("EHLO client.example.org\r\n")
+	say("MAIL FROM:<late@example.org>\r\n")
+	say("RCPT TO:<alice@example.net>\r\n")
+	if got := say("DATA\r\n"); !strings.HasPrefix(got, "354") {
+		t.Fatalf("DATA: %q", got)
+	}
+	stopped := make(chan struct{})
+	go func() { e.in.stop(3 * time.Second); close(stopped) }()
+	// New connections are refused once shutdown began.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", e.addr(smtp.MX), time.Second)
+		if err != nil {
+			break
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("still accepting connections after shutdown began")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := say("Subject: finished during shutdown\r\n\r\nstill here\r\n.\r\n"); !strings.HasPrefix(got, "250") {
+		t.Errorf("transaction in progress at shutdown: %q", got)
+	}
+	// This client now idles; the bound ends it.
+	select {
+	case <-stopped:
+	case <-time.After(30 * time.Second):
+		t.Fatal("stop did not return")
+	}
+	if _, err := r.ReadString('\n'); err == nil {
+		t.Error("idle session still open after stop")
+	}
+	// The acknowledged message is in the Maildir or still in the spool.
+	files, _ := filepath.Glob(filepath.Join(e.in.cfg.Data, "mail", "example.net", "alice", "new", "*"))
+	q, err := queue.Open(queue.Dir(e.in.cfg.Data), queue.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	if n := len(files) + len(q.List()); n != 1 {
+		t.Errorf("acknowledged message: %d in the Maildir, %d in the spool", len(files), len(q.List()))
+	}
+}
