@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sluicemail/sluice/server/relay"
+	"github.com/sluicemail/sluice/server/store"
 )
 
 // Sender relays a message to remote recipients, all of one destination
@@ -199,6 +200,11 @@ func (q *Queue) deliverAll(ctx context.Context, m *message, raw []byte) ([]doneE
 			continue
 		}
 		if err := q.deliverLocal(m, r, raw); err != nil {
+			if store.IsPermanent(err) {
+				q.log.Warn("local delivery failed", "id", m.id, "user", r.User, "err", err)
+				fails = append(fails, localFailure(i, err))
+				continue
+			}
 			tempErr = err
 			q.log.Warn("local delivery deferred", "id", m.id, "user", r.User, "err", err)
 			continue
@@ -223,8 +229,10 @@ func (q *Queue) deliverAll(ctx context.Context, m *message, raw []byte) ([]doneE
 }
 
 // deliverLocal stores raw, with a Return-Path header (RFC 5321 section
-// 4.4), in the recipient's mailbox. Every error is temporary: a full disk
-// or a permission problem is fixed by the operator, and the message waits.
+// 4.4), in the recipient's mailbox. Errors are temporary (a full disk or a
+// permission problem is fixed by the operator, and the message waits)
+// unless the store says retrying cannot help (store.IsPermanent: a bad
+// user or mailbox name, a message too big for any mailbox).
 func (q *Queue) deliverLocal(m *message, r Recipient, raw []byte) error {
 	if q.opts.Deliverer == nil {
 		return errors.New("no local delivery configured")
@@ -280,6 +288,17 @@ func (q *Queue) relay(ctx context.Context, domain string, m *message, idx []int,
 		}
 	}
 	return errs
+}
+
+func localFailure(i int, err error) failure {
+	status := "5.2.0"
+	switch {
+	case errors.Is(err, store.ErrBadUser):
+		status = "5.1.1"
+	case errors.Is(err, store.ErrTooBig):
+		status = "5.2.3"
+	}
+	return failure{index: i, status: status, diag: "x-local; " + oneLine(err.Error())}
 }
 
 func failureOf(i int, err error) failure {

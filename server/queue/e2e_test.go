@@ -322,3 +322,23 @@ func TestQuarantine(t *testing.T) {
 		t.Fatal("released a deleted message")
 	}
 }
+
+// TestLocalPermanentFailureDSN: a recipient the store can never deliver to
+// (an invalid user name) is bounced at once, not retried for days.
+func TestLocalPermanentFailureDSN(t *testing.T) {
+	s := newSystem(t, nil)
+	env := queue.Envelope{From: "alice@local.test", AuthUser: "alice@local.test", Rcpt: []queue.Recipient{
+		{Addr: "../evil@local.test", Local: true, User: "../evil@local.test"},
+		{Addr: "bob@local.test", Local: true, User: "bob@local.test"}}}
+	if _, err := s.q.Put(context.Background(), env, []byte(outMsg)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "queue to empty", func() bool { return len(s.q.List()) == 0 && len(s.mailbox(t, "alice@local.test", "")) == 1 })
+	if n := len(s.mailbox(t, "bob@local.test", "")); n != 1 {
+		t.Fatalf("bob has %d messages", n)
+	}
+	ds := checkDSN(t, s.mailbox(t, "alice@local.test", "")[0])["message/delivery-status"]
+	if !strings.Contains(ds, "Final-Recipient: rfc822; ../evil@local.test") || !strings.Contains(ds, "Status: 5.1.1") {
+		t.Fatalf("delivery-status: %s", ds)
+	}
+}

@@ -44,7 +44,8 @@ func TestSecondOpenIsRefused(t *testing.T) {
 }
 
 // TestGroupCommit holds the first fsync until every other Put is waiting
-// in the committer: they must all be made durable by one more fsync.
+// in the committer: they must all be made durable by at most one more
+// fsync.
 func TestGroupCommit(t *testing.T) {
 	const n = 50
 	var q *Queue
@@ -57,7 +58,8 @@ func TestGroupCommit(t *testing.T) {
 		}
 		if syncs.Add(1) == 1 {
 			once.Do(func() {
-				for len(q.w.reqs) < n-1 {
+				// The hook runs in the committer: its batch is safe to read.
+				for len(q.w.batch)+len(q.w.reqs) < n {
 					time.Sleep(time.Millisecond)
 				}
 				close(first)
@@ -79,8 +81,8 @@ func TestGroupCommit(t *testing.T) {
 	}
 	wg.Wait()
 	<-first
-	if got := syncs.Load(); got != 2 {
-		t.Fatalf("%d Puts took %d file fsyncs, want 2", n, got)
+	if got := syncs.Load(); got > 2 {
+		t.Fatalf("%d Puts took %d file fsyncs, want at most 2", n, got)
 	}
 	if len(q.List()) != n {
 		t.Fatalf("queued %d, want %d", len(q.List()), n)
