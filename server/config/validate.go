@@ -85,11 +85,11 @@ func (r *Relay) validate() []fieldError {
 	if s.Host == "" {
 		errs = append(errs, fieldError{"$.relay.smarthost.host", "host is required"})
 	}
-	if s.Port < 1 || s.Port > 65535 {
-		errs = append(errs, fieldError{"$.relay.smarthost.port", fmt.Sprintf("port %d out of range", s.Port)})
-	}
 	switch s.TLS {
 	case TLSNone, TLSStartTLS, TLSImplicit:
+		if s.Port < 1 || s.Port > 65535 {
+			errs = append(errs, fieldError{"$.relay.smarthost.port", fmt.Sprintf("port %d out of range", s.Port)})
+		}
 	default:
 		errs = append(errs, fieldError{"$.relay.smarthost.tls", fmt.Sprintf("unknown mode %q (want none, starttls or tls)", s.TLS)})
 	}
