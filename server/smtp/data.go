@@ -51,7 +51,7 @@ func (s *session) Data(r io.Reader) error {
 	v := s.evaluate(engine.PhaseData)
 	if v.Final() {
 		s.logVerdict("", v, engine.PhaseData, "")
-		s.srv.opts.Metrics.Message(s.kind, v.Action)
+		s.countOnce(v.Action)
 		return verdictError(v)
 	}
 	if v.Action == engine.ActionDiscard {

@@ -76,8 +76,13 @@ func TestRejectAtRcptByEnvelopeRule(t *testing.T) {
 	if r := c.expect("550 5.7.1"); !strings.Contains(r, "Sender spammer@bad.example refused") {
 		t.Errorf("reply %q", r)
 	}
+	c.send("RCPT TO:<bob@example.net>\r\n")
+	c.expect("550 5.7.1")
 	if len(h.spy.envelopes()) != 0 {
 		t.Error("rejected message queued")
+	}
+	if n := h.srv.Metrics().Messages(MX, "reject"); n != 1 {
+		t.Errorf("reject counted %d times, want once per transaction", n)
 	}
 }
 

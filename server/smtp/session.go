@@ -128,7 +128,16 @@ func (s *session) evaluate(phase engine.Phase) engine.Verdict {
 // Reset ends the transaction (RSET, a new EHLO, the end of DATA).
 func (s *session) Reset() {
 	s.tx, s.msg, s.early = nil, nil, nil
-	s.inTx, s.from, s.utf8, s.size, s.rcpts = false, "", false, 0, nil
+	s.inTx, s.counted, s.from, s.utf8, s.size, s.rcpts = false, false, "", false, 0, nil
+}
+
+// countOnce counts a refusal of the transaction once, however many
+// recipients it refuses.
+func (s *session) countOnce(action string) {
+	if !s.counted {
+		s.counted = true
+		s.srv.opts.Metrics.Message(s.kind, action)
+	}
 }
 
 // Logout ends the session.
@@ -199,6 +208,7 @@ func (s *session) Rcpt(to string, opts *gosmtp.RcptOptions) error {
 	}
 	if s.early != nil {
 		s.logVerdict("", *s.early, engine.PhaseRcpt, to)
+		s.countOnce(s.early.Action)
 		return verdictError(*s.early)
 	}
 	if err := s.checkQuota(dest, s.size); err != nil {
@@ -209,7 +219,7 @@ func (s *session) Rcpt(to string, opts *gosmtp.RcptOptions) error {
 	if v.Decided && v.Final() {
 		s.msg.Envelope.Rcpt = s.msg.Envelope.Rcpt[:len(s.msg.Envelope.Rcpt)-1]
 		s.logVerdict("", v, engine.PhaseRcpt, to)
-		s.srv.opts.Metrics.Message(s.kind, v.Action)
+		s.countOnce(v.Action)
 		return verdictError(v)
 	}
 	s.rcpts = append(s.rcpts, acceptedRcpt{addr: to, to: dest})
