@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -288,5 +289,47 @@ func TestRetryAndDeletePersist(t *testing.T) {
 	waitFor(t, "retried message delivered", func() bool { return len(q.List()) == 0 })
 	if got := d.deliveries(); len(got) != 1 || string(got[0].raw[len(got[0].raw)-len(body(1)):]) != string(body(1)) {
 		t.Fatalf("delivered %d messages", len(got))
+	}
+}
+
+// TestWriteErrorIsNotQueued makes a real write fail half-way (the file
+// size limit, RLIMIT_FSIZE, stands in for a full disk): the Put fails, the
+// partial record is taken back out, and the spool stays readable.
+func TestWriteErrorIsNotQueued(t *testing.T) {
+	dir := t.TempDir()
+	q := mustOpen(t, dir, Options{})
+	if _, err := q.Put(context.Background(), env("u@local.test"), body(1)); err != nil {
+		t.Fatal(err)
+	}
+	q.mu.Lock()
+	size := q.cur.size
+	q.mu.Unlock()
+	var old syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
+		t.Fatal(err)
+	}
+	lim := old
+	lim.Cur = uint64(size) + 4096
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	big := bytes.Repeat([]byte("x"), 64<<10)
+	_, err := q.Put(context.Background(), env("u@local.test"), big)
+	syscall.Setrlimit(syscall.RLIMIT_FSIZE, &old)
+	if !errors.Is(err, syscall.EFBIG) {
+		t.Fatalf("Put beyond the size limit: %v", err)
+	}
+	if _, err := q.Put(context.Background(), env("u@local.test"), body(3)); err != nil {
+		t.Fatalf("Put after the limit was lifted: %v", err)
+	}
+	q.Close()
+	segs, _ := filepath.Glob(filepath.Join(dir, "spool-*.log"))
+	if fi, _ := os.Stat(segs[0]); fi.Size() != size {
+		t.Fatalf("first segment is %d bytes, want %d (the partial record taken out)", fi.Size(), size)
+	}
+	q2 := mustOpen(t, dir, Options{})
+	defer q2.Close()
+	if n := len(q2.List()); n != 2 {
+		t.Fatalf("recovered %d messages, want 2", n)
 	}
 }
