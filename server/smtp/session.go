@@ -44,6 +44,7 @@ type session struct {
 	msg     *engine.Message
 	early   *engine.Verdict // a reject decided before RCPT, answered at RCPT
 	inTx    bool            // MAIL was accepted
+	counted bool            // a refusal of this transaction is in the metrics
 	from    string
 	utf8    bool
 	size    int64
