@@ -35,7 +35,7 @@ func runIn(t *testing.T, stdin string, args ...string) (string, string, int) {
 func TestUserCommand(t *testing.T) {
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "sluice.yaml")
-	os.WriteFile(conf, []byte("domains: [example.net]\ndata: data\n"), 0o644)
+	os.WriteFile(conf, []byte("domains: [example.net]\ndata: data\nquota: 1MB\n"), 0o644)
 	steps := []struct {
 		stdin string
 		args  []string
@@ -49,7 +49,8 @@ func TestUserCommand(t *testing.T) {
 		{"password2\n", []string{"user", "passwd", "--config", conf, "--password-stdin", "alice@example.net"}, 0, "password changed"},
 		{"", []string{"user", "alias", "--config", conf, "info@example.net", "alice@example.net"}, 0, "info@example.net -> alice@example.net"},
 		{"", []string{"user", "alias", "--config", conf, "@example.net", "alice@example.net"}, 0, "@example.net"},
-		{"", []string{"user", "list", "--config", conf}, 0, "alice@example.net"},
+		{"", []string{"user", "list", "--config", conf}, 0, "alice@example.net  0 B of 1.0 MB (0%)  @example.net, info@example.net"},
+		{"", []string{"user", "list", "--config", conf}, 0, "catch-all @example.net -> alice@example.net"},
 		{"", []string{"user", "add", "--config", conf, "carol@example.net"}, 1, "not a terminal"},
 		{"", []string{"user", "unalias", "--config", conf, "info@example.net"}, 0, "removed alias"},
 		{"", []string{"user", "del", "--config", conf, "alice@example.net"}, 0, "deleted alice@example.net"},

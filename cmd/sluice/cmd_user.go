@@ -81,7 +81,7 @@ func runUser(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "unalias":
 		return userReport(stdout, stderr, accounts.DeleteAlias(pos[0]), "removed alias %s", auth.Normalize(pos[0]))
 	case "list":
-		listUsers(stdout, accounts, dir)
+		listUsers(stdout, accounts, dir, configQuota(fs))
 		return 0
 	}
 	fmt.Fprintln(stderr, userUsage)
@@ -145,8 +145,19 @@ func warnForeignDomain(stderr io.Writer, fs *flag.FlagSet, addr string) {
 	}
 }
 
-// listUsers prints each account with its aliases and storage use.
-func listUsers(w io.Writer, accounts *auth.Accounts, dir string) {
+// configQuota returns the quota of the --config file, 0 without one.
+func configQuota(fs *flag.FlagSet) int64 {
+	if f := fs.Lookup("config"); f != nil && f.Value.String() != "" {
+		if c, err := config.Load(f.Value.String()); err == nil {
+			return int64(c.Quota)
+		}
+	}
+	return 0
+}
+
+// listUsers prints each account with its aliases and storage use (of the
+// quota, when there is one).
+func listUsers(w io.Writer, accounts *auth.Accounts, dir string, quota int64) {
 	st, _ := store.Open(dir, store.Options{})
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "USER\tSTORAGE\tALIASES")
@@ -155,6 +166,9 @@ func listUsers(w io.Writer, accounts *auth.Accounts, dir string) {
 		if st != nil {
 			if n, err := st.Usage(u.Address); err == nil {
 				usage = humanBytes(n)
+				if quota > 0 {
+					usage += fmt.Sprintf(" of %s (%d%%)", humanBytes(quota), n*100/quota)
+				}
 			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", u.Address, usage, strings.Join(u.Aliases, ", "))
