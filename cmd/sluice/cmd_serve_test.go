@@ -367,3 +367,34 @@ func TestServeSubmissionRelayDSNAndRetry(t *testing.T) {
 	}
 	e.mailbox("bob@example.net", "INBOX", 0) // no bounce for a retried message
 }
+
+// A rule on dnsbl facts alone is decided at connection time and answered
+// at the first RCPT (where the client logs the recipient); the listed
+// client can send nothing.
+func TestServeDNSBLAtRcpt(t *testing.T) {
+	e := newE2E(t, `pipeline: inbound
+stages:
+  dnsbl:
+    query_local: true
+    zones: [{zone: bl.example}]
+rules:
+  - name: dnsbl-listed
+    when: dnsbl.listed
+    action: reject 554 5.7.1 "Client {{ conn.ip }} is listed at {{ dnsbl.hits[0].zone }}"
+`)
+	c, err := gosmtp.Dial(e.addr(smtp.MX))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Mail("anyone@example.org", nil); err != nil {
+		t.Fatalf("MAIL: %v", err)
+	}
+	err = c.Rcpt("alice@example.net", nil)
+	if se, ok := err.(*gosmtp.SMTPError); !ok || se.Code != 554 || se.Message != "Client 127.0.0.1 is listed at bl.example" {
+		t.Errorf("RCPT: %v", err)
+	}
+	if !strings.Contains(e.logs.String(), "rules=[dnsbl-listed]") || !strings.Contains(e.logs.String(), "phase=rcpt") {
+		t.Errorf("verdict not logged")
+	}
+}
