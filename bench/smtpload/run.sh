@@ -39,7 +39,8 @@ if [ "${SMTP_SOURCE:-}" ] && command -v smtp-source >/dev/null; then
 	t1=$(date +%s.%N)
 	while [ $(($(find "$data/mail" -path '*/new/*' -type f | wc -l) - before)) -lt "$MESSAGES" ]; do sleep 0.1; done
 	t2=$(date +%s.%N)
-	echo "smtp-source: $MESSAGES accepted in $(echo "$t1 - $t0" | bc) s, delivered in $(echo "$t2 - $t0" | bc) s" \
-		"= $(echo "$MESSAGES / ($t1 - $t0)" | bc) msg/s accepted, $(echo "$MESSAGES / ($t2 - $t0)" | bc) msg/s end to end"
+	awk -v m="$MESSAGES" -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN {
+		printf "smtp-source -s %d: %d accepted in %.2fs = %.0f msg/s accepted; delivered in %.2fs = %.0f msg/s end to end\n",
+			'"$SESSIONS"', m, b-a, m/(b-a), c-a, m/(c-a) }'
 fi
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -17,6 +17,30 @@ type Info struct {
 	LastErr  string
 }
 
+// Stats are counters for monitoring (the admin listener's /metrics).
+type Stats struct {
+	Messages   int   // queued, not finished
+	Deferred   int   // of which at least one attempt failed
+	Segments   int   // spool files
+	SpoolBytes int64 // their total size
+}
+
+// Stats returns the current counters.
+func (q *Queue) Stats() Stats {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	st := Stats{Messages: len(q.msgs), Segments: len(q.segs)}
+	for _, m := range q.msgs {
+		if m.attempts > 0 {
+			st.Deferred++
+		}
+	}
+	for _, s := range q.segs {
+		st.SpoolBytes += s.size
+	}
+	return st
+}
+
 // List returns the queued messages, oldest first.
 func (q *Queue) List() []Info {
 	q.mu.Lock()

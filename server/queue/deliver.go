@@ -30,8 +30,11 @@ func (q *Queue) Run(ctx context.Context) error {
 		return ErrClosed
 	}
 	q.running.Add(1)
+	ctx, cancel := context.WithCancel(ctx)
+	q.stopRun = append(q.stopRun, cancel)
 	q.mu.Unlock()
 	defer q.running.Done()
+	defer cancel()
 	var wg sync.WaitGroup
 	for range q.opts.Workers {
 		wg.Add(1)

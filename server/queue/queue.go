@@ -142,6 +142,7 @@ type Queue struct {
 	cur     *segment   // the segment the committer appends to, or nil
 	nextSeg uint64
 	closed  bool
+	stopRun []context.CancelFunc // ends the Run calls, for Close
 
 	ready   chan *message // messages due now
 	kick    chan struct{} // wakes the scanner (retry now, segment cleanup)
@@ -264,8 +265,8 @@ func (q *Queue) appendAsync(typ byte, payload []byte) {
 	}
 }
 
-// Close stops accepting messages, flushes the spool and releases it. Call
-// it after the context given to Run has ended.
+// Close stops the delivery workers (after their current attempt), stops
+// accepting messages, flushes the spool and releases it.
 func (q *Queue) Close() error {
 	q.mu.Lock()
 	if q.closed {
@@ -273,6 +274,9 @@ func (q *Queue) Close() error {
 		return nil
 	}
 	q.closed = true
+	for _, stop := range q.stopRun {
+		stop()
+	}
 	q.mu.Unlock()
 	q.running.Wait()
 	err := q.w.close()

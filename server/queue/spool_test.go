@@ -333,3 +333,25 @@ func TestWriteErrorIsNotQueued(t *testing.T) {
 		t.Fatalf("recovered %d messages, want 2", n)
 	}
 }
+
+// TestCloseStopsRun: Close ends a Run whose context is still live, so a
+// server shutting down in either order does not hang.
+func TestCloseStopsRun(t *testing.T) {
+	q := mustOpen(t, t.TempDir(), fastOpts(&recorder{}))
+	ran := make(chan error)
+	go func() { ran <- q.Run(context.Background()) }()
+	waitFor(t, "Run to start", func() bool {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		return len(q.stopRun) == 1
+	})
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-ran; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if _, err := q.Put(context.Background(), env("u@local.test"), body(1)); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Put after Close: %v", err)
+	}
+}

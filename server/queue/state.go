@@ -29,7 +29,8 @@ func (q *Queue) record(m *message, done []doneEntry) bool {
 		for _, s := range m.state {
 			ok = ok && s == rcptDelivered
 		}
-		q.log.Info("message done", "id", m.id, "all_delivered", ok)
+		q.log.Info("message done", "id", m.id, "from", m.env.From, "rcpts", len(m.state), "all_delivered", ok,
+			"attempts", m.attempts+1, "delay", q.opts.Now().Sub(m.env.Received).Round(time.Millisecond))
 		if q.opts.OnDone != nil {
 			q.opts.OnDone(m.id, ok)
 		}
