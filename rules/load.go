@@ -86,8 +86,11 @@ func Load(dir string, opts Options) (*Set, error) {
 	}
 	for _, tf := range tests {
 		s.Watched = append(s.Watched, tf)
-		cases, terrs := loadTests(tf)
+		cases, overrides, terrs := loadTests(tf)
 		errs = append(errs, terrs...)
+		if len(overrides) > 0 && len(terrs) == 0 {
+			errs = append(errs, s.overrideStages(tf, cases, overrides)...)
+		}
 		s.Tests = append(s.Tests, cases...)
 	}
 	if len(errs) > 0 {
@@ -294,4 +297,45 @@ func firstFile(p *engine.Pipeline) string {
 		return p.Rules[0].Pos.File
 	}
 	return ""
+}
+
+// overrideStages gives the cases of one test file pipelines whose stages
+// use the file's own settings (a model fixture, a test list zone). The
+// rules are shared with the running pipeline, so an override must not move
+// a stage to another phase, which would change what the rules were
+// prepared for.
+func (s *Set) overrideStages(file string, cases []*TestCase, conf map[string]stageConf) ErrorList {
+	var errs ErrorList
+	built := map[string]*engine.Pipeline{}
+	for _, tc := range cases {
+		if p, ok := built[tc.Pipeline]; ok {
+			tc.pipeline = p
+			continue
+		}
+		orig := s.pipelines[tc.Pipeline]
+		if orig == nil {
+			continue // reported when the case runs
+		}
+		p := *orig
+		p.Stages = make(map[string]engine.Stage, len(orig.Stages))
+		for ns, st := range orig.Stages {
+			p.Stages[ns] = st
+		}
+		for ns, c := range conf {
+			l, col := pos(c.node)
+			st, err := stages.New(ns, stages.Settings{Raw: []byte(c.node.String()), Dir: filepath.Dir(file)})
+			if err != nil {
+				errs = append(errs, &Error{File: file, Line: l, Col: col, Msg: cleanMsg(err)})
+				continue
+			}
+			if old := orig.Stages[ns]; old != nil && old.Phase() != st.Phase() {
+				errs = append(errs, &Error{File: file, Line: l, Col: col, Msg: fmt.Sprintf("stage %s: these settings move it from phase %s to %s", ns, old.Phase(), st.Phase())})
+				continue
+			}
+			p.Stages[ns] = st
+		}
+		built[tc.Pipeline] = &p
+		tc.pipeline = &p
+	}
+	return errs
 }

@@ -27,6 +27,8 @@ type TestCase struct {
 	Envelope engine.Envelope
 	DNS      string // zone file path, "" for none
 	Expect   Expect
+
+	pipeline *engine.Pipeline // the file's own pipeline when it overrides stages
 }
 
 // Expect is what a rule test checks. Empty fields are not checked.
@@ -44,8 +46,11 @@ type Expect struct {
 type ScoreRange struct{ Min, Max float64 }
 
 type testFileDoc struct {
-	Pipeline string     `yaml:"pipeline"`
-	Tests    []ast.Node `yaml:"tests"`
+	Pipeline string `yaml:"pipeline"`
+	// Stages overrides stage settings for this file's cases only, e.g. a
+	// small Bayes model fixture; paths are relative to the test file.
+	Stages map[string]ast.Node `yaml:"stages"`
+	Tests  []ast.Node          `yaml:"tests"`
 }
 
 type testDoc struct {
@@ -72,22 +77,27 @@ type envelopeDoc struct {
 	Port     int      `yaml:"port"`
 }
 
-// loadTests reads one *_test.yaml file.
-func loadTests(path string) ([]*TestCase, ErrorList) {
+// loadTests reads one *_test.yaml file, and the stage settings it
+// overrides for its cases.
+func loadTests(path string) ([]*TestCase, map[string]stageConf, ErrorList) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, ErrorList{{File: path, Msg: err.Error()}}
+		return nil, nil, ErrorList{{File: path, Msg: err.Error()}}
 	}
 	var doc testFileDoc
 	f, err := parser.ParseBytes(data, 0)
 	if err != nil {
-		return nil, ErrorList{yamlError(path, err)}
+		return nil, nil, ErrorList{yamlError(path, err)}
 	}
 	if len(f.Docs) == 0 || f.Docs[0].Body == nil {
-		return nil, ErrorList{{File: path, Msg: "empty test file"}}
+		return nil, nil, ErrorList{{File: path, Msg: "empty test file"}}
 	}
 	if err := decodeNode(path, f.Docs[0].Body, &doc, yaml.Strict()); err != nil {
-		return nil, ErrorList{err}
+		return nil, nil, ErrorList{err}
+	}
+	overrides := map[string]stageConf{}
+	for ns, node := range doc.Stages {
+		overrides[ns] = stageConf{file: path, node: node}
 	}
 	var out []*TestCase
 	var errs ErrorList
@@ -99,7 +109,7 @@ func loadTests(path string) ([]*TestCase, ErrorList) {
 		}
 		out = append(out, tc)
 	}
-	return out, errs
+	return out, overrides, errs
 }
 
 func loadTest(path, pipeline string, node ast.Node) (*TestCase, *Error) {
@@ -226,6 +236,9 @@ func (s *Set) RunTests(ctx context.Context) []TestResult {
 func (s *Set) runTest(ctx context.Context, tc *TestCase) TestResult {
 	res := TestResult{Case: tc}
 	p := s.Pipeline(tc.Pipeline)
+	if tc.pipeline != nil {
+		p = tc.pipeline
+	}
 	if p == nil {
 		res.Failures = []string{fmt.Sprintf("no %s pipeline in %s", tc.Pipeline, s.Dir)}
 		return res

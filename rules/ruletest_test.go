@@ -81,3 +81,36 @@ func TestRuleTestFileErrors(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// TestStageOverrideInTestFile: a test file may give its cases their own
+// stage settings (a model fixture) without touching the running pipeline.
+func TestStageOverrideInTestFile(t *testing.T) {
+	dir := writeDir(t, map[string]string{
+		"inbound.yaml": "pipeline: inbound\nrules:\n  - {name: named, when: 'len(rdns.names) > 0', score: 1}\n",
+		"fixture_test.yaml": `stages:
+  rdns: {names: [fixture.example]}
+tests:
+  - name: the override is used
+    raw: "Subject: x\n\nbody\n"
+    expect: {rules: [named]}
+`,
+		"plain_test.yaml": `tests:
+  - name: the rule set's own settings are used
+    raw: "Subject: x\n\nbody\n"
+    expect: {rules: []}
+`,
+	})
+	set, err := Load(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range set.RunTests(context.Background()) {
+		if !r.Passed() {
+			t.Errorf("%s: %v", r.Case.Name, r.Failures)
+		}
+	}
+	v := eval(t, set.Pipeline(Inbound), envAlice, plainMsg, 4)
+	if len(v.Fired) != 0 {
+		t.Errorf("the override leaked into the running pipeline: %v", v.Rules())
+	}
+}
