@@ -142,7 +142,7 @@ func loadTest(path, pipeline string, node ast.Node) (*TestCase, *Error) {
 			return nil, fail("dns: %v", err)
 		}
 	}
-	if tc.Expect.Action == "" && len(tc.Expect.Rules) == 0 && d.Expect.Score == nil && len(tc.Expect.Headers) == 0 {
+	if tc.Expect.Action == "" && tc.Expect.Rules == nil && d.Expect.Score == nil && len(tc.Expect.Headers) == 0 {
 		return nil, fail("expect nothing: give at least action, rules, score or headers")
 	}
 	if d.Expect.Score != nil {
