@@ -33,7 +33,7 @@ func init() { auth.HashCost = bcrypt.MinCost }
 // spool with its delivery workers, the rules (live, from a directory) and
 // the SMTP listeners.
 type harness struct {
-	t        *testing.T
+	t        testing.TB
 	dir      string
 	accounts *auth.Accounts
 	store    *store.Store
@@ -132,7 +132,7 @@ type harnessOpts struct {
 	quota   int64 // per-user storage limit in bytes (0: none)
 }
 
-func newHarness(t *testing.T, ho harnessOpts) *harness {
+func newHarness(t testing.TB, ho harnessOpts) *harness {
 	t.Helper()
 	h := &harness{t: t, dir: t.TempDir(), logs: &syncBuffer{}}
 	var err error
