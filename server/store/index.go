@@ -79,7 +79,12 @@ func (s *Store) openIndex(dir string) (*bolt.DB, error) {
 			return nil, fmt.Errorf("index %s: %w", path, err)
 		}
 	} else if statErr != nil {
-		s.log.Warn("store: no index, building it from the Maildir with new UIDVALIDITY", "index", path)
+		// A new user has no index yet; a user with mail has lost it.
+		if n, _ := duMaildir(dir); n > 0 {
+			s.log.Warn("store: index missing, rebuilding it from the Maildir with new UIDVALIDITY", "index", path)
+		} else {
+			s.log.Info("store: new index", "index", path)
+		}
 	}
 	return db, nil
 }

@@ -104,7 +104,7 @@ func (a *Account) loadMailbox(name string) (*Mailbox, error) {
 	if err != nil {
 		return nil, fmt.Errorf("index of %s: %w", name, err)
 	}
-	if err := m.syncLocked(true, nil); err != nil {
+	if err := m.syncLocked(true); err != nil {
 		return nil, err
 	}
 	m.Tracker = imapserver.NewMailboxTracker(uint32(len(m.msgs)))
@@ -159,7 +159,7 @@ func (m *Mailbox) Sync(full bool) error {
 	if m.gone {
 		return ErrGone
 	}
-	return m.syncLocked(full, nil)
+	return m.syncLocked(full)
 }
 
 // SyncIfStale does a full Sync when the last one is older than age.
@@ -169,7 +169,7 @@ func (m *Mailbox) SyncIfStale(age time.Duration) error {
 	if m.gone {
 		return ErrGone
 	}
-	return m.syncLocked(time.Since(m.lastFull) > age, nil)
+	return m.syncLocked(time.Since(m.lastFull) > age)
 }
 
 // diskFile is a message file found in the directory.
@@ -177,7 +177,7 @@ type diskFile struct {
 	sub, name, base, flags string
 }
 
-func (m *Mailbox) syncLocked(full bool, _ []stored) error {
+func (m *Mailbox) syncLocked(full bool) error {
 	m.pendMu.Lock()
 	pend := m.pending
 	m.pending = nil

@@ -41,7 +41,7 @@ func (m *Mailbox) adopt(files []stored, keywords [][]string) ([]uint32, error) {
 	m.pendMu.Lock()
 	m.pending = append(m.pending, files...)
 	m.pendMu.Unlock()
-	if err := m.syncLocked(false, nil); err != nil {
+	if err := m.syncLocked(false); err != nil {
 		return nil, err
 	}
 	uids := make([]uint32, len(files))
