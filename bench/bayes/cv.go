@@ -85,6 +85,9 @@ func crossValidate(train []*msg, k int) {
 	fmt.Printf("%-36s | %-21s | %-21s | %-21s | %s | %s\n", "variant", "FP / recall @0.5", "FP / recall @0.9", "FP / recall @0.99", "ham>0.2", "HTML ham>=0.9")
 	fmt.Println(strings.Repeat("-", 110))
 	for _, v := range variants() {
+		if *only != "" && !strings.Contains(v.name, *only) && v.name != "default" {
+			continue
+		}
 		toks := make([][]string, len(train))
 		for i, x := range train {
 			toks[i] = v.opts.Tokenize(x.m)
@@ -193,6 +196,8 @@ func classOf(x *msg) bayesian.Class {
 	}
 	return "ham"
 }
+
+var only = flag.String("only", "", "with -cv: run only the variants whose name contains this (and the default)")
 
 var explain = flag.Bool("explain", false, "with -cv: list the default variant's errors at 0.9 with their clues")
 

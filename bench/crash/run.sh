@@ -17,8 +17,7 @@ go build -o "$work/driver" ./bench/crash/driver
 data="$work/data"
 if [ "${SERVER:-harness}" = sluice ]; then
 	go build -o "$work/sluice" ./cmd/sluice
-	"$work/sluice" user add --data "$data" --password-stdin u0@local.test </dev/null 2>/dev/null || true
-	server="$work/sluice serve --config $(bench/smtpload/sluice-config.sh "$work" "$PORT")"
+	server="$work/sluice serve --config $(bench/smtpload/sluice-config.sh "$work" "$PORT" 10)"
 else
 	go build -o "$work/harness" ./bench/crash/harness
 	server="$work/harness -data $data -listen 127.0.0.1:$PORT"

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/sluicemail/sluice/bench/smtpload/load"
@@ -62,6 +63,12 @@ func main() {
 		e2e := time.Since(start)
 		fmt.Printf("delivered %d/%d into the Maildir in %.2fs = %.0f msg/s end to end\n",
 			n-base, len(res.Acked), e2e.Seconds(), float64(n-base)/e2e.Seconds())
+	}
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil && len(res.Acked) > 0 {
+		own := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		fmt.Printf("load generator CPU %.2fs = %.2f ms per message (it shares the machine)\n",
+			own.Seconds(), own.Seconds()*1000/float64(len(res.Acked)))
 	}
 	if *pid != 0 && len(res.Acked) > 0 {
 		used := float64(cpuTicks(*pid)-before) / 100 // USER_HZ is 100 on Linux
