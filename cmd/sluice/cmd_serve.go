@@ -111,6 +111,9 @@ type instance struct {
 	cancel   context.CancelFunc
 	bg       chan struct{} // closed when the queue runner has returned
 	stopOnce sync.Once
+	// pidWritten: the pid file is ours to remove (a start that failed,
+	// say on a spool locked by a running server, must leave its pid file)
+	pidWritten bool
 }
 
 // start brings a server up from cfg. On error, what was started is stopped.
@@ -172,7 +175,11 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 		return in, err
 	}
 	go in.live.Watch(ctx, 500*time.Millisecond)
-	return in, writePID(cfg.Data)
+	if err = writePID(cfg.Data); err != nil {
+		return in, err
+	}
+	in.pidWritten = true
+	return in, nil
 }
 
 func openResolver(cfg *config.Config) (resolver.Resolver, error) {
@@ -358,7 +365,9 @@ func (in *instance) shutdown(bound time.Duration) {
 	if in.store != nil {
 		in.store.Close()
 	}
-	os.Remove(filepath.Join(in.cfg.Data, pidFile))
+	if in.pidWritten {
+		os.Remove(filepath.Join(in.cfg.Data, pidFile))
+	}
 	in.log.Info("stopped")
 }
 

@@ -4,14 +4,17 @@ import (
 	"bufio"
 	"crypto/tls"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/sluicemail/sluice/server/config"
 	"github.com/sluicemail/sluice/server/queue"
 	"github.com/sluicemail/sluice/server/smtp"
 )
@@ -140,5 +143,26 @@ func TestServeGracefulShutdown(t *testing.T) {
 	defer q.Close()
 	if n := len(files) + len(q.List()); n != 1 {
 		t.Errorf("acknowledged message: %d in the Maildir, %d in the spool", len(files), len(q.List()))
+	}
+}
+
+// A second server on the same data directory refuses to start (the spool
+// is locked) and leaves the first one's pid file alone.
+func TestServeSecondInstanceRefused(t *testing.T) {
+	e := newE2E(t, e2eInbound)
+	pid := filepath.Join(e.in.cfg.Data, pidFile)
+	before, err := os.ReadFile(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := *e.in.cfg
+	cfg.Listen = config.Listen{SMTP: "127.0.0.1:0"}
+	if _, err := start(&cfg, slog.New(slog.DiscardHandler)); err == nil {
+		t.Fatal("a second server started on a locked data directory")
+	} else if !strings.Contains(err.Error(), "in use") {
+		t.Errorf("error: %v", err)
+	}
+	if after, _ := os.ReadFile(pid); string(after) != string(before) {
+		t.Errorf("pid file changed: %q -> %q", before, after)
 	}
 }
