@@ -79,6 +79,15 @@ func want(t *testing.T, got, prefix, what string) {
 
 func TestProtocolEdgeCases(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
+	t.Run("extensions", func(t *testing.T) {
+		c := dialConv(t, h.mx)
+		r := c.cmd("EHLO client.example.org")
+		for _, ext := range []string{"PIPELINING", "8BITMIME", "SMTPUTF8", "SIZE 1048576", "ENHANCEDSTATUSCODES", "CHUNKING", "STARTTLS"} {
+			if !strings.Contains(r, "250-"+ext+"\r\n") && !strings.Contains(r, "250 "+ext+"\r\n") {
+				t.Errorf("EHLO lacks %s:\n%s", ext, r)
+			}
+		}
+	})
 	ehlo := func() *conv {
 		c := dialConv(t, h.mx)
 		c.expect250("EHLO client.example.org")
