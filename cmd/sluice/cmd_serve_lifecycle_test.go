@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -164,5 +165,29 @@ func TestServeSecondInstanceRefused(t *testing.T) {
 	}
 	if after, _ := os.ReadFile(pid); string(after) != string(before) {
 		t.Errorf("pid file changed: %q -> %q", before, after)
+	}
+}
+
+// `sluice reload` posts to the admin listener and reports a refused rule
+// set with its file and line; the running rules stay.
+func TestReloadCommand(t *testing.T) {
+	e := newE2E(t, e2eInbound)
+	conf := filepath.Join(e.dir, "reload.yaml")
+	os.WriteFile(conf, []byte(fmt.Sprintf("domains: [example.net]\ndata: data\nlisten: {admin: %q}\n", e.bound("admin"))), 0o644)
+	ruleFile := filepath.Join(e.dir, "rules", "inbound.yaml")
+	os.WriteFile(ruleFile, []byte("pipeline: inbound\nrules:\n  - name: broken\n    when: msg.no_such_field\n"), 0o644)
+	var out, errOut strings.Builder
+	if code := runReload([]string{"--config", conf}, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "inbound.yaml:4") {
+		t.Errorf("broken rules: exit %d, %q %q", code, out.String(), errOut.String())
+	}
+	// The running rules still refuse spam content.
+	if err := e.send("s@example.org", "alice@example.net", "BUY NOW"); err == nil {
+		t.Error("the broken set replaced the running one")
+	}
+	os.WriteFile(ruleFile, []byte(e2eInbound), 0o644)
+	out.Reset()
+	errOut.Reset()
+	if code := runReload([]string{"--config", conf}, &out, &errOut); code != 0 || !strings.Contains(out.String(), "rules reloaded") {
+		t.Errorf("good rules: exit %d, %q %q", code, out.String(), errOut.String())
 	}
 }
