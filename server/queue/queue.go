@@ -199,6 +199,9 @@ func (q *Queue) Put(ctx context.Context, env Envelope, raw []byte) (string, erro
 	if len(env.Rcpt) == 0 {
 		return "", errors.New("queue: no recipients")
 	}
+	if len(raw) > maxPayload-64<<10 {
+		return "", fmt.Errorf("queue: message of %d bytes is too large for the spool", len(raw))
+	}
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
