@@ -23,6 +23,9 @@ import (
 // IndexFile is the index's file name inside the user's Maildir.
 const IndexFile = "sluice-index.db"
 
+// indexMarker is created with a user's first index.
+const indexMarker = "sluice-index.created"
+
 var (
 	bMeta      = []byte("meta")
 	bBoxes     = []byte("mailboxes")
@@ -79,11 +82,14 @@ func (s *Store) openIndex(dir string) (*bolt.DB, error) {
 			return nil, fmt.Errorf("index %s: %w", path, err)
 		}
 	} else if statErr != nil {
-		// A new user has no index yet; a user with mail has lost it.
-		if n, _ := duMaildir(dir); n > 0 {
+		// A marker written with the first index tells a lost index from
+		// a user who never had one.
+		marker := filepath.Join(dir, indexMarker)
+		if _, err := os.Stat(marker); err == nil {
 			s.log.Warn("store: index missing, rebuilding it from the Maildir with new UIDVALIDITY", "index", path)
 		} else {
 			s.log.Info("store: new index", "index", path)
+			os.WriteFile(marker, []byte("the IMAP index sluice-index.db was created for this Maildir\n"), 0o600)
 		}
 	}
 	return db, nil

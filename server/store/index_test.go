@@ -2,9 +2,11 @@ package store
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -39,12 +41,32 @@ func snap(t *testing.T, m *Mailbox) snapshot {
 	return s
 }
 
+// logBuf collects log output safely from several goroutines.
+type logBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+var testLog = &logBuf{}
+
 func reopen(t *testing.T, s *Store, data string) *Store {
 	t.Helper()
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s2, err := Open(data, Options{Hostname: "testhost"})
+	s2, err := Open(data, Options{Hostname: "testhost", Logger: slog.New(slog.NewTextHandler(testLog, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,6 +147,9 @@ func TestIndexPersistsAndRebuilds(t *testing.T) {
 	s = reopen(t, s, data)
 	m = inbox(t, s, user)
 	rebuilt := snap(t, m)
+	if !strings.Contains(testLog.String(), "index missing, rebuilding") {
+		t.Errorf("lost index not logged:\n%s", testLog)
+	}
 	if rebuilt.validity <= before.validity || len(rebuilt.uids) != 4 || fmt.Sprint(rebuilt.flags) != "[FR F S ]" {
 		t.Fatalf("rebuilt %v (before %v)", rebuilt, before)
 	}
@@ -140,6 +165,9 @@ func TestIndexPersistsAndRebuilds(t *testing.T) {
 	again := snap(t, m)
 	if again.validity <= rebuilt.validity || len(again.uids) != 4 {
 		t.Fatalf("after corruption %v (before %v)", again, rebuilt)
+	}
+	if !strings.Contains(testLog.String(), "index unreadable, rebuilding") {
+		t.Errorf("corrupt index not logged:\n%s", testLog)
 	}
 	aside, _ := filepath.Glob(indexPath + ".broken-*")
 	if len(aside) != 1 {
