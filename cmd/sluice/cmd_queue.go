@@ -24,8 +24,9 @@ func init() {
 
 const queueUsage = "usage: sluice queue list|retry ID...|delete ID... [--data DIR | --config FILE]"
 
-// runQueue works on the spool directly, so the server must be stopped:
-// the spool is locked while a server has it open.
+// runQueue works on the spool directly. list works beside a running
+// server (read-only); retry and delete need the server stopped, since the
+// spool is locked while a server has it open.
 func runQueue(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, queueUsage)
@@ -52,6 +53,12 @@ func runQueue(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	q, err := queue.Open(queue.Dir(dir), queue.Options{})
+	if errors.Is(err, queue.ErrLocked) && sub == "list" {
+		// A running server holds the spool: a read-only look is safe.
+		if q, err = queue.Open(queue.Dir(dir), queue.Options{ReadOnly: true}); err == nil {
+			fmt.Fprintln(stderr, "(the server is running: this is a read-only view of its spool)")
+		}
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "sluice queue:", explainLocked(err))
 		return 1

@@ -37,9 +37,12 @@ func TestQueueCommand(t *testing.T) {
 		}
 		ids = append(ids, id)
 	}
-	// While a server holds the spool, the command refuses to touch it.
-	if code, _, errs := run(t, queueCmd, "list", "--data", data); code != 1 || !strings.Contains(errs, "stop the server") {
-		t.Fatalf("with the spool in use: %d %q", code, errs)
+	// While a server holds the spool, list reads it and the rest refuse.
+	if code, out, errs := run(t, queueCmd, "list", "--data", data); code != 0 || !strings.Contains(out, ids[1]) || !strings.Contains(errs, "read-only") {
+		t.Fatalf("list with the spool in use: %d %q %q", code, out, errs)
+	}
+	if code, _, errs := run(t, queueCmd, "delete", ids[0], "--data", data); code != 1 || !strings.Contains(errs, "stop the server") {
+		t.Fatalf("delete with the spool in use: %d %q", code, errs)
 	}
 	q.Close()
 

@@ -24,6 +24,9 @@ type Sender interface {
 // messages as they are queued, and a scanner re-queues deferred messages
 // when their retry time comes and deletes spool segments that are done.
 func (q *Queue) Run(ctx context.Context) error {
+	if q.opts.ReadOnly {
+		return ErrReadOnly
+	}
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()

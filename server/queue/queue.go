@@ -50,6 +50,7 @@ var (
 	ErrClosed   = errors.New("queue: closed")
 	ErrNotFound = errors.New("queue: no such message")
 	ErrLocked   = errors.New("queue: spool is in use by another process (is the server running?)")
+	ErrReadOnly = errors.New("queue: opened read-only")
 )
 
 // Options configure a Queue. The zero value works for inspection (no
@@ -81,6 +82,10 @@ type Options struct {
 	// user's INBOX when the message was submitted by a local user,
 	// otherwise out through the relay.
 	Route func(addr string) (Recipient, bool)
+
+	// ReadOnly opens the spool for inspection beside a running server: no
+	// lock, no writes, no delivery, and a view that may be a moment old.
+	ReadOnly bool
 
 	Logger *slog.Logger
 	Now    func() time.Time         // clock, for tests; default time.Now
@@ -170,12 +175,15 @@ type message struct {
 // Run starts. The directory is locked against a second process.
 func Open(dir string, opts Options) (*Queue, error) {
 	opts.defaults(dir)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("queue: %w", err)
-	}
-	lock, err := lockDir(dir)
-	if err != nil {
-		return nil, err
+	var lock *os.File
+	if !opts.ReadOnly {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("queue: %w", err)
+		}
+		var err error
+		if lock, err = lockDir(dir); err != nil {
+			return nil, err
+		}
 	}
 	q := &Queue{
 		dir: dir, opts: opts, log: opts.Logger, lock: lock,
@@ -187,7 +195,7 @@ func Open(dir string, opts Options) (*Queue, error) {
 		q.closeFiles()
 		return nil, err
 	}
-	q.w = newCommitter(q)
+	q.w = newCommitter(q, !opts.ReadOnly)
 	return q, nil
 }
 
@@ -291,5 +299,7 @@ func (q *Queue) closeFiles() {
 	for _, s := range q.segs {
 		s.r.Close()
 	}
-	q.lock.Close()
+	if q.lock != nil {
+		q.lock.Close()
+	}
 }

@@ -40,7 +40,9 @@ func (q *Queue) recover() error {
 		}
 		q.nextSeg = n + 1
 	}
-	q.dropFinished()
+	if !q.opts.ReadOnly {
+		q.dropFinished()
+	}
 	if len(q.msgs) > 0 {
 		q.log.Info("spool recovered", "messages", len(q.msgs), "segments", len(q.segs))
 	}
@@ -52,6 +54,9 @@ func (q *Queue) recover() error {
 func (q *Queue) loadSegment(num uint64) error {
 	path := filepath.Join(q.dir, segName(num))
 	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) && q.opts.ReadOnly {
+		return nil // deleted by the running server since the listing
+	}
 	if err != nil {
 		return fmt.Errorf("queue: %w", err)
 	}

@@ -47,8 +47,9 @@ type committer struct {
 	reqs chan *appendReq
 	wg   sync.WaitGroup
 
-	mu     sync.RWMutex
-	closed bool
+	mu       sync.RWMutex
+	closed   bool
+	readOnly bool
 
 	// owned by loop
 	f      *os.File
@@ -60,10 +61,14 @@ type committer struct {
 	batch  []*appendReq
 }
 
-func newCommitter(q *Queue) *committer {
-	c := &committer{q: q, reqs: make(chan *appendReq, 1024)}
-	c.wg.Add(1)
-	go c.loop()
+// newCommitter starts the committer; a queue opened read-only gets one
+// that refuses every write.
+func newCommitter(q *Queue, writable bool) *committer {
+	c := &committer{q: q, reqs: make(chan *appendReq, 1024), readOnly: !writable}
+	if writable {
+		c.wg.Add(1)
+		go c.loop()
+	}
 	return c
 }
 
@@ -72,7 +77,10 @@ func newCommitter(q *Queue) *committer {
 func (c *committer) submit(req *appendReq) error {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	if c.closed {
+	switch {
+	case c.readOnly:
+		return ErrReadOnly
+	case c.closed:
 		return ErrClosed
 	}
 	c.reqs <- req

@@ -355,3 +355,32 @@ func TestCloseStopsRun(t *testing.T) {
 		t.Fatalf("Put after Close: %v", err)
 	}
 }
+
+// TestReadOnlyBesideWriter: a read-only open sees what a running queue
+// holds, and can change nothing.
+func TestReadOnlyBesideWriter(t *testing.T) {
+	dir := t.TempDir()
+	q := mustOpen(t, dir, Options{})
+	defer q.Close()
+	id, err := q.Put(context.Background(), env("u@local.test"), body(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ro := mustOpen(t, dir, Options{ReadOnly: true})
+	defer ro.Close()
+	if l := ro.List(); len(l) != 1 || l[0].ID != id {
+		t.Fatalf("read-only view: %+v", l)
+	}
+	if _, err := ro.Put(context.Background(), env("u@local.test"), body(2)); !errors.Is(err, ErrReadOnly) {
+		t.Fatalf("Put: %v", err)
+	}
+	if err := ro.Delete(id); !errors.Is(err, ErrReadOnly) {
+		t.Fatalf("Delete: %v", err)
+	}
+	if err := ro.Run(context.Background()); !errors.Is(err, ErrReadOnly) {
+		t.Fatalf("Run: %v", err)
+	}
+	if len(q.List()) != 1 {
+		t.Fatal("the writer lost its message")
+	}
+}
