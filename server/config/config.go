@@ -110,6 +110,7 @@ type DKIMKey struct {
 type Limits struct {
 	MessageSize       Size     `yaml:"message_size"`         // largest message accepted (SIZE)
 	HeaderSize        Size     `yaml:"header_size"`          // largest header block
+	DataInFlight      Size     `yaml:"data_in_flight"`       // DATA held in memory by all sessions at once
 	LineLength        int      `yaml:"line_length"`          // longest line, command or DATA, including CRLF
 	Recipients        int      `yaml:"recipients"`           // RCPTs per transaction
 	Connections       int      `yaml:"connections"`          // SMTP connections in total
@@ -259,6 +260,9 @@ func (l *Limits) fillDefaults() {
 	}
 	if l.HeaderSize == 0 {
 		l.HeaderSize = 256 << 10
+	}
+	if l.DataInFlight == 0 {
+		l.DataInFlight = 512 << 20
 	}
 	def(&l.LineLength, 4096)
 	def(&l.Recipients, 100)

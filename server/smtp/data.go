@@ -36,7 +36,9 @@ func (s *session) Data(r io.Reader) error {
 	if len(s.rcpts) == 0 || s.msg == nil {
 		return errNoRcpt
 	}
-	raw, err := readMessage(r, s.srv.opts.MaxHeaderBytes)
+	br, release := s.srv.mem.reader(r)
+	defer release()
+	raw, err := readMessage(br, s.srv.opts.MaxHeaderBytes)
 	if err != nil {
 		s.badData(err)
 		return err
@@ -85,6 +87,8 @@ func readMessage(r io.Reader, maxHeader int64) ([]byte, error) {
 	case err == nil:
 	case errors.Is(err, gosmtp.ErrTooLongLine):
 		return nil, errLineTooLong
+	case err == errBusy:
+		return nil, errBusy
 	default:
 		return nil, err // too large (552), or the client went away
 	}

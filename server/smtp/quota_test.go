@@ -29,3 +29,20 @@ func TestQuota(t *testing.T) {
 		t.Errorf("%d queued, want 1", n)
 	}
 }
+
+// When the messages being received at once would hold more memory than
+// allowed, the one that crosses the limit gets 451 4.3.1; the memory comes
+// back when it is refused.
+func TestDataMemoryBudget(t *testing.T) {
+	h := newHarness(t, harnessOpts{modify: func(o *Options) { o.MaxDataInFlight = 64 << 10 }})
+	big := simpleMessage("s@example.org", "alice@example.net", "big", strings.Repeat(strings.Repeat("z", 70)+"\r\n", 2000))
+	if err := h.send("s@example.org", []string{"alice@example.net"}, big); smtpCode(err) != 451 {
+		t.Errorf("over the budget: %v", err)
+	}
+	if err := h.send("s@example.org", []string{"alice@example.net"}, simpleMessage("s@example.org", "alice@example.net", "small", "x")); err != nil {
+		t.Errorf("after the refusal: %v", err)
+	}
+	if n := h.srv.mem.used.Load(); n != 0 {
+		t.Errorf("%d bytes still counted", n)
+	}
+}

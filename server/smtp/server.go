@@ -74,6 +74,7 @@ type Options struct {
 
 	MaxMessageBytes  int64         // default 25 MiB
 	MaxHeaderBytes   int64         // default 256 KiB
+	MaxDataInFlight  int64         // DATA bytes held by all sessions at once; default 512 MiB
 	MaxLineLength    int           // default 4096
 	MaxRecipients    int           // default 100
 	MaxConnections   int           // default 1000
@@ -101,6 +102,9 @@ func (o *Options) defaults() {
 	}
 	if o.MaxHeaderBytes <= 0 {
 		o.MaxHeaderBytes = 256 << 10
+	}
+	if o.MaxDataInFlight <= 0 {
+		o.MaxDataInFlight = 512 << 20
 	}
 	setInt(&o.MaxLineLength, 4096)
 	setInt(&o.MaxRecipients, 100)
@@ -134,6 +138,7 @@ type Server struct {
 	log   *slog.Logger
 	conns *connLimiter
 	auth  *authLimiter
+	mem   *memBudget
 
 	mu      sync.Mutex
 	servers []*gosmtp.Server
@@ -151,6 +156,7 @@ func New(opts Options) (*Server, error) {
 		log:   opts.Logger,
 		conns: newConnLimiter(opts.MaxConnections, opts.MaxConnsPerIP),
 		auth:  newAuthLimiter(opts.MaxAuthFailures, opts.AuthBan),
+		mem:   &memBudget{max: opts.MaxDataInFlight},
 		addrs: map[string]net.Addr{},
 	}, nil
 }
