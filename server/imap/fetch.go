@@ -92,7 +92,7 @@ func (s *session) fetchOne(w *imapserver.FetchWriter, t target, o *imap.FetchOpt
 		rw.WriteEnvelope(t.msg.Envelope())
 	}
 	if o.BodyStructure != nil {
-		rw.WriteBodyStructure(imapserver.ExtractBodyStructure(bytes.NewReader(raw)))
+		rw.WriteBodyStructure(safeBodyStructure(imapserver.ExtractBodyStructure(bytes.NewReader(raw))))
 	}
 	for _, bs := range o.BodySection {
 		b := imapserver.ExtractBodySection(bytes.NewReader(raw), bs)

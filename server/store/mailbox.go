@@ -122,10 +122,24 @@ func (m *Mailbox) run(every time.Duration) {
 		case <-m.quit:
 			return
 		case <-m.wake:
-			m.Sync(false)
+			m.safeSync(false)
 		case <-t.C:
-			m.Sync(true)
+			m.safeSync(true)
 		}
+	}
+}
+
+// safeSync is Sync for the background loop: an error is logged and a
+// panic (a file no parser expected) is contained to this round, so the
+// server and the other mailboxes go on.
+func (m *Mailbox) safeSync(full bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			m.a.s.log.Error("store: panic while scanning mailbox", "user", m.a.user, "mailbox", m.name, "panic", v)
+		}
+	}()
+	if err := m.Sync(full); err != nil && !errors.Is(err, ErrGone) {
+		m.a.s.log.Warn("store: scanning mailbox", "user", m.a.user, "mailbox", m.name, "err", err)
 	}
 }
 
