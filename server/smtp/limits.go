@@ -11,6 +11,7 @@ import (
 // before the session starts (RFC 5321 3.8).
 type connLimiter struct {
 	max, perIP int
+	idle       time.Duration // read timeout while data arrives
 
 	mu    sync.Mutex
 	total int
@@ -18,8 +19,8 @@ type connLimiter struct {
 	open  map[*limitedConn]struct{}
 }
 
-func newConnLimiter(max, perIP int) *connLimiter {
-	return &connLimiter{max: max, perIP: perIP, byIP: map[string]int{}, open: map[*limitedConn]struct{}{}}
+func newConnLimiter(max, perIP int, idle time.Duration) *connLimiter {
+	return &connLimiter{max: max, perIP: perIP, idle: idle, byIP: map[string]int{}, open: map[*limitedConn]struct{}{}}
 }
 
 // closeAll closes every open connection (the end of a shutdown's bound:
@@ -77,7 +78,7 @@ func (l *limitedListener) Accept() (net.Conn, error) {
 		}
 		ip := hostOf(conn.RemoteAddr())
 		if l.c.acquire(ip) {
-			lc := &limitedConn{Conn: conn}
+			lc := &limitedConn{Conn: conn, idle: l.c.idle}
 			lc.release = func() { l.c.release(ip, lc) }
 			l.c.mu.Lock()
 			l.c.open[lc] = struct{}{}
@@ -101,6 +102,23 @@ type limitedConn struct {
 	net.Conn
 	once    sync.Once
 	release func()
+	idle    time.Duration
+	pushed  time.Time
+}
+
+// Read pushes the read deadline on while data arrives. go-smtp sets one
+// deadline per command, so a large DATA on a slow link would hit it
+// however steadily it came; this makes the limit one on silence (RFC 5321
+// 4.5.3.2: a timeout per data block, not per message).
+func (c *limitedConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 && c.idle > 0 {
+		if now := time.Now(); now.Sub(c.pushed) > time.Second { // not a syscall per read
+			c.pushed = now
+			c.Conn.SetReadDeadline(now.Add(c.idle))
+		}
+	}
+	return n, err
 }
 
 func (c *limitedConn) Close() error {

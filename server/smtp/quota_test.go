@@ -3,6 +3,7 @@ package smtp
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // A user over quota gets 452 4.2.2 (may free space); a message larger than
@@ -45,4 +46,22 @@ func TestDataMemoryBudget(t *testing.T) {
 	if n := h.srv.mem.used.Load(); n != 0 {
 		t.Errorf("%d bytes still counted", n)
 	}
+}
+
+// The command timeout limits silence, not the whole DATA: a slow sender
+// whose data keeps coming is not cut off.
+func TestSlowDataIsNotCut(t *testing.T) {
+	h := newHarness(t, harnessOpts{modify: func(o *Options) { o.Timeout = 2 * time.Second }})
+	c := dialConv(t, h.mx)
+	c.expect250("EHLO client.example.org")
+	c.expect250("MAIL FROM:<slow@example.org>")
+	c.expect250("RCPT TO:<alice@example.net>")
+	c.expect354("DATA")
+	c.send("Subject: slow\r\n\r\n")
+	for i := 0; i < 15; i++ { // 3 s in all, longer than the timeout
+		c.send("a line of a slow message\r\n")
+		time.Sleep(200 * time.Millisecond)
+	}
+	c.send(".\r\n")
+	c.expect("250")
 }

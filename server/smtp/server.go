@@ -154,7 +154,7 @@ func New(opts Options) (*Server, error) {
 	return &Server{
 		opts:  opts,
 		log:   opts.Logger,
-		conns: newConnLimiter(opts.MaxConnections, opts.MaxConnsPerIP),
+		conns: newConnLimiter(opts.MaxConnections, opts.MaxConnsPerIP, opts.Timeout),
 		auth:  newAuthLimiter(opts.MaxAuthFailures, opts.AuthBan),
 		mem:   &memBudget{max: opts.MaxDataInFlight},
 		addrs: map[string]net.Addr{},
