@@ -45,6 +45,7 @@ const indexVersion = 1
 // record is a message's index entry.
 type record struct {
 	Base     string          `json:"b"`
+	Flags    string          `json:"f,omitempty"` // as last seen in the file name
 	Keywords []string        `json:"k,omitempty"`
 	Size     int64           `json:"s"`
 	Date     int64           `json:"d"` // internal date, Unix nanoseconds

@@ -334,3 +334,21 @@ func TestMailboxAdmin(t *testing.T) {
 		t.Errorf("subscriptions %v", subs)
 	}
 }
+
+// TestRestartKeepsModSeq: reopening a mailbox whose flags did not change
+// rewrites nothing: HIGHESTMODSEQ stays.
+func TestRestartKeepsModSeq(t *testing.T) {
+	s, data := openTest(t, Options{Hostname: "testhost"})
+	const user = "erin@example.org"
+	for i := 1; i <= 3; i++ {
+		s.Deliver(user, "INBOX", msg(i), "", time.Time{})
+	}
+	m := inbox(t, s, user)
+	m.SetFlags([]uint32{1, 2}, '+', []string{`\Seen`}, nil)
+	before, _ := m.Status()
+	s = reopen(t, s, data)
+	after, _ := inbox(t, s, user).Status()
+	if after.HighestModSeq != before.HighestModSeq {
+		t.Errorf("HIGHESTMODSEQ %d after restart, was %d", after.HighestModSeq, before.HighestModSeq)
+	}
+}

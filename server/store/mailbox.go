@@ -94,7 +94,7 @@ func (a *Account) loadMailbox(name string) (*Mailbox, error) {
 				return nil // an unreadable entry is re-indexed from its file
 			}
 			msg := &Message{UID: uint32(k[0])<<24 | uint32(k[1])<<16 | uint32(k[2])<<8 | uint32(k[3]),
-				Keywords: r.Keywords, Size: r.Size, Date: time.Unix(0, r.Date), ModSeq: r.ModSeq,
+				Flags: r.Flags, Keywords: r.Keywords, Size: r.Size, Date: time.Unix(0, r.Date), ModSeq: r.ModSeq,
 				base: r.Base, sub: "cur", env: r.Envelope}
 			m.msgs = append(m.msgs, msg)
 			m.byBase[r.Base] = msg
@@ -369,7 +369,7 @@ func (m *Mailbox) commit(added, changed, removed []*Message, next uint32, modSeq
 }
 
 func encodeRecord(msg *Message) []byte {
-	v, _ := json.Marshal(record{Base: msg.base, Keywords: msg.Keywords, Size: msg.Size,
+	v, _ := json.Marshal(record{Base: msg.base, Flags: msg.Flags, Keywords: msg.Keywords, Size: msg.Size,
 		Date: msg.Date.UnixNano(), ModSeq: msg.ModSeq, Envelope: msg.env})
 	return v
 }
