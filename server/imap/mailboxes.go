@@ -19,6 +19,9 @@ var specialUse = map[string]imap.MailboxAttr{
 	store.Archive: imap.MailboxAttrArchive,
 }
 
+// Create, Delete, Rename, Subscribe and Unsubscribe act on the user's own
+// mailboxes only: every name goes through store.CleanName and is resolved
+// inside the account's Maildir.
 func (s *session) Create(name string, _ *imap.CreateOptions) error {
 	return imapError(s.acct.Create(strings.TrimSuffix(name, string(store.Delim))))
 }
