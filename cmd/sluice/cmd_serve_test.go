@@ -19,6 +19,7 @@ import (
 	gosmtp "github.com/emersion/go-smtp"
 	"github.com/sluicemail/sluice/server/auth"
 	"github.com/sluicemail/sluice/server/config"
+	"github.com/sluicemail/sluice/server/queue"
 	"github.com/sluicemail/sluice/server/relay/relaytest"
 	"github.com/sluicemail/sluice/server/smtp"
 	"github.com/sluicemail/sluice/stages/dkim"
@@ -76,6 +77,9 @@ rules:
     when: msg.subject contains "viagra"
     action: junk
     headers: {X-Spam-Flag: "YES"}
+  - name: hold
+    when: msg.subject contains "HOLD"
+    action: quarantine
 `
 
 const e2eOutbound = `pipeline: outbound
@@ -313,6 +317,23 @@ func TestServeInboundVerdicts(t *testing.T) {
 	}
 	if junk := e.mailbox("alice@example.net", "Junk", 1)[0]; !strings.Contains(junk, "X-Spam-Flag: YES") {
 		t.Errorf("junk message:\n%s", junk)
+	}
+	e.mailbox("alice@example.net", "INBOX", 0)
+	// Quarantine holds the message out of every mailbox.
+	if err := e.send("s@example.org", "alice@example.net", "HOLD me"); err != nil {
+		t.Fatal(err)
+	}
+	qdir := filepath.Join(queue.Dir(e.in.cfg.Data), "quarantine")
+	waitHeld := time.Now().Add(20 * time.Second)
+	for {
+		held, _ := queue.ListQuarantine(qdir)
+		if len(held) == 1 {
+			break
+		}
+		if time.Now().After(waitHeld) {
+			t.Fatalf("%d messages held, want 1", len(held))
+		}
+		time.Sleep(25 * time.Millisecond)
 	}
 	e.mailbox("alice@example.net", "INBOX", 0)
 	// An unauthenticated relay attempt is refused.
