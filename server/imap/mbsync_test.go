@@ -24,6 +24,9 @@ func TestMbsync(t *testing.T) {
 	if err := ts.store.Deliver(user, "Archive", []byte(msgMultipart), "S", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
+	if err := ts.store.Deliver(user, "Lists.Go", []byte(msgSecond), "", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
 	local := t.TempDir()
 	os.MkdirAll(filepath.Join(local, "mail"), 0o700)
 	_, port, _ := strings.Cut(ts.tls, ":")
@@ -75,7 +78,17 @@ SyncState *
 		}
 	}
 
-	// Local changes: flag a message, write one into Sent.
+	if got := localMessages(t, filepath.Join(local, "mail", "Lists", "Go")); len(got) != 1 {
+		t.Errorf("sub-folder Lists.Go not synced as Lists/Go: %v", got)
+	}
+
+	// Local changes: flag a message, write one into Sent, make a folder.
+	os.MkdirAll(filepath.Join(local, "mail", "Projects", "Local", "cur"), 0o700)
+	for _, d := range []string{"new", "tmp"} {
+		os.MkdirAll(filepath.Join(local, "mail", "Projects", "Local", d), 0o700)
+	}
+	os.WriteFile(filepath.Join(local, "mail", "Projects", "Local", "cur", "1700000001.local2.host:2,"),
+		[]byte("Subject: in a new folder\r\n\r\nx\r\n"), 0o600)
 	setLocalFlags(t, filepath.Join(local, "mail", "INBOX"), "first message", "FS")
 	os.WriteFile(filepath.Join(local, "mail", "Sent", "cur", "1700000000.local1.host:2,S"),
 		[]byte("From: alice@example.org\r\nTo: x@example.net\r\nSubject: written offline\r\n\r\nhi\r\n"), 0o600)
@@ -112,6 +125,11 @@ SyncState *
 	})
 	if !uploaded {
 		t.Error("message written locally was not uploaded to Sent")
+	}
+	if pl, err := a.Mailbox("Projects.Local"); err != nil {
+		t.Errorf("folder made locally not created on the server: %v", err)
+	} else if st, _ := pl.Status(); st.Messages != 1 {
+		t.Errorf("Projects.Local has %d messages, want 1", st.Messages)
 	}
 	inbox = localMessages(t, filepath.Join(local, "mail", "INBOX"))
 	if inbox["second message"] != "RS" {
