@@ -52,11 +52,20 @@ func (s *Store) Account(user string) (*Account, error) {
 		return nil, err
 	}
 	dir, _ := s.UserDir(user)
-	db, err := s.openIndex(dir)
+	db, fresh, err := s.openIndex(dir)
 	if err != nil {
 		return nil, fmt.Errorf("store: %s: %w", user, err)
 	}
 	a := &Account{s: s, user: user, dir: dir, db: db, boxes: map[string]*Mailbox{}}
+	if fresh {
+		// Clients such as Thunderbird show only subscribed mailboxes: a
+		// new (or rebuilt) index subscribes to every existing one, as
+		// Dovecot's autosubscribe does for the special ones.
+		names, _ := a.List()
+		for _, n := range names {
+			a.SetSubscribed(n, true)
+		}
+	}
 	s.accounts[user] = a
 	return a, nil
 }

@@ -54,11 +54,13 @@ type record struct {
 }
 
 // openIndex opens the index of a user, rebuilding it when it is missing or
-// unreadable. A broken index is kept aside for inspection, never deleted.
-func (s *Store) openIndex(dir string) (*bolt.DB, error) {
+// unreadable (fresh is then true). A broken index is kept aside for
+// inspection, never deleted.
+func (s *Store) openIndex(dir string) (db *bolt.DB, fresh bool, err error) {
 	path := filepath.Join(dir, IndexFile)
 	_, statErr := os.Stat(path)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	fresh = statErr != nil
+	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
 	if err == nil {
 		err = db.Update(initIndex)
 		if err != nil {
@@ -67,20 +69,21 @@ func (s *Store) openIndex(dir string) (*bolt.DB, error) {
 	}
 	if err != nil {
 		if errors.Is(err, bolt.ErrTimeout) {
-			return nil, fmt.Errorf("index %s is locked by another process: %w", path, err)
+			return nil, false, fmt.Errorf("index %s is locked by another process: %w", path, err)
 		}
 		aside := fmt.Sprintf("%s.broken-%d", path, time.Now().Unix())
 		s.log.Error("store: index unreadable, rebuilding from the Maildir with new UIDVALIDITY",
 			"index", path, "moved_to", aside, "err", err)
 		if rerr := os.Rename(path, aside); rerr != nil {
-			return nil, fmt.Errorf("index %s: %w (and moving it aside: %v)", path, err, rerr)
+			return nil, false, fmt.Errorf("index %s: %w (and moving it aside: %v)", path, err, rerr)
 		}
+		fresh = true
 		db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
 		if err == nil {
 			err = db.Update(initIndex)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("index %s: %w", path, err)
+			return nil, false, fmt.Errorf("index %s: %w", path, err)
 		}
 	} else if statErr != nil {
 		// A marker written with the first index tells a lost index from
@@ -93,7 +96,7 @@ func (s *Store) openIndex(dir string) (*bolt.DB, error) {
 			os.WriteFile(marker, []byte("the IMAP index sluice-index.db was created for this Maildir\n"), 0o600)
 		}
 	}
-	return db, nil
+	return db, fresh, nil
 }
 
 func initIndex(tx *bolt.Tx) error {
