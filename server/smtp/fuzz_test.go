@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/sluicemail/sluice/server/auth"
 )
 
 // FuzzReadMessage: whatever DATA holds, what is accepted has CRLF line
@@ -42,6 +44,42 @@ func FuzzTagSubject(f *testing.F) {
 		_, body, ok := strings.Cut(msg, "\r\n\r\n")
 		if ok && !strings.HasSuffix(out, body) {
 			t.Fatalf("body changed: %q -> %q", msg, out)
+		}
+	})
+}
+
+// FuzzResolveRcpt: whatever the address, an unauthenticated client never
+// gets a recipient that is not a local mailbox of a local domain (no open
+// relay by any address trick).
+func FuzzResolveRcpt(f *testing.F) {
+	dir := f.TempDir()
+	accounts, err := auth.Open(dir)
+	if err != nil {
+		f.Fatal(err)
+	}
+	accounts.AddUser("alice@example.net", "password1")
+	accounts.SetAlias("@example.net", []string{"alice@example.net"})
+	srv, err := New(Options{Hostname: "mx.example.net", Domains: []string{"example.net"}, Queue: &spyQueue{}, Accounts: accounts})
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range []string{"alice@example.net", "a%b@example.net", "b!a@example.net", "a@b@example.net",
+		"x@EXAMPLE.NET.", "x@[127.0.0.1]", "x@example.org", "postmaster@example.net", "x@example.net@"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, addr string) {
+		rcpts, err := srv.resolveRcpt(addr, false, true)
+		if err != nil {
+			return
+		}
+		for _, r := range rcpts {
+			if !r.Local || r.User != "alice@example.net" {
+				t.Fatalf("%q resolved to %+v", addr, r)
+			}
+		}
+		local, _, _ := splitAddress(addr)
+		if strings.ContainsAny(local, "@%!") {
+			t.Fatalf("routing characters accepted in %q", addr)
 		}
 	})
 }
