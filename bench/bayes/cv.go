@@ -56,6 +56,35 @@ func variants() []variant {
 	} {
 		vs = append(vs, variant{name: fmt.Sprintf("s=%.2g x=%.2g minstr=%.2g clues=%d", q.Strength, q.Unknown, q.MinStrength, q.MaxClues), opts: d, params: q})
 	}
+	// Second round (helper C2): drift and correlated clues.
+	vs = append(vs,
+		flip("r2 toggle ReceivedBy", func(o *bayes.Options) { o.ReceivedBy = !o.ReceivedBy }),
+		flip("r2 toggle ReceivedIP", func(o *bayes.Options) { o.ReceivedIP = !o.ReceivedIP }),
+		flip("r2 toggle ReceivedBy+IP", func(o *bayes.Options) { o.ReceivedBy, o.ReceivedIP = !o.ReceivedBy, !o.ReceivedIP }),
+		flip("r2 toggle Consistency", func(o *bayes.Options) { o.Consistency = !o.Consistency }),
+		flip("r2 toggle SkipPairs", func(o *bayes.Options) { o.SkipPairs = !o.SkipPairs }),
+	)
+	for _, e := range [][2]float64{{0.8, 0.8}, {0.6, 0.6}, {0.4, 0.4}, {1, 0.7}, {0.7, 1}} {
+		q := p
+		q.SpamESF, q.HamESF = e[0], e[1]
+		vs = append(vs, variant{name: fmt.Sprintf("r2 esf spam %.2g ham %.2g", e[0], e[1]), opts: d, params: q})
+	}
+	for _, q := range []bayes.Params{
+		{Strength: 1, Unknown: 0.55, MinStrength: 0.1, MaxClues: 300},
+		{Strength: 1, Unknown: 0.52, MinStrength: 0.1, MaxClues: 300},
+		{Strength: 1, Unknown: 0.538, MinStrength: 0.1, MaxClues: 300},
+		{Strength: 1, Unknown: 0.6, MinStrength: 0.1, MaxClues: 300},
+		{Strength: 1, Unknown: 0.55, MinStrength: 0.1, MaxClues: 500},
+		{Strength: 2, Unknown: 0.55, MinStrength: 0.1, MaxClues: 300},
+		{Strength: 1.5, Unknown: 0.55, MinStrength: 0.1, MaxClues: 500},
+		{Strength: 1, Unknown: 0.55, MinStrength: 0.05, MaxClues: 500},
+		{Strength: 1, Unknown: 0.55, MinStrength: 0.1, MaxClues: 1000},
+		{Strength: 1, Unknown: 0.5, MinStrength: 0.1, MaxClues: 200},
+		{Strength: 1, Unknown: 0.5, MinStrength: 0.1, MaxClues: 500},
+		{Strength: 0.5, Unknown: 0.5, MinStrength: 0.1, MaxClues: 300},
+	} {
+		vs = append(vs, variant{name: fmt.Sprintf("r2 s=%.2g x=%.3g minstr=%.2g clues=%d", q.Strength, q.Unknown, q.MinStrength, q.MaxClues), opts: d, params: q})
+	}
 	return vs
 }
 
@@ -81,6 +110,9 @@ func crossValidate(train []*msg, k int) {
 			htmlHam++
 		}
 	}
+	if *forward {
+		fmt.Print("forward chaining (spam learnt only from earlier folds), ")
+	}
 	fmt.Printf("%d-fold cross-validation on easy-ham-1 (%d) + spam-1 (%d)\n\n", k, ham, spam)
 	fmt.Printf("%-36s | %-21s | %-21s | %-21s | %s | %s\n", "variant", "FP / recall @0.5", "FP / recall @0.9", "FP / recall @0.99", "ham>0.2", "HTML ham>=0.9")
 	fmt.Println(strings.Repeat("-", 110))
@@ -95,15 +127,32 @@ func crossValidate(train []*msg, k int) {
 		scores := make([]float64, len(train))
 		fold := folds(train, k)
 		for f := 0; f < k; f++ {
+			if *forward && f == 0 {
+				continue // nothing earlier to learn spam from
+			}
 			foldScores(v, train, toks, fold, f, scores)
 		}
 		if *explain && v.name == "default" {
 			explainErrors(v, train, toks, fold, scores)
 		}
+		nham, nspam := ham, spam
+		if *forward {
+			nham, nspam = 0, 0
+			for i, x := range train {
+				if fold[i] != 0 && x.spam {
+					nspam++
+				} else if fold[i] != 0 {
+					nham++
+				}
+			}
+		}
 		row := fmt.Sprintf("%-36s", v.name)
 		for _, th := range thresholds {
 			fp, tp := 0, 0
 			for i, x := range train {
+				if *forward && fold[i] == 0 {
+					continue
+				}
 				if scores[i] >= th {
 					if x.spam {
 						tp++
@@ -112,10 +161,13 @@ func crossValidate(train []*msg, k int) {
 					}
 				}
 			}
-			row += fmt.Sprintf(" | %3d (%4.2f%%) %5.1f%%", fp, pct(fp, ham), pct(tp, spam))
+			row += fmt.Sprintf(" | %3d (%4.2f%%) %5.1f%%", fp, pct(fp, nham), pct(tp, nspam))
 		}
 		near, htmlFP := 0, 0
 		for i, x := range train {
+			if *forward && fold[i] == 0 {
+				continue
+			}
 			if !x.spam && scores[i] > 0.2 {
 				near++
 			}
@@ -156,7 +208,7 @@ func foldScores(v variant, train []*msg, toks [][]string, fold []int, f int, sco
 	if v.naive {
 		c := bayesian.NewClassifier("ham", "spam")
 		for i, x := range train {
-			if fold[i] != f {
+			if fold[i] != f && !(*forward && x.spam && fold[i] > f) {
 				c.Learn(toks[i], classOf(x))
 			}
 		}
@@ -171,7 +223,7 @@ func foldScores(v variant, train []*msg, toks [][]string, fold []int, f int, sco
 	store := bayes.NewMemoryStore()
 	model := bayes.NewModelWith(store, v.opts, v.params)
 	for i, x := range train {
-		if fold[i] == f {
+		if fold[i] == f || *forward && x.spam && fold[i] > f {
 			continue
 		}
 		class := bayes.Ham
@@ -196,6 +248,8 @@ func classOf(x *msg) bayesian.Class {
 	}
 	return "ham"
 }
+
+var forward = flag.Bool("forward", false, "with -cv: forward chaining: fold f's spam is scored by a model that learnt only the spam collected before it (folds < f), as held-out spam-2 is later than spam-1; fold 0 is not scored")
 
 var only = flag.String("only", "", "with -cv: run only the variants whose name contains this (and the default)")
 

@@ -27,6 +27,10 @@ type Options struct {
 	Buckets     bool // digits mapped to shapes, long words bucketed by length
 	Pairs       bool // pairs of adjacent body words
 	KeepCase    bool // an extra token for words written in capitals
+	ReceivedBy  bool // Received names after "by" (the receiving side) as well as after "from"
+	ReceivedIP  bool // the /16 network of each Received hop's IP literal
+	SkipPairs   bool // pairs of body words one word apart, beside adjacent pairs (OSB)
+	Consistency bool // whether Return-Path agrees with From, and the Date parses
 	MaxTokens   int  // cap on distinct tokens per message
 }
 
@@ -43,6 +47,8 @@ var DefaultOptions = Options{
 	Buckets:     true,
 	Pairs:       true,
 	KeepCase:    true,
+	ReceivedBy:  true,
+	ReceivedIP:  true,
 	MaxTokens:   3000,
 }
 
@@ -65,7 +71,10 @@ func (o Options) Tokenize(m *engine.Message) []string {
 	t := newTokens(o.MaxTokens)
 	h := m.Header()
 	if o.Headers {
-		headerTokens(t, h)
+		headerTokens(t, h, o)
+	}
+	if o.Consistency {
+		consistencyTokens(t, h)
 	}
 	if o.HeaderNames {
 		headerNameTokens(t, h)

@@ -3,6 +3,7 @@ package bayes
 import (
 	"bytes"
 	"mime"
+	"net/mail"
 	"net/netip"
 	"strings"
 
@@ -13,7 +14,7 @@ import (
 // headerTokens emits tokens from the header fields that carry a signal,
 // each prefixed by the field's name so that "free" in the Subject and
 // "free" in the body count apart.
-func headerTokens(t *tokens, h *engine.Header) {
+func headerTokens(t *tokens, h *engine.Header, o Options) {
 	subjectTokens(t, h.Get("Subject"))
 	from, _ := h.Addresses("From")
 	fromDom := ""
@@ -33,7 +34,7 @@ func headerTokens(t *tokens, h *engine.Header) {
 	cc, _ := h.Addresses("Cc")
 	t.add("to:count:" + bucket(len(to)+len(cc)))
 	for _, r := range h.Values("Received") {
-		receivedTokens(t, r)
+		receivedTokens(t, r, o)
 	}
 	mailer := h.Get("X-Mailer")
 	if mailer == "" {
@@ -117,10 +118,13 @@ func addressTokens(t *tokens, field string, a engine.Address) {
 // receivedTokens takes the registered domains named in one Received field
 // ("from a.b.example by c.example") and the /16 network of the IP literal
 // the hop was received from.
-func receivedTokens(t *tokens, v string) {
+func receivedTokens(t *tokens, v string, o Options) {
 	v = lowerASCII(v)
 	if i := strings.IndexByte(v, ';'); i >= 0 {
 		v = v[:i] // the date
+	}
+	if !o.ReceivedBy {
+		v = v[:byClause(v)] // the receiving side: who collected the mail, not who sent it
 	}
 	start := -1
 	for i := 0; i <= len(v); i++ {
@@ -135,11 +139,24 @@ func receivedTokens(t *tokens, v string) {
 			continue
 		}
 		if start >= 0 {
-			receivedName(t, strings.Trim(v[start:i], ".-"), c == ']')
+			receivedName(t, strings.Trim(v[start:i], ".-"), c == ']' && o.ReceivedIP)
 			start = -1
 		}
 	}
 }
+
+// byClause returns where the "by" clause of a Received value starts, or
+// len(v) if it has none.
+func byClause(v string) int {
+	for i := 0; i+3 <= len(v); i++ {
+		if v[i] == 'b' && v[i+1] == 'y' && isSpace(v[i+2]) && (i == 0 || isSpace(v[i-1])) {
+			return i
+		}
+	}
+	return len(v)
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 func receivedName(t *tokens, name string, bracketed bool) {
 	if strings.IndexByte(name, '.') < 0 {
@@ -157,6 +174,31 @@ func receivedName(t *tokens, name string, bracketed bool) {
 	}
 	if r := registered(name); r != "" {
 		t.add("received:" + r)
+	}
+}
+
+// consistencyTokens say whether the envelope sender kept in Return-Path
+// belongs to the From domain, and whether the Date is well formed with a
+// real zone: a mailing list or a newsletter sends from its own domain with
+// a proper Date, while spamware forges both.
+func consistencyTokens(t *tokens, h *engine.Header) {
+	from, _ := h.Addresses("From")
+	rp := strings.TrimSpace(h.Raw("Return-Path"))
+	switch {
+	case rp == "" || len(from) == 0:
+	case rp == "<>":
+		t.add("return-path:null")
+	case registered(engine.DomainOf(rp)) == registered(engine.DomainOf(from[0].Address)):
+		t.add("return-path:from-domain")
+	default:
+		t.add("return-path:other-domain")
+	}
+	if d := h.Raw("Date"); d != "" {
+		if tm, err := mail.ParseDate(d); err != nil {
+			t.add("date:invalid")
+		} else if _, off := tm.Zone(); off%900 != 0 || off > 14*3600 || off < -12*3600 {
+			t.add("date:odd-zone")
+		}
 	}
 }
 

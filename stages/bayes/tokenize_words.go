@@ -12,10 +12,11 @@ import (
 // "e-mail", "i'm"): what spam does with punctuation is itself a signal, as
 // SpamBayes found.
 type wordSplitter struct {
-	t    *tokens
-	o    Options
-	prev string   // previous body word, for pairs
-	urls []string // URLs met in the text, for urlTokens
+	t     *tokens
+	o     Options
+	prev  string   // previous body word, for pairs
+	prev2 string   // the body word before prev, for skip pairs
+	urls  []string // URLs met in the text, for urlTokens
 
 	nwords, caps int // words seen and words written in capitals
 	runes, high  int // letters seen and letters outside ASCII
@@ -65,7 +66,7 @@ func (w *wordSplitter) split(text, prefix string) {
 					// URLs are covered by urlTokens; their pieces are not words.
 					w.addURLs([]string{strings.TrimRight(text[i:i+n], ".,;:!?)'")})
 					i += n - 1
-					w.prev = ""
+					w.prev, w.prev2 = "", ""
 					continue
 				}
 				start = i
@@ -114,7 +115,7 @@ func (w *wordSplitter) word(raw, prefix string) {
 	}
 	if at := strings.IndexByte(word, '@'); at > 0 && strings.IndexByte(word[at:], '.') > 0 {
 		w.t.add(prefix + "email:" + lowerASCII(trimEdge(word[at+1:])))
-		w.prev = ""
+		w.prev, w.prev2 = "", ""
 		return
 	}
 	n := len(word)
@@ -176,7 +177,10 @@ func (w *wordSplitter) word(raw, prefix string) {
 		if w.prev != "" {
 			w.t.add("pair:" + w.prev + " " + tok)
 		}
-		w.prev = tok
+		if w.o.SkipPairs && w.prev2 != "" {
+			w.t.add("skip:" + w.prev2 + " " + tok)
+		}
+		w.prev2, w.prev = w.prev, tok
 	}
 }
 
