@@ -71,7 +71,7 @@ func (p *Pipeline) Begin(m *Message, opts ...TxOption) *Tx {
 		o(tx)
 	}
 	if tx.dns == nil {
-		tx.dns = noDNS{}
+		tx.dns = resolver.Offline{}
 	}
 	f := &tx.facts
 	f.Header = func(name string) string { return tx.m.Header().Get(name) }
@@ -237,12 +237,3 @@ func (tx *Tx) finish(v Verdict, decided bool, phase Phase) Verdict {
 
 // errNotYet means the message text is needed but DATA has not arrived.
 var errNotYet = errors.New("message not received yet")
-
-// noDNS is the resolver of a transaction that has none (a dry run without
-// --dns): every query is a temporary failure, so DNS checks say temperror
-// instead of guessing.
-type noDNS struct{}
-
-func (noDNS) Query(ctx context.Context, name string, qtype uint16) (*resolver.Answer, error) {
-	return nil, fmt.Errorf("%s: no DNS resolver configured: %w", name, resolver.ErrServFail)
-}

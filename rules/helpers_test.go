@@ -2,6 +2,7 @@ package rules
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -16,16 +17,18 @@ import (
 // linked into this test binary): it counts its runs, can be slowed down, and
 // sets rdns.fcrdns from its settings.
 type probeStage struct {
-	runs  *atomic.Int64
-	delay time.Duration
-	names []string
+	runs      *atomic.Int64
+	delay     time.Duration
+	names     []string
+	reportDNS bool
 }
 
 var probeRuns atomic.Int64
 
 type probeSettings struct {
-	Delay string   `yaml:"delay"`
-	Names []string `yaml:"names"`
+	Delay     string   `yaml:"delay"`
+	Names     []string `yaml:"names"`
+	ReportDNS bool     `yaml:"report_dns"` // put the resolver's type in rdns.names
 }
 
 func init() {
@@ -34,7 +37,7 @@ func init() {
 		if err := s.Decode(&conf); err != nil {
 			return nil, err
 		}
-		p := &probeStage{runs: &probeRuns, names: conf.Names}
+		p := &probeStage{runs: &probeRuns, names: conf.Names, reportDNS: conf.ReportDNS}
 		if conf.Delay != "" {
 			d, err := time.ParseDuration(conf.Delay)
 			if err != nil {
@@ -61,6 +64,9 @@ func (p *probeStage) Run(ctx context.Context, in *engine.Input) error {
 		}
 	}
 	in.Facts.Rdns = engine.RDNSFacts{Result: "pass", FCrDNS: true, Names: p.names}
+	if p.reportDNS {
+		in.Facts.Rdns.Names = []string{fmt.Sprintf("%T", in.DNS)}
+	}
 	return nil
 }
 func (p *probeStage) Fail(f *engine.Facts, err error) {

@@ -243,14 +243,16 @@ func (s *Set) runTest(ctx context.Context, tc *TestCase) TestResult {
 		res.Failures = []string{fmt.Sprintf("no %s pipeline in %s", tc.Pipeline, s.Dir)}
 		return res
 	}
-	var opts []engine.TxOption
+	// A rule test sees only the DNS its zone file gives, never the
+	// server's resolver: its verdict must not depend on the network.
+	opts := []engine.TxOption{engine.WithResolver(resolver.Offline{})}
 	if tc.DNS != "" {
 		z, err := resolver.LoadZoneFile(tc.DNS)
 		if err != nil {
 			res.Failures = []string{err.Error()}
 			return res
 		}
-		opts = append(opts, engine.WithResolver(z))
+		opts = []engine.TxOption{engine.WithResolver(z)}
 	}
 	m := engine.NewMessage(tc.Envelope, tc.Raw)
 	res.Verdict = p.Begin(m, opts...).Evaluate(ctx, engine.PhaseData)

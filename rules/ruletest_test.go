@@ -2,6 +2,7 @@ package rules
 
 import (
 	"context"
+	"github.com/sluicemail/sluice/stages/resolver"
 	"strings"
 	"testing"
 )
@@ -112,5 +113,25 @@ tests:
 	v := eval(t, set.Pipeline(Inbound), envAlice, plainMsg, 4)
 	if len(v.Fired) != 0 {
 		t.Errorf("the override leaked into the running pipeline: %v", v.Rules())
+	}
+}
+
+// TestRuleTestsNeverUseTheServersDNS: a case without a zone file runs with
+// no DNS at all, whatever resolver the rule set was loaded with.
+func TestRuleTestsNeverUseTheServersDNS(t *testing.T) {
+	dir := writeDir(t, map[string]string{
+		"inbound.yaml": "pipeline: inbound\nstages:\n  rdns: {report_dns: true}\nrules:\n  - {name: offline, when: 'rdns.names[0] == \"resolver.Offline\"', score: 1}\n",
+		"inbound_test.yaml": "tests:\n  - {name: no zone, raw: \"Subject: x\\n\\nb\\n\", expect: {rules: [offline]}}\n" +
+			"  - {name: zone, raw: \"Subject: x\\n\\nb\\n\", dns: zone.txt, expect: {rules: []}}\n",
+		"zone.txt": zoneFile,
+	})
+	set, err := Load(dir, Options{DNS: resolver.NewZone()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range set.RunTests(context.Background()) {
+		if !r.Passed() {
+			t.Errorf("%s: %v", r.Case.Name, r.Failures)
+		}
 	}
 }

@@ -14,6 +14,7 @@ package resolver
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/miekg/dns"
@@ -65,4 +66,15 @@ func IsTemporary(err error) bool { return err != nil }
 // where it is one of those.
 type Resolver interface {
 	Query(ctx context.Context, name string, qtype uint16) (*Answer, error)
+}
+
+// Offline is a resolver with no DNS at all: every query is a temporary
+// failure, so checks say temperror instead of guessing. Rule tests without a
+// zone file and dry runs without --dns use it, so that neither depends on
+// the network.
+type Offline struct{}
+
+// Query implements Resolver.
+func (Offline) Query(ctx context.Context, name string, qtype uint16) (*Answer, error) {
+	return nil, fmt.Errorf("%s: no DNS in this context: %w", name, ErrServFail)
 }
