@@ -62,6 +62,7 @@ func variants() []variant {
 		flip("r2 toggle ReceivedIP", func(o *bayes.Options) { o.ReceivedIP = !o.ReceivedIP }),
 		flip("r2 toggle ReceivedBy+IP", func(o *bayes.Options) { o.ReceivedBy, o.ReceivedIP = !o.ReceivedBy, !o.ReceivedIP }),
 		flip("r2 toggle Consistency", func(o *bayes.Options) { o.Consistency = !o.Consistency }),
+		flip("r2 MaxTokens 6000", func(o *bayes.Options) { o.MaxTokens = 6000 }),
 		flip("r2 toggle SkipPairs", func(o *bayes.Options) { o.SkipPairs = !o.SkipPairs }),
 	)
 	for _, e := range [][2]float64{{0.8, 0.8}, {0.6, 0.6}, {0.4, 0.4}, {1, 0.7}, {0.7, 1}} {
