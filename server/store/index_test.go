@@ -352,3 +352,20 @@ func TestRestartKeepsModSeq(t *testing.T) {
 		t.Errorf("HIGHESTMODSEQ %d after restart, was %d", after.HighestModSeq, before.HighestModSeq)
 	}
 }
+
+// TestDovecotKeywords: a Maildir copied from Dovecot keeps its keywords,
+// which Dovecot writes as letters a-z named in dovecot-keywords.
+func TestDovecotKeywords(t *testing.T) {
+	s, data := openTest(t, Options{Hostname: "testhost"})
+	const user = "heidi@example.org"
+	if err := s.EnsureUser(user); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(data, "mail", "example.org", "heidi")
+	os.WriteFile(filepath.Join(dir, "dovecot-keywords"), []byte("0 $Label1\n1 Work\n2 bad keyword(\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "cur", "1700000000.M1P1.old,S=20,W=21:2,Sab"), msg(1), 0o600)
+	got := snap(t, inbox(t, s, user))
+	if fmt.Sprint(got.flags, got.keywords) != "[Sab] [$Label1 Work]" {
+		t.Errorf("flags and keywords %v %v", got.flags, got.keywords)
+	}
+}

@@ -271,12 +271,17 @@ func (m *Mailbox) apply(disk map[string]diskFile, full bool) error {
 	}
 	sortBases(newBases)
 	next, modSeq := m.next, m.modSeq
+	var dovecot map[byte]string
+	if len(newBases) > 0 {
+		dovecot = dovecotKeywords(m.dir)
+	}
 	for _, base := range newBases {
 		msg, err := m.indexFile(disk[base])
 		if err != nil {
 			m.a.s.log.Warn("store: cannot index message file", "mailbox", m.name, "file", base, "err", err)
 			continue
 		}
+		msg.Keywords = keywordsOfLetters(msg.Flags, dovecot)
 		modSeq++
 		msg.UID, msg.ModSeq = next, modSeq
 		next++
