@@ -390,3 +390,44 @@ func TestPersistence(t *testing.T) {
 		t.Fatalf("after index loss: %d %s (was %d)", v3, rebuilt, validity)
 	}
 }
+
+// TestIdleSeesOutsideFiles: a message file copied into the Maildir by
+// hand reaches an idling session through the file watcher (the periodic
+// rescan is set to an hour so it cannot be what finds it).
+func TestIdleSeesOutsideFiles(t *testing.T) {
+	ts := newTestServer(t, Options{}, store.Options{Rescan: time.Hour})
+	const user = "alice@example.org"
+	seed(t, ts.store, user)
+	ev := newEvents()
+	c := ts.login(t, user, ev)
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	idle, err := c.Idle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(ts.data, "mail", "example.org", "alice")
+	start := time.Now()
+	if err := os.WriteFile(filepath.Join(dir, "tmp", "1700000000.byhand.host"), []byte(msgSecond), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(dir, "tmp", "1700000000.byhand.host"), filepath.Join(dir, "new", "1700000000.byhand.host")); err != nil {
+		t.Fatal(err)
+	}
+	if n := wait(t, ev.exists, "EXISTS for a file added by hand"); n != 4 {
+		t.Fatalf("EXISTS %d, want 4", n)
+	}
+	t.Logf("file added by hand to IDLE EXISTS: %v", time.Since(start))
+	// And one removed by hand is expunged.
+	cur, _ := filepath.Glob(filepath.Join(dir, "cur", "*byhand*"))
+	if len(cur) != 1 {
+		t.Fatalf("adopted file not in cur/: %v", cur)
+	}
+	os.Remove(cur[0])
+	if seq := wait(t, ev.expunge, "EXPUNGE for a file removed by hand"); seq != 4 {
+		t.Fatalf("EXPUNGE %d, want 4", seq)
+	}
+	idle.Close()
+	idle.Wait()
+}

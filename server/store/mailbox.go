@@ -62,10 +62,12 @@ type Mailbox struct {
 	byBase   map[string]*Message
 	lastFull time.Time
 
-	pendMu  sync.Mutex
-	pending []stored
-	wake    chan struct{}
-	quit    chan struct{}
+	pendMu     sync.Mutex
+	pending    []stored
+	rescanSoon bool
+	wake       chan struct{} // files the store put here wait in pending
+	rescan     chan struct{} // the watcher saw changes from outside
+	quit       chan struct{}
 }
 
 // Name returns the mailbox's clean name.
@@ -79,7 +81,7 @@ func (a *Account) loadMailbox(name string) (*Mailbox, error) {
 		return nil, fmt.Errorf("%w: %s", ErrNoMailbox, name)
 	}
 	m := &Mailbox{a: a, name: name, dir: dir, byBase: map[string]*Message{},
-		wake: make(chan struct{}, 1), quit: make(chan struct{})}
+		wake: make(chan struct{}, 1), rescan: make(chan struct{}, 1), quit: make(chan struct{})}
 	err := a.db.Update(func(tx *bolt.Tx) error {
 		b, err := boxBucket(tx, name, true)
 		if err != nil {
@@ -108,6 +110,7 @@ func (a *Account) loadMailbox(name string) (*Mailbox, error) {
 		return nil, err
 	}
 	m.Tracker = imapserver.NewMailboxTracker(uint32(len(m.msgs)))
+	a.s.watch.add(m)
 	go m.run(a.s.opts.Rescan)
 	return m, nil
 }
@@ -123,6 +126,8 @@ func (m *Mailbox) run(every time.Duration) {
 			return
 		case <-m.wake:
 			m.safeSync(false)
+		case <-m.rescan:
+			m.safeSync(true)
 		case <-t.C:
 			m.safeSync(true)
 		}
@@ -151,6 +156,7 @@ func (m *Mailbox) stop() {
 		close(m.quit)
 	}
 	m.mu.Unlock()
+	m.a.s.watch.remove(m)
 }
 
 // poke queues a file the store itself just put into the mailbox.

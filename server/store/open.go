@@ -19,9 +19,9 @@ type Options struct {
 	// means no user has a limit.
 	Quota func(user string) int64
 	// Rescan is how often mailboxes that are open over IMAP are checked
-	// for files added, removed or renamed from outside (a hand copy, an
-	// mbsync run); default 10s. Deliveries through the Store are seen at
-	// once without it.
+	// for files added, removed or renamed from outside (a hand copy, mutt
+	// on the server); default 10s. Deliveries through the Store are seen
+	// at once, and where inotify works outside changes within a second.
 	Rescan time.Duration
 	// Trainer, if set, learns messages moved into (spam) and out of (ham)
 	// the Junk mailbox.
@@ -40,6 +40,7 @@ type Store struct {
 	dirs  dirSyncer
 	made  sync.Map // mailbox directory -> struct{}, known to exist
 	users sync.Map // user -> *userState
+	watch watcher
 
 	accMu    sync.Mutex
 	accounts map[string]*Account
@@ -66,13 +67,15 @@ func Open(dataDir string, opts Options) (*Store, error) {
 	if opts.Rescan <= 0 {
 		opts.Rescan = 10 * time.Second
 	}
-	return &Store{
+	s := &Store{
 		root:     root,
 		opts:     opts,
 		log:      opts.Logger,
 		names:    newNamer(opts.Hostname),
 		accounts: map[string]*Account{},
-	}, nil
+	}
+	s.watch.s = s
+	return s, nil
 }
 
 // Root returns the directory that holds every user's Maildir.
@@ -124,5 +127,6 @@ func (s *Store) Close() error {
 			first = err
 		}
 	}
+	s.watch.close()
 	return first
 }
