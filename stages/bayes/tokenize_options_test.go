@@ -1,0 +1,107 @@
+package bayes
+
+import (
+	"math"
+	"testing"
+
+	"github.com/sluicemail/sluice/engine"
+)
+
+// A message with two Received hops, a Return-Path of another domain than
+// From, and a Date with a zone no place has.
+const optionsMsg = "Return-Path: <bounce@lists.example.org>\r\n" +
+	"Received: from relay.sender.example (relay.sender.example [203.0.113.7])\r\n" +
+	"\tby mx.collector.example (Postfix) with ESMTP id 1234\r\n" +
+	"\tfor <me@home.example>; Mon, 16 Nov 2026 10:00:00 +0000\r\n" +
+	"Received: from [198.51.100.9] by\r\n    relay.sender.example with SMTP; Mon, 16 Nov 2026 09:59:00 +0000\r\n" +
+	"From: News <news@shop.example>\r\n" +
+	"To: me@home.example\r\n" +
+	"Subject: weekly offers\r\n" +
+	"Date: Mon, 16 Nov 2026 10:00:00 -1600\r\n" +
+	"\r\n" +
+	"cheap watches delivered today\r\n"
+
+func tokenizeWith(o Options, raw string) []string {
+	return o.Tokenize(engine.NewMessage(engine.Envelope{}, []byte(raw)))
+}
+
+func TestTokenizeReceivedOptions(t *testing.T) {
+	got := tokenizeWith(DefaultOptions, optionsMsg)
+	checkTokens(t, got, []string{"received:sender.example", "received:collector.example",
+		"received:ip:203.0.0.0", "received:ip:198.51.0.0"}, nil)
+
+	o := DefaultOptions
+	o.ReceivedBy = false
+	got = tokenizeWith(o, optionsMsg)
+	// relay.sender.example is still named after "from" in the first hop.
+	checkTokens(t, got, []string{"received:sender.example", "received:ip:203.0.0.0", "received:ip:198.51.0.0"},
+		[]string{"received:collector.example"})
+
+	o = DefaultOptions
+	o.ReceivedIP = false
+	got = tokenizeWith(o, optionsMsg)
+	checkTokens(t, got, []string{"received:sender.example", "received:collector.example"},
+		[]string{"received:ip:203.0.0.0", "received:ip:198.51.0.0"})
+}
+
+func TestByClause(t *testing.T) {
+	for v, want := range map[string]int{
+		"from a.example by b.example":    15,
+		"from a.example\n\tby b.example": 16,
+		"from standby.example":           len("from standby.example"),
+		"by b.example":                   0,
+		"from bypass.example":            len("from bypass.example"),
+	} {
+		if got := byClause(v); got != want {
+			t.Errorf("byClause(%q) = %d, want %d", v, got, want)
+		}
+	}
+}
+
+func TestTokenizeSkipPairs(t *testing.T) {
+	got := tokenizeWith(DefaultOptions, optionsMsg)
+	checkTokens(t, got, []string{"pair:cheap watches", "pair:watches delivered"}, []string{"skip:cheap delivered"})
+	o := DefaultOptions
+	o.SkipPairs = true
+	got = tokenizeWith(o, optionsMsg)
+	checkTokens(t, got, []string{"pair:cheap watches", "skip:cheap delivered", "skip:watches today"}, nil)
+}
+
+func TestTokenizeConsistency(t *testing.T) {
+	checkTokens(t, tokenizeWith(DefaultOptions, optionsMsg), nil, []string{"return-path:other-domain", "date:odd-zone"})
+	o := DefaultOptions
+	o.Consistency = true
+	checkTokens(t, tokenizeWith(o, optionsMsg), []string{"return-path:other-domain", "date:odd-zone"}, nil)
+
+	same := "Return-Path: <a@mail.shop.example>\r\nFrom: b@shop.example\r\nDate: not a date\r\n\r\nhello there\r\n"
+	checkTokens(t, tokenizeWith(o, same), []string{"return-path:from-domain", "date:invalid"},
+		[]string{"return-path:other-domain"})
+}
+
+// The effective size factor makes the same clues less conclusive: a score
+// moves towards 0.5 as ESF falls, on both sides.
+func TestESFSoftensScores(t *testing.T) {
+	spammy := make([]Clue, 20)
+	hammy := make([]Clue, 20)
+	for i := range spammy {
+		spammy[i] = Clue{Token: "s", Prob: 0.8}
+		hammy[i] = Clue{Token: "h", Prob: 0.2}
+	}
+	prevS, prevH := 1.0, 0.0
+	for _, f := range []float64{1, 0.8, 0.5, 0.2} {
+		p := DefaultParams
+		p.SpamESF, p.HamESF = f, f
+		s, _ := p.combine(spammy, 1)
+		h, _ := p.combine(hammy, 1)
+		if s >= prevS && f != 1 || h <= prevH && f != 1 || s <= 0.5 || h >= 0.5 {
+			t.Errorf("ESF %.1f: spam %.4f (before %.4f), ham %.4f (before %.4f)", f, s, prevS, h, prevH)
+		}
+		if f == 1 {
+			q := DefaultParams // 0 means 1
+			if s0, _ := q.combine(spammy, 1); math.Abs(s0-s) > 1e-12 {
+				t.Errorf("ESF 1 gives %.6f, ESF unset %.6f", s, s0)
+			}
+		}
+		prevS, prevH = s, h
+	}
+}
