@@ -1,0 +1,253 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Keeping a mailbox in step with its directory: the Maildir is the truth
+// for which messages exist and their flags; the index follows it, giving
+// new files the next UIDs and forgetting files that went away.
+
+// Sync brings the mailbox in step with its directory: with full, by
+// reading new/ and cur/; otherwise by taking the files the store put there
+// since the last sync. Changes reach every session through Tracker.
+func (m *Mailbox) Sync(full bool) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.gone {
+		return ErrGone
+	}
+	return m.syncLocked(full)
+}
+
+// SyncIfStale does a full Sync when the last one is older than age.
+func (m *Mailbox) SyncIfStale(age time.Duration) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.gone {
+		return ErrGone
+	}
+	return m.syncLocked(time.Since(m.lastFull) > age)
+}
+
+// diskFile is a message file found in the directory.
+type diskFile struct {
+	sub, name, base, flags string
+}
+
+func (m *Mailbox) syncLocked(full bool) error {
+	m.pendMu.Lock()
+	pend := m.pending
+	m.pending = nil
+	m.pendMu.Unlock()
+
+	var disk map[string]diskFile
+	if full {
+		var err error
+		if disk, err = m.readDir(); err != nil {
+			return err
+		}
+		m.lastFull = time.Now()
+	} else {
+		disk = map[string]diskFile{}
+		for _, p := range pend {
+			if m.byBase[p.base] == nil {
+				_, flags, _ := splitName(p.name)
+				disk[p.base] = diskFile{sub: p.sub, name: p.name, base: p.base, flags: flags}
+			}
+		}
+	}
+	return m.apply(disk, full)
+}
+
+func (m *Mailbox) readDir() (map[string]diskFile, error) {
+	disk := map[string]diskFile{}
+	for _, sub := range []string{"new", "cur"} {
+		f, err := os.Open(filepath.Join(m.dir, sub))
+		if err != nil {
+			if os.IsNotExist(err) {
+				return nil, fmt.Errorf("%w: %s", ErrGone, m.name)
+			}
+			return nil, err
+		}
+		names, err := f.Readdirnames(-1)
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range names {
+			if n == "" || n[0] == '.' {
+				continue
+			}
+			base, flags, _ := splitName(n)
+			if old, dup := disk[base]; dup && old.sub == "cur" {
+				continue
+			}
+			disk[base] = diskFile{sub: sub, name: n, base: base, flags: CleanFlags(flags)}
+		}
+	}
+	return disk, nil
+}
+
+// apply records in the index, then in memory, what differs between the
+// files found and the messages known. With full, known messages whose
+// file is gone are expunged.
+func (m *Mailbox) apply(disk map[string]diskFile, full bool) error {
+	var added, changed, removed []*Message
+	var newBases []string
+	for base, f := range disk {
+		if msg := m.byBase[base]; msg != nil {
+			if msg.Flags != f.flags || msg.sub != f.sub {
+				c := *msg
+				c.Flags, c.sub = f.flags, f.sub
+				changed = append(changed, &c)
+			}
+			continue
+		}
+		newBases = append(newBases, base)
+	}
+	if full {
+		for _, msg := range m.msgs {
+			if _, ok := disk[msg.base]; !ok {
+				removed = append(removed, msg)
+			}
+		}
+	}
+	sortBases(newBases)
+	next, modSeq := m.next, m.modSeq
+	var dovecot map[byte]string
+	if len(newBases) > 0 {
+		dovecot = dovecotKeywords(m.dir)
+	}
+	for _, base := range newBases {
+		msg, err := m.indexFile(disk[base])
+		if err != nil {
+			m.a.s.log.Warn("store: cannot index message file", "mailbox", m.name, "file", base, "err", err)
+			continue
+		}
+		msg.Keywords = keywordsOfLetters(msg.Flags, dovecot)
+		modSeq++
+		msg.UID, msg.ModSeq = next, modSeq
+		next++
+		added = append(added, msg)
+	}
+	for _, c := range changed {
+		modSeq++
+		c.ModSeq = modSeq
+	}
+	if len(removed) > 0 {
+		modSeq++
+	}
+	if len(added)+len(changed)+len(removed) == 0 {
+		return nil
+	}
+	if err := m.commit(added, changed, removed, next, modSeq); err != nil {
+		return err
+	}
+	m.next, m.modSeq = next, modSeq
+	m.expungeLocked(removed)
+	for _, c := range changed {
+		seq, msg := m.find(c.UID)
+		if msg == nil {
+			continue
+		}
+		*msg = *c
+		if m.Tracker != nil {
+			m.Tracker.QueueMessageFlags(seq, imap.UID(msg.UID), flagsOf(msg), nil)
+		}
+	}
+	for _, msg := range added {
+		m.msgs = append(m.msgs, msg)
+		m.byBase[msg.base] = msg
+		if m.Tracker != nil {
+			m.Tracker.QueueNumMessages(uint32(len(m.msgs)))
+		}
+	}
+	return nil
+}
+
+// indexFile reads what the index keeps of a new file, moving it from new/
+// to cur/ first as IMAP servers do once they have seen a message.
+func (m *Mailbox) indexFile(f diskFile) (*Message, error) {
+	if f.sub == "new" {
+		to := f.base + infoSep + f.flags
+		if err := os.Rename(filepath.Join(m.dir, "new", f.name), filepath.Join(m.dir, "cur", to)); err == nil {
+			f.sub, f.name = "cur", to
+		}
+	}
+	path := filepath.Join(m.dir, f.sub, f.name)
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	env, size, err := readIndexInfo(path)
+	if err != nil {
+		return nil, err
+	}
+	return &Message{Flags: f.flags, Size: size, Date: st.ModTime(), base: f.base, sub: f.sub, env: env}, nil
+}
+
+// commit writes a batch of changes to the index in one transaction.
+func (m *Mailbox) commit(added, changed, removed []*Message, next uint32, modSeq uint64) error {
+	return m.a.db.Update(func(tx *bolt.Tx) error {
+		b, err := boxBucket(tx, m.name, false)
+		if err != nil {
+			return err
+		}
+		if b == nil {
+			return fmt.Errorf("%w: %s", ErrGone, m.name)
+		}
+		msgs := b.Bucket(bMsgs)
+		for _, list := range [][]*Message{added, changed} {
+			for _, msg := range list {
+				if err := msgs.Put(uidKey(msg.UID), encodeRecord(msg)); err != nil {
+					return err
+				}
+			}
+		}
+		for _, msg := range removed {
+			if err := msgs.Delete(uidKey(msg.UID)); err != nil {
+				return err
+			}
+		}
+		if err := b.Put(kNext, putU64(uint64(next))); err != nil {
+			return err
+		}
+		return b.Put(kModSeq, putU64(modSeq))
+	})
+}
+
+func encodeRecord(msg *Message) []byte {
+	v, _ := json.Marshal(record{Base: msg.base, Flags: msg.Flags, Keywords: msg.Keywords, Size: msg.Size,
+		Date: msg.Date.UnixNano(), ModSeq: msg.ModSeq, Envelope: msg.env})
+	return v
+}
+
+// expungeLocked drops messages from memory, telling the tracker about each
+// from the highest sequence number down so that every number is valid
+// when it is sent.
+func (m *Mailbox) expungeLocked(removed []*Message) {
+	if len(removed) == 0 {
+		return
+	}
+	gone := map[*Message]bool{}
+	for _, msg := range removed {
+		gone[msg] = true
+		delete(m.byBase, msg.base)
+	}
+	for i := len(m.msgs) - 1; i >= 0; i-- {
+		if gone[m.msgs[i]] {
+			if m.Tracker != nil {
+				m.Tracker.QueueExpunge(uint32(i + 1))
+			}
+			m.msgs = append(m.msgs[:i], m.msgs[i+1:]...)
+		}
+	}
+}
