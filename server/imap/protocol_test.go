@@ -290,39 +290,47 @@ func TestNoAuthBeforeTLS(t *testing.T) {
 	}
 }
 
-// TestLoginRateLimit: after MaxLoginFailures failures from one IP even
-// the right password is refused from it, while another IP still logs in.
+// TestLoginRateLimit: after MaxLoginFailures failures for one account
+// from one IP even the right password for it is refused from there;
+// another account behind the same IP, and the same account from another
+// IP, still log in, until the IP as a whole has failed five times as often.
 func TestLoginRateLimit(t *testing.T) {
 	ts := newTestServer(t, Options{MaxLoginFailures: 3}, store.Options{})
-	for i := 0; i < 3; i++ {
-		c, err := imapclient.DialTLS(ts.tls, &imapclient.Options{TLSConfig: ts.clientTLS})
+	login := func(local, user, pass string) error {
+		t.Helper()
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}}
+		c, err := imapclient.DialTLS(ts.tls, &imapclient.Options{TLSConfig: ts.clientTLS, Dialer: d})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := c.Login("alice@example.org", "guess"+fmt.Sprint(i)).Wait(); err == nil {
-			t.Fatal("wrong password accepted")
+		defer c.Close()
+		return c.Login(user, pass).Wait()
+	}
+	locked := func(err error) bool {
+		var ie *imap.Error
+		return errors.As(err, &ie) && ie.Code == imap.ResponseCodeUnavailable
+	}
+	const alice, bob = "alice@example.org", "bob@example.org"
+	for i := 0; i < 3; i++ {
+		if err := login("127.0.0.1", alice, fmt.Sprint("guess", i)); err == nil || locked(err) {
+			t.Fatalf("guess %d: %v", i, err)
 		}
-		c.Close()
 	}
-	c, err := imapclient.DialTLS(ts.tls, &imapclient.Options{TLSConfig: ts.clientTLS})
-	if err != nil {
-		t.Fatal(err)
+	if err := login("127.0.0.1", alice, testUsers[alice]); !locked(err) {
+		t.Fatalf("alice from a locked-out IP = %v, want NO [UNAVAILABLE]", err)
 	}
-	defer c.Close()
-	err = c.Login("alice@example.org", testUsers["alice@example.org"]).Wait()
-	var ie *imap.Error
-	if !errors.As(err, &ie) || ie.Code != imap.ResponseCodeUnavailable {
-		t.Fatalf("login from a locked-out IP = %v, want NO [UNAVAILABLE]", err)
+	if err := login("127.0.0.1", bob, testUsers[bob]); err != nil {
+		t.Fatalf("bob from the same IP: %v", err)
 	}
-	// Another address on the loopback network is not locked out.
-	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}
-	c2, err := imapclient.DialTLS(ts.tls, &imapclient.Options{TLSConfig: ts.clientTLS, Dialer: d})
-	if err != nil {
-		t.Fatal(err)
+	if err := login("127.0.0.2", alice, testUsers[alice]); err != nil {
+		t.Fatalf("alice from another IP: %v", err)
 	}
-	defer c2.Close()
-	if err := c2.Login("alice@example.org", testUsers["alice@example.org"]).Wait(); err != nil {
-		t.Fatalf("login from another IP: %v", err)
+	// Guessing across accounts: the IP as a whole is locked out.
+	for i := 0; i < 15; i++ {
+		login("127.0.0.1", fmt.Sprintf("user%d@example.org", i), "guess")
+	}
+	if err := login("127.0.0.1", bob, testUsers[bob]); !locked(err) {
+		t.Fatalf("bob from an IP that guessed across accounts = %v, want NO [UNAVAILABLE]", err)
 	}
 }
 

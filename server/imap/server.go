@@ -41,9 +41,10 @@ type Options struct {
 	TLSConfig *tls.Config
 	Logger    *slog.Logger // default slog.Default()
 
-	// MaxLoginFailures failed logins from one IP within FailureWindow
-	// lock that IP out until the window has passed; defaults 10 and 15
-	// minutes.
+	// MaxLoginFailures failed logins for one account from one IP within
+	// FailureWindow lock that account out from that IP until the window
+	// has passed, and five times as many for any accounts lock the IP
+	// out; defaults 10 and 15 minutes.
 	MaxLoginFailures int
 	FailureWindow    time.Duration
 

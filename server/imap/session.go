@@ -34,14 +34,14 @@ var (
 // Login checks the password (go-imap calls it for LOGIN and AUTHENTICATE
 // PLAIN, only over TLS) and opens the user's mail.
 func (s *session) Login(username, password string) error {
-	if s.srv.limiter.blocked(s.ip) {
-		s.srv.log.Warn("imap: login refused, too many failures from this IP", "ip", s.ip)
+	user := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(username)), ".")
+	if s.srv.limiter.blocked(s.ip, user) {
+		s.srv.log.Warn("imap: login refused, too many failures", "ip", s.ip, "user", user)
 		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnavailable,
 			Text: "Too many failed logins, try again later"}
 	}
-	user := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(username)), ".")
 	if err := s.srv.opts.Auth.Authenticate(user, password); err != nil {
-		s.srv.limiter.fail(s.ip)
+		s.srv.limiter.fail(s.ip, user)
 		s.srv.log.Info("imap: login failed", "ip", s.ip, "user", user)
 		return imapserver.ErrAuthFailed
 	}
