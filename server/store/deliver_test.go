@@ -239,3 +239,20 @@ func TestQuota(t *testing.T) {
 		t.Errorf("Usage from disk = %d, %v; want 80", n, err)
 	}
 }
+
+func TestWriteMetrics(t *testing.T) {
+	s, _ := openTest(t, Options{Quota: func(string) int64 { return 1000 }})
+	s.Deliver("a@example.org", "INBOX", make([]byte, 100), "", time.Time{})
+	s.Deliver("b@example.net", "Junk", make([]byte, 30), "", time.Time{})
+	var buf bytes.Buffer
+	s.WriteMetrics(&buf)
+	for _, want := range []string{
+		`sluice_mailbox_usage_bytes{user="a@example.org"} 100`,
+		`sluice_mailbox_usage_bytes{user="b@example.net"} 30`,
+		`sluice_mailbox_quota_bytes{user="a@example.org"} 1000`,
+	} {
+		if !bytes.Contains(buf.Bytes(), []byte(want)) {
+			t.Errorf("metrics lack %s:\n%s", want, buf.String())
+		}
+	}
+}

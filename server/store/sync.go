@@ -152,6 +152,10 @@ func (m *Mailbox) apply(disk map[string]diskFile, full bool) error {
 		return err
 	}
 	m.next, m.modSeq = next, modSeq
+	if full && len(added)+len(removed) > 0 {
+		// Files came or went that the store may not have counted.
+		m.a.s.recount(m.a.user)
+	}
 	m.expungeLocked(removed)
 	for _, c := range changed {
 		seq, msg := m.find(c.UID)
