@@ -121,3 +121,17 @@ func mailboxes(t *testing.T, data string) map[string][]string {
 	}
 	return out
 }
+
+// FuzzMboxFlags checks the Status/X-Status reader: any input gives sorted
+// Maildir letters from the five it maps to.
+func FuzzMboxFlags(f *testing.F) {
+	f.Add([]byte("Subject: x\nStatus: RO\nX-Status: AF\n\nbody\n"))
+	f.Add([]byte("Status: \x00\n"))
+	f.Add([]byte("no header"))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		flags := mboxFlags(raw)
+		if flags != store.CleanFlags(flags) || strings.Trim(flags, "DFRST") != "" {
+			t.Fatalf("mboxFlags = %q", flags)
+		}
+	})
+}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bufio"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -22,17 +23,38 @@ func dovecotKeywords(dir string) map[byte]string {
 		return nil
 	}
 	defer f.Close()
+	return parseDovecotKeywords(f)
+}
+
+// parseDovecotKeywords reads the "<n> <keyword>" lines of a
+// dovecot-keywords file, skipping what is not a valid IMAP keyword.
+func parseDovecotKeywords(r io.Reader) map[byte]string {
 	out := map[byte]string{}
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		num, kw, ok := strings.Cut(strings.TrimSpace(sc.Text()), " ")
 		n, err := strconv.Atoi(num)
-		if !ok || err != nil || n < 0 || n > 25 || kw == "" || strings.ContainsAny(kw, " ()\\\"{%*]") {
+		if !ok || err != nil || n < 0 || n > 25 || !validKeyword(kw) {
 			continue
 		}
 		out[byte('a'+n)] = kw
 	}
 	return out
+}
+
+// validKeyword reports whether kw is an IMAP flag-keyword (an atom not
+// starting with a backslash).
+func validKeyword(kw string) bool {
+	if kw == "" || kw[0] == '\\' {
+		return false
+	}
+	for i := 0; i < len(kw); i++ {
+		c := kw[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`(){%*"\]`, c) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // keywordsOfLetters returns the keywords named by the lower-case letters

@@ -80,3 +80,17 @@ func FuzzSplitName(f *testing.F) {
 		_ = sizeOfBase(base)
 	})
 }
+
+// FuzzDovecotKeywords checks that whatever a dovecot-keywords file holds,
+// only letters a-z map, and only to valid IMAP keywords.
+func FuzzDovecotKeywords(f *testing.F) {
+	f.Add("0 $Label1\n1 Work\n")
+	f.Add("25 z\n26 over\n-1 neg\n3 bad(kw\n4 \\Seen\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		for letter, kw := range parseDovecotKeywords(strings.NewReader(s)) {
+			if letter < 'a' || letter > 'z' || !validKeyword(kw) {
+				t.Fatalf("%q -> %q", letter, kw)
+			}
+		}
+	})
+}
