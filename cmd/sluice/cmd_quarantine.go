@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -25,7 +26,8 @@ const quarantineUsage = "usage: sluice quarantine list|show ID|release ID...|del
 
 // runQuarantine manages the held messages. list, show and delete work
 // beside a running server; release queues the message, which needs the
-// spool, so the server must be stopped.
+// spool: through the running server's admin listener when one is known
+// (--config or --admin), else directly with the server stopped.
 func runQuarantine(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, quarantineUsage)
@@ -34,16 +36,17 @@ func runQuarantine(args []string, stdout, stderr io.Writer) int {
 	sub := args[0]
 	fs := flag.NewFlagSet("sluice quarantine "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	data := dataDirFlags(fs)
+	data := spoolFlags(fs, true)
 	ids, err := parseInterspersed(fs, args[1:])
 	if err != nil {
 		return 2
 	}
-	dataDir, err := data()
+	loc, err := data()
 	if err != nil {
 		fmt.Fprintln(stderr, "sluice quarantine:", err)
 		return 1
 	}
+	dataDir := loc.data
 	dir := filepath.Join(queue.Dir(dataDir), "quarantine")
 	switch {
 	case sub == "list" && len(ids) == 0:
@@ -68,6 +71,12 @@ func runQuarantine(args []string, stdout, stderr io.Writer) int {
 		})
 	case sub == "release" && len(ids) > 0:
 		q, err := queue.Open(queue.Dir(dataDir), queue.Options{})
+		if errors.Is(err, queue.ErrLocked) && loc.admin != "" {
+			// A running server holds the spool: ask it to release.
+			if code, ok := adminPost(loc.admin, "/quarantine/%s/release", ids, "released, queued as", stdout, stderr); ok {
+				return code
+			}
+		}
 		if err != nil {
 			fmt.Fprintln(stderr, "sluice quarantine:", explainLocked(err))
 			return 1

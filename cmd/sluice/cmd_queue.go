@@ -1,10 +1,13 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -35,16 +38,17 @@ func runQueue(args []string, stdout, stderr io.Writer) int {
 	sub := args[0]
 	fs := flag.NewFlagSet("sluice queue "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	data := dataDirFlags(fs)
+	data := spoolFlags(fs, true)
 	ids, err := parseInterspersed(fs, args[1:])
 	if err != nil {
 		return 2
 	}
-	dir, err := data()
+	loc, err := data()
 	if err != nil {
 		fmt.Fprintln(stderr, "sluice queue:", err)
 		return 1
 	}
+	dir := loc.data
 	switch {
 	case sub == "list" && len(ids) == 0:
 	case (sub == "retry" || sub == "delete") && len(ids) > 0:
@@ -53,6 +57,12 @@ func runQueue(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	q, err := queue.Open(queue.Dir(dir), queue.Options{})
+	if errors.Is(err, queue.ErrLocked) && loc.admin != "" {
+		// A running server holds the spool: ask it through its admin listener.
+		if code, ok := remoteQueue(loc.admin, sub, ids, stdout, stderr); ok {
+			return code
+		}
+	}
 	if errors.Is(err, queue.ErrLocked) && sub == "list" {
 		// A running server holds the spool: a read-only look is safe.
 		if q, err = queue.Open(queue.Dir(dir), queue.Options{ReadOnly: true}); err == nil {
@@ -108,24 +118,54 @@ func printQueue(w io.Writer, list []queue.Info, now time.Time) {
 	fmt.Fprintf(w, "%d message(s)\n", len(list))
 }
 
+// where says where the spool is, and the admin listener of the server
+// that may be running on it.
+type where struct {
+	data  string
+	admin string // base URL, "" if unknown
+}
+
 // dataDirFlags adds --data and --config to fs and returns a function that
 // resolves the data directory after parsing: --data wins, then the config
 // file's data key, then the default ./sluice-data.
 func dataDirFlags(fs *flag.FlagSet) func() (string, error) {
-	data := fs.String("data", "", "data directory (default: from --config, else ./sluice-data)")
-	conf := fs.String("config", "", "config file whose data directory to use")
+	w := spoolFlags(fs, false)
 	return func() (string, error) {
-		switch {
-		case *data != "":
-			return *data, nil
-		case *conf != "":
+		loc, err := w()
+		return loc.data, err
+	}
+}
+
+// spoolFlags is dataDirFlags plus, with admin, an --admin flag; the admin
+// address comes from --admin or the config file's listen.admin.
+func spoolFlags(fs *flag.FlagSet, withAdmin bool) func() (where, error) {
+	data := fs.String("data", "", "data directory (default: from --config, else ./sluice-data)")
+	conf := fs.String("config", "", "config file whose data directory (and admin listener) to use")
+	admin := new(string)
+	if withAdmin {
+		admin = fs.String("admin", "", "admin listener of the running server, host:port (default: from --config)")
+	}
+	return func() (where, error) {
+		w := where{data: *data, admin: *admin}
+		if *conf != "" {
 			c, err := config.Load(*conf)
 			if err != nil {
-				return "", err
+				return w, err
 			}
-			return c.Data, nil
+			if w.data == "" {
+				w.data = c.Data
+			}
+			if w.admin == "" && withAdmin {
+				w.admin = c.Listen.Admin
+			}
 		}
-		return "sluice-data", nil
+		if w.data == "" {
+			w.data = "sluice-data"
+		}
+		if w.admin != "" && !strings.Contains(w.admin, "://") {
+			w.admin = "http://" + w.admin
+		}
+		return w, nil
 	}
 }
 
@@ -147,7 +187,63 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 
 func explainLocked(err error) error {
 	if errors.Is(err, queue.ErrLocked) {
-		return fmt.Errorf("%w\nstop the server first: this command edits the spool directly", err)
+		return fmt.Errorf("%w\nstop the server first, or give --config/--admin so that the command asks the server", err)
 	}
 	return err
+}
+
+// remoteQueue runs sub through the admin listener at base. ok is false
+// when the listener is unreachable or does not serve the queue, so that
+// the caller falls back to the spool.
+func remoteQueue(base, sub string, ids []string, stdout, stderr io.Writer) (code int, ok bool) {
+	if sub == "list" {
+		var list []queue.Info
+		if err := adminGet(base+"/queue", &list); err != nil {
+			fmt.Fprintln(stderr, "sluice queue: admin listener:", err)
+			return 0, false
+		}
+		printQueue(stdout, list, time.Now())
+		return 0, true
+	}
+	return adminPost(base, "/queue/%s/"+sub, ids, map[string]string{"retry": "will be retried at once", "delete": "deleted"}[sub], stdout, stderr)
+}
+
+var adminClient = &http.Client{Timeout: 30 * time.Second}
+
+func adminGet(url string, v any) error {
+	resp, err := adminClient.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+// adminPost posts one operation per id; ok is false if the listener does
+// not serve it at all.
+func adminPost(base, pathFmt string, ids []string, done string, stdout, stderr io.Writer) (code int, ok bool) {
+	for _, id := range ids {
+		resp, err := adminClient.Post(base+fmt.Sprintf(pathFmt, url.PathEscape(id)), "", nil)
+		if err != nil {
+			fmt.Fprintln(stderr, "sluice: admin listener:", err)
+			return 0, false
+		}
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		resp.Body.Close()
+		switch {
+		case resp.StatusCode == http.StatusOK:
+			var r struct{ ID string }
+			json.Unmarshal(body, &r)
+			fmt.Fprintln(stdout, strings.TrimSpace(fmt.Sprintf("%s: %s %s", id, done, r.ID)))
+		case resp.StatusCode == http.StatusNotFound && strings.HasPrefix(string(body), "404 page not found"):
+			return 0, false // an older server without the queue endpoints
+		default:
+			fmt.Fprintf(stderr, "sluice: %s: %s\n", id, strings.TrimSpace(string(body)))
+			code = 1
+		}
+	}
+	return code, true
 }

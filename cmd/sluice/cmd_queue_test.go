@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -134,5 +136,59 @@ func TestQuarantineCommand(t *testing.T) {
 	b, _ := os.ReadFile(files[0])
 	if !strings.HasSuffix(string(b), raw) {
 		t.Fatalf("delivered %q", b)
+	}
+}
+
+// TestQueueCommandThroughAdmin: with the server running (spool locked),
+// the commands go through its admin listener when they know it, and fall
+// back to a read-only look when the listener lacks the queue endpoints.
+func TestQueueCommandThroughAdmin(t *testing.T) {
+	data := t.TempDir()
+	q, err := queue.Open(queue.Dir(data), queue.Options{Retry: []time.Duration{time.Hour}, ScanInterval: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { q.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done; q.Close() }()
+	var ids []string
+	for _, to := range []string{"one@remote.test", "two@remote.test"} {
+		id, err := q.Put(context.Background(), queue.Envelope{From: "a@local.test", Rcpt: []queue.Recipient{{Addr: to}}}, []byte("Subject: x\r\n\r\nx\r\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	// No relay is configured: both are deferred for an hour.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if l := q.List(); len(l) == 2 && l[0].Attempts == 1 && l[1].Attempts == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("messages not deferred")
+		}
+	}
+	srv := httptest.NewServer(queue.Handler(q))
+	defer srv.Close()
+	addr := strings.TrimPrefix(srv.URL, "http://")
+
+	if code, out, errs := run(t, queueCmd, "delete", ids[0], "--data", data, "--admin", addr); code != 0 || !strings.Contains(out, "deleted") {
+		t.Fatalf("delete through admin: %d %q %q", code, out, errs)
+	}
+	if code, out, _ := run(t, queueCmd, "list", "--data", data, "--admin", addr); code != 0 || strings.Contains(out, ids[0]) || !strings.Contains(out, "no relay configured") {
+		t.Fatalf("list through admin: %d %q", code, out)
+	}
+	if len(q.List()) != 1 {
+		t.Fatal("the running queue did not delete the message")
+	}
+	if code, _, errs := run(t, quarantineCmd, "release", "0123", "--data", data, "--admin", addr); code != 1 || !strings.Contains(errs, "no such message") {
+		t.Fatalf("release of an unknown id: %d %q", code, errs)
+	}
+	old := httptest.NewServer(http.NotFoundHandler())
+	defer old.Close()
+	code, out, errs := run(t, queueCmd, "list", "--data", data, "--admin", old.URL)
+	if code != 0 || !strings.Contains(out, ids[1]) || !strings.Contains(errs, "read-only") {
+		t.Fatalf("fallback to the spool: %d %q %q", code, out, errs)
 	}
 }
