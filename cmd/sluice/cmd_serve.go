@@ -30,6 +30,7 @@ import (
 	"github.com/sluicemail/sluice/server/smtp"
 	"github.com/sluicemail/sluice/server/store"
 	_ "github.com/sluicemail/sluice/stages/all" // every check, registered by namespace
+	"github.com/sluicemail/sluice/stages/bayes"
 	"github.com/sluicemail/sluice/stages/dkim"
 	"github.com/sluicemail/sluice/stages/resolver"
 )
@@ -144,7 +145,12 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 		return in, err
 	}
 	quota := int64(cfg.Quota)
-	if in.store, err = store.Open(cfg.Data, store.Options{Hostname: cfg.Hostname, Logger: log, Quota: func(string) int64 { return quota }}); err != nil {
+	trainer, err := junkTrainer(in.live, cfg.Data)
+	if err != nil {
+		return in, err
+	}
+	if in.store, err = store.Open(cfg.Data, store.Options{Hostname: cfg.Hostname, Logger: log, Trainer: trainer,
+		Quota: func(string) int64 { return quota }}); err != nil {
 		return in, err
 	}
 	sender, err := newRelay(cfg, in.dns, log)
@@ -316,7 +322,7 @@ func (in *instance) startAdmin() error {
 	}
 	var err error
 	in.admin, err = admin.Listen(in.cfg.Listen.Admin, admin.Options{
-		Metrics: []func(io.Writer){in.smtp.Metrics().WriteText, in.rulesMetrics},
+		Metrics: []func(io.Writer){in.smtp.Metrics().WriteText, in.rulesMetrics, in.store.WriteMetrics},
 		Gauges:  map[string]func() float64{"sluice_queue_length": func() float64 { return float64(len(in.queue.List())) }},
 		Reload:  in.reload,
 		Logger:  in.log,
@@ -405,3 +411,20 @@ func writePID(data string) error {
 }
 
 var errNoServer = errors.New("no running server found")
+
+// junkTrainer teaches the Bayes model of the inbound rules (the same Model
+// value, shared by path) when the owner moves mail into or out of Junk; with
+// no bayes stage in the rules it trains the default model file, which a
+// later bayes stage will find.
+func junkTrainer(live *rules.Live, data string) (store.Trainer, error) {
+	if p := live.Current().Pipeline(rules.Inbound); p != nil {
+		if st, ok := p.Stages["bayes"].(*bayes.Stage); ok {
+			return imap.JunkTrainer(st.Model()), nil
+		}
+	}
+	m, err := bayes.OpenModel(filepath.Join(data, bayes.DefaultModelFile))
+	if err != nil {
+		return nil, fmt.Errorf("bayes model: %w", err)
+	}
+	return imap.JunkTrainer(m), nil
+}

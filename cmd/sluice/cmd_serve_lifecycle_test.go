@@ -14,10 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/sluicemail/sluice/server/config"
 	"github.com/sluicemail/sluice/server/queue"
 	"github.com/sluicemail/sluice/server/smtp"
+	"github.com/sluicemail/sluice/stages/bayes"
 )
 
 // The mail that arrives over SMTP is read over IMAP with the same account.
@@ -189,5 +191,51 @@ func TestReloadCommand(t *testing.T) {
 	errOut.Reset()
 	if code := runReload([]string{"--config", conf}, &out, &errOut); code != 0 || !strings.Contains(out.String(), "rules reloaded") {
 		t.Errorf("good rules: exit %d, %q %q", code, out.String(), errOut.String())
+	}
+}
+
+// Moving a delivered message into Junk over IMAP teaches the server's Bayes
+// model that it is spam; moving it back out makes it ham.
+func TestServeJunkMoveTeachesBayes(t *testing.T) {
+	e := newE2E(t, e2eInbound)
+	if err := e.send("friend@example.org", "alice@example.net", "cheap watches for you"); err != nil {
+		t.Fatal(err)
+	}
+	e.mailbox("alice@example.net", "INBOX", 1)
+	c, err := imapclient.DialTLS(e.bound("imaps"), &imapclient.Options{TLSConfig: &tls.Config{InsecureSkipVerify: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login("alice@example.net", "password1").Wait(); err != nil {
+		t.Fatalf("IMAP login: %v", err)
+	}
+	model, err := bayes.OpenModel(filepath.Join(e.in.cfg.Data, bayes.DefaultModelFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	move := func(from, to string) {
+		t.Helper()
+		if _, err := c.Select(from, nil).Wait(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Move(imap.SeqSetNum(1), to).Wait(); err != nil {
+			t.Fatalf("MOVE %s -> %s: %v", from, to, err)
+		}
+	}
+	stats := func() bayes.Stats {
+		st, err := model.Stats()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	move("INBOX", "Junk")
+	if st := stats(); st.Spam != 1 || st.Ham != 0 {
+		t.Fatalf("after moving into Junk: %+v, want one spam", st)
+	}
+	move("Junk", "INBOX")
+	if st := stats(); st.Spam != 0 || st.Ham != 1 {
+		t.Fatalf("after moving out of Junk: %+v, want one ham", st)
 	}
 }
