@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/sluicemail/sluice/stages/resolver"
+	"golang.org/x/net/idna"
 )
 
 // mxHosts returns the hosts to try for domain, in order (RFC 5321 section
@@ -18,6 +19,12 @@ import (
 func (c *Client) mxHosts(ctx context.Context, domain string) (hosts []string, implicit bool, err *Error) {
 	if strings.HasPrefix(domain, "[") {
 		return []string{domain}, true, nil
+	}
+	// An internationalised domain is looked up in its A-label form (RFC 5891).
+	if a, err := idna.Lookup.ToASCII(domain); err == nil {
+		domain = a
+	} else {
+		return nil, false, permanent("", "5.1.2", fmt.Errorf("bad domain %q: %w", domain, err))
 	}
 	mx, status, qerr := resolver.LookupMX(ctx, c.opts.Resolver, domain)
 	switch {

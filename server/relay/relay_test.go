@@ -28,6 +28,7 @@ live.backup.test. 300 IN A  127.0.0.1
 bare.test.        300 IN A  127.0.0.1
 nomail.test.      300 IN MX 0 .
 nomail.test.      300 IN A  127.0.0.1
+xn--bcher-kva.test. 300 IN MX 10 mx.dest.test.
 `
 
 func newClient(t *testing.T, port int, mod func(*relay.Options)) *relay.Client {
@@ -64,6 +65,18 @@ func TestSendThroughMXWithSTARTTLS(t *testing.T) {
 	}
 	if string(got[0].Data) != msg {
 		t.Fatalf("data changed: %q", got[0].Data)
+	}
+}
+
+// TestSendToIDN: a U-label domain is looked up as its A-label.
+func TestSendToIDN(t *testing.T) {
+	srv := relaytest.Start(t, relaytest.Options{})
+	c := newClient(t, srv.Port, nil)
+	if err := c.Send(context.Background(), "a@sluice.test", []string{"b@bücher.test"}, []byte(msg))[0]; err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.Messages(); len(got) != 1 || got[0].To[0] != "b@xn--bcher-kva.test" {
+		t.Fatalf("server got %+v", got)
 	}
 }
 
@@ -114,6 +127,7 @@ func TestSendFailures(t *testing.T) {
 		{"null MX", c, "x@nomail.test", true, "5.1.10"},
 		{"no such domain", c, "x@nowhere.test", true, "5.1.2"},
 		{"connection refused", closed, "x@dest.test", false, "4.0.0"},
+		{"UTF-8 local part, no SMTPUTF8", c, "jörg@dest.test", true, "5.6.7"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+	"golang.org/x/net/idna"
 )
 
 // connMode is how a connection is secured.
@@ -51,10 +52,11 @@ func (c *Client) deliver(ctx context.Context, t target, from string, to []string
 			return nil, false, e
 		}
 	}
+	from, to = asciiDomain(from), asciiDomains(to)
 	opts := &smtp.MailOptions{Size: int64(len(data)), UTF8: needsUTF8(from, to)}
 	if err := cl.Mail(from, opts); err != nil {
 		e := classify(t.host, err)
-		if opts.UTF8 && !e.Permanent && e.Code == 0 {
+		if opts.UTF8 && e.Code == 0 && strings.Contains(err.Error(), "SMTPUTF8") {
 			// The server lacks SMTPUTF8 (RFC 6531 section 3.2): no use retrying.
 			e.Permanent, e.Enhanced = true, "5.6.7"
 		}
@@ -157,6 +159,28 @@ func isTLSErr(err error) bool {
 	var oe *net.OpError
 	return errors.As(err, &re) || errors.As(err, &ae) || errors.As(err, &ve) ||
 		strings.Contains(err.Error(), "tls:") || (errors.As(err, &oe) && strings.Contains(oe.Error(), "tls"))
+}
+
+// asciiDomain writes the domain of addr as an A-label (RFC 5891), so that
+// an address whose local part is ASCII needs no SMTPUTF8.
+func asciiDomain(addr string) string {
+	at := strings.LastIndexByte(addr, '@')
+	if at < 0 {
+		return addr
+	}
+	d, err := idna.Lookup.ToASCII(addr[at+1:])
+	if err != nil {
+		return addr
+	}
+	return addr[:at+1] + d
+}
+
+func asciiDomains(addrs []string) []string {
+	out := make([]string, len(addrs))
+	for i, a := range addrs {
+		out[i] = asciiDomain(a)
+	}
+	return out
 }
 
 // needsUTF8 reports whether an address needs SMTPUTF8 (RFC 6531).
