@@ -6,7 +6,9 @@
 #   bench/crash/run.sh                 # the harness (queue + go-smtp + Maildir store)
 #   SERVER=sluice bench/crash/run.sh   # sluice serve (needs cmd/sluice/cmd_serve.go)
 #
-# Knobs (environment): KILLS (20), SESSIONS (10), MIN (300ms), MAX (2s), PORT (12526).
+# Knobs (environment): KILLS (20), SESSIONS (10), MIN (300ms), MAX (2s), PORT (12526),
+# SEGMENT (harness only: spool segment size in bytes; e.g. 65536 makes the
+# spool rotate and delete segments every few messages).
 # Prints "RESULT kills=.. acked=.. found=.. missing=.. duplicates=.." and
 # exits 1 if an acknowledged message is missing.
 set -eu
@@ -20,7 +22,7 @@ if [ "${SERVER:-harness}" = sluice ]; then
 	server="$work/sluice serve --config $(bench/smtpload/sluice-config.sh "$work" "$PORT" 10)"
 else
 	go build -o "$work/harness" ./bench/crash/harness
-	server="$work/harness -data $data -listen 127.0.0.1:$PORT"
+	server="$work/harness -data $data -listen 127.0.0.1:$PORT -segment ${SEGMENT:-0}"
 fi
 status=0
 "$work/driver" -server "$server" -addr "127.0.0.1:$PORT" -maildir "$data/mail" \

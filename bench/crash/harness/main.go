@@ -32,6 +32,7 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:2525", "SMTP listen address")
 	domain := flag.String("domain", "local.test", "local domain")
 	workers := flag.Int("workers", 32, "delivery workers")
+	segment := flag.Int64("segment", 0, "spool segment size in bytes (0: the queue's default); small values stress segment rotation and deletion")
 	verbose := flag.Bool("v", false, "log every queue event")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file until shutdown")
 	flag.Parse()
@@ -53,7 +54,8 @@ func main() {
 	if err != nil {
 		fatal(err)
 	}
-	q, err := queue.Open(queue.Dir(*data), queue.Options{Deliverer: st, Hostname: "harness.test", Workers: *workers, Logger: log})
+	q, err := queue.Open(queue.Dir(*data), queue.Options{Deliverer: st, Hostname: "harness.test", Workers: *workers,
+		SegmentSize: *segment, Logger: log})
 	if err != nil {
 		fatal(err)
 	}
