@@ -161,6 +161,17 @@ func (q *Queue) attempt(ctx context.Context, m *message) {
 	} else {
 		done, fails, tempErr = q.deliverAll(ctx, m, raw)
 	}
+	if tempErr != nil && ctx.Err() != nil {
+		// Shutting down: what failed did so because of it, which is no
+		// attempt to count. Keep what succeeded; the rest waits for the
+		// next start.
+		if !q.record(m, done) {
+			q.mu.Lock()
+			m.busy, m.raw = false, nil
+			q.mu.Unlock()
+		}
+		return
+	}
 	if tempErr != nil && q.opts.Now().Sub(m.env.Received) >= q.opts.MaxAge {
 		fails = append(fails, q.expire(m, done, fails, tempErr)...)
 		tempErr = nil

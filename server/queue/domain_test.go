@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 )
 
 // gate is a Sender that holds every transaction until released and
@@ -54,5 +55,38 @@ func TestPerDomainConcurrency(t *testing.T) {
 	waitFor(t, "all relayed", func() bool { return len(q.List()) == 0 })
 	if g.peak["a.test"] != 2 || g.peak["b.test"] != 2 {
 		t.Fatalf("peak concurrency per domain: %v, want 2 each", g.peak)
+	}
+}
+
+// stall is a Sender that answers only when the queue shuts down.
+type stall struct{ started chan struct{} }
+
+func (s stall) Send(ctx context.Context, from string, to []string, raw []byte) []error {
+	close(s.started)
+	<-ctx.Done()
+	errs := make([]error, len(to))
+	for i := range errs {
+		errs[i] = ctx.Err()
+	}
+	return errs
+}
+
+// TestShutdownIsNoAttempt: a relay cut short by shutdown does not count
+// as a failed attempt, so the message goes again at once on the next start.
+func TestShutdownIsNoAttempt(t *testing.T) {
+	dir := t.TempDir()
+	o := fastOpts(&recorder{})
+	o.Relay, o.Retry = stall{started: make(chan struct{})}, []time.Duration{time.Hour}
+	q := mustOpen(t, dir, o)
+	r := start(q)
+	if _, err := q.Put(context.Background(), Envelope{From: "s@local.test", Rcpt: []Recipient{{Addr: "x@a.test"}}}, body(1)); err != nil {
+		t.Fatal(err)
+	}
+	<-o.Relay.(stall).started
+	r.stop()
+	q = mustOpen(t, dir, fastOpts(&recorder{}))
+	defer q.Close()
+	if l := q.List(); len(l) != 1 || l[0].Attempts != 0 || !l[0].Next.IsZero() {
+		t.Fatalf("after a shutdown mid-relay: %+v", l)
 	}
 }
