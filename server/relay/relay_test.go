@@ -91,6 +91,20 @@ func TestSendPlainWhenNoSTARTTLS(t *testing.T) {
 	}
 }
 
+// TestSTARTTLSFailureFallsBackToPlain: a certificate the client will not
+// accept makes the handshake fail; opportunistic TLS then delivers in
+// plain text on a new connection rather than not at all.
+func TestSTARTTLSFailureFallsBackToPlain(t *testing.T) {
+	srv := relaytest.Start(t, relaytest.Options{TLS: true})
+	c := newClient(t, srv.Port, func(o *relay.Options) { o.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12} })
+	if err := c.Send(context.Background(), "a@sluice.test", []string{"b@dest.test"}, []byte(msg))[0]; err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.Messages(); len(got) != 1 || got[0].TLS {
+		t.Fatalf("want one plain-text message, got %+v", got)
+	}
+}
+
 func TestSendTriesNextMX(t *testing.T) {
 	srv := relaytest.Start(t, relaytest.Options{})
 	c := newClient(t, srv.Port, nil)
