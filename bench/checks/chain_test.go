@@ -121,7 +121,7 @@ func BenchmarkInboundChain(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		run()
 	}
-	b.ReportMetric(float64((cpu() - start).Nanoseconds())/float64(b.N)/1e3, "cpu-µs/msg")
+	b.ReportMetric(float64((cpu()-start).Nanoseconds())/float64(b.N)/1e3, "cpu-µs/msg")
 }
 
 func cpu() time.Duration {
