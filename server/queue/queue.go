@@ -249,8 +249,14 @@ func (q *Queue) writePut(m *message) error {
 		return fmt.Errorf("queue: spool write: %w", req.err)
 	}
 	// The raw bytes are the tail of the payload, which is the tail of the frame.
+	// Keep our own copy (inside the frame) rather than the caller's
+	// buffer, which the caller may reuse once Put returns.
+	own := req.frame[len(req.frame)-len(raw):]
 	q.mu.Lock()
 	m.seg, m.rawOff, m.rawLen = req.seg, req.off+int64(len(req.frame)-len(raw)), len(raw)
+	if m.raw != nil {
+		m.raw = own
+	}
 	q.mu.Unlock()
 	return nil
 }

@@ -384,3 +384,21 @@ func TestReadOnlyBesideWriter(t *testing.T) {
 		t.Fatal("the writer lost its message")
 	}
 }
+
+// TestPutCopiesTheMessage: the caller may reuse its buffer once Put has
+// returned; what is delivered is what was put.
+func TestPutCopiesTheMessage(t *testing.T) {
+	d := &recorder{}
+	q := mustOpen(t, t.TempDir(), fastOpts(d))
+	buf := body(1)
+	if _, err := q.Put(context.Background(), env("u@local.test"), buf); err != nil {
+		t.Fatal(err)
+	}
+	copy(buf, bytes.Repeat([]byte("X"), len(buf)))
+	r := start(q)
+	defer r.stop()
+	waitFor(t, "delivery", func() bool { return len(d.deliveries()) == 1 })
+	if got := d.deliveries()[0].raw; !bytes.HasSuffix(got, body(1)) {
+		t.Fatalf("delivered %q", got)
+	}
+}
