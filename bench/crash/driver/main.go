@@ -94,9 +94,10 @@ func main() {
 		}
 	}
 	miss := len(res.Acked) - found
-	fmt.Printf("RESULT kills=%d acked=%d found=%d missing=%d duplicates=%d (client resends after a lost reply: up to %d) stored-without-250=%d\n",
-		*kills, len(res.Acked), found, miss, dups, res.Ambiguous, extra)
-	if miss > 0 {
+	damaged := checkBodies(*maildir)
+	fmt.Printf("RESULT kills=%d acked=%d found=%d missing=%d duplicates=%d (client resends after a lost reply: up to %d) stored-without-250=%d damaged=%d\n",
+		*kills, len(res.Acked), found, miss, dups, res.Ambiguous, extra, damaged)
+	if miss > 0 || damaged > 0 {
 		os.Exit(1)
 	}
 }
@@ -144,6 +145,25 @@ func scan(root string) map[string]int {
 		}
 	}
 	return counts
+}
+
+// checkBodies counts the delivered messages that are not whole: a body
+// that is not made of complete load.BodyLine lines.
+func checkBodies(root string) int {
+	bad := 0
+	for _, sub := range []string{"new", "cur"} {
+		files, _ := filepath.Glob(filepath.Join(root, "*", "*", sub, "*"))
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			_, body, ok := bytes.Cut(b, []byte("\r\n\r\n"))
+			if err != nil || !ok || len(body) == 0 || len(body)%len(load.BodyLine) != 0 ||
+				!bytes.Equal(body, bytes.Repeat([]byte(load.BodyLine), len(body)/len(load.BodyLine))) {
+				fmt.Println("damaged:", f)
+				bad++
+			}
+		}
+	}
+	return bad
 }
 
 func messageID(path string) string {

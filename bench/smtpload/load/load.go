@@ -142,14 +142,17 @@ func send(c *smtp.Client, cfg Config, id string, n int) (sent bool, err error) {
 	return true, w.Close()
 }
 
+// BodyLine is every line of a message body, so that a checker can tell a
+// complete message from a damaged one.
+var BodyLine = strings.Repeat("abcdefghijklmnopqrstuvwxyz0123456789 ", 2)[:72] + "\r\n"
+
 // Message builds a message of about size bytes with the given Message-ID.
 func Message(id, from, to string, size int) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "From: <%s>\r\nTo: <%s>\r\nSubject: load test\r\nMessage-ID: %s\r\nDate: %s\r\n\r\n",
 		from, to, id, time.Now().Format(time.RFC1123Z))
-	line := strings.Repeat("abcdefghijklmnopqrstuvwxyz0123456789 ", 2)[:72] + "\r\n"
 	for b.Len() < size {
-		b.WriteString(line)
+		b.WriteString(BodyLine)
 	}
 	return []byte(b.String())
 }
