@@ -58,7 +58,7 @@ var (
 type Options struct {
 	Deliverer store.Deliverer // local mailboxes; nil fails local recipients temporarily
 	Relay     Sender          // outbound SMTP; nil fails remote recipients temporarily
-	Hostname  string          // this host, for Return-Path-less DSNs (Reporting-MTA); default os.Hostname
+	Hostname  string          // this host, in DSNs (Reporting-MTA, MAILER-DAEMON@); default os.Hostname
 
 	// Retry is the wait after the 1st, 2nd... failed attempt; the last value
 	// repeats. Default 1m, 5m, 15m, 30m, 1h, 2h, 4h.
