@@ -180,6 +180,11 @@ func Open(dir string, opts Options) (*Queue, error) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("queue: %w", err)
 		}
+		// The spool directory's own entry must be durable too, or a
+		// power cut could lose a freshly created spool with its messages.
+		if err := syncPath(filepath.Dir(dir), opts.Fsync); err != nil {
+			return nil, fmt.Errorf("queue: %w", err)
+		}
 		var err error
 		if lock, err = lockDir(dir); err != nil {
 			return nil, err
