@@ -27,8 +27,13 @@ type Held struct {
 // hold writes m into the quarantine area.
 func (q *Queue) hold(m *message, raw []byte) error {
 	dir := q.opts.QuarantineDir
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return err
+		}
+		if err := syncPath(filepath.Dir(dir), q.opts.Fsync); err != nil {
+			return err
+		}
 	}
 	p := &putRecord{ID: m.id, Env: m.env, State: make([]byte, len(m.env.Rcpt)), Raw: raw}
 	frame := appendFrame(nil, recPut, encodePut(p))
