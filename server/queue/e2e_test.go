@@ -342,3 +342,20 @@ func TestLocalPermanentFailureDSN(t *testing.T) {
 		t.Fatalf("delivery-status: %s", ds)
 	}
 }
+
+// TestDSNToRemoteSender: inbound mail that cannot be delivered locally is
+// bounced to its remote sender through the relay, with the null sender.
+func TestDSNToRemoteSender(t *testing.T) {
+	s := newSystem(t, nil)
+	env := queue.Envelope{From: "someone@dest.test", Rcpt: []queue.Recipient{
+		{Addr: "../bad@local.test", Local: true, User: "../bad@local.test"}}}
+	if _, err := s.q.Put(context.Background(), env, []byte(outMsg)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the DSN to arrive", func() bool { return len(s.smtp.Messages()) == 1 && len(s.q.List()) == 0 })
+	got := s.smtp.Messages()[0]
+	if got.From != "" || len(got.To) != 1 || got.To[0] != "someone@dest.test" {
+		t.Fatalf("DSN envelope: from %q to %v", got.From, got.To)
+	}
+	checkDSN(t, got.Data)
+}
