@@ -25,7 +25,7 @@ func init() {
 	})
 }
 
-const queueUsage = "usage: sluice queue list|retry ID...|delete ID... [--data DIR | --config FILE]"
+const queueUsage = "usage: sluice queue list|retry ID...|retry all|delete ID... [--data DIR | --config FILE] [--admin HOST:PORT]"
 
 // runQueue works on the spool directly. list works beside a running
 // server (read-only); retry and delete need the server stopped, since the
@@ -77,6 +77,9 @@ func runQueue(args []string, stdout, stderr io.Writer) int {
 	if sub == "list" {
 		printQueue(stdout, q.List(), time.Now())
 		return 0
+	}
+	if retryAll(sub, ids) {
+		ids = idsOf(q.List())
 	}
 	status := 0
 	for _, id := range ids {
@@ -205,7 +208,29 @@ func remoteQueue(base, sub string, ids []string, stdout, stderr io.Writer) (code
 		printQueue(stdout, list, time.Now())
 		return 0, true
 	}
+	if retryAll(sub, ids) {
+		var list []queue.Info
+		if err := adminGet(base+"/queue", &list); err != nil {
+			fmt.Fprintln(stderr, "sluice queue: admin listener:", err)
+			return 0, false
+		}
+		ids = idsOf(list)
+	}
 	return adminPost(base, "/queue/%s/"+sub, ids, map[string]string{"retry": "will be retried at once", "delete": "deleted"}[sub], stdout, stderr)
+}
+
+// retryAll reports "retry all": every queued message, e.g. after the
+// operator fixed a full disk or a broken smarthost login.
+func retryAll(sub string, ids []string) bool {
+	return sub == "retry" && len(ids) == 1 && ids[0] == "all"
+}
+
+func idsOf(list []queue.Info) []string {
+	ids := make([]string, len(list))
+	for i, in := range list {
+		ids[i] = in.ID
+	}
+	return ids
 }
 
 var adminClient = &http.Client{Timeout: 30 * time.Second}

@@ -58,6 +58,9 @@ func TestQueueCommand(t *testing.T) {
 	if code, _, _ := run(t, queueCmd, "retry", ids[1], "--data", data); code != 0 {
 		t.Fatal("retry failed")
 	}
+	if code, out, _ := run(t, queueCmd, "retry", "all", "--data", data); code != 0 || !strings.Contains(out, ids[1]+": will be retried") {
+		t.Fatalf("retry all: %d %q", code, out)
+	}
 	if code, _, errs := run(t, queueCmd, "retry", "ffff", "--data", data); code != 1 || !strings.Contains(errs, "no such message") {
 		t.Fatalf("retry of an unknown id: %d %q", code, errs)
 	}
@@ -181,6 +184,9 @@ func TestQueueCommandThroughAdmin(t *testing.T) {
 	}
 	if len(q.List()) != 1 {
 		t.Fatal("the running queue did not delete the message")
+	}
+	if code, out, _ := run(t, queueCmd, "retry", "all", "--data", data, "--admin", addr); code != 0 || !strings.Contains(out, ids[1]+": will be retried") {
+		t.Fatalf("retry all through admin: %d %q", code, out)
 	}
 	if code, _, errs := run(t, quarantineCmd, "release", "0123", "--data", data, "--admin", addr); code != 1 || !strings.Contains(errs, "no such message") {
 		t.Fatalf("release of an unknown id: %d %q", code, errs)
