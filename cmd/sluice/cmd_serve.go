@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -321,7 +322,9 @@ func (in *instance) startAdmin() error {
 		return nil
 	}
 	var err error
+	queueAPI := queue.Handler(in.queue)
 	in.admin, err = admin.Listen(in.cfg.Listen.Admin, admin.Options{
+		Mount:   map[string]http.Handler{"/queue": queueAPI, "/queue/": queueAPI, "/quarantine": queueAPI, "/quarantine/": queueAPI},
 		Metrics: []func(io.Writer){in.smtp.Metrics().WriteText, in.rulesMetrics, in.store.WriteMetrics},
 		Gauges:  map[string]func() float64{"sluice_queue_length": func() float64 { return float64(len(in.queue.List())) }},
 		Reload:  in.reload,
@@ -330,7 +333,7 @@ func (in *instance) startAdmin() error {
 	if err != nil {
 		return err
 	}
-	in.addrs = append(in.addrs, fmt.Sprintf("%-12s http://%s/ (healthz, metrics, POST reload)", "admin", in.admin.Addr))
+	in.addrs = append(in.addrs, fmt.Sprintf("%-12s http://%s/ (healthz, metrics, POST reload, queue, quarantine)", "admin", in.admin.Addr))
 	return nil
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -76,6 +77,32 @@ func TestServeAdmin(t *testing.T) {
 	}
 	if got := body(http.Post(base+"/reload", "text/plain", nil)); !strings.HasPrefix(got, "200") {
 		t.Errorf("reload: %s", got)
+	}
+
+	// The queue API is mounted: a quarantined message is listed, and
+	// releasing it delivers it as addressed.
+	if err := e.send("s@example.org", "alice@example.net", "HOLD this one"); err != nil {
+		t.Fatal(err)
+	}
+	var held []queue.Held
+	for deadline := time.Now().Add(5 * time.Second); len(held) == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		got := body(http.Get(base + "/quarantine"))
+		if !strings.HasPrefix(got, "200") {
+			t.Fatalf("quarantine list: %s", got)
+		}
+		if err := json.Unmarshal([]byte(strings.SplitN(got, "\n", 2)[1]), &held); err != nil {
+			t.Fatalf("quarantine list %q: %v", got, err)
+		}
+	}
+	if len(held) != 1 {
+		t.Fatalf("quarantine holds %d messages, want 1", len(held))
+	}
+	if got := body(http.Post(base+"/quarantine/"+held[0].ID+"/release", "text/plain", nil)); !strings.HasPrefix(got, "200") {
+		t.Fatalf("release: %s", got)
+	}
+	e.mailbox("alice@example.net", "INBOX", 1)
+	if got := body(http.Get(base + "/queue")); !strings.HasPrefix(got, "200") {
+		t.Errorf("queue list: %s", got)
 	}
 }
 

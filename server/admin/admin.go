@@ -26,6 +26,9 @@ type Options struct {
 	Reload func() error
 	// Health returns nil while the server works.
 	Health func() error
+	// Mount adds handlers by ServeMux pattern (the queue and quarantine
+	// API, for `sluice queue` and `sluice quarantine` while the server runs).
+	Mount  map[string]http.Handler
 	Logger *slog.Logger
 }
 
@@ -74,6 +77,9 @@ func Handler(o Options) http.Handler {
 		}
 		io.WriteString(w, "reloaded\n")
 	})
+	for pattern, h := range o.Mount {
+		mux.Handle(pattern, h)
+	}
 	return mux
 }
 
