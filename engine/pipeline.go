@@ -54,7 +54,8 @@ type Tx struct {
 }
 
 type stageRun struct {
-	done chan struct{}
+	done     chan struct{}
+	finished bool // set under Tx.mu when done is about to close
 }
 
 // TxOption adjusts a transaction.

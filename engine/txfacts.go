@@ -86,23 +86,30 @@ func trimAngle(s string) string {
 }
 
 // ensureAll runs the named stages that have not run yet, concurrently, and
-// waits for all of them.
+// waits for all of them. The last one runs in the calling goroutine, and
+// stages already finished cost nothing: most rules need one stage, or
+// stages that an earlier rule already ran.
 func (tx *Tx) ensureAll(ctx context.Context, names []string) {
-	switch len(names) {
-	case 0:
-		return
-	case 1:
-		tx.ensure(ctx, names[0])
+	var pending []string
+	tx.mu.Lock()
+	for _, n := range names {
+		if r := tx.runs[n]; r == nil || !r.finished {
+			pending = append(pending, n)
+		}
+	}
+	tx.mu.Unlock()
+	if len(pending) == 0 {
 		return
 	}
 	var wg sync.WaitGroup
-	for _, n := range names {
+	for _, n := range pending[:len(pending)-1] {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			tx.ensure(ctx, n)
 		}()
 	}
+	tx.ensure(ctx, pending[len(pending)-1])
 	wg.Wait()
 }
 
@@ -140,6 +147,7 @@ func (tx *Tx) ensure(ctx context.Context, ns string) {
 	}
 	tx.mu.Lock()
 	tx.ran = append(tx.ran, ns)
+	run.finished = true
 	tx.mu.Unlock()
 }
 

@@ -155,6 +155,11 @@ func TestReloadUnderLoad(t *testing.T) {
 		if (i%3 == 0) != (err != nil) {
 			t.Fatalf("reload %d: err %v", i, err)
 		}
+		// Let the evaluators run against this version before the next.
+		seen := evals.Load()
+		for deadline := time.Now().Add(time.Second); evals.Load() < seen+5 && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
 	}
 	stop.Store(true)
 	wg.Wait()
