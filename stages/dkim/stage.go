@@ -56,7 +56,7 @@ func (*Stage) Phase() engine.Phase { return engine.PhaseData }
 func (s *Stage) Run(ctx context.Context, in *engine.Input) error {
 	// A lookup cut short by ctx already shows as temperror in its
 	// signature's result, so the per-signature results are kept.
-	in.Facts.DKIM = Verify(ctx, in.DNS, in.Msg.Raw, s.max)
+	in.Facts.DKIM = verify(ctx, in.DNS, in.Msg, s.max)
 	return nil
 }
 

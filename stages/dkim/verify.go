@@ -32,11 +32,21 @@ const (
 // never fails: problems are results. maxSigs <= 0 means
 // DefaultMaxSignatures.
 func Verify(ctx context.Context, r resolver.Resolver, raw []byte, maxSigs int) engine.DKIMFacts {
+	return verify(ctx, r, engine.NewMessage(engine.Envelope{}, raw), maxSigs)
+}
+
+// verify checks the signatures of m, reusing its parsed header when the
+// message needs no line-end repair.
+func verify(ctx context.Context, r resolver.Resolver, m *engine.Message, maxSigs int) engine.DKIMFacts {
 	if maxSigs <= 0 {
 		maxSigs = DefaultMaxSignatures
 	}
-	raw = toCRLF(raw)
-	sigs := signatures(raw)
+	raw := toCRLF(m.Raw)
+	h := m.Header()
+	if len(raw) != len(m.Raw) {
+		h = engine.NewMessage(engine.Envelope{}, raw).Header()
+	}
+	sigs := signatures(h)
 	if len(sigs) == 0 {
 		return engine.DKIMFacts{Result: ResultNone}
 	}
@@ -122,8 +132,7 @@ func contains(list []string, s string) bool {
 
 // signatures returns the DKIM-Signature fields of raw, top to bottom, in the
 // order go-msgauth verifies them.
-func signatures(raw []byte) []sigInfo {
-	h := engine.NewMessage(engine.Envelope{}, raw).Header()
+func signatures(h *engine.Header) []sigInfo {
 	var out []sigInfo
 	for _, f := range h.Fields {
 		if strings.EqualFold(f.Name, "DKIM-Signature") {
