@@ -46,6 +46,7 @@ func runCheck(args []string) int {
 		fs.Usage()
 		return 2
 	}
+	quietLogs()
 	c, err := newChecker(&o)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

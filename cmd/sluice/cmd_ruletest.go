@@ -20,6 +20,7 @@ func runRuleTests(args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	quietLogs()
 	dir := defaultRulesDir
 	if fs.NArg() > 0 {
 		dir = fs.Arg(0)

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"sort"
 	"strings"
@@ -35,4 +36,11 @@ const defaultRulesDir = "examples/rules"
 func sortedStrings(s []string) []string {
 	sort.Strings(s)
 	return s
+}
+
+// quietLogs keeps the stages' informational logs (a DNS list that did not
+// answer, for each message) out of a dry run's output: the facts already
+// say it. Warnings and errors still show.
+func quietLogs() {
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 }
