@@ -186,3 +186,20 @@ func TestFindURLs(t *testing.T) {
 		t.Errorf("limit: got %d", len(got))
 	}
 }
+
+// TestEmptyDataDecides: a message with no bytes at all still gets a
+// verdict at DATA (an empty message is malformed), never "undecided".
+func TestEmptyDataDecides(t *testing.T) {
+	c, err := Compile(`msg.malformed`, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Pipeline{Rules: []*Rule{{Name: "broken", When: c, Action: Action{Kind: ActionReject, Code: 550, Enhanced: "5.6.0"}, Stop: true}}}
+	if err := p.Prepare(); err != nil {
+		t.Fatal(err)
+	}
+	v := p.Begin(NewMessage(Envelope{}, nil)).Evaluate(context.Background(), PhaseData)
+	if !v.Decided || v.Action != ActionReject {
+		t.Fatalf("empty message: decided %v action %s", v.Decided, v.Action)
+	}
+}

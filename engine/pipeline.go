@@ -126,7 +126,7 @@ func (tx *Tx) Evaluate(ctx context.Context, phase Phase) Verdict {
 		if r.readsScore && skippedScore {
 			return tx.finish(v, false, phase)
 		}
-		if err := tx.prepareFacts(ctx, r); err != nil {
+		if err := tx.prepareFacts(ctx, r, phase); err != nil {
 			return tx.finish(v, false, phase)
 		}
 		hit, err := tx.match(machine, r)

@@ -29,10 +29,13 @@ func (tx *Tx) refresh() {
 
 // prepareFacts makes sure everything rule r reads is in the facts: the
 // message header and body facts, and the stages it needs (run concurrently).
-func (tx *Tx) prepareFacts(ctx context.Context, r *Rule) error {
+func (tx *Tx) prepareFacts(ctx context.Context, r *Rule, phase Phase) error {
 	if r.needsMsg || r.needsBody {
 		if tx.m.Raw == nil {
-			return errNotYet
+			if phase < PhaseData {
+				return errNotYet
+			}
+			tx.m.Raw = []byte{} // an empty DATA is an empty (malformed) message
 		}
 		tx.msgOnce.Do(tx.loadMsg)
 	}
