@@ -7,8 +7,6 @@ package dnsbl
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"net/netip"
 	"slices"
@@ -25,7 +23,7 @@ const Namespace = "dnsbl"
 func init() {
 	stages.Register(Namespace, func(s stages.Settings) (engine.Stage, error) {
 		var set Settings
-		if err := decode(s, &set); err != nil {
+		if err := s.Decode(&set); err != nil {
 			return nil, err
 		}
 		return New(set)
@@ -56,22 +54,6 @@ func New(set Settings) (*Stage, error) {
 	return s, nil
 }
 
-// decode is Settings.Decode, turning a panic of the YAML decoder into an
-// error: goccy/go-yaml v1.19.2 panics on some malformed input (for example
-// "zones: !x 00" decoded into a slice), and a broken rule file must be
-// refused, not crash the server.
-func decode(s stages.Settings, v any) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("invalid settings: %v", p)
-		}
-	}()
-	return s.Decode(v)
-}
-
-// errNoResolver is a pipeline built without a resolver.
-var errNoResolver = errors.New("no DNS resolver configured")
-
 // Namespace implements engine.Stage.
 func (s *Stage) Namespace() string { return Namespace }
 
@@ -92,9 +74,6 @@ func (s *Stage) Phase() engine.Phase {
 // Run implements engine.Stage: every query of the message runs at once,
 // each bounded by ctx.
 func (s *Stage) Run(ctx context.Context, in *engine.Input) error {
-	if in.DNS == nil {
-		return errNoResolver // the engine records temperror through Fail
-	}
 	jobs := s.jobs(in.Msg)
 	out := make([]outcome, len(jobs))
 	var wg sync.WaitGroup

@@ -25,22 +25,11 @@ const DefaultMaxNames = 10
 func init() {
 	stages.Register(Namespace, func(s stages.Settings) (engine.Stage, error) {
 		var set Settings
-		if err := decode(s, &set); err != nil {
+		if err := s.Decode(&set); err != nil {
 			return nil, err
 		}
 		return New(set)
 	})
-}
-
-// decode is Settings.Decode, turning a panic of the YAML decoder into an
-// error (goccy/go-yaml v1.19.2 panics on some malformed input).
-func decode(s stages.Settings, v any) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("invalid settings: %v", p)
-		}
-	}()
-	return s.Decode(v)
 }
 
 // Settings configure the stage under `stages: {rdns: ...}`.
@@ -67,9 +56,6 @@ func New(set Settings) (*Stage, error) {
 	return &Stage{maxNames: set.MaxNames}, nil
 }
 
-// errNoResolver is a pipeline built without a resolver.
-var errNoResolver = errors.New("no DNS resolver configured")
-
 // Namespace implements engine.Stage.
 func (s *Stage) Namespace() string { return Namespace }
 
@@ -81,9 +67,6 @@ func (s *Stage) Phase() engine.Phase { return engine.PhaseConnect }
 // name, temperror when a lookup failed and nothing was confirmed, and fail
 // otherwise.
 func (s *Stage) Run(ctx context.Context, in *engine.Input) error {
-	if in.DNS == nil {
-		return errNoResolver // the engine records temperror through Fail
-	}
 	f := &in.Facts.Rdns
 	*f = engine.RDNSFacts{Result: "none"}
 	ip := in.Msg.Envelope.IP.Unmap()

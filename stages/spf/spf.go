@@ -11,7 +11,6 @@ package spf
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"net/netip"
 	"strings"
@@ -28,7 +27,7 @@ const Namespace = "spf"
 func init() {
 	stages.Register(Namespace, func(s stages.Settings) (engine.Stage, error) {
 		var set Settings
-		if err := decode(s, &set); err != nil {
+		if err := s.Decode(&set); err != nil {
 			return nil, err
 		}
 		return New(set), nil
@@ -50,22 +49,6 @@ type Stage struct {
 // New returns the stage.
 func New(set Settings) *Stage { return &Stage{set: set} }
 
-// decode is Settings.Decode, turning a panic of the YAML decoder into an
-// error: goccy/go-yaml v1.19.2 panics on some malformed input (for example
-// "zones: !x 00" decoded into a slice), and a broken rule file must be
-// refused, not crash the server.
-func decode(s stages.Settings, v any) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("invalid settings: %v", p)
-		}
-	}()
-	return s.Decode(v)
-}
-
-// errNoResolver is a pipeline built without a resolver.
-var errNoResolver = errors.New("no DNS resolver configured")
-
 // Namespace implements engine.Stage.
 func (s *Stage) Namespace() string { return Namespace }
 
@@ -74,9 +57,6 @@ func (s *Stage) Phase() engine.Phase { return engine.PhaseMail }
 
 // Run implements engine.Stage.
 func (s *Stage) Run(ctx context.Context, in *engine.Input) error {
-	if in.DNS == nil {
-		return errNoResolver // the engine records temperror through Fail
-	}
 	env := in.Msg.Envelope
 	f := &in.Facts.SPF
 	*f = engine.SPFFacts{Identity: "mailfrom"}
