@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/sluicemail/sluice/engine"
 	"github.com/sluicemail/sluice/server/relay"
 	"github.com/sluicemail/sluice/server/store"
 )
@@ -209,7 +209,7 @@ func (q *Queue) deliverAll(ctx context.Context, m *message, raw []byte) ([]doneE
 			continue
 		}
 		if !r.Local {
-			d := domainOf(r.Addr)
+			d := engine.DomainOf(r.Addr)
 			if domains[d] == nil {
 				order = append(order, d)
 			}
@@ -356,11 +356,4 @@ func pendingAs(m *message, st byte) []doneEntry {
 		}
 	}
 	return out
-}
-
-func domainOf(addr string) string {
-	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
-		return strings.ToLower(strings.TrimSuffix(addr[i+1:], "."))
-	}
-	return ""
 }

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sluicemail/sluice/engine"
 )
 
 // gate is a Sender that holds every transaction until released and
@@ -18,7 +20,7 @@ type gate struct {
 }
 
 func (g *gate) Send(ctx context.Context, from string, to []string, raw []byte) []error {
-	d := domainOf(to[0])
+	d := engine.DomainOf(to[0])
 	g.mu.Lock()
 	g.now[d]++
 	g.peak[d] = max(g.peak[d], g.now[d])

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluicemail/sluice/engine"
 	"github.com/sluicemail/sluice/stages/resolver"
 )
 
@@ -118,7 +119,7 @@ func (c *Client) Send(ctx context.Context, from string, to []string, raw []byte)
 	byDomain := map[string][]int{}
 	var order []string
 	for i, r := range to {
-		d := strings.ToLower(strings.TrimSuffix(r[strings.LastIndexByte(r, '@')+1:], "."))
+		d := engine.DomainOf(r)
 		if byDomain[d] == nil {
 			order = append(order, d)
 		}
