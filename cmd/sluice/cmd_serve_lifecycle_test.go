@@ -30,11 +30,7 @@ func TestServeIMAPReadsDeliveredMail(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.mailbox("alice@example.net", "INBOX", 1)
-	c, err := imapclient.DialTLS(e.bound("imaps"), &imapclient.Options{TLSConfig: &tls.Config{InsecureSkipVerify: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := e.dialIMAPS()
 	if err := c.Login("alice@example.net", "wrong-password").Wait(); err == nil {
 		t.Error("IMAP login with a wrong password succeeded")
 	}
@@ -229,11 +225,7 @@ func TestServeJunkMoveTeachesBayes(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.mailbox("alice@example.net", "INBOX", 1)
-	c, err := imapclient.DialTLS(e.bound("imaps"), &imapclient.Options{TLSConfig: &tls.Config{InsecureSkipVerify: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := e.dialIMAPS()
 	if err := c.Login("alice@example.net", "password1").Wait(); err != nil {
 		t.Fatalf("IMAP login: %v", err)
 	}
@@ -265,4 +257,16 @@ func TestServeJunkMoveTeachesBayes(t *testing.T) {
 	if st := stats(); st.Spam != 0 || st.Ham != 1 {
 		t.Fatalf("after moving out of Junk: %+v, want one ham", st)
 	}
+}
+
+// dialIMAPS connects to the server's implicit-TLS IMAP listener; the
+// connection closes with the test.
+func (e *e2e) dialIMAPS() *imapclient.Client {
+	e.t.Helper()
+	c, err := imapclient.DialTLS(e.bound("imaps"), &imapclient.Options{TLSConfig: &tls.Config{InsecureSkipVerify: true}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { c.Close() })
+	return c
 }
