@@ -53,7 +53,8 @@ func BenchmarkDryRun(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		raw := msgs[i%len(msgs)]
-		m := engine.NewMessage(rules.DeriveEnvelope(engine.NewMessage(engine.Envelope{}, raw)), raw)
+		m := engine.NewMessage(engine.Envelope{}, raw)
+		m.Envelope = rules.DeriveEnvelope(m)
 		p.Begin(m).Evaluate(ctx, engine.PhaseData)
 	}
 }

@@ -79,7 +79,8 @@ func main() {
 		defer pprof.StopCPUProfile()
 	}
 	full := measure(*rounds, msgs, func(raw []byte) {
-		m := engine.NewMessage(rules.DeriveEnvelope(engine.NewMessage(engine.Envelope{}, raw)), raw)
+		m := engine.NewMessage(engine.Envelope{}, raw)
+		m.Envelope = rules.DeriveEnvelope(m)
 		v := p.Begin(m).Evaluate(ctx, engine.PhaseData)
 		actions[v.Action]++
 	})

@@ -60,11 +60,19 @@ type checker struct {
 	o        *checkOptions
 	cur, old *engine.Pipeline
 	dns      resolver.Resolver
+	ip       netip.Addr // --ip, invalid when not given
 	out      *report
 }
 
 func newChecker(o *checkOptions) (*checker, error) {
 	c := &checker{o: o}
+	if o.ip != "" {
+		ip, err := netip.ParseAddr(o.ip)
+		if err != nil {
+			return nil, fmt.Errorf("--ip %q is not an IP address: %w", o.ip, err)
+		}
+		c.ip = ip
+	}
 	if o.dnsFile != "" {
 		z, err := resolver.LoadZoneFile(o.dnsFile)
 		if err != nil {
@@ -111,12 +119,9 @@ func (c *checker) run(paths []string) int {
 			c.out.skipped(it)
 			return nil
 		}
-		env, err := c.envelope(it.Raw)
-		if err != nil {
-			return err
-		}
-		res := c.evaluate(ctx, env, it.Raw)
-		c.out.message(it.Path, res)
+		m := engine.NewMessage(engine.Envelope{}, it.Raw)
+		m.Envelope = c.envelope(m)
+		c.out.message(it.Path, c.evaluate(ctx, m))
 		return nil
 	})
 	bar.finish()
@@ -138,32 +143,30 @@ type result struct {
 	facts   map[string]any
 }
 
-func (c *checker) evaluate(ctx context.Context, env engine.Envelope, raw []byte) result {
+// evaluate runs m through the rules (and the old rules with --against);
+// the message is parsed once and shared by both transactions.
+func (c *checker) evaluate(ctx context.Context, m *engine.Message) result {
 	var opts []engine.TxOption
 	if c.dns != nil {
 		opts = append(opts, engine.WithResolver(c.dns))
 	}
-	tx := c.cur.Begin(engine.NewMessage(env, raw), opts...)
+	tx := c.cur.Begin(m, opts...)
 	res := result{verdict: tx.Evaluate(ctx, engine.PhaseData)}
 	if c.o.facts {
 		res.facts = engine.FactsMap(tx.Facts(), append([]string{"conn", "auth", "envelope", "msg", "score"}, res.verdict.Stages...))
 	}
 	if c.old != nil {
-		v := c.old.Begin(engine.NewMessage(env, raw), opts...).Evaluate(ctx, engine.PhaseData)
+		v := c.old.Begin(m, opts...).Evaluate(ctx, engine.PhaseData)
 		res.old = &v
 	}
 	return res
 }
 
 // envelope derives the envelope from the message, then applies the flags.
-func (c *checker) envelope(raw []byte) (engine.Envelope, error) {
-	env := rules.DeriveEnvelope(engine.NewMessage(engine.Envelope{}, raw))
-	if c.o.ip != "" {
-		ip, err := netip.ParseAddr(c.o.ip)
-		if err != nil {
-			return env, fmt.Errorf("--ip: %w", err)
-		}
-		env.IP = ip
+func (c *checker) envelope(m *engine.Message) engine.Envelope {
+	env := rules.DeriveEnvelope(m)
+	if c.ip.IsValid() {
+		env.IP = c.ip
 	}
 	if c.o.helo != "" {
 		env.HELO = c.o.helo
@@ -174,5 +177,5 @@ func (c *checker) envelope(raw []byte) (engine.Envelope, error) {
 	if len(c.o.to) > 0 {
 		env.Rcpt = c.o.to
 	}
-	return env, nil
+	return env
 }
