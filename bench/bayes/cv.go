@@ -86,6 +86,37 @@ func variants() []variant {
 	} {
 		vs = append(vs, variant{name: fmt.Sprintf("r2 s=%.2g x=%.3g minstr=%.2g clues=%d", q.Strength, q.Unknown, q.MinStrength, q.MaxClues), opts: d, params: q})
 	}
+	// Third round: solicited-mail and sparse-evidence changes.
+	vs = append(vs,
+		flip("r3 toggle Recipient", func(o *bayes.Options) { o.Recipient = !o.Recipient }),
+	)
+	for _, mc := range []float64{2, 3, 5} {
+		q := p
+		q.MinCount = mc
+		vs = append(vs, variant{name: fmt.Sprintf("r3 mincount %g", mc), opts: d, params: q})
+		o := d
+		o.Recipient = true
+		vs = append(vs, variant{name: fmt.Sprintf("r3 recipient+mincount %g", mc), opts: o, params: q})
+	}
+	for _, c := range []int{75, 150, 300, 1000} {
+		q := p
+		q.PerSide, q.MaxClues = true, c
+		vs = append(vs, variant{name: fmt.Sprintf("r3 per side, %d clues each", c), opts: d, params: q})
+	}
+	for _, mt := range []int{500, 1000, 3000} {
+		for _, q := range []bayes.Params{
+			{Strength: 1, Unknown: 0.5, MinStrength: 0.1, MaxClues: 300},
+			{Strength: 0.5, Unknown: 0.5, MinStrength: 0.1, MaxClues: 300},
+			{Strength: 1, Unknown: 0.5, MinStrength: 0.1, MaxClues: 150},
+			{Strength: 0.5, Unknown: 0.5, MinStrength: 0.1, MaxClues: 150},
+			{Strength: 1, Unknown: 0.45, MinStrength: 0.1, MaxClues: 300},
+			{Strength: 0.5, Unknown: 0.5, MinStrength: 0.1, MaxClues: 500},
+		} {
+			o := d
+			o.MaxTokens = mt
+			vs = append(vs, variant{name: fmt.Sprintf("r3g tok=%d s=%.2g x=%.3g c=%d", mt, q.Strength, q.Unknown, q.MaxClues), opts: o, params: q})
+		}
+	}
 	return vs
 }
 
@@ -114,8 +145,14 @@ func crossValidate(train []*msg, k int) {
 	if *forward {
 		fmt.Print("forward chaining (spam learnt only from earlier folds), ")
 	}
+	var kindNames []string
+	if *byKind {
+		_, kindNames = kindFolds(train)
+		k = len(kindNames)
+		fmt.Printf("leave one kind of ham out; the kinds: %s\n", strings.Join(kindNames, ", "))
+	}
 	fmt.Printf("%d-fold cross-validation on easy-ham-1 (%d) + spam-1 (%d)\n\n", k, ham, spam)
-	fmt.Printf("%-36s | %-21s | %-21s | %-21s | %s | %s\n", "variant", "FP / recall @0.5", "FP / recall @0.9", "FP / recall @0.99", "ham>0.2", "HTML ham>=0.9")
+	fmt.Printf("%-40s | %-21s | %-21s | %-21s | %s | %s\n", "variant", "FP / recall @0.5", "FP / recall @0.9", "FP / recall @0.99", "ham>0.2", "HTML ham>=0.9")
 	fmt.Println(strings.Repeat("-", 110))
 	for _, v := range variants() {
 		if *only != "" && !strings.Contains(v.name, *only) && v.name != "default" {
@@ -127,6 +164,9 @@ func crossValidate(train []*msg, k int) {
 		}
 		scores := make([]float64, len(train))
 		fold := folds(train, k)
+		if *byKind {
+			fold, _ = kindFolds(train)
+		}
 		for f := 0; f < k; f++ {
 			if *forward && f == 0 {
 				continue // nothing earlier to learn spam from
@@ -147,7 +187,7 @@ func crossValidate(train []*msg, k int) {
 				}
 			}
 		}
-		row := fmt.Sprintf("%-36s", v.name)
+		row := fmt.Sprintf("%-40s", v.name)
 		for _, th := range thresholds {
 			fp, tp := 0, 0
 			for i, x := range train {
@@ -177,6 +217,9 @@ func crossValidate(train []*msg, k int) {
 			}
 		}
 		row += fmt.Sprintf(" | %3d | %2d/%d", near, htmlFP, htmlHam)
+		if *byKind {
+			row += " | @0.99 " + kindFP(train, fold, scores, kindNames, 0.99)
+		}
 		fmt.Println(row)
 	}
 }

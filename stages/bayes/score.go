@@ -24,6 +24,14 @@ type Params struct {
 	// so n of them weigh as n*ESF independent ones in the spam and the ham
 	// chi-square. 0 means 1.
 	SpamESF, HamESF float64
+	// PerSide, when set, chooses the strongest clues on each side of 0.5
+	// apart, at most MaxClues of each, instead of the strongest MaxClues
+	// overall: a long message with hundreds of strong spam clues would
+	// otherwise crowd out every moderate ham clue it has.
+	PerSide bool
+	// MinCount is how many learnt messages must have held a token before
+	// it counts as a clue at all; 0 counts every token seen once.
+	MinCount float64
 }
 
 // DefaultParams are the scorer settings the stage uses: SpamBayes's, with
@@ -49,7 +57,7 @@ func (p Params) tokenProb(spam, ham float64, nspam, nham int) float64 {
 	ns, nh := math.Max(float64(nspam), 1), math.Max(float64(nham), 1)
 	spam, ham = math.Min(spam, ns), math.Min(ham, nh)
 	n := spam + ham
-	if n == 0 {
+	if n == 0 || n < p.MinCount {
 		return p.Unknown
 	}
 	sr, hr := spam/ns, ham/nh
@@ -70,7 +78,23 @@ func (p Params) combine(clues []Clue, explain int) (float64, []Clue) {
 			strong = append(strong, scored{d, i, c})
 		}
 	}
-	if len(strong) > p.MaxClues {
+	if p.PerSide {
+		var hs, ss []scored
+		for _, c := range strong {
+			if c.Prob < 0.5 {
+				hs = append(hs, c)
+			} else {
+				ss = append(ss, c)
+			}
+		}
+		if len(hs) > p.MaxClues {
+			hs = strongest(hs, p.MaxClues)
+		}
+		if len(ss) > p.MaxClues {
+			ss = strongest(ss, p.MaxClues)
+		}
+		strong = append(hs, ss...)
+	} else if len(strong) > p.MaxClues {
 		strong = strongest(strong, p.MaxClues)
 	}
 	if len(strong) == 0 {

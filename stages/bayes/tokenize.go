@@ -31,6 +31,7 @@ type Options struct {
 	ReceivedIP  bool // the /16 network of each Received hop's IP literal
 	SkipPairs   bool // pairs of body words one word apart, beside adjacent pairs (OSB)
 	Consistency bool // whether Return-Path agrees with From, and the Date parses
+	Recipient   bool // whether To or Cc names the envelope recipient (solicited mail does; Bcc'd spam does not)
 	MaxTokens   int  // cap on distinct tokens per message
 }
 
@@ -75,6 +76,9 @@ func (o Options) Tokenize(m *engine.Message) []string {
 	}
 	if o.Consistency {
 		consistencyTokens(t, h)
+	}
+	if o.Recipient {
+		recipientTokens(t, h, m.Envelope.Rcpt)
 	}
 	if o.HeaderNames {
 		headerNameTokens(t, h)

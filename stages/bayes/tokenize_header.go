@@ -308,3 +308,49 @@ func nextLine(raw *[]byte) []byte {
 func hasPrefixFold(b []byte, prefix string) bool {
 	return len(b) >= len(prefix) && strings.EqualFold(string(b[:len(prefix)]), prefix)
 }
+
+// recipientTokens say whether the message names its recipient in To or Cc.
+// Mail a person subscribed to (a newsletter, a shop's receipt, a
+// colleague's note) is addressed to them; spam is sent in bulk with the
+// recipient on the envelope only. The recipients are the envelope's when
+// the message is being received, and otherwise those the final delivery
+// recorded in Delivered-To and X-Original-To (a message read back from a
+// mailbox for training). Nothing is said when neither is known.
+func recipientTokens(t *tokens, h *engine.Header, rcpt []string) {
+	if len(rcpt) == 0 {
+		for _, name := range []string{"Delivered-To", "X-Original-To"} {
+			for _, v := range h.Values(name) {
+				if v = strings.Trim(strings.TrimSpace(v), "<>"); v != "" {
+					rcpt = append(rcpt, v)
+				}
+			}
+		}
+	}
+	if len(rcpt) == 0 {
+		return
+	}
+	to, _ := h.Addresses("To")
+	cc, _ := h.Addresses("Cc")
+	for _, a := range append(to, cc...) {
+		for _, r := range rcpt {
+			if sameMailbox(a.Address, r) {
+				t.add("to:recipient")
+				return
+			}
+		}
+	}
+	t.add("to:not-recipient")
+}
+
+// sameMailbox reports whether two addresses name one mailbox: the same
+// local part, at the same domain or at a host within the other's domain
+// (a message for jo@example.org is often recorded as delivered to
+// jo@mail.example.org or jo@localhost.example.org by the last hop).
+func sameMailbox(a, b string) bool {
+	ia, ib := strings.LastIndexByte(a, '@'), strings.LastIndexByte(b, '@')
+	if ia <= 0 || ib <= 0 || !strings.EqualFold(a[:ia], b[:ib]) {
+		return false
+	}
+	da, db := lowerASCII(a[ia+1:]), lowerASCII(b[ib+1:])
+	return da == db || strings.HasSuffix(da, "."+db) || strings.HasSuffix(db, "."+da)
+}

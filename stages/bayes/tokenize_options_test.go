@@ -2,6 +2,7 @@ package bayes
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/sluicemail/sluice/engine"
@@ -103,5 +104,81 @@ func TestESFSoftensScores(t *testing.T) {
 			}
 		}
 		prevS, prevH = s, h
+	}
+}
+
+func TestTokenizeRecipient(t *testing.T) {
+	checkTokens(t, tokenizeWith(DefaultOptions, optionsMsg), nil, []string{"to:recipient", "to:not-recipient"})
+	o := DefaultOptions
+	o.Recipient = true
+	// Neither the envelope nor a delivery header names a recipient: no token.
+	checkTokens(t, tokenizeWith(o, optionsMsg), nil, []string{"to:recipient", "to:not-recipient"})
+
+	withEnv := func(rcpt ...string) []string {
+		return o.Tokenize(engine.NewMessage(engine.Envelope{Rcpt: rcpt}, []byte(optionsMsg)))
+	}
+	checkTokens(t, withEnv("ME@home.example"), []string{"to:recipient"}, []string{"to:not-recipient"})
+	checkTokens(t, withEnv("other@home.example"), []string{"to:not-recipient"}, []string{"to:recipient"})
+
+	// Read back from a mailbox: the last hop recorded the recipient, at a
+	// host inside the domain To names.
+	delivered := "Delivered-To: me@localhost.home.example\r\n" + optionsMsg
+	checkTokens(t, tokenizeWith(o, delivered), []string{"to:recipient"}, []string{"to:not-recipient"})
+	bcc := "X-Original-To: me@home.example\r\n" + strings.Replace(optionsMsg, "To: me@home.example", "To: undisclosed-recipients:;", 1)
+	checkTokens(t, tokenizeWith(o, bcc), []string{"to:not-recipient"}, []string{"to:recipient"})
+}
+
+func TestSameMailbox(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want bool
+	}{
+		{"jo@example.org", "JO@Example.ORG", true},
+		{"jo@example.org", "jo@mail.example.org", true},
+		{"jo@localhost.example.org", "jo@example.org", true},
+		{"jo@example.org", "jo@badexample.org", false},
+		{"jo@example.org", "ann@example.org", false},
+		{"jo", "jo", false},
+		{"@example.org", "@example.org", false},
+	} {
+		if got := sameMailbox(c.a, c.b); got != c.want {
+			t.Errorf("sameMailbox(%q, %q) = %v, want %v", c.a, c.b, got, c.want)
+		}
+	}
+}
+
+// PerSide keeps the strongest clues of each side: a message with more
+// strong spam clues than MaxClues still has its ham clues counted, and so
+// scores lower than when they are crowded out.
+func TestPerSideKeepsHamClues(t *testing.T) {
+	var clues []Clue
+	for range 40 {
+		clues = append(clues, Clue{Token: "s", Prob: 0.99})
+	}
+	for range 20 {
+		clues = append(clues, Clue{Token: "h", Prob: 0.25})
+	}
+	p := DefaultParams
+	p.MaxClues = 40
+	crowded, _ := p.combine(clues, 1)
+	p.PerSide = true
+	both, _ := p.combine(clues, 1)
+	if !(both < crowded) {
+		t.Errorf("per side %.6f, overall %.6f: ham clues were not counted", both, crowded)
+	}
+}
+
+// MinCount ignores tokens seen in fewer learnt messages.
+func TestMinCount(t *testing.T) {
+	p := DefaultParams
+	if got := p.tokenProb(2, 0, 100, 100); got <= 0.6 {
+		t.Fatalf("a token in 2 spam: %.3f", got)
+	}
+	p.MinCount = 3
+	if got := p.tokenProb(2, 0, 100, 100); got != p.Unknown {
+		t.Errorf("a token in 2 spam with MinCount 3: %.3f, want the unknown prior", got)
+	}
+	if got := p.tokenProb(3, 0, 100, 100); got <= 0.6 {
+		t.Errorf("a token in 3 spam with MinCount 3: %.3f", got)
 	}
 }
