@@ -103,6 +103,30 @@ func variants() []variant {
 		q.PerSide, q.MaxClues = true, c
 		vs = append(vs, variant{name: fmt.Sprintf("r3 per side, %d clues each", c), opts: d, params: q})
 	}
+	vs = append(vs,
+		flip("r3 words and pairs (tokenizer version 1)", func(o *bayes.Options) { o.NoWords = false }),
+		flip("r3 triples", func(o *bayes.Options) { o.Triples = true }),
+		flip("r3 triples, 6000 tokens", func(o *bayes.Options) { o.Triples, o.MaxTokens = true, 6000 }),
+	)
+	nw := d
+	nw.NoWords = true
+	vs = append(vs,
+		variant{name: "r3n pairs only + skip pairs", opts: func() bayes.Options { o := nw; o.SkipPairs = true; return o }(), params: p},
+		variant{name: "r3n pairs only + triples", opts: func() bayes.Options { o := nw; o.Triples = true; return o }(), params: p},
+		variant{name: "r3n pairs only, 6000 tokens", opts: func() bayes.Options { o := nw; o.MaxTokens = 6000; return o }(), params: p},
+		variant{name: "r3n pairs only, no caps", opts: func() bayes.Options { o := nw; o.KeepCase = false; return o }(), params: p},
+	)
+	for _, q := range []bayes.Params{
+		{Strength: 1, Unknown: 0.55, MinStrength: 0.1, MaxClues: 300},
+		{Strength: 1, Unknown: 0.5, MinStrength: 0.1, MaxClues: 500},
+		{Strength: 1, Unknown: 0.55, MinStrength: 0.1, MaxClues: 500},
+		{Strength: 0.5, Unknown: 0.5, MinStrength: 0.1, MaxClues: 300},
+		{Strength: 2, Unknown: 0.5, MinStrength: 0.1, MaxClues: 300},
+		{Strength: 1, Unknown: 0.5, MinStrength: 0.1, MaxClues: 150},
+		{Strength: 1, Unknown: 0.5, MinStrength: 0.05, MaxClues: 300},
+	} {
+		vs = append(vs, variant{name: fmt.Sprintf("r3n pairs only s=%.2g x=%.3g c=%d ms=%.2g", q.Strength, q.Unknown, q.MaxClues, q.MinStrength), opts: nw, params: q})
+	}
 	for _, mt := range []int{500, 1000, 3000} {
 		for _, q := range []bayes.Params{
 			{Strength: 1, Unknown: 0.5, MinStrength: 0.1, MaxClues: 300},

@@ -2,6 +2,7 @@ package bayes
 
 import (
 	"fmt"
+	"log/slog"
 	"math"
 	"path/filepath"
 	"sync"
@@ -56,6 +57,13 @@ func OpenModel(path string) (*Model, error) {
 	}
 	m := NewModel(fs)
 	registry.models[abs] = m
+	if st, err := fs.Stats(); err == nil && st.Spam+st.Ham > 0 && st.Tokenizer != TokenizerVersion {
+		// Still usable: each version's tokens so far are a subset of the
+		// last one's, so the counts are looked up and unlearnt correctly,
+		// but tokens only the old version made weigh nothing now.
+		slog.Warn("bayes model trained with another tokenizer; it still classifies, retrain it for the best accuracy",
+			"path", abs, "model_tokenizer", st.Tokenizer, "tokenizer", TokenizerVersion)
+	}
 	return m, nil
 }
 

@@ -1,11 +1,14 @@
 package bayes
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"math"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -215,5 +218,37 @@ func TestStrongestMatchesSort(t *testing.T) {
 		if !slices.Equal(got, want[:n]) {
 			t.Errorf("strongest %d differs from a full sort", n)
 		}
+	}
+}
+
+// A model trained with an older tokenizer still opens and classifies, with
+// a warning saying to retrain.
+func TestOldTokenizerModelWarns(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.model")
+	fs, err := OpenFileStore(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs.st.tokVer = TokenizerVersion - 1
+	if err := train(NewModel(fs), 0, 5); err != nil {
+		t.Fatal(err)
+	}
+	if err := fs.Save(); err != nil {
+		t.Fatal(err)
+	}
+
+	var logs bytes.Buffer
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
+	defer slog.SetDefault(prev)
+	m, err := OpenModel(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "retrain") || !strings.Contains(logs.String(), fmt.Sprintf("model_tokenizer=%d", TokenizerVersion-1)) {
+		t.Errorf("no warning about the old tokenizer: %q", logs.String())
+	}
+	if res, err := m.Classify(engine.NewMessage(engine.Envelope{}, synthMessage(true, 99))); err != nil || res.Spam < 0.9 {
+		t.Errorf("old model classifies spam as %.3f, %v", res.Spam, err)
 	}
 }

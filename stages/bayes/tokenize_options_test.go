@@ -182,3 +182,26 @@ func TestMinCount(t *testing.T) {
 		t.Errorf("a token in 3 spam with MinCount 3: %.3f", got)
 	}
 }
+
+// The defaults count body words in their pairs only; the Subject and other
+// header words still count alone.
+func TestTokenizeNoWords(t *testing.T) {
+	if !DefaultOptions.NoWords || !DefaultOptions.Pairs {
+		t.Fatal("the defaults no longer count body words in pairs only; update this test")
+	}
+	got := tokenizeWith(DefaultOptions, optionsMsg)
+	checkTokens(t, got, []string{"subject:weekly", "subject:offers", "pair:cheap watches", "pair:delivered today"},
+		[]string{"cheap", "watches", "delivered", "today"})
+	o := DefaultOptions
+	o.NoWords = false
+	checkTokens(t, tokenizeWith(o, optionsMsg), []string{"cheap", "watches", "pair:cheap watches"}, nil)
+	o.NoWords, o.Pairs = true, false // no pairs: words must stay, or the body says nothing
+	checkTokens(t, tokenizeWith(o, optionsMsg), []string{"cheap", "watches"}, []string{"pair:cheap watches"})
+}
+
+func TestTokenizeTriples(t *testing.T) {
+	checkTokens(t, tokenizeWith(DefaultOptions, optionsMsg), nil, []string{"triple:cheap watches delivered"})
+	o := DefaultOptions
+	o.Triples = true
+	checkTokens(t, tokenizeWith(o, optionsMsg), []string{"triple:cheap watches delivered", "triple:watches delivered today"}, nil)
+}

@@ -169,13 +169,18 @@ func (w *wordSplitter) word(raw, prefix string) {
 	default:
 		tok = lowerASCII(word)
 	}
-	w.t.add(prefix + tok)
+	if prefix != "" || !w.o.NoWords || !w.o.Pairs {
+		w.t.add(prefix + tok)
+	}
 	if w.o.KeepCase && upper >= 3 && upper == letters {
 		w.t.add(prefix + "caps:" + tok)
 	}
 	if prefix == "" && w.o.Pairs {
 		if w.prev != "" {
 			w.t.add("pair:" + w.prev + " " + tok)
+		}
+		if w.o.Triples && w.prev2 != "" {
+			w.t.add("triple:" + w.prev2 + " " + w.prev + " " + tok)
 		}
 		if w.o.SkipPairs && w.prev2 != "" {
 			w.t.add("skip:" + w.prev2 + " " + tok)
