@@ -104,7 +104,7 @@ func variants() []variant {
 		vs = append(vs, variant{name: fmt.Sprintf("r3 per side, %d clues each", c), opts: d, params: q})
 	}
 	vs = append(vs,
-		flip("r3 words and pairs (tokenizer version 1)", func(o *bayes.Options) { o.NoWords = false }),
+		flip("r3 no lone body words", func(o *bayes.Options) { o.NoWords = true }),
 		flip("r3 triples", func(o *bayes.Options) { o.Triples = true }),
 		flip("r3 triples, 6000 tokens", func(o *bayes.Options) { o.Triples, o.MaxTokens = true, 6000 }),
 	)

@@ -48,7 +48,7 @@ func TestExampleModel(t *testing.T) {
 	// The unsure case the example rule tests use: between 0.9 and 0.99.
 	unsure := "From: friend@work.example\nTo: me@home.example\nSubject: Re: project\n" +
 		"Date: Mon, 16 Nov 2026 10:00:00 +0000\nMessage-ID: <u1@work.example>\n\n" +
-		"cheap pills offer viagra winner lottery prize claim free money casino offer cheap prize loan bonus click kernel\n"
+		"cheap pills offer viagra winner lottery prize claim free money casino kernel\n"
 	if f, _ := evaluate(t, st, []byte(unsure)); !f.Trained || f.Spam < 0.9 || f.Spam >= 0.99 {
 		t.Errorf("the unsure example scores %.3f, want [0.9, 0.99)", f.Spam)
 	}

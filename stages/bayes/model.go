@@ -58,9 +58,9 @@ func OpenModel(path string) (*Model, error) {
 	m := NewModel(fs)
 	registry.models[abs] = m
 	if st, err := fs.Stats(); err == nil && st.Spam+st.Ham > 0 && st.Tokenizer != TokenizerVersion {
-		// Still usable: each version's tokens so far are a subset of the
-		// last one's, so the counts are looked up and unlearnt correctly,
-		// but tokens only the old version made weigh nothing now.
+		// Still usable: tokens it never saw weigh nothing. But the
+		// scores drift from what was measured, and unlearning subtracts
+		// tokens the message may not have added, so say so once.
 		slog.Warn("bayes model trained with another tokenizer; it still classifies, retrain it for the best accuracy",
 			"path", abs, "model_tokenizer", st.Tokenizer, "tokenizer", TokenizerVersion)
 	}

@@ -13,15 +13,9 @@ import (
 	"golang.org/x/text/encoding/charmap"
 )
 
-// tokenize returns a message's tokens with DefaultOptions plus lone body
-// words: the tests that use it are about decoding, and a decoded word is
-// easier to look for alone than inside its pairs. TestTokenizeNoWords
-// checks what the defaults leave out.
 func tokenize(t *testing.T, raw []byte) []string {
 	t.Helper()
-	o := DefaultOptions
-	o.NoWords = false
-	return o.Tokenize(engine.NewMessage(engine.Envelope{}, TrimFromLine(raw)))
+	return Tokenize(engine.NewMessage(engine.Envelope{}, TrimFromLine(raw)))
 }
 
 func readFixture(t *testing.T, name string) []byte {
