@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,7 +29,11 @@ func sluiceBin(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "sluice")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		args := []string{"build", "-o", binPath}
+		if raceBuild {
+			args = append(args, "-race")
+		}
+		out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
 		if err != nil {
 			buildErr = err
 			t.Logf("%s", out)
@@ -221,5 +226,47 @@ func copyDir(t *testing.T, src, dst string) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCheckParallelKeepsOrder checks many messages at once and still
+// reports them in walk order, skipped files included, exactly as one at a
+// time does.
+func TestCheckParallelKeepsOrder(t *testing.T) {
+	dir := t.TempDir()
+	plain, _ := os.ReadFile("../../examples/messages/plain.eml")
+	spam, _ := os.ReadFile("../../examples/messages/spam.eml")
+	for i := range 60 {
+		raw := plain
+		if i%3 == 0 {
+			raw = spam
+		}
+		if i%17 == 5 {
+			raw = nil // an empty file: skipped, in its place
+		}
+		os.WriteFile(filepath.Join(dir, fmt.Sprintf("%03d.eml", i)), raw, 0o644)
+	}
+	serial, _, code1 := runSluice(t, "check", "--json", "-j", "1", "--dns", "examples/rules/testdata/zone.txt", dir)
+	parallel, _, code8 := runSluice(t, "check", "--json", "-j", "8", "--dns", "examples/rules/testdata/zone.txt", dir)
+	if code1 != 1 || code8 != 1 {
+		t.Fatalf("exit %d and %d, want 1 (files were skipped)", code1, code8)
+	}
+	if serial != parallel {
+		t.Fatalf("-j 8 differs from -j 1:\n%s\n---\n%s", parallel, serial)
+	}
+	lines := strings.Split(strings.TrimSpace(parallel), "\n")
+	if len(lines) != 61 {
+		t.Fatalf("%d lines, want 60 and a summary", len(lines))
+	}
+	for i, l := range lines[:60] {
+		if want := fmt.Sprintf("%03d.eml", i); !strings.Contains(l, want) {
+			t.Fatalf("line %d is not %s: %s", i, want, l)
+		}
+		if skipped := strings.Contains(l, `"skipped"`); skipped != (i%17 == 5) {
+			t.Errorf("line %d skipped=%v: %s", i, skipped, l)
+		}
+	}
+	if _, stderr, code := runSluice(t, "check", "-j", "0", dir); code != 2 || !strings.Contains(stderr, "-j 0") {
+		t.Errorf("-j 0: exit %d, %q", code, stderr)
 	}
 }

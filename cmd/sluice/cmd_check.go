@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"runtime"
 
 	"github.com/sluicemail/sluice/engine"
 	"github.com/sluicemail/sluice/engine/source"
@@ -22,6 +23,7 @@ type checkOptions struct {
 	ip, helo, from                                string
 	to                                            multiFlag
 	json, facts, quiet                            bool
+	jobs                                          int
 }
 
 func runCheck(args []string) int {
@@ -39,11 +41,16 @@ func runCheck(args []string) int {
 	fs.BoolVar(&o.json, "json", false, "one JSON object per message, then a summary object")
 	fs.BoolVar(&o.facts, "facts", false, "show the facts each message produced")
 	fs.BoolVar(&o.quiet, "q", false, "print only the summary")
+	fs.IntVar(&o.jobs, "j", defaultCheckJobs(), "messages checked at once (output stays in walk order)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
+		return 2
+	}
+	if o.jobs < 1 {
+		fmt.Fprintf(os.Stderr, "sluice check: -j %d: want at least 1\n", o.jobs)
 		return 2
 	}
 	quietLogs()
@@ -63,6 +70,10 @@ type checker struct {
 	ip       netip.Addr // --ip, invalid when not given
 	out      *report
 }
+
+// defaultCheckJobs is four messages per core: a message mostly waits on
+// DNS answers, so more than one per core keeps the cores busy.
+func defaultCheckJobs() int { return 4 * runtime.GOMAXPROCS(0) }
 
 func newChecker(o *checkOptions) (*checker, error) {
 	c := &checker{o: o}
@@ -112,17 +123,13 @@ func (c *checker) run(paths []string) int {
 		total = source.Count(paths)
 	}
 	bar := newProgress("checking", total, showProgress)
-	ctx := context.Background()
-	err := source.Walk(paths, func(it source.Item) error {
+	err := c.evaluateAll(context.Background(), paths, func(x checked) {
 		defer bar.add(1)
-		if it.Err != nil {
-			c.out.skipped(it)
-			return nil
+		if x.item.Err != nil {
+			c.out.skipped(x.item)
+			return
 		}
-		m := engine.NewMessage(engine.Envelope{}, it.Raw)
-		m.Envelope = c.envelope(m)
-		c.out.message(it.Path, c.evaluate(ctx, m))
-		return nil
+		c.out.message(x.item.Path, x.res)
 	})
 	bar.finish()
 	if err != nil {
