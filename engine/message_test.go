@@ -117,7 +117,7 @@ func TestMalformed(t *testing.T) {
 // TestDovecotMalformed runs Dovecot's malformed-MIME inputs through the
 // whole parse: no panic, and the text that is there is found.
 func TestDovecotMalformed(t *testing.T) {
-	files, _ := filepath.Glob("testdata/dovecot-malformed/*.eml")
+	files, _ := filepath.Glob("testdata/mime/dovecot-malformed/*.eml")
 	if len(files) < 17 {
 		t.Fatalf("found %d fixtures", len(files))
 	}
@@ -154,7 +154,7 @@ func TestListMatching(t *testing.T) {
 }
 
 func FuzzMessage(f *testing.F) {
-	files, _ := filepath.Glob("testdata/dovecot-malformed/*.eml")
+	files, _ := filepath.Glob("testdata/mime/dovecot-malformed/*.eml")
 	for _, p := range files {
 		if b, err := os.ReadFile(p); err == nil {
 			f.Add(b)

@@ -14,7 +14,10 @@ import (
 // checks that what reaches go-imap's writer is always writable: no empty
 // multipart, no nil node, extension data everywhere.
 func FuzzBodyStructure(f *testing.F) {
-	files, _ := filepath.Glob("testdata/mime/*/*.eml")
+	files, _ := filepath.Glob("../../engine/testdata/mime/*/*.eml")
+	if len(files) == 0 {
+		f.Fatal("no seed messages in ../../engine/testdata/mime")
+	}
 	for _, p := range files {
 		if raw, err := os.ReadFile(p); err == nil {
 			f.Add(raw)

@@ -18,7 +18,7 @@ import (
 func TestMalformedMessages(t *testing.T) {
 	ts := newTestServer(t, Options{}, store.Options{})
 	const user = "alice@example.org"
-	files, _ := filepath.Glob("testdata/mime/*/*.eml")
+	files, _ := filepath.Glob("../../engine/testdata/mime/*/*.eml")
 	if len(files) < 30 {
 		t.Fatalf("only %d test messages", len(files))
 	}

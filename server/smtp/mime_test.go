@@ -13,7 +13,7 @@ import (
 // byte over SMTP. Each gets a clear reply; what is accepted is delivered
 // with its content intact (line ends made CRLF); the server keeps serving.
 func TestMalformedMIME(t *testing.T) {
-	files, _ := filepath.Glob("testdata/mime/*/*.eml")
+	files, _ := filepath.Glob("../../engine/testdata/mime/*/*.eml")
 	if len(files) < 39 {
 		t.Fatalf("%d corpus files", len(files))
 	}

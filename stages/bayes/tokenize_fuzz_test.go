@@ -11,7 +11,10 @@ import (
 // FuzzTokenize feeds arbitrary bytes to the tokenizer: it must not panic,
 // and must return distinct, non-empty, NUL-free tokens within the cap.
 func FuzzTokenize(f *testing.F) {
-	files, _ := filepath.Glob("testdata/mime/*/*.eml")
+	files, _ := filepath.Glob("../../engine/testdata/mime/*/*.eml")
+	if len(files) == 0 {
+		f.Fatal("no seed messages in ../../engine/testdata/mime")
+	}
 	for _, p := range files {
 		raw, err := os.ReadFile(p)
 		if err != nil {

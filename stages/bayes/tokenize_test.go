@@ -20,7 +20,7 @@ func tokenize(t *testing.T, raw []byte) []string {
 
 func readFixture(t *testing.T, name string) []byte {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", "mime", name))
+	raw, err := os.ReadFile(filepath.Join("../../engine/testdata/mime", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func TestTokenizeCap(t *testing.T) {
 }
 
 func TestTokenizeMalformed(t *testing.T) {
-	files, _ := filepath.Glob("testdata/mime/dovecot-malformed/*.eml")
+	files, _ := filepath.Glob("../../engine/testdata/mime/dovecot-malformed/*.eml")
 	if len(files) < 17 {
 		t.Fatalf("malformed fixtures missing: %v", files)
 	}
