@@ -11,7 +11,8 @@ type Facts struct {
 	Envelope EnvelopeFacts `expr:"envelope" doc:"the SMTP envelope"`
 	Msg      MsgFacts      `expr:"msg" doc:"the message header and body (known after DATA)"`
 	Rdns     RDNSFacts     `expr:"rdns" doc:"reverse DNS of the client (stage rdns)"`
-	Dnsbl    DNSBLFacts    `expr:"dnsbl" doc:"DNS block and allow lists (stage dnsbl)"`
+	Dnsbl    DNSBLFacts    `expr:"dnsbl" doc:"DNS block and allow lists of the client IP, known at connection (stage dnsbl)"`
+	Uribl    DNSBLFacts    `expr:"uribl" doc:"DNS domain lists of the sender, From and URL domains, known after DATA (stage uribl)"`
 	SPF      SPFFacts      `expr:"spf" doc:"SPF, RFC 7208 (stage spf)"`
 	DKIM     DKIMFacts     `expr:"dkim" doc:"DKIM signatures, RFC 6376/8463 (stage dkim)"`
 	DMARC    DMARCFacts    `expr:"dmarc" doc:"DMARC, RFC 7489 (stage dmarc)"`
@@ -86,10 +87,12 @@ type RDNSFacts struct {
 	FCrDNS bool     `expr:"fcrdns" doc:"whether a PTR name resolves back to the IP"`
 }
 
-// DNSBLFacts are the results of the configured DNS lists.
+// DNSBLFacts are the results of one stage's DNS lists: in dnsbl, the IP
+// lists that looked up the client IP; in uribl, the domain lists that
+// looked up the sender, From and URL domains. The docs hold for both.
 type DNSBLFacts struct {
-	Listed   bool                   `expr:"listed" doc:"whether any block list lists the client, sender or a URL domain"`
-	Allowed  bool                   `expr:"allowed" doc:"whether any allow list (DNSWL) lists the client"`
+	Listed   bool                   `expr:"listed" doc:"whether a block list lists what the stage looked up (dnsbl: the client IP; uribl: the sender, From or a URL domain)"`
+	Allowed  bool                   `expr:"allowed" doc:"whether an allow list (a DNSWL) lists what the stage looked up"`
 	Hits     []DNSBLHit             `expr:"hits" doc:"every list answer (zone, query, codes, tags)"`
 	Score    float64                `expr:"score" doc:"sum of the scores of the hits (allow lists count negatively)"`
 	Errors   []string               `expr:"errors" doc:"zones that failed or refused the query"`
@@ -101,7 +104,7 @@ type DNSBLFacts struct {
 type DNSBLHit struct {
 	Zone  string   `expr:"zone" doc:"the list's zone"`
 	Query string   `expr:"query" doc:"the name queried"`
-	Item  string   `expr:"item" doc:"what was looked up: an IP or a domain"`
+	Item  string   `expr:"item" doc:"what was looked up: the client IP (dnsbl) or a registered domain (uribl)"`
 	Codes []string `expr:"codes" doc:"the A records returned (127.0.0.x)"`
 	Tags  []string `expr:"tags" doc:"tags mapped from the codes"`
 	Allow bool     `expr:"allow" doc:"whether the list is an allow list"`

@@ -82,6 +82,7 @@ func (p *Pipeline) Begin(m *Message, opts ...TxOption) *Tx {
 	f.Domain = DomainOf
 	f.CIDR = inCIDR
 	f.Dnsbl.ListedIn = func(zone string) bool { return false }
+	f.Uribl.ListedIn = f.Dnsbl.ListedIn
 	return tx
 }
 

@@ -60,8 +60,28 @@ func TestCaseQueryNames(t *testing.T) {
 			t.Errorf("%s: %s, want %s", q.Domain, got, expand(q.Name))
 		}
 	}
+	if len(c.QueryNames.Domain) == 0 {
+		t.Error("no domain query names read")
+	}
 	if _, ok := dnsbl.DomainQueryName(strings.Repeat("a.", 120)+"example", caseZone); ok {
 		t.Error("a name over 253 octets was built")
+	}
+}
+
+// TestCaseDomainQueryNames runs the file's domain cases through the uribl
+// stage: a sender in the domain is found at the name the file gives.
+func TestCaseDomainQueryNames(t *testing.T) {
+	c := loadCases(t)
+	st := newURIStage(t, "zones: [{zone: "+caseZone+"}]")
+	for _, q := range c.QueryNames.Domain {
+		z, err := resolver.ParseZone(expand(q.Name) + " 300 IN A 127.0.0.2\n")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := run(t, st, z, engine.Envelope{MailFrom: "someone@mail." + q.Domain}, nil)
+		if !f.Listed || len(f.Hits) != 1 || f.Hits[0].Query+"." != expand(q.Name) || f.Hits[0].Item != q.Domain {
+			t.Errorf("%s: hits %+v, want a query of %s", q.Domain, f.Hits, expand(q.Name))
+		}
 	}
 }
 
@@ -95,6 +115,11 @@ func TestCaseTestEntries(t *testing.T) {
 	}
 	add("test." + caseZone + ".")
 	st := newStage(t, "{query_local: true, zones: [{zone: "+caseZone+"}]}")
+	// The uribl stage checks the domain entries (TEST listed, INVALID
+	// not) in its health check: no message can carry a bare TEST domain.
+	if bad := newURIStage(t, "zones: [{zone: "+caseZone+"}]").HealthCheck(context.Background(), z); len(bad) != 0 {
+		t.Errorf("uribl health check on the test entries: %v", bad)
+	}
 	for family, v := range c.TestEntries {
 		m, ok := v.(map[string]any)
 		if !ok {

@@ -1,8 +1,16 @@
-// Package dnsbl is the stage that looks the client IP up in DNS block and
-// allow lists, and the sender, From and URL domains up in domain lists, as
-// RFC 5782 describes them (DNSBL, DNSWL, RHSBL/DBL/URIBL). Return codes
-// map to tags and scores; answers that signal a refused query are errors,
-// never listings.
+// Package dnsbl holds the two stages that look things up in DNS lists as
+// RFC 5782 describes them. Stage dnsbl looks the client IP up in block and
+// allow lists (DNSBL, DNSWL) at connection time; stage uribl looks the
+// envelope sender's, the From's and the URLs' domains up in domain lists
+// (RHSBL, DBL, URIBL) once the message has arrived. Both share the
+// settings, the query names, the mapping of return codes to tags and
+// scores, and the rule that an answer signalling a refused query is an
+// error, never a listing.
+//
+// They are two stages because a stage runs once per message, in one phase,
+// and fills one namespace. Were the domain lists part of dnsbl, the whole
+// stage would wait for DATA as soon as one was configured, and a rule on
+// dnsbl.listed would silently stop refusing listed clients at RCPT.
 package dnsbl
 
 import (
@@ -17,55 +25,74 @@ import (
 	"github.com/sluicemail/sluice/stages"
 )
 
-// Namespace is the facts namespace of the stage.
-const Namespace = "dnsbl"
+// The facts namespaces of the two stages.
+const (
+	Namespace    = "dnsbl" // IP lists
+	URINamespace = "uribl" // domain lists
+)
+
+// Kind is what a stage's lists look up, and so which stage it is.
+type Kind int
+
+const (
+	// IPLists look up the client IP (RFC 5782 section 2.1): stage dnsbl.
+	IPLists Kind = iota
+	// DomainLists look up domain names (RFC 5782 section 2.3): stage uribl.
+	DomainLists
+)
+
+// namespace returns the namespace of the stage of kind k.
+func (k Kind) namespace() string {
+	if k == DomainLists {
+		return URINamespace
+	}
+	return Namespace
+}
 
 func init() {
-	stages.Register(Namespace, func(s stages.Settings) (engine.Stage, error) {
-		var set Settings
-		if err := s.Decode(&set); err != nil {
-			return nil, err
-		}
-		return New(set)
-	})
+	for _, k := range []Kind{IPLists, DomainLists} {
+		stages.Register(k.namespace(), func(s stages.Settings) (engine.Stage, error) {
+			var set Settings
+			if err := s.Decode(&set); err != nil {
+				return nil, err
+			}
+			return New(k, set)
+		})
+	}
 }
 
-// Stage queries the configured lists. It holds no per-message state.
+// Stage queries the configured lists of one kind. It holds no per-message
+// state.
 type Stage struct {
+	kind       Kind
 	lists      []*list
-	maxDomains int
-	hasDomain  bool
-	queryLocal bool
+	maxDomains int  // domain lists only
+	queryLocal bool // IP lists only
 }
 
-// New validates the settings and returns the stage.
-func New(set Settings) (*Stage, error) {
-	lists, err := set.compileAll()
+// New validates the settings of a stage of the given kind and returns it.
+func New(kind Kind, set Settings) (*Stage, error) {
+	lists, err := set.compileAll(kind)
 	if err != nil {
 		return nil, err
 	}
-	s := &Stage{lists: lists, maxDomains: set.MaxDomains, queryLocal: set.QueryLocal}
+	s := &Stage{kind: kind, lists: lists, maxDomains: set.MaxDomains, queryLocal: set.QueryLocal}
 	if s.maxDomains == 0 {
 		s.maxDomains = DefaultMaxDomains
-	}
-	for _, l := range lists {
-		s.hasDomain = s.hasDomain || l.domain
 	}
 	return s, nil
 }
 
-// Namespace implements engine.Stage.
-func (s *Stage) Namespace() string { return Namespace }
+// Namespace implements engine.Stage: dnsbl or uribl.
+func (s *Stage) Namespace() string { return s.kind.namespace() }
 
-// Phase implements engine.Stage. A stage has one phase and its facts are
-// one namespace, filled by one run. IP lists need only the connection, so
-// without domain lists the stage runs at connect and a rule can refuse a
-// listed client before it sends anything. Domain lists need the From
-// header and the body's URLs, so once one is configured the whole stage
-// waits for DATA: running at connect would leave the domain hits out of
-// the facts for good, since a stage runs once per message.
+// Phase implements engine.Stage. It follows from the kind alone, never from
+// the settings, so that adding a list cannot move the rules that read the
+// stage to a later phase. IP lists need only the connection: a rule on
+// dnsbl can refuse a listed client before it sends anything. Domain lists
+// need the From header and the body's URLs, known after DATA.
 func (s *Stage) Phase() engine.Phase {
-	if s.hasDomain {
+	if s.kind == DomainLists {
 		return engine.PhaseData
 	}
 	return engine.PhaseConnect
@@ -85,28 +112,42 @@ func (s *Stage) Run(ctx context.Context, in *engine.Input) error {
 		}()
 	}
 	wg.Wait()
-	in.Facts.Dnsbl = summarize(out)
+	*s.facts(in.Facts) = summarize(out)
 	return nil
+}
+
+// facts returns the namespace the stage fills.
+func (s *Stage) facts(f *engine.Facts) *engine.DNSBLFacts {
+	if s.kind == DomainLists {
+		return &f.Uribl
+	}
+	return &f.Dnsbl
 }
 
 // jobs lists the queries for a message, in configuration order.
 func (s *Stage) jobs(m *engine.Message) []job {
-	var jobs []job
+	if len(s.lists) == 0 {
+		return nil // spare an unconfigured uribl the parsing of the body
+	}
+	if s.kind == DomainLists {
+		return s.domainJobs(m)
+	}
 	ip := m.Envelope.IP.Unmap() // a v4 client on a dual-stack socket is queried as v4
-	if !s.queryLocal && isLocal(ip) {
-		ip = netip.Addr{}
+	if !ip.IsValid() || !s.queryLocal && isLocal(ip) {
+		return nil
 	}
-	var domains []string
-	if s.hasDomain {
-		domains = domainItems(m, s.maxDomains)
-	}
+	jobs := make([]job, 0, len(s.lists))
 	for _, l := range s.lists {
-		if !l.domain {
-			if ip.IsValid() {
-				jobs = append(jobs, job{list: l, item: ip.String(), name: IPQueryName(ip, l.zone)})
-			}
-			continue
-		}
+		jobs = append(jobs, job{list: l, item: ip.String(), name: IPQueryName(ip, l.zone)})
+	}
+	return jobs
+}
+
+// domainJobs looks every domain of the message up in every list.
+func (s *Stage) domainJobs(m *engine.Message) []job {
+	var jobs []job
+	domains := domainItems(m, s.maxDomains)
+	for _, l := range s.lists {
 		for _, d := range domains {
 			if name, ok := DomainQueryName(d, l.zone); ok {
 				jobs = append(jobs, job{list: l, item: d, name: name})
@@ -162,9 +203,9 @@ func summarize(out []outcome) engine.DNSBLFacts {
 }
 
 // Fail implements engine.Stage: lists that could not be asked give
-// temperror, never a listing and never a pass.
+// temperror in the stage's own namespace, never a listing and never a pass.
 func (s *Stage) Fail(f *engine.Facts, err error) {
-	f.Dnsbl = engine.DNSBLFacts{Result: "temperror", Errors: []string{err.Error()}, ListedIn: func(string) bool { return false }}
+	*s.facts(f) = engine.DNSBLFacts{Result: "temperror", Errors: []string{err.Error()}, ListedIn: func(string) bool { return false }}
 }
 
 // Zones returns the configured zones, for `sluice rules env` and logs.

@@ -49,22 +49,47 @@ func zone(t testing.TB) *resolver.Zone {
 	return z
 }
 
+// newStage builds the dnsbl stage (IP lists) through the registry, as a
+// rule file does.
 func newStage(t testing.TB, yaml string) *dnsbl.Stage {
 	t.Helper()
-	st, err := stages.New("dnsbl", stages.Settings{Raw: []byte(yaml)})
+	return build(t, dnsbl.Namespace, yaml)
+}
+
+// newURIStage builds the uribl stage (domain lists).
+func newURIStage(t testing.TB, yaml string) *dnsbl.Stage {
+	t.Helper()
+	return build(t, dnsbl.URINamespace, yaml)
+}
+
+func build(t testing.TB, ns, yaml string) *dnsbl.Stage {
+	t.Helper()
+	st, err := stages.New(ns, stages.Settings{Raw: []byte(yaml)})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if st.Namespace() != ns {
+		t.Fatalf("stage registered as %s says it is %s", ns, st.Namespace())
 	}
 	return st.(*dnsbl.Stage)
 }
 
+// run runs a stage on one message and returns the facts of its namespace,
+// failing if it wrote into the other stage's.
 func run(t testing.TB, st *dnsbl.Stage, r resolver.Resolver, env engine.Envelope, raw []byte) engine.DNSBLFacts {
 	t.Helper()
 	in := &engine.Input{Msg: engine.NewMessage(env, raw), Facts: &engine.Facts{}, DNS: r}
 	if err := st.Run(context.Background(), in); err != nil {
 		t.Fatal(err)
 	}
-	return in.Facts.Dnsbl
+	own, other := in.Facts.Dnsbl, in.Facts.Uribl
+	if st.Namespace() == dnsbl.URINamespace {
+		own, other = other, own
+	}
+	if other.Result != "" || other.Hits != nil {
+		t.Fatalf("stage %s wrote into the other namespace: %+v", st.Namespace(), other)
+	}
+	return own
 }
 
 type ipCase struct {
@@ -162,36 +187,50 @@ const message = "From: Someone <x@Phish.Example>\r\nTo: a@b.example\r\nSubject: 
 	"Content-Type: text/plain\r\n\r\nSee https://www.bad-url.example/x and http://good.example/ " +
 	"and http://sub.bad-url.example/y and http://192.0.2.5/z and https://bad-url.example/again\r\n"
 
+// TestDomainLists configures an IP list under dnsbl and a domain list
+// under uribl, as a rule file would: adding the domain list leaves dnsbl
+// at connect, uribl runs after DATA, and each namespace holds its own
+// lists' hits only.
 func TestDomainLists(t *testing.T) {
-	st := newStage(t, `zones: [{zone: dbl.example, type: domain, codes: {127.0.1.2: spam, 127.0.1.4: phish}, score: 2}, {zone: zen.example, codes: {127.0.0.2: sbl}}]`)
-	if st.Phase() != engine.PhaseData {
-		t.Fatalf("with a domain list: phase %v, want data", st.Phase())
+	ip := newStage(t, `zones: [{zone: zen.example, codes: {127.0.0.2: sbl}}]`)
+	uri := newURIStage(t, `zones: [{zone: dbl.example, type: domain, codes: {127.0.1.2: spam, 127.0.1.4: phish}, score: 2}]`)
+	if ip.Phase() != engine.PhaseConnect || uri.Phase() != engine.PhaseData {
+		t.Fatalf("phases: dnsbl %v, uribl %v; want connect and data", ip.Phase(), uri.Phase())
 	}
 	env := engine.Envelope{IP: netip.MustParseAddr("192.0.2.99"), MailFrom: "bounce@mail.spam-sender.example"}
-	f := run(t, st, zone(t), env, []byte(message))
-	var got []string
-	for _, h := range f.Hits {
-		got = append(got, fmt.Sprintf("%s %s %s %v", h.Zone, h.Item, h.Query, h.Tags))
+	hits := func(f engine.DNSBLFacts) []string {
+		var got []string
+		for _, h := range f.Hits {
+			got = append(got, fmt.Sprintf("%s %s %s %v", h.Zone, h.Item, h.Query, h.Tags))
+		}
+		slices.Sort(got)
+		return got
 	}
+	f := run(t, uri, zone(t), env, []byte(message))
 	want := []string{
 		"dbl.example spam-sender.example spam-sender.example.dbl.example [spam]",
 		"dbl.example phish.example phish.example.dbl.example [phish]",
 		"dbl.example bad-url.example bad-url.example.dbl.example [spam]",
-		"zen.example 192.0.2.99 99.2.0.192.zen.example [sbl]",
 	}
-	slices.Sort(got)
 	slices.Sort(want)
-	if !slices.Equal(got, want) {
-		t.Fatalf("hits:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	if got := hits(f); !slices.Equal(got, want) {
+		t.Fatalf("uribl hits:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if f.Score != 6 || f.Result != "listed" {
-		t.Fatalf("score %v result %s", f.Score, f.Result)
+	if f.Score != 6 || f.Result != "listed" || !f.ListedIn("dbl.example") || f.ListedIn("zen.example") {
+		t.Fatalf("uribl: score %v result %s", f.Score, f.Result)
+	}
+	f = run(t, ip, zone(t), env, []byte(message))
+	if got := hits(f); !slices.Equal(got, []string{"zen.example 192.0.2.99 99.2.0.192.zen.example [sbl]"}) {
+		t.Fatalf("dnsbl hits: %v", got)
+	}
+	if f.Result != "listed" || f.ListedIn("dbl.example") {
+		t.Fatalf("dnsbl: result %s, listed_in(dbl.example) %v", f.Result, f.ListedIn("dbl.example"))
 	}
 }
 
 // TestDomainIDN: a sender domain in U-labels is looked up in A-label form.
 func TestDomainIDN(t *testing.T) {
-	st := newStage(t, `zones: [{zone: dbl.example, type: domain}]`)
+	st := newURIStage(t, `zones: [{zone: dbl.example}]`)
 	f := run(t, st, zone(t), engine.Envelope{MailFrom: "x@mail.B\u00fccher.example"}, nil)
 	if len(f.Hits) != 1 || f.Hits[0].Item != "xn--bcher-kva.example" {
 		t.Fatalf("hits %+v", f.Hits)
@@ -212,7 +251,7 @@ func TestDomainBound(t *testing.T) {
 		fmt.Fprintf(&body, "http://host%d.example/ http://www.host%d.example/\r\n", i, i)
 	}
 	raw := "From: x@phish.example\r\n\r\n" + body.String()
-	st := newStage(t, `{max_domains: 5, zones: [{zone: dbl.example, type: domain}]}`)
+	st := newURIStage(t, `{max_domains: 5, zones: [{zone: dbl.example, type: domain}]}`)
 	f := run(t, st, c, engine.Envelope{MailFrom: "a@spam-sender.example"}, []byte(raw))
 	if srv.Queries() != 5 {
 		t.Fatalf("%d queries, want 5", srv.Queries())
@@ -243,6 +282,7 @@ func TestLocalClients(t *testing.T) {
 	}
 }
 
+// TestSettingsErrors: bad list settings are refused by both stages.
 func TestSettingsErrors(t *testing.T) {
 	bad := []string{
 		`zones: [{zone: ""}]`,
@@ -255,11 +295,47 @@ func TestSettingsErrors(t *testing.T) {
 		`zones: [{zone: a.example, refused: [x]}]`,
 		`zones: [{zone: a.example}, {zone: A.example.}]`,
 		`zones: [{zone: a.example, scroe: 1}]`,
-		`max_domains: -1`,
 	}
-	for _, s := range bad {
-		if _, err := stages.New("dnsbl", stages.Settings{Raw: []byte(s)}); err == nil {
-			t.Errorf("accepted %s", s)
+	for _, ns := range []string{dnsbl.Namespace, dnsbl.URINamespace} {
+		for _, s := range bad {
+			if _, err := stages.New(ns, stages.Settings{Raw: []byte(s)}); err == nil {
+				t.Errorf("%s accepted %s", ns, s)
+			}
+		}
+	}
+	if _, err := stages.New(dnsbl.URINamespace, stages.Settings{Raw: []byte(`max_domains: -1`)}); err == nil {
+		t.Error("uribl accepted max_domains: -1")
+	}
+}
+
+// TestWrongStage: a list or a setting under the stage it does not belong
+// to is refused at load, and the error names the zone and the stage it
+// goes under, so that nobody's domain list silently moves the dnsbl rules
+// to DATA again.
+func TestWrongStage(t *testing.T) {
+	for _, tc := range []struct{ ns, settings, want string }{
+		{"dnsbl", `zones: [{zone: zen.example}, {zone: DBL.example., type: domain}]`,
+			"stage dnsbl: zone dbl.example: domain lists go under the uribl stage"},
+		{"uribl", `zones: [{zone: zen.example, type: ip, codes: {127.0.0.2: sbl}}]`,
+			"stage uribl: zone zen.example: IP lists go under the dnsbl stage"},
+		{"dnsbl", `{max_domains: 5, zones: [{zone: zen.example}]}`,
+			"stage dnsbl: max_domains bounds the domains looked up in domain lists: it goes under the uribl stage"},
+		{"uribl", `{query_local: true, zones: [{zone: dbl.example}]}`,
+			"stage uribl: query_local is about client IPs: it goes under the dnsbl stage"},
+		{"dnsbl", `zones: [{zone: a.example, type: url}]`,
+			`stage dnsbl: zone a.example: type "url" (want ip, or leave it out)`},
+		{"uribl", `zones: [{zone: a.example, type: url}]`,
+			`stage uribl: zone a.example: type "url" (want domain, or leave it out)`},
+	} {
+		_, err := stages.New(tc.ns, stages.Settings{Raw: []byte(tc.settings)})
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("%s %s:\n got  %v\n want %s", tc.ns, tc.settings, err, tc.want)
+		}
+	}
+	// The same zone may be asked by both stages (some lists hold both).
+	for _, ns := range []string{"dnsbl", "uribl"} {
+		if _, err := stages.New(ns, stages.Settings{Raw: []byte(`zones: [{zone: both.example}]`)}); err != nil {
+			t.Errorf("%s: %v", ns, err)
 		}
 	}
 }
@@ -296,11 +372,18 @@ func TestPipeline(t *testing.T) {
 	}
 }
 
+// TestFail: a stage that could not finish records temperror in its own
+// namespace, never a listing, and leaves the other stage's alone.
 func TestFail(t *testing.T) {
 	var f engine.Facts
 	newStage(t, "").Fail(&f, context.DeadlineExceeded)
-	if f.Dnsbl.Result != "temperror" || f.Dnsbl.Listed || f.Dnsbl.ListedIn("x") {
-		t.Fatalf("Fail: %+v", f.Dnsbl)
+	if f.Dnsbl.Result != "temperror" || f.Dnsbl.Listed || f.Dnsbl.ListedIn("x") || f.Uribl.Result != "" {
+		t.Fatalf("dnsbl Fail: %+v / %+v", f.Dnsbl, f.Uribl)
+	}
+	f = engine.Facts{}
+	newURIStage(t, "").Fail(&f, context.DeadlineExceeded)
+	if f.Uribl.Result != "temperror" || f.Uribl.Listed || f.Uribl.ListedIn("x") || len(f.Uribl.Errors) != 1 || f.Dnsbl.Result != "" {
+		t.Fatalf("uribl Fail: %+v / %+v", f.Uribl, f.Dnsbl)
 	}
 }
 
@@ -310,16 +393,24 @@ func TestHealthCheck(t *testing.T) {
 test.dbl.example.        300 IN A 127.0.1.2
 1.0.0.127.all.example.   300 IN A 127.0.0.2
 2.0.0.127.all.example.   300 IN A 127.0.0.2
+2.0.0.127.ipbl.example.  300 IN A 127.0.0.2
 `)
 	if err != nil {
 		t.Fatal(err)
 	}
 	z.Fail("2.0.0.127.down.example", resolver.ErrTimeout)
-	st := newStage(t, `zones: [{zone: good.example}, {zone: dbl.example, type: domain}, {zone: expired.example}, {zone: all.example}, {zone: down.example}]`)
+	st := newStage(t, `zones: [{zone: good.example}, {zone: expired.example}, {zone: all.example}, {zone: down.example}]`)
 	got := st.HealthCheck(context.Background(), z)
-	if len(got) != 3 || got["good.example"] != nil || got["dbl.example"] != nil ||
+	if len(got) != 3 || got["good.example"] != nil ||
 		!errors.Is(got["expired.example"], dnsbl.ErrUnhealthy) || !errors.Is(got["all.example"], dnsbl.ErrUnhealthy) ||
 		!errors.Is(got["down.example"], resolver.ErrTimeout) {
-		t.Fatalf("health: %v", got)
+		t.Fatalf("dnsbl health: %v", got)
+	}
+	// Domain lists publish TEST and INVALID instead; ipbl.example lists
+	// 127.0.0.2 but not TEST, so it is no domain list.
+	st = newURIStage(t, `zones: [{zone: dbl.example, type: domain}, {zone: ipbl.example}]`)
+	got = st.HealthCheck(context.Background(), z)
+	if len(got) != 1 || got["dbl.example"] != nil || !errors.Is(got["ipbl.example"], dnsbl.ErrUnhealthy) {
+		t.Fatalf("uribl health: %v", got)
 	}
 }

@@ -5,32 +5,39 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sluicemail/sluice/engine"
 	"github.com/sluicemail/sluice/stages"
 	"github.com/sluicemail/sluice/stages/dnsbl"
 )
 
-// FuzzSettings feeds arbitrary settings blocks to the stage factory: bad
-// YAML, codes or zones must give an error, never a panic, and a stage that
-// builds must report a phase.
+// FuzzSettings feeds arbitrary settings blocks to both stage factories:
+// bad YAML, codes or zones must give an error, never a panic, and a stage
+// that builds has its kind's phase whatever the settings say.
 func FuzzSettings(f *testing.F) {
 	for _, s := range []string{
 		`zones: [{zone: zen.example, codes: {127.0.0.2: sbl, 127.0.0.4: {tag: xbl, score: 2}}, score: 3}]`,
 		`zones: [{zone: list.dnswl.example, allow: true, score: -2}, {zone: dbl.example, type: domain}]`,
+		`{query_local: true, zones: [{zone: dbl.example, type: ip}]}`,
 		`zones: [{zone: bitmask.example, bitmask: {2: spam, 4: phish}, refused: [127.0.0.1]}]`,
 		`max_domains: 3`,
 		`zones: [{zone: "", codes: {x: y}}]`,
 	} {
 		f.Add(s)
 	}
+	phase := map[string]engine.Phase{dnsbl.Namespace: engine.PhaseConnect, dnsbl.URINamespace: engine.PhaseData}
 	f.Fuzz(func(t *testing.T, raw string) {
-		st, err := stages.New("dnsbl", stages.Settings{Raw: []byte(raw)})
-		if err != nil {
-			return
-		}
-		_ = st.Phase()
-		for _, z := range st.(*dnsbl.Stage).Zones() {
-			if z == "" || strings.HasSuffix(z, ".") {
-				t.Fatalf("zone %q accepted", z)
+		for ns, want := range phase {
+			st, err := stages.New(ns, stages.Settings{Raw: []byte(raw)})
+			if err != nil {
+				continue
+			}
+			if st.Phase() != want {
+				t.Fatalf("%s: phase %v, want %v", ns, st.Phase(), want)
+			}
+			for _, z := range st.(*dnsbl.Stage).Zones() {
+				if z == "" || strings.HasSuffix(z, ".") {
+					t.Fatalf("%s: zone %q accepted", ns, z)
+				}
 			}
 		}
 	})

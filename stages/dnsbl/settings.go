@@ -8,21 +8,28 @@ import (
 	"strings"
 )
 
-// Settings configure the stage under `stages: {dnsbl: ...}`:
+// Settings configure one stage: `stages: {dnsbl: ...}` for IP lists,
 //
 //	zones:
 //	  - {zone: zen.example-bl.org, codes: {127.0.0.2: sbl, 127.0.0.4: xbl}, score: 3}
 //	  - {zone: list.dnswl.example, allow: true, score: -2}
-//	  - {zone: dbl.example, type: domain}
+//	query_local: false
+//
+// or `stages: {uribl: ...}` for domain lists:
+//
+//	zones:
+//	  - {zone: dbl.example, codes: {127.0.1.2: spam, 127.0.1.4: phish}, refused: [127.0.1.255]}
 //	  - {zone: bitmask.example, bitmask: {2: spam, 4: phish}}
+//	max_domains: 20
 type Settings struct {
 	Zones []ZoneSettings `yaml:"zones"`
-	// MaxDomains bounds the domains looked up in each domain list per
-	// message (sender, From, then URL domains in order). Default 20.
+	// MaxDomains (uribl only) bounds the domains looked up in each list
+	// per message (sender, From, then URL domains in order). Default 20.
 	MaxDomains int `yaml:"max_domains"`
-	// QueryLocal makes the IP lists also look up loopback, private (RFC
-	// 1918, RFC 4193) and link-local clients. Off by default: public lists
-	// know nothing of them, and the query would leak internal addresses.
+	// QueryLocal (dnsbl only) makes the lists also look up loopback,
+	// private (RFC 1918, RFC 4193) and link-local clients. Off by default:
+	// public lists know nothing of them, and the query would leak internal
+	// addresses.
 	QueryLocal bool `yaml:"query_local"`
 }
 
@@ -33,8 +40,10 @@ const DefaultMaxDomains = 20
 type ZoneSettings struct {
 	// Zone is the list's DNS zone, e.g. zen.spamhaus.org.
 	Zone string `yaml:"zone"`
-	// Type is "ip" (the default: the client IP, RFC 5782 section 2) or
-	// "domain" (sender, From and URL domains, RFC 5782 section 2.3).
+	// Type may say what the list holds: "ip" (the client IP, RFC 5782
+	// section 2.1) under dnsbl, "domain" (sender, From and URL domains,
+	// RFC 5782 section 2.3) under uribl. Left out, it is the stage's kind;
+	// the other kind is refused, naming the stage the list belongs to.
 	Type string `yaml:"type"`
 	// Codes maps a return code (an address in 127.0.0.0/8) to a tag, or
 	// to {tag, score}.
@@ -47,7 +56,7 @@ type ZoneSettings struct {
 	// their own. On an allow list it always counts negatively.
 	Score float64 `yaml:"score"`
 	// Allow makes the list an allow list (DNSWL): its hits mean "known
-	// good", set dnsbl.allowed and count against the score.
+	// good", set the stage's allowed fact and count against the score.
 	Allow bool `yaml:"allow"`
 	// Refused lists extra return codes that mean the list refused the
 	// query (e.g. 127.0.1.255 on Spamhaus DBL, 127.0.0.1 on URIBL).
@@ -95,8 +104,8 @@ type bitSpec struct {
 
 var loopback8 = netip.MustParsePrefix("127.0.0.0/8")
 
-// compile validates the settings of one list.
-func (z ZoneSettings) compile() (*list, error) {
+// compile validates the settings of one list of a stage of the given kind.
+func (z ZoneSettings) compile(kind Kind) (*list, error) {
 	name := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(z.Zone)), ".")
 	if name == "" {
 		return nil, errors.New("a list needs a zone")
@@ -104,14 +113,10 @@ func (z ZoneSettings) compile() (*list, error) {
 	if !isHostname(name) || len(name) > 200 {
 		return nil, fmt.Errorf("zone %q is not a valid domain name", z.Zone)
 	}
-	l := &list{zone: name, allow: z.Allow, score: z.Score, codes: map[netip.Addr]CodeSpec{}, refused: map[netip.Addr]bool{}}
-	switch z.Type {
-	case "", "ip":
-	case "domain":
-		l.domain = true
-	default:
-		return nil, fmt.Errorf("zone %s: type %q (want ip or domain)", name, z.Type)
+	if err := kind.accepts(z.Type); err != nil {
+		return nil, fmt.Errorf("zone %s: %w", name, err)
 	}
+	l := &list{zone: name, domain: kind == DomainLists, allow: z.Allow, score: z.Score, codes: map[netip.Addr]CodeSpec{}, refused: map[netip.Addr]bool{}}
 	if l.allow && l.score > 0 {
 		l.score = -l.score // an allow list counts negatively
 	}
@@ -156,24 +161,48 @@ func isHostname(s string) bool {
 	return true
 }
 
-// compileAll validates the settings of every list.
-func (s Settings) compileAll() ([]*list, error) {
+// accepts checks a zone's type against the kind of the stage it is
+// configured under. A list under the wrong stage is refused rather than
+// moved: the stage decides the phase its rules answer in.
+func (k Kind) accepts(typ string) error {
+	switch {
+	case typ == "" || typ == "ip" && k == IPLists || typ == "domain" && k == DomainLists:
+		return nil
+	case typ == "domain":
+		return errors.New("domain lists go under the uribl stage")
+	case typ == "ip":
+		return errors.New("IP lists go under the dnsbl stage")
+	}
+	want := "ip"
+	if k == DomainLists {
+		want = "domain"
+	}
+	return fmt.Errorf("type %q (want %s, or leave it out)", typ, want)
+}
+
+// compileAll validates the settings of every list of a stage of the given
+// kind, and refuses the setting that belongs to the other stage.
+func (s Settings) compileAll(kind Kind) ([]*list, error) {
+	switch {
+	case kind == IPLists && s.MaxDomains != 0:
+		return nil, errors.New("max_domains bounds the domains looked up in domain lists: it goes under the uribl stage")
+	case kind == DomainLists && s.QueryLocal:
+		return nil, errors.New("query_local is about client IPs: it goes under the dnsbl stage")
+	case s.MaxDomains < 0:
+		return nil, fmt.Errorf("max_domains %d is negative", s.MaxDomains)
+	}
 	var out []*list
 	seen := map[string]bool{}
 	for _, z := range s.Zones {
-		l, err := z.compile()
+		l, err := z.compile(kind)
 		if err != nil {
 			return nil, err
 		}
-		key := fmt.Sprint(l.zone, l.domain)
-		if seen[key] {
+		if seen[l.zone] {
 			return nil, fmt.Errorf("zone %s configured twice", l.zone)
 		}
-		seen[key] = true
+		seen[l.zone] = true
 		out = append(out, l)
-	}
-	if s.MaxDomains < 0 {
-		return nil, fmt.Errorf("max_domains %d is negative", s.MaxDomains)
 	}
 	return out, nil
 }
