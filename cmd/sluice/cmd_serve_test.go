@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -118,6 +119,7 @@ func newE2E(t *testing.T, inbound string) *e2e {
 		"remote.example. MX 10 mx.remote.example.\n" +
 		"mx.remote.example. A 127.0.0.1\n" +
 		"1.0.0.127.bl.example. A 127.0.0.2\n" +
+		"bad-url.example.dbl.example. A 127.0.1.2\n" +
 		record + "\n"
 	if e.zone, err = resolver.ParseZone(zone); err != nil {
 		t.Fatal(err)
@@ -418,4 +420,82 @@ rules:
 	if !strings.Contains(e.logs.String(), "rules=[dnsbl-listed]") || !strings.Contains(e.logs.String(), "phase=rcpt") {
 		t.Errorf("verdict not logged")
 	}
+}
+
+// With a domain list configured beside the IP list, the IP list still
+// decides at connection time: a listed client is refused at the first
+// RCPT. The domain list decides after DATA: a clean client's message
+// that links to a listed domain is refused then, and its other mail is
+// delivered.
+func TestServeURIBLBesideDNSBL(t *testing.T) {
+	e := newE2E(t, `pipeline: inbound
+stages:
+  dnsbl:
+    query_local: true
+    zones: [{zone: bl.example}]
+  uribl:
+    zones: [{zone: dbl.example, codes: {127.0.1.2: spam}}]
+rules:
+  - name: dnsbl-listed
+    when: dnsbl.listed
+    action: reject 554 5.7.1 "Client {{ conn.ip }} is listed at {{ dnsbl.hits[0].zone }}"
+  - name: uribl-listed
+    when: uribl.listed
+    action: reject 554 5.7.1 "Message names {{ uribl.hits[0].item }}, listed at {{ uribl.hits[0].zone }}"
+`)
+	// 127.0.0.1 is listed at bl.example.
+	c, err := gosmtp.Dial(e.addr(smtp.MX))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Mail("anyone@example.org", nil); err != nil {
+		t.Fatalf("MAIL: %v", err)
+	}
+	err = c.Rcpt("alice@example.net", nil)
+	if se, ok := err.(*gosmtp.SMTPError); !ok || se.Code != 554 || se.Message != "Client 127.0.0.1 is listed at bl.example" {
+		t.Errorf("RCPT from a listed client: %v", err)
+	}
+	if line := e.verdictLine("rules=[dnsbl-listed]"); !strings.Contains(line, "phase=rcpt") || !strings.Contains(line, "stages=[dnsbl]") {
+		t.Errorf("listed client not refused at RCPT by dnsbl alone: %q", line)
+	}
+
+	// 127.0.0.2 is not listed: Linux answers on all of 127/8.
+	from := func(local string) *gosmtp.Client {
+		t.Helper()
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}, Timeout: 5 * time.Second}
+		conn, err := d.Dial("tcp", e.addr(smtp.MX))
+		if err != nil {
+			t.Skipf("cannot dial from %s: %v", local, err)
+		}
+		return gosmtp.NewClient(conn)
+	}
+	send := func(body string) error {
+		c := from("127.0.0.2")
+		defer c.Close()
+		msg := "From: <s@example.org>\r\nTo: <alice@example.net>\r\nSubject: links\r\n\r\n" + body + "\r\n"
+		return c.SendMail("s@example.org", []string{"alice@example.net"}, strings.NewReader(msg))
+	}
+	err = send("See https://www.bad-url.example/offer")
+	if se, ok := err.(*gosmtp.SMTPError); !ok || se.Code != 554 || se.Message != "Message names bad-url.example, listed at dbl.example" {
+		t.Errorf("DATA with a listed URL domain: %v", err)
+	}
+	if line := e.verdictLine("rules=[uribl-listed]"); !strings.Contains(line, "ip=127.0.0.2") || !strings.Contains(line, "phase=data") {
+		t.Errorf("listed URL not refused at DATA: %q", line)
+	}
+	if err := send("See https://good.example/"); err != nil {
+		t.Errorf("clean message from a clean client: %v", err)
+	}
+	e.mailbox("alice@example.net", "INBOX", 1)
+}
+
+// verdictLine returns the server's first verdict log line that holds
+// want, "" if none does.
+func (e *e2e) verdictLine(want string) string {
+	for _, line := range strings.Split(e.logs.String(), "\n") {
+		if strings.Contains(line, "msg=verdict") && strings.Contains(line, want) {
+			return line
+		}
+	}
+	return ""
 }
