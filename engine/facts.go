@@ -154,4 +154,5 @@ type BayesFacts struct {
 	Spam    float64  `expr:"spam" doc:"probability of spam, 0..1"`
 	Ham     float64  `expr:"ham" doc:"probability of ham, 0..1"`
 	Tokens  []string `expr:"tokens" doc:"the tokens that weighed most"`
+	Known   int      `expr:"known" doc:"how many of the message's tokens the model has seen (spam is 0.5 below the stage's min_tokens)"`
 }

@@ -270,3 +270,50 @@ func TestCheckParallelKeepsOrder(t *testing.T) {
 		t.Errorf("-j 0: exit %d, %q", code, stderr)
 	}
 }
+
+// designExample is the rule file DESIGN.md shows as the shape of a rule
+// file (copied here: the design lives outside the repository).
+const designExample = `pipeline: inbound
+stages:
+  dnsbl:
+    zones:
+      - {zone: zen.example-bl.org, codes: {127.0.0.2: sbl, 127.0.0.4: xbl}}
+  bayes: {min_tokens: 20}
+rules:
+  - name: no-fcrdns
+    when: not auth.authenticated and not rdns.fcrdns
+    score: 2.5
+  - name: blocklisted
+    when: dnsbl.listed
+    action: reject 554 5.7.1 "Listed at {{ dnsbl.hits[0].zone }}"
+  - name: dmarc-reject
+    when: dmarc.result == "fail" and dmarc.policy == "reject"
+    action: reject 550 5.7.1 "DMARC policy of the sender domain"
+  - name: spammy
+    when: bayes.spam >= 0.95 or score >= 6
+    action: junk
+    headers: {X-Spam-Flag: "YES"}
+`
+
+// TestDocumentedRuleShapesLoad lints the rule files the documentation
+// shows: the README's and the design's. A reader copies them first.
+func TestDocumentedRuleShapesLoad(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "```yaml\npipeline: inbound\n")
+	snippet, _, closed := strings.Cut(rest, "```")
+	if !ok || !closed {
+		t.Fatal("README has no ```yaml block starting with pipeline: inbound")
+	}
+	for name, text := range map[string]string{"README": "pipeline: inbound\n" + snippet, "DESIGN": designExample} {
+		dir := t.TempDir()
+		os.MkdirAll(filepath.Join(dir, "lists"), 0o755)
+		os.WriteFile(filepath.Join(dir, "lists", "blocked.txt"), []byte("# none yet\nspam.example\n"), 0o644)
+		os.WriteFile(filepath.Join(dir, "inbound.yaml"), []byte(text), 0o644)
+		if out, stderr, code := runSluice(t, "rules", "lint", dir); code != 0 {
+			t.Errorf("the %s rule file does not lint (exit %d): %s%s", name, code, out, stderr)
+		}
+	}
+}

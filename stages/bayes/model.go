@@ -102,6 +102,7 @@ func (m *Model) Stats() (Stats, error) { return m.store.Stats() }
 type Result struct {
 	Spam        float64 // 0..1; 0.5 when the evidence is thin or conflicting
 	NSpam, NHam int     // messages learnt per class when it was computed
+	Known       int     // the message's tokens the model has seen at least once
 	Clues       []Clue  // the strongest tokens that took part, strongest first, at most 20
 }
 
@@ -126,12 +127,15 @@ func (m *Model) ClassifyTokens(tokens []string) (Result, error) {
 		return Result{Spam: 0.5}, fmt.Errorf("bayes counts: %w", err)
 	}
 	clues := make([]Clue, 0, len(tokens))
+	known := 0
 	for i, t := range tokens {
-		if spam[i]+ham[i] == 0 && math.Abs(m.params.Unknown-0.5) < m.params.MinStrength {
+		if spam[i]+ham[i] > 0 {
+			known++
+		} else if math.Abs(m.params.Unknown-0.5) < m.params.MinStrength {
 			continue // never seen: its prior would be dropped by combine anyway
 		}
 		clues = append(clues, Clue{Token: t, Prob: m.params.tokenProb(spam[i], ham[i], nspam, nham)})
 	}
 	score, top := m.params.combine(clues, maxClues)
-	return Result{Spam: score, NSpam: nspam, NHam: nham, Clues: top}, nil
+	return Result{Spam: score, NSpam: nspam, NHam: nham, Known: known, Clues: top}, nil
 }

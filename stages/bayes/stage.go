@@ -21,6 +21,12 @@ type Settings struct {
 	// MinLearns is how many messages of each class the model must have
 	// learnt before it decides anything (bayes.trained). Default 200.
 	MinLearns int `yaml:"min_learns"`
+	// MinTokens is how many of a message's tokens the model must have seen
+	// before it scores the message: below it, bayes.spam stays 0.5, as a
+	// few familiar words are too little to go on (rspamd's min_tokens).
+	// bayes.known says how many there were. Default 0: every message is
+	// scored, and thin evidence already scores near 0.5.
+	MinTokens int `yaml:"min_tokens"`
 	// MaxExplain is how many of the weightiest tokens bayes.tokens lists.
 	// Default 10.
 	MaxExplain int `yaml:"max_explain"`
@@ -37,6 +43,7 @@ const (
 type Stage struct {
 	model      *Model
 	minLearns  int
+	minTokens  int
 	maxExplain int
 }
 
@@ -49,6 +56,9 @@ func New(s stages.Settings) (engine.Stage, error) {
 	if set.MinLearns < 1 {
 		return nil, fmt.Errorf("bayes settings: min_learns must be at least 1, not %d", set.MinLearns)
 	}
+	if set.MinTokens < 0 {
+		return nil, fmt.Errorf("bayes settings: min_tokens must not be negative, not %d", set.MinTokens)
+	}
 	if set.Model == "" {
 		return nil, errors.New("bayes settings: model must name a file")
 	}
@@ -56,7 +66,7 @@ func New(s stages.Settings) (engine.Stage, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Stage{model: m, minLearns: set.MinLearns, maxExplain: max(set.MaxExplain, 0)}, nil
+	return &Stage{model: m, minLearns: set.MinLearns, minTokens: set.MinTokens, maxExplain: max(set.MaxExplain, 0)}, nil
 }
 
 // ModelPath resolves the model setting against the data directory, or the
@@ -87,7 +97,8 @@ func (s *Stage) Namespace() string { return "bayes" }
 func (s *Stage) Phase() engine.Phase { return engine.PhaseData }
 
 // Run implements engine.Stage. An untrained model reports trained false
-// and a neutral 0.5, so that no rule can act on it by mistake.
+// and a neutral 0.5, so that no rule can act on it by mistake; so does a
+// message with fewer known tokens than min_tokens, with trained true.
 func (s *Stage) Run(ctx context.Context, in *engine.Input) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -98,11 +109,13 @@ func (s *Stage) Run(ctx context.Context, in *engine.Input) error {
 	}
 	f := &in.Facts.Bayes
 	f.Trained = res.NSpam >= s.minLearns && res.NHam >= s.minLearns
+	f.Known = res.Known
 	f.Spam, f.Ham = res.Spam, 1-res.Spam
-	if !f.Trained {
-		f.Spam, f.Ham = 0.5, 0.5
-	}
 	f.Tokens = nil
+	if !f.Trained || res.Known < s.minTokens {
+		f.Spam, f.Ham = 0.5, 0.5
+		return nil
+	}
 	for i := 0; i < len(res.Clues) && i < s.maxExplain; i++ {
 		f.Tokens = append(f.Tokens, res.Clues[i].Token)
 	}

@@ -106,8 +106,34 @@ func TestStageTrainedClassifies(t *testing.T) {
 	}
 }
 
+// min_tokens leaves a message the model knows too little of at 0.5, even
+// when it would score it: a trained model, a short spam message.
+func TestStageMinTokens(t *testing.T) {
+	dir := t.TempDir()
+	st := newStage(t, dir, "model: m.model\nmin_learns: 20\n")
+	if err := train(st.Model(), 0, 30); err != nil {
+		t.Fatal(err)
+	}
+	short := []byte("From: promo@deals.example\r\nSubject: Amazing offer\r\n\r\ncheap pills viagra lottery\r\n")
+	f, fired := evaluate(t, st, short)
+	if !f.Trained || f.Spam < 0.9 || f.Known == 0 || len(fired) == 0 {
+		t.Fatalf("without min_tokens: facts %+v, fired %v", f, fired)
+	}
+	known := f.Known
+	picky := newStage(t, dir, fmt.Sprintf("model: m.model\nmin_learns: 20\nmin_tokens: %d\n", known+1))
+	f, fired = evaluate(t, picky, short)
+	// 0.5 is neutral: the test's unsure rule (spam >= 0.5) still fires, junk does not.
+	if !f.Trained || f.Spam != 0.5 || f.Ham != 0.5 || f.Known != known || len(f.Tokens) != 0 || fmt.Sprint(fired) != "[bayes-unsure]" {
+		t.Fatalf("min_tokens %d with %d known: facts %+v, fired %v", known+1, known, f, fired)
+	}
+	enough := newStage(t, dir, fmt.Sprintf("model: m.model\nmin_learns: 20\nmin_tokens: %d\n", known))
+	if f, _ = evaluate(t, enough, short); f.Spam < 0.9 {
+		t.Fatalf("min_tokens %d with %d known: facts %+v", known, known, f)
+	}
+}
+
 func TestStageSettings(t *testing.T) {
-	for _, bad := range []string{"min_learns: 0", "model: \"\"", "modle: x"} {
+	for _, bad := range []string{"min_learns: 0", "model: \"\"", "modle: x", "min_tokens: -1"} {
 		if _, err := stages.New("bayes", stages.Settings{Raw: []byte(bad), Dir: t.TempDir()}); err == nil {
 			t.Errorf("settings %q accepted", bad)
 		}
