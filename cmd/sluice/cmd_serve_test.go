@@ -405,6 +405,13 @@ rules:
     when: dnsbl.listed
     action: reject 554 5.7.1 "Client {{ conn.ip }} is listed at {{ dnsbl.hits[0].zone }}"
 `)
+	refusedAtRcpt(t, e)
+}
+
+// refusedAtRcpt checks that the client (127.0.0.1, listed at bl.example)
+// is refused at its first RCPT, by the dnsbl stage alone.
+func refusedAtRcpt(t *testing.T, e *e2e) {
+	t.Helper()
 	c, err := gosmtp.Dial(e.addr(smtp.MX))
 	if err != nil {
 		t.Fatal(err)
@@ -415,10 +422,10 @@ rules:
 	}
 	err = c.Rcpt("alice@example.net", nil)
 	if se, ok := err.(*gosmtp.SMTPError); !ok || se.Code != 554 || se.Message != "Client 127.0.0.1 is listed at bl.example" {
-		t.Errorf("RCPT: %v", err)
+		t.Errorf("RCPT from a listed client: %v", err)
 	}
-	if !strings.Contains(e.logs.String(), "rules=[dnsbl-listed]") || !strings.Contains(e.logs.String(), "phase=rcpt") {
-		t.Errorf("verdict not logged")
+	if line := e.verdictLine("rules=[dnsbl-listed]"); !strings.Contains(line, "phase=rcpt") || !strings.Contains(line, "stages=[dnsbl]") {
+		t.Errorf("listed client not refused at RCPT by dnsbl alone: %q", line)
 	}
 }
 
@@ -443,22 +450,7 @@ rules:
     when: uribl.listed
     action: reject 554 5.7.1 "Message names {{ uribl.hits[0].item }}, listed at {{ uribl.hits[0].zone }}"
 `)
-	// 127.0.0.1 is listed at bl.example.
-	c, err := gosmtp.Dial(e.addr(smtp.MX))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Mail("anyone@example.org", nil); err != nil {
-		t.Fatalf("MAIL: %v", err)
-	}
-	err = c.Rcpt("alice@example.net", nil)
-	if se, ok := err.(*gosmtp.SMTPError); !ok || se.Code != 554 || se.Message != "Client 127.0.0.1 is listed at bl.example" {
-		t.Errorf("RCPT from a listed client: %v", err)
-	}
-	if line := e.verdictLine("rules=[dnsbl-listed]"); !strings.Contains(line, "phase=rcpt") || !strings.Contains(line, "stages=[dnsbl]") {
-		t.Errorf("listed client not refused at RCPT by dnsbl alone: %q", line)
-	}
+	refusedAtRcpt(t, e)
 
 	// 127.0.0.2 is not listed: Linux answers on all of 127/8.
 	from := func(local string) *gosmtp.Client {
@@ -476,7 +468,7 @@ rules:
 		msg := "From: <s@example.org>\r\nTo: <alice@example.net>\r\nSubject: links\r\n\r\n" + body + "\r\n"
 		return c.SendMail("s@example.org", []string{"alice@example.net"}, strings.NewReader(msg))
 	}
-	err = send("See https://www.bad-url.example/offer")
+	err := send("See https://www.bad-url.example/offer")
 	if se, ok := err.(*gosmtp.SMTPError); !ok || se.Code != 554 || se.Message != "Message names bad-url.example, listed at dbl.example" {
 		t.Errorf("DATA with a listed URL domain: %v", err)
 	}
