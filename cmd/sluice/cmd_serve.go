@@ -162,8 +162,11 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 	for i, d := range cfg.Queue.Retry {
 		retry[i] = d.D()
 	}
+	// A DSN to a sender at one of our domains is delivered here, not sent
+	// out to come back through the MX (and its rules).
+	route := smtp.Router{Domains: cfg.Domains, Accounts: in.accounts}.Route
 	if in.queue, err = queue.Open(queue.Dir(cfg.Data), queue.Options{Deliverer: in.store, Relay: sender,
-		Hostname: cfg.Hostname, Retry: retry, MaxAge: cfg.Queue.Expire.D(), Logger: log}); err != nil {
+		Hostname: cfg.Hostname, Retry: retry, MaxAge: cfg.Queue.Expire.D(), Route: route, Logger: log}); err != nil {
 		return in, err
 	}
 	go func() { in.queue.Run(ctx); close(in.bg) }()

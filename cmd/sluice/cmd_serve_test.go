@@ -391,6 +391,29 @@ func TestServeSubmissionRelayDSNAndRetry(t *testing.T) {
 	e.mailbox("bob@example.net", "INBOX", 0) // no bounce for a retried message
 }
 
+// A message that an alias forwards out fails at the remote end; the DSN to
+// its sender, a local user, is delivered to that user's INBOX here rather
+// than sent out to the relay (the zone has no MX for example.net, so it
+// would never arrive) and through the MX's rules again.
+func TestServeDSNToLocalSenderStaysLocal(t *testing.T) {
+	e := newE2E(t, e2eInbound)
+	if err := e.in.accounts.SetAlias("fwd@example.net", []string{"bounce@remote.example"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.send("bob@example.net", "fwd@example.net", "forwarded"); err != nil {
+		t.Fatal(err)
+	}
+	dsn := e.mailbox("bob@example.net", "INBOX", 1)[0]
+	for _, want := range []string{"multipart/report", "bounce@remote.example", "Status: 5.1.1"} {
+		if !strings.Contains(dsn, want) {
+			t.Errorf("DSN lacks %q:\n%s", want, dsn)
+		}
+	}
+	if n := len(e.remote.Messages()); n != 0 {
+		t.Errorf("the remote server got %d messages", n)
+	}
+}
+
 // A rule on dnsbl facts alone is decided at connection time and answered
 // at the first RCPT (where the client logs the recipient); the listed
 // client can send nothing.

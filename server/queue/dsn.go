@@ -18,12 +18,12 @@ func (q *Queue) bounce(m *message, raw []byte, fails []failure) error {
 		return nil
 	}
 	to, ok := q.routeDSN(m)
-	if !ok {
+	if !ok || len(to) == 0 {
 		q.log.Warn("no route for DSN", "id", m.id, "sender", m.env.From)
 		return nil
 	}
 	dsn := buildDSN(q.opts.Hostname, m, raw, fails, q.opts.Now())
-	id, err := q.Put(context.Background(), Envelope{Rcpt: []Recipient{to}, Reason: "dsn for " + m.id}, dsn)
+	id, err := q.Put(context.Background(), Envelope{Rcpt: to, Reason: "dsn for " + m.id}, dsn)
 	if err != nil {
 		return err
 	}
@@ -31,17 +31,17 @@ func (q *Queue) bounce(m *message, raw []byte, fails []failure) error {
 	return nil
 }
 
-// routeDSN decides where the DSN for m goes: Options.Route when set,
-// otherwise the submitting user's INBOX for submitted mail and the relay
-// for everything else.
-func (q *Queue) routeDSN(m *message) (Recipient, bool) {
+// routeDSN decides where the DSN for m goes: the submitting user's INBOX
+// for submitted mail (whatever address it was sent from), else
+// Options.Route when set, else the relay.
+func (q *Queue) routeDSN(m *message) ([]Recipient, bool) {
+	if m.env.AuthUser != "" {
+		return []Recipient{{Addr: m.env.From, Local: true, User: m.env.AuthUser, Mailbox: "INBOX"}}, true
+	}
 	if q.opts.Route != nil {
 		return q.opts.Route(m.env.From)
 	}
-	if m.env.AuthUser != "" {
-		return Recipient{Addr: m.env.From, Local: true, User: m.env.AuthUser, Mailbox: "INBOX"}, true
-	}
-	return Recipient{Addr: m.env.From}, true
+	return []Recipient{{Addr: m.env.From}}, true
 }
 
 // buildDSN writes a multipart/report (RFC 6522) with a human-readable

@@ -3,10 +3,12 @@ package queue_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -358,4 +360,50 @@ func TestDSNToRemoteSender(t *testing.T) {
 		t.Fatalf("DSN envelope: from %q to %v", got.From, got.To)
 	}
 	checkDSN(t, got.Data)
+}
+
+// TestDSNRoute: Options.Route decides where an inbound message's DSN goes
+// (here: the local sender's INBOX, not out through the relay), a route of
+// none queues no DSN, and a submitted message's DSN still goes to the
+// submitting user whatever Route says.
+func TestDSNRoute(t *testing.T) {
+	var mu sync.Mutex
+	var asked []string
+	s := newSystem(t, func(o *queue.Options) {
+		o.Route = func(addr string) ([]queue.Recipient, bool) {
+			mu.Lock() // delivery workers route at once
+			asked = append(asked, addr)
+			mu.Unlock()
+			switch addr {
+			case "carol@local.test":
+				return []queue.Recipient{{Addr: addr, Local: true, User: addr, Mailbox: "INBOX"}}, true
+			case "alice@local.test":
+				return []queue.Recipient{{Addr: "elsewhere@dest.test"}}, true
+			}
+			return nil, false
+		}
+	})
+	bad := []queue.Recipient{{Addr: "../bad@local.test", Local: true, User: "../bad@local.test"}}
+	for _, env := range []queue.Envelope{
+		{From: "carol@local.test", Rcpt: bad},                               // inbound from a local sender
+		{From: "ghost@local.test", Rcpt: bad},                               // no route: no DSN
+		{From: "alice@local.test", AuthUser: "alice@local.test", Rcpt: bad}, // submitted: her INBOX
+	} {
+		if _, err := s.q.Put(context.Background(), env, []byte(outMsg)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the DSNs", func() bool {
+		return len(s.q.List()) == 0 && len(s.mailbox(t, "carol@local.test", "")) == 1 && len(s.mailbox(t, "alice@local.test", "")) == 1
+	})
+	checkDSN(t, s.mailbox(t, "carol@local.test", "")[0])
+	checkDSN(t, s.mailbox(t, "alice@local.test", "")[0])
+	if n := len(s.smtp.Messages()); n != 0 {
+		t.Errorf("%d DSNs went out through the relay", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if fmt.Sprint(asked) != "[carol@local.test ghost@local.test]" && fmt.Sprint(asked) != "[ghost@local.test carol@local.test]" {
+		t.Errorf("Route asked for %v; a submitted message's DSN must not ask it", asked)
+	}
 }

@@ -78,10 +78,12 @@ type Options struct {
 	ScanInterval time.Duration
 	// QuarantineDir holds quarantined messages. Default <dir>/quarantine.
 	QuarantineDir string
-	// Route decides where a DSN to addr goes. Default: to the submitting
-	// user's INBOX when the message was submitted by a local user,
-	// otherwise out through the relay.
-	Route func(addr string) (Recipient, bool)
+	// Route decides where a DSN to addr goes when the failed message was
+	// not submitted by a local user (whose DSNs always go to their own
+	// INBOX): the recipients, or false for none. Default: out through the
+	// relay. serve routes an address at a local domain to its mailboxes.
+	// Delivery workers call it concurrently.
+	Route func(addr string) ([]Recipient, bool)
 
 	// ReadOnly opens the spool for inspection beside a running server: no
 	// lock, no writes, no delivery, and a view that may be a moment old.

@@ -6,9 +6,7 @@ import (
 	"unicode/utf8"
 
 	gosmtp "github.com/emersion/go-smtp"
-	"github.com/sluicemail/sluice/server/auth"
 	"github.com/sluicemail/sluice/server/queue"
-	"github.com/sluicemail/sluice/server/store"
 )
 
 // Replies for recipients that are refused.
@@ -60,7 +58,7 @@ func (s *Server) resolveRcpt(addr string, authenticated, utf8OK bool) ([]queue.R
 	if strings.ContainsAny(local, routeChars) {
 		return nil, errRelayDenied
 	}
-	if !s.isLocal(domain) {
+	if !s.router.IsLocal(domain) {
 		if !authenticated || !validDomain(domain) {
 			return nil, errRelayDenied
 		}
@@ -70,24 +68,7 @@ func (s *Server) resolveRcpt(addr string, authenticated, utf8OK bool) ([]queue.R
 	if !found {
 		return nil, errNoSuchUser
 	}
-	return s.recipients(users), nil
-}
-
-// recipients turns resolved addresses into queue recipients: local users
-// are delivered to their mailbox, anything else (an alias forwarding out)
-// is relayed.
-func (s *Server) recipients(users []string) []queue.Recipient {
-	out := make([]queue.Recipient, 0, len(users))
-	for _, u := range users {
-		u = auth.Normalize(u)
-		_, d, _ := splitAddress(u)
-		if s.isLocal(d) {
-			out = append(out, queue.Recipient{Addr: u, Local: true, User: u, Mailbox: store.Inbox})
-		} else {
-			out = append(out, queue.Recipient{Addr: u})
-		}
-	}
-	return out
+	return s.router.Recipients(users), nil
 }
 
 // validDomain accepts a host name with at least one dot; IP literals and

@@ -161,7 +161,7 @@ func (s *session) envelope(v engine.Verdict) queue.Envelope {
 	}
 	if v.Action == engine.ActionRedirect && v.Redirect != "" {
 		if users, ok := s.srv.opts.Accounts.Resolve(v.Redirect); ok {
-			for _, r := range s.srv.recipients(users) {
+			for _, r := range s.srv.router.Recipients(users) {
 				add(r)
 			}
 		} else {

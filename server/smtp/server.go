@@ -134,11 +134,12 @@ func (o *Options) defaults() {
 // Server runs the SMTP listeners of one sluice instance. Its listeners
 // share the limits (connections per IP, failed AUTHs per IP).
 type Server struct {
-	opts  Options
-	log   *slog.Logger
-	conns *connLimiter
-	auth  *authLimiter
-	mem   *memBudget
+	opts   Options
+	router Router
+	log    *slog.Logger
+	conns  *connLimiter
+	auth   *authLimiter
+	mem    *memBudget
 
 	mu      sync.Mutex
 	servers []*gosmtp.Server
@@ -152,12 +153,13 @@ func New(opts Options) (*Server, error) {
 		return nil, errors.New("smtp: Hostname, Domains, Queue and Accounts are required")
 	}
 	return &Server{
-		opts:  opts,
-		log:   opts.Logger,
-		conns: newConnLimiter(opts.MaxConnections, opts.MaxConnsPerIP, opts.Timeout),
-		auth:  newAuthLimiter(opts.MaxAuthFailures, opts.AuthBan),
-		mem:   &memBudget{max: opts.MaxDataInFlight},
-		addrs: map[string]net.Addr{},
+		opts:   opts,
+		router: Router{Domains: opts.Domains, Accounts: opts.Accounts},
+		log:    opts.Logger,
+		conns:  newConnLimiter(opts.MaxConnections, opts.MaxConnsPerIP, opts.Timeout),
+		auth:   newAuthLimiter(opts.MaxAuthFailures, opts.AuthBan),
+		mem:    &memBudget{max: opts.MaxDataInFlight},
+		addrs:  map[string]net.Addr{},
 	}, nil
 }
 
@@ -237,17 +239,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	wg.Wait()
 	s.conns.closeAll() // sessions still open after the bound are cut
 	return errors.Join(errs...)
-}
-
-// isLocal reports whether domain is one of ours.
-func (s *Server) isLocal(domain string) bool {
-	d := strings.TrimSuffix(strings.ToLower(domain), ".")
-	for _, l := range s.opts.Domains {
-		if l == d {
-			return true
-		}
-	}
-	return false
 }
 
 // slogLogger routes go-smtp's internal errors to slog.
