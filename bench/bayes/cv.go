@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"math"
+	"sort"
 	"strings"
 
 	"github.com/jbrukh/bayesian"
@@ -241,6 +242,9 @@ func crossValidate(train []*msg, k int) {
 			}
 		}
 		row += fmt.Sprintf(" | %3d | %2d/%d", near, htmlFP, htmlHam)
+		if *atRecall {
+			row += " | at recall" + fpAtRecall(train, fold, scores, 0.90, 0.92, 0.95)
+		}
 		if *byKind {
 			row += " | @0.99 " + kindFP(train, fold, scores, kindNames, 0.99)
 		}
@@ -357,4 +361,35 @@ func explainErrors(v variant, train []*msg, toks [][]string, fold []int, scores 
 		}
 		fmt.Println()
 	}
+}
+
+var atRecall = flag.Bool("atrecall", false, "with -cv: also print the ham flagged at the thresholds that give 90, 92 and 95 % spam recall (compares scorers whose scores are not on the same scale)")
+
+// fpAtRecall returns, for each recall, the ham scored at or above the
+// threshold at which that share of the scored spam is caught.
+func fpAtRecall(train []*msg, fold []int, scores []float64, recalls ...float64) string {
+	var spam, ham []float64
+	for i, x := range train {
+		if *forward && fold[i] == 0 {
+			continue
+		}
+		if x.spam {
+			spam = append(spam, scores[i])
+		} else {
+			ham = append(ham, scores[i])
+		}
+	}
+	sort.Sort(sort.Reverse(sort.Float64Slice(spam)))
+	out := ""
+	for _, r := range recalls {
+		th := spam[min(len(spam)-1, int(math.Ceil(r*float64(len(spam))))-1)]
+		fp := 0
+		for _, h := range ham {
+			if h >= th {
+				fp++
+			}
+		}
+		out += fmt.Sprintf(" %.0f%%: %d", r*100, fp)
+	}
+	return out
 }
