@@ -112,7 +112,7 @@ func (s *Stage) Run(ctx context.Context, in *engine.Input) error {
 		}()
 	}
 	wg.Wait()
-	*s.facts(in.Facts) = summarize(out)
+	*s.facts(in.Facts) = summarize(s.Namespace(), out)
 	return nil
 }
 
@@ -163,13 +163,13 @@ func isLocal(ip netip.Addr) bool {
 }
 
 // summarize turns the outcomes into the facts.
-func summarize(out []outcome) engine.DNSBLFacts {
+func summarize(stage string, out []outcome) engine.DNSBLFacts {
 	f := engine.DNSBLFacts{Result: "none"}
 	zones := map[string]bool{}
 	failed := map[string]bool{}
 	for _, o := range out {
 		if o.err != nil {
-			slog.Info("dns list lookup failed", "zone", o.zone, "err", o.err)
+			slog.Info("dns list lookup failed", "stage", stage, "zone", o.zone, "err", o.err)
 			if !failed[o.zone] {
 				failed[o.zone] = true
 				f.Errors = append(f.Errors, o.zone)

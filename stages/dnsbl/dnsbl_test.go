@@ -1,9 +1,11 @@
 package dnsbl_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"slices"
 	"strings"
@@ -412,5 +414,22 @@ test.dbl.example.        300 IN A 127.0.1.2
 	got = st.HealthCheck(context.Background(), z)
 	if len(got) != 1 || got["dbl.example"] != nil || !errors.Is(got["ipbl.example"], dnsbl.ErrUnhealthy) {
 		t.Fatalf("uribl health: %v", got)
+	}
+}
+
+// A list that refuses the query is logged with the stage that asked, as
+// dnsbl and uribl can name zones of the same operator.
+func TestFailedLookupLogNamesStage(t *testing.T) {
+	var logs bytes.Buffer
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
+	defer slog.SetDefault(prev)
+	st := newStage(t, `zones: [{zone: refuse.example}]`)
+	f := run(t, st, zone(t), engine.Envelope{IP: netip.MustParseAddr("192.0.2.99")}, nil)
+	if f.Result != "temperror" {
+		t.Fatalf("result %s, want temperror", f.Result)
+	}
+	if !strings.Contains(logs.String(), `msg="dns list lookup failed" stage=dnsbl zone=refuse.example`) {
+		t.Errorf("log: %q", logs.String())
 	}
 }
