@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -29,22 +28,9 @@ const quarantineUsage = "usage: sluice quarantine list|show ID|release ID...|del
 // spool: through the running server's admin listener when one is known
 // (--config or --admin), else directly with the server stopped.
 func runQuarantine(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, quarantineUsage)
-		return 2
-	}
-	sub := args[0]
-	fs := flag.NewFlagSet("sluice quarantine "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	data := spoolFlags(fs, true)
-	ids, err := parseInterspersed(fs, args[1:])
-	if err != nil {
-		return 2
-	}
-	loc, err := data()
-	if err != nil {
-		fmt.Fprintln(stderr, "sluice quarantine:", err)
-		return 1
+	sub, ids, loc, code := spoolArgs("quarantine", quarantineUsage, args, stderr)
+	if code >= 0 {
+		return code
 	}
 	dataDir := loc.data
 	dir := filepath.Join(queue.Dir(dataDir), "quarantine")

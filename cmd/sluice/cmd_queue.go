@@ -31,22 +31,9 @@ const queueUsage = "usage: sluice queue list|retry ID...|retry all|delete ID... 
 // server (read-only); retry and delete need the server stopped, since the
 // spool is locked while a server has it open.
 func runQueue(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, queueUsage)
-		return 2
-	}
-	sub := args[0]
-	fs := flag.NewFlagSet("sluice queue "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	data := spoolFlags(fs, true)
-	ids, err := parseInterspersed(fs, args[1:])
-	if err != nil {
-		return 2
-	}
-	loc, err := data()
-	if err != nil {
-		fmt.Fprintln(stderr, "sluice queue:", err)
-		return 1
+	sub, ids, loc, code := spoolArgs("queue", queueUsage, args, stderr)
+	if code >= 0 {
+		return code
 	}
 	dir := loc.data
 	switch {
@@ -170,6 +157,30 @@ func spoolFlags(fs *flag.FlagSet, withAdmin bool) func() (where, error) {
 		}
 		return w, nil
 	}
+}
+
+// spoolArgs parses the arguments of the commands that work on the spool
+// (queue, quarantine): "SUB [ID...]" with the spool flags anywhere among
+// them. code is -1 when the command should go on, else the exit status to
+// return, the usage or the error already printed.
+func spoolArgs(name, usage string, args []string, stderr io.Writer) (sub string, ids []string, loc where, code int) {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, usage)
+		return "", nil, loc, 2
+	}
+	sub = args[0]
+	fs := flag.NewFlagSet("sluice "+name+" "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := spoolFlags(fs, true)
+	ids, err := parseInterspersed(fs, args[1:])
+	if err != nil {
+		return sub, nil, loc, 2
+	}
+	if loc, err = data(); err != nil {
+		fmt.Fprintf(stderr, "sluice %s: %v\n", name, err)
+		return sub, nil, loc, 1
+	}
+	return sub, ids, loc, -1
 }
 
 // parseInterspersed parses flags wherever they are among the arguments
