@@ -89,17 +89,6 @@ func (s *system) mailbox(t *testing.T, user, folder string) [][]byte {
 	return out
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 const outMsg = "From: alice@local.test\r\nTo: bob@dest.test\r\nSubject: outbound\r\nMessage-ID: <out1@local.test>\r\n\r\nhello\r\n"
 
 func TestLocalDeliveryAddsReturnPath(t *testing.T) {
@@ -110,7 +99,7 @@ func TestLocalDeliveryAddsReturnPath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "delivery", func() bool { return len(s.q.List()) == 0 })
+	queue.WaitFor(t, "delivery", func() bool { return len(s.q.List()) == 0 })
 	inbox, junk := s.mailbox(t, "u@local.test", ""), s.mailbox(t, "u@local.test", ".Junk")
 	if len(inbox) != 1 || len(junk) != 1 {
 		t.Fatalf("inbox %d, junk %d messages", len(inbox), len(junk))
@@ -137,7 +126,7 @@ func TestRelayPermanentFailureDSN(t *testing.T) {
 	if _, err := s.q.Put(context.Background(), env, []byte(outMsg)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "queue to empty", func() bool { return len(s.q.List()) == 0 && len(s.mailbox(t, "alice@local.test", "")) > 0 })
+	queue.WaitFor(t, "queue to empty", func() bool { return len(s.q.List()) == 0 && len(s.mailbox(t, "alice@local.test", "")) > 0 })
 	got := s.smtp.Messages()
 	if len(got) != 1 || len(got[0].To) != 1 || got[0].To[0] != "bob@dest.test" || !got[0].TLS {
 		t.Fatalf("destination got %+v", got)
@@ -212,8 +201,8 @@ func TestRelayTemporaryFailureRetried(t *testing.T) {
 	if _, err := s.q.Put(context.Background(), env, []byte(outMsg)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "delivery", func() bool { return len(s.smtp.Messages()) == 1 })
-	waitFor(t, "queue to empty", func() bool { return len(s.q.List()) == 0 })
+	queue.WaitFor(t, "delivery", func() bool { return len(s.smtp.Messages()) == 1 })
+	queue.WaitFor(t, "queue to empty", func() bool { return len(s.q.List()) == 0 })
 	if calls.Load() != 2 {
 		t.Fatalf("DATA tried %d times, want 2", calls.Load())
 	}
@@ -229,7 +218,7 @@ func TestNoBounceForNullSender(t *testing.T) {
 	if _, err := s.q.Put(context.Background(), env, []byte(outMsg)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "queue to empty", func() bool { return len(s.q.List()) == 0 })
+	queue.WaitFor(t, "queue to empty", func() bool { return len(s.q.List()) == 0 })
 	time.Sleep(50 * time.Millisecond)
 	if n := len(s.mailbox(t, "alice@local.test", "")); n != 0 {
 		t.Fatalf("a bounce of a null-sender message was delivered (%d)", n)
@@ -253,9 +242,9 @@ func TestExpiry(t *testing.T) {
 	if _, err := s.q.Put(context.Background(), env, []byte(outMsg)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "a failed attempt", func() bool { l := s.q.List(); return len(l) == 1 && l[0].Attempts > 0 })
+	queue.WaitFor(t, "a failed attempt", func() bool { l := s.q.List(); return len(l) == 1 && l[0].Attempts > 0 })
 	clock.Add(int64(2 * time.Hour))
-	waitFor(t, "expiry", func() bool { return len(s.q.List()) == 0 && len(s.mailbox(t, "alice@local.test", "")) == 1 })
+	queue.WaitFor(t, "expiry", func() bool { return len(s.q.List()) == 0 && len(s.mailbox(t, "alice@local.test", "")) == 1 })
 	report := checkDSN(t, s.mailbox(t, "alice@local.test", "")[0])
 	if ds := report["message/delivery-status"]; !strings.Contains(ds, "Status: 4.4.7") || !strings.Contains(ds, "mailbox busy") {
 		t.Fatalf("delivery-status: %s", ds)
@@ -278,12 +267,12 @@ func TestBrokenMailboxKeepsMessage(t *testing.T) {
 	if _, err := s.q.Put(context.Background(), env, []byte(outMsg)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "failed attempts", func() bool { l := s.q.List(); return len(l) == 1 && l[0].Attempts >= 2 })
+	queue.WaitFor(t, "failed attempts", func() bool { l := s.q.List(); return len(l) == 1 && l[0].Attempts >= 2 })
 	if l := s.q.List(); l[0].LastErr == "" {
 		t.Fatal("no error recorded")
 	}
 	os.Remove(blocker)
-	waitFor(t, "delivery", func() bool { return len(s.q.List()) == 0 })
+	queue.WaitFor(t, "delivery", func() bool { return len(s.q.List()) == 0 })
 	if n := len(s.mailbox(t, "u@local.test", "")); n != 1 {
 		t.Fatalf("u has %d messages", n)
 	}
@@ -300,7 +289,7 @@ func TestQuarantine(t *testing.T) {
 	}
 	qdir := filepath.Join(queue.Dir(s.data), "quarantine")
 	var held []queue.Held
-	waitFor(t, "quarantine", func() bool {
+	queue.WaitFor(t, "quarantine", func() bool {
 		held, _ = queue.ListQuarantine(qdir)
 		return len(held) == 2 && len(s.q.List()) == 0
 	})
@@ -316,7 +305,7 @@ func TestQuarantine(t *testing.T) {
 	if err := queue.DeleteQuarantined(qdir, held[1].ID); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "released delivery", func() bool { return len(s.mailbox(t, "u@local.test", "")) == 1 })
+	queue.WaitFor(t, "released delivery", func() bool { return len(s.mailbox(t, "u@local.test", "")) == 1 })
 	if left, _ := queue.ListQuarantine(qdir); len(left) != 0 {
 		t.Fatalf("still held: %+v", left)
 	}
@@ -335,7 +324,7 @@ func TestLocalPermanentFailureDSN(t *testing.T) {
 	if _, err := s.q.Put(context.Background(), env, []byte(outMsg)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "queue to empty", func() bool { return len(s.q.List()) == 0 && len(s.mailbox(t, "alice@local.test", "")) == 1 })
+	queue.WaitFor(t, "queue to empty", func() bool { return len(s.q.List()) == 0 && len(s.mailbox(t, "alice@local.test", "")) == 1 })
 	if n := len(s.mailbox(t, "bob@local.test", "")); n != 1 {
 		t.Fatalf("bob has %d messages", n)
 	}
@@ -354,7 +343,7 @@ func TestDSNToRemoteSender(t *testing.T) {
 	if _, err := s.q.Put(context.Background(), env, []byte(outMsg)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the DSN to arrive", func() bool { return len(s.smtp.Messages()) == 1 && len(s.q.List()) == 0 })
+	queue.WaitFor(t, "the DSN to arrive", func() bool { return len(s.smtp.Messages()) == 1 && len(s.q.List()) == 0 })
 	got := s.smtp.Messages()[0]
 	if got.From != "" || len(got.To) != 1 || got.To[0] != "someone@dest.test" {
 		t.Fatalf("DSN envelope: from %q to %v", got.From, got.To)
@@ -393,7 +382,7 @@ func TestDSNRoute(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "the DSNs", func() bool {
+	queue.WaitFor(t, "the DSNs", func() bool {
 		return len(s.q.List()) == 0 && len(s.mailbox(t, "carol@local.test", "")) == 1 && len(s.mailbox(t, "alice@local.test", "")) == 1
 	})
 	checkDSN(t, s.mailbox(t, "carol@local.test", "")[0])
