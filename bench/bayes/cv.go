@@ -171,8 +171,9 @@ func crossValidate(train []*msg, k int) {
 		fmt.Print("forward chaining (spam learnt only from earlier folds), ")
 	}
 	var kindNames []string
+	var kindFold []int
 	if *byKind {
-		_, kindNames = kindFolds(train)
+		kindFold, kindNames = kindFolds(train)
 		k = len(kindNames)
 		fmt.Printf("leave one kind of ham out; the kinds: %s\n", strings.Join(kindNames, ", "))
 	}
@@ -190,7 +191,7 @@ func crossValidate(train []*msg, k int) {
 		scores := make([]float64, len(train))
 		fold := folds(train, k)
 		if *byKind {
-			fold, _ = kindFolds(train)
+			fold = kindFold
 		}
 		for f := 0; f < k; f++ {
 			if *forward && f == 0 {
@@ -378,6 +379,9 @@ func fpAtRecall(train []*msg, fold []int, scores []float64, recalls ...float64) 
 		} else {
 			ham = append(ham, scores[i])
 		}
+	}
+	if len(spam) == 0 {
+		return " (no spam scored)"
 	}
 	sort.Sort(sort.Reverse(sort.Float64Slice(spam)))
 	out := ""
