@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/expr-lang/expr/vm"
-	"github.com/sluicemail/sluice/stages/resolver"
 )
 
 // DefaultStageTimeout bounds a stage that sets no timeout of its own.
@@ -22,8 +21,8 @@ type Pipeline struct {
 	Rules        []*Rule
 	Stages       map[string]Stage // by namespace
 	Lists        map[string]*List
-	DNS          resolver.Resolver // default resolver for stages
-	StageTimeout time.Duration     // 0 means DefaultStageTimeout
+	DNS          Resolver      // default resolver for stages
+	StageTimeout time.Duration // 0 means DefaultStageTimeout
 }
 
 // Prepare computes each rule's phase and stage needs. Call it once after
@@ -43,7 +42,7 @@ func (p *Pipeline) Prepare() error {
 type Tx struct {
 	p     *Pipeline
 	m     *Message
-	dns   resolver.Resolver
+	dns   Resolver
 	facts Facts
 
 	mu       sync.Mutex
@@ -63,7 +62,7 @@ type TxOption func(*Tx)
 
 // WithResolver makes the stages of this transaction resolve through r (a
 // rule test's zone file, a dry run's --dns).
-func WithResolver(r resolver.Resolver) TxOption { return func(tx *Tx) { tx.dns = r } }
+func WithResolver(r Resolver) TxOption { return func(tx *Tx) { tx.dns = r } }
 
 // Begin starts evaluating m with this pipeline.
 func (p *Pipeline) Begin(m *Message, opts ...TxOption) *Tx {
@@ -72,7 +71,7 @@ func (p *Pipeline) Begin(m *Message, opts ...TxOption) *Tx {
 		o(tx)
 	}
 	if tx.dns == nil {
-		tx.dns = resolver.Offline{}
+		tx.dns = NoDNS{}
 	}
 	f := &tx.facts
 	f.Header = func(name string) string { return tx.m.Header().Get(name) }

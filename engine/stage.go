@@ -3,8 +3,6 @@ package engine
 import (
 	"context"
 	"time"
-
-	"github.com/sluicemail/sluice/stages/resolver"
 )
 
 // Stage is one check: it fills the facts of its namespace for one message.
@@ -40,5 +38,5 @@ type Timeouter interface {
 type Input struct {
 	Msg   *Message
 	Facts *Facts // write only your own namespace; read only those you Need
-	DNS   resolver.Resolver
+	DNS   Resolver
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/sluicemail/sluice/engine"
 	"github.com/sluicemail/sluice/stages"
-	"github.com/sluicemail/sluice/stages/resolver"
 )
 
 // Pipelines a rule file may declare.
@@ -23,9 +22,9 @@ const (
 
 // Options are what a rule set is built with.
 type Options struct {
-	DNS          resolver.Resolver // resolver for the stages (nil: none, DNS stages temperror)
-	DataDir      string            // the server's data directory, for stage files
-	StageTimeout time.Duration     // per-stage timeout; 0 means engine.DefaultStageTimeout
+	DNS          engine.Resolver // resolver for the stages (nil: none, DNS stages temperror)
+	DataDir      string          // the server's data directory, for stage files
+	StageTimeout time.Duration   // per-stage timeout; 0 means engine.DefaultStageTimeout
 }
 
 // Set is one compiled rule directory: its pipelines, lists and tests.

@@ -120,7 +120,7 @@ tests:
 // no DNS at all, whatever resolver the rule set was loaded with.
 func TestRuleTestsNeverUseTheServersDNS(t *testing.T) {
 	dir := writeDir(t, map[string]string{
-		"inbound.yaml": "pipeline: inbound\nstages:\n  rdns: {report_dns: true}\nrules:\n  - {name: offline, when: 'rdns.names[0] == \"resolver.Offline\"', score: 1}\n",
+		"inbound.yaml": "pipeline: inbound\nstages:\n  rdns: {report_dns: true}\nrules:\n  - {name: offline, when: 'rdns.names[0] == \"engine.NoDNS\"', score: 1}\n",
 		"inbound_test.yaml": "tests:\n  - {name: no zone, raw: \"Subject: x\\n\\nb\\n\", expect: {rules: [offline]}}\n" +
 			"  - {name: zone, raw: \"Subject: x\\n\\nb\\n\", dns: zone.txt, expect: {rules: []}}\n",
 		"zone.txt": zoneFile,

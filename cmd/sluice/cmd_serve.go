@@ -425,12 +425,12 @@ var errNoServer = errors.New("no running server found")
 func junkTrainer(live *rules.Live, data string) (store.Trainer, error) {
 	if p := live.Current().Pipeline(rules.Inbound); p != nil {
 		if st, ok := p.Stages["bayes"].(*bayes.Stage); ok {
-			return imap.JunkTrainer(st.Model()), nil
+			return bayes.Trainer{Model: st.Model()}, nil
 		}
 	}
 	m, err := bayes.OpenModel(filepath.Join(data, bayes.DefaultModelFile))
 	if err != nil {
 		return nil, fmt.Errorf("bayes model: %w", err)
 	}
-	return imap.JunkTrainer(m), nil
+	return bayes.Trainer{Model: m}, nil
 }

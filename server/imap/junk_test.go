@@ -19,7 +19,7 @@ func TestJunkMovesTrainBayes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := newTestServer(t, Options{}, store.Options{Trainer: JunkTrainer(model)})
+	ts := newTestServer(t, Options{}, store.Options{Trainer: bayes.Trainer{Model: model}})
 	const user = "alice@example.org"
 	seed(t, ts.store, user)
 	c := ts.login(t, user, nil)

@@ -11,70 +11,40 @@
 // Package dnstest runs an in-process server on the same zone data.
 package resolver
 
-import (
-	"context"
-	"errors"
-	"fmt"
-	"time"
+import "github.com/sluicemail/sluice/engine"
 
-	"github.com/miekg/dns"
-)
-
-// Status classifies a DNS response that is not a temporary failure.
-type Status int
+// Status classifies a DNS response that is not a temporary failure. The
+// vocabulary is the engine's (engine.Resolver is the interface the stages
+// are handed); these names keep the stages' code short.
+type Status = engine.DNSStatus
 
 // The definite outcomes of a query.
 const (
-	Success  Status = iota // NOERROR with records of the asked type
-	NXDomain               // the name does not exist (RCODE 3)
-	NoData                 // the name exists but has no records of the type
+	Success  = engine.DNSSuccess  // NOERROR with records of the asked type
+	NXDomain = engine.DNSNXDomain // the name does not exist (RCODE 3)
+	NoData   = engine.DNSNoData   // the name exists but has no records of the type
 )
 
-func (s Status) String() string {
-	switch s {
-	case Success:
-		return "success"
-	case NXDomain:
-		return "nxdomain"
-	case NoData:
-		return "nodata"
-	}
-	return "unknown"
-}
-
 // Answer is the definite result of one query.
-type Answer struct {
-	Status  Status
-	Records []dns.RR      // answer records of the asked type (CNAMEs followed)
-	TTL     time.Duration // how long the answer may be cached
-}
+type Answer = engine.DNSAnswer
 
 // Temporary failures. A check that gets one of these reports temperror,
 // never a pass and never a fail.
 var (
-	ErrTimeout  = errors.New("dns: timeout")
-	ErrServFail = errors.New("dns: server failure")
+	ErrTimeout  = engine.ErrDNSTimeout
+	ErrServFail = engine.ErrDNSServFail
 )
 
 // IsTemporary reports whether err is a temporary DNS failure (timeout,
 // SERVFAIL, refused, network error), as opposed to a definite answer.
 func IsTemporary(err error) bool { return err != nil }
 
-// Resolver answers DNS queries. Implementations are safe for concurrent use.
-// A nil error means a definite answer (Success, NXDomain or NoData); a
-// non-nil error is a temporary failure that wraps ErrTimeout or ErrServFail
-// where it is one of those.
-type Resolver interface {
-	Query(ctx context.Context, name string, qtype uint16) (*Answer, error)
-}
+// Resolver answers DNS queries: the engine's interface, which every
+// resolver here implements.
+type Resolver = engine.Resolver
 
 // Offline is a resolver with no DNS at all: every query is a temporary
 // failure, so checks say temperror instead of guessing. Rule tests without a
 // zone file and dry runs without --dns use it, so that neither depends on
 // the network.
-type Offline struct{}
-
-// Query implements Resolver.
-func (Offline) Query(ctx context.Context, name string, qtype uint16) (*Answer, error) {
-	return nil, fmt.Errorf("%s: no DNS in this context: %w", name, ErrServFail)
-}
+type Offline = engine.NoDNS

@@ -1,0 +1,27 @@
+package bayes
+
+// Trainer teaches a Model from the owner's corrections: the mail store
+// calls it when a message moves into Junk (spam) or out of it (ham). It
+// implements the store's Trainer hook, which the server owns; `sluice
+// serve` wires the two together at start, so that neither the store nor
+// the IMAP server depends on this stage.
+type Trainer struct{ Model *Model }
+
+// Learn counts raw as spam or ham.
+func (t Trainer) Learn(raw []byte, spam bool) error {
+	class := Ham
+	if spam {
+		class = Spam
+	}
+	_, err := t.Model.Learn(raw, class)
+	return err
+}
+
+// Unlearn takes back an earlier Learn of raw.
+func (t Trainer) Unlearn(raw []byte, _ bool) error {
+	_, err := t.Model.Unlearn(raw)
+	return err
+}
+
+// Save writes the model; the store calls it once per move.
+func (t Trainer) Save() error { return t.Model.Save() }
