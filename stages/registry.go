@@ -24,6 +24,11 @@ type Settings struct {
 	Dir string
 	// DataDir is the server's data directory ("" in dry runs without one).
 	DataDir string
+	// Config is the YAML of the server config's block for this stage's
+	// namespace (`arc:` in sluice.yaml for the arc stage), empty outside
+	// a server or when the config has none. Server-wide choices live
+	// there; the stage reads them without knowing the server.
+	Config []byte
 }
 
 // Decode unmarshals the settings into v, strictly: an unknown key is an
