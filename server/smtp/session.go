@@ -203,6 +203,9 @@ func (s *session) Mail(from string, opts *gosmtp.MailOptions) error {
 // authenticated users, then the rules of the RCPT phase.
 func (s *session) Rcpt(to string, opts *gosmtp.RcptOptions) error {
 	dest, err := s.srv.resolveRcpt(to, s.user != "", s.utf8)
+	if err == errIsSRS {
+		dest, err = s.srsRcpt(to)
+	}
 	if err != nil {
 		s.refused(to, err)
 		return err
