@@ -33,6 +33,9 @@ type Config struct {
 	Quota      Size       `yaml:"quota"`      // per-user mailbox storage; 0 means unlimited
 	Submission Submission `yaml:"submission"` // rules for authenticated senders
 	Log        Log        `yaml:"log"`        // log level and format
+	SRS        SRS        `yaml:"srs"`        // sender rewriting for forwarded mail
+	ARC        ARC        `yaml:"arc"`        // trusted ARC sealers; sealing forwarded mail
+	DMARC      DMARC      `yaml:"dmarc"`      // DMARC aggregate reports, sent and received
 
 	// File is the path the config was read from ("" for the default).
 	File string `yaml:"-"`
@@ -193,6 +196,7 @@ func Parse(data []byte, name, base string) (*Config, error) {
 		return nil, locate(data, name, errs)
 	}
 	c.resolve(base)
+	c.fillForwarding()
 	return &c, nil
 }
 
@@ -292,6 +296,7 @@ func (c *Config) resolve(base string) {
 	abs(&c.TLS.Cert)
 	abs(&c.TLS.Key)
 	abs(&c.DNS.Zonefile)
+	abs(&c.SRS.SecretFile)
 	if c.Relay.Smarthost != nil {
 		abs(&c.Relay.Smarthost.PasswordFile)
 	}

@@ -62,6 +62,7 @@ func (c *Config) validate() []fieldError {
 		}
 	}
 	errs = append(errs, c.Limits.validate()...)
+	errs = append(errs, c.validateForwarding()...)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
