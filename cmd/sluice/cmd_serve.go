@@ -25,9 +25,11 @@ import (
 	"github.com/sluicemail/sluice/server/admin"
 	"github.com/sluicemail/sluice/server/auth"
 	"github.com/sluicemail/sluice/server/config"
+	"github.com/sluicemail/sluice/server/forward"
 	"github.com/sluicemail/sluice/server/imap"
 	"github.com/sluicemail/sluice/server/queue"
 	"github.com/sluicemail/sluice/server/relay"
+	"github.com/sluicemail/sluice/server/reports"
 	"github.com/sluicemail/sluice/server/smtp"
 	"github.com/sluicemail/sluice/server/store"
 	_ "github.com/sluicemail/sluice/stages/all" // every check, registered by namespace
@@ -105,6 +107,9 @@ type instance struct {
 	store    *store.Store
 	queue    *queue.Queue
 	live     *rules.Live
+	forward  *forward.Forwarder // SRS and ARC for forwarded mail
+	reports  *reports.Store     // DMARC evaluations and received reports; nil: off
+	sender   *reports.Sender
 	smtp     *smtp.Server
 	imap     []*imap.Server
 	admin    *admin.Server
@@ -138,7 +143,11 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 	if err != nil {
 		return in, err
 	}
-	if in.live, err = rules.NewLive(rulesDir, rules.Options{DNS: in.dns, DataDir: cfg.Data}); err != nil {
+	ropts, err := rulesOptions(cfg, in.dns)
+	if err != nil {
+		return in, err
+	}
+	if in.live, err = rules.NewLive(rulesDir, ropts); err != nil {
 		return in, fmt.Errorf("rules: %w", err)
 	}
 	in.live.SetLogger(log)
@@ -164,12 +173,18 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 	}
 	// A DSN to a sender at one of our domains is delivered here, not sent
 	// out to come back through the MX (and its rules).
-	route := smtp.Router{Domains: cfg.Domains, Accounts: in.accounts}.Route
+	if in.forward, err = newForwarder(cfg, in.dns, log); err != nil {
+		return in, err
+	}
+	route := smtp.Router{Domains: cfg.Domains, Accounts: in.accounts, SRS: in.forward.SRS}.Route
 	if in.queue, err = queue.Open(queue.Dir(cfg.Data), queue.Options{Deliverer: in.store, Relay: sender,
 		Hostname: cfg.Hostname, Retry: retry, MaxAge: cfg.Queue.Expire.D(), Route: route, Logger: log}); err != nil {
 		return in, err
 	}
 	go func() { in.queue.Run(ctx); close(in.bg) }()
+	if err = in.startReports(ctx); err != nil {
+		return in, err
+	}
 	tlsConf, self, err := cfg.TLSConfig()
 	if err != nil {
 		return in, err
@@ -270,6 +285,7 @@ func (in *instance) startSMTP(tlsConf *tls.Config) error {
 		MaxAuthFailures: cfg.Limits.AuthFailuresPerIP, AuthBan: cfg.Limits.AuthBan.D(),
 		Timeout: cfg.Limits.Timeouts.Command.D(), GreetDelay: cfg.Limits.GreetDelay.D(),
 		RequireFromMatch: cfg.Submission.FromMatch(), Logger: in.log,
+		Forward: in.forward, Reports: in.smtpReports(),
 	})
 	if err != nil {
 		return err
@@ -326,8 +342,10 @@ func (in *instance) startAdmin() error {
 	}
 	var err error
 	queueAPI := queue.Handler(in.queue)
+	mounts := map[string]http.Handler{"/queue": queueAPI, "/queue/": queueAPI, "/quarantine": queueAPI, "/quarantine/": queueAPI}
+	in.mountReports(mounts)
 	in.admin, err = admin.Listen(in.cfg.Listen.Admin, admin.Options{
-		Mount:   map[string]http.Handler{"/queue": queueAPI, "/queue/": queueAPI, "/quarantine": queueAPI, "/quarantine/": queueAPI},
+		Mount:   mounts,
 		Metrics: []func(io.Writer){in.smtp.Metrics().WriteText, in.rulesMetrics, in.store.WriteMetrics},
 		Gauges:  map[string]func() float64{"sluice_queue_length": func() float64 { return float64(len(in.queue.List())) }},
 		Reload:  in.reload,
@@ -377,6 +395,9 @@ func (in *instance) shutdown(bound time.Duration) {
 	}
 	if in.store != nil {
 		in.store.Close()
+	}
+	if in.reports != nil {
+		in.reports.Close()
 	}
 	if in.pidWritten {
 		os.Remove(filepath.Join(in.cfg.Data, pidFile))

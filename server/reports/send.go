@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sluicemail/sluice/server/queue"
@@ -40,18 +41,20 @@ type Sender struct {
 	Hostname string            // for Message-IDs
 	Logger   *slog.Logger
 	Now      func() time.Time // default time.Now
+
+	mu sync.Mutex // one Send at a time: the daily run and the admin's
 }
 
 // Outgoing is one report, sent or, in a dry run, only built.
 type Outgoing struct {
-	Domain   string    // the policy domain
-	Begin    time.Time // period covered
-	End      time.Time
-	Messages int64     // evaluations in it
-	To       []string  // rua addresses that take it
-	Refused  []string  // rua addresses that do not, with the reason
-	Report   *Feedback // the report
-	ID       string    // queue ID once queued
+	Domain   string    `json:"domain"` // the policy domain
+	Begin    time.Time `json:"begin"`  // period covered
+	End      time.Time `json:"end"`
+	Messages int64     `json:"messages"`          // evaluations in it
+	To       []string  `json:"to"`                // rua addresses that take it
+	Refused  []string  `json:"refused,omitempty"` // rua addresses that do not, with the reason
+	Report   *Feedback `json:"report"`
+	ID       string    `json:"queue_id,omitempty"` // once queued
 }
 
 // Send builds a report per policy domain and UTC day from every
@@ -63,6 +66,8 @@ type Outgoing struct {
 // rua asked for no report). dryRun builds the same reports and changes
 // nothing.
 func (s *Sender) Send(ctx context.Context, until time.Time, dryRun bool) ([]Outgoing, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if !dryRun {
 		if err := s.Store.rotate(); err != nil {
 			return nil, err
