@@ -1,5 +1,5 @@
 // Package stages holds the registry of checks. Each check lives in its own
-// package under stages/ (rdns, dnsbl and uribl, spf, dkim, dmarc, bayes),
+// package under stages/ (rdns, dnsbl and uribl, spf, dkim, dmarc, arc, bayes),
 // registers a Factory under its namespace in init, and is built once per
 // rule set from its settings block. The shared DNS resolver is in
 // stages/resolver.

@@ -24,6 +24,8 @@ import (
 // use all three) or the body itself. It is parsed, checked for the fields
 // a summary needs, and kept as JSON, one file per report.
 
+var errNoReport = errors.New("reports: not a DMARC aggregate report")
+
 // MaxReportSize bounds the XML taken from one attachment after
 // decompression (a zip bomb is refused, not unpacked).
 const MaxReportSize = 32 << 20

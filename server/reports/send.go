@@ -2,7 +2,6 @@ package reports
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -328,5 +327,3 @@ func (s *Sender) log() *slog.Logger {
 func domainOf(addr string) string {
 	return strings.ToLower(addr[strings.LastIndexByte(addr, '@')+1:])
 }
-
-var errNoReport = errors.New("reports: not a DMARC aggregate report")

@@ -89,31 +89,38 @@ func (s *Sealer) Seal(ctx context.Context, r resolver.Resolver, raw []byte, cv s
 	if err != nil {
 		return raw, err
 	}
-	seal := map[int]*set{i: {aar: &aar, ams: &ams}}
-	if cv != ChainFail {
-		for j := 1; j < i; j++ {
-			seal[j] = sets[j]
-		}
-	}
-	asTags := [][2]string{{"a", "rsa-sha256"}, {"b", ""}, {"cv", cv}, {"d", s.domain()}, {"i", strconv.Itoa(i)}, {"s", strings.ToLower(s.Selector)}, {"t", t}}
-	as := field{name: "ARC-Seal", raw: formatTags("ARC-Seal", asTags)}
-	first := 1
-	if cv == ChainFail {
-		// A failed chain is sealed as if the new set were the only one
-		// (RFC 8617 section 5.1.2).
-		first = i
-	}
-	sig, err := s.sign(sealInputFrom(seal, first, i, &as))
+	as, err := s.seal(sets, &aar, &ams, i, cv, t)
 	if err != nil {
 		return raw, err
 	}
-	asTags[1][1] = sig
-	as.raw = formatTags("ARC-Seal", asTags)
 	out := make([]byte, 0, len(raw)+len(as.raw)+len(ams.raw)+len(aar.raw)+6)
 	for _, f := range []field{as, ams, aar} {
 		out = append(append(out, f.raw...), "\r\n"...)
 	}
 	return append(out, raw...), nil
+}
+
+// seal writes the ARC-Seal of instance i over the sets before it and the
+// new AAR and AMS; a failed chain is sealed as if the new set were the
+// only one (RFC 8617 section 5.1.2).
+func (s *Sealer) seal(sets map[int]*set, aar, ams *field, i int, cv, t string) (field, error) {
+	tg := [][2]string{{"a", "rsa-sha256"}, {"b", ""}, {"cv", cv}, {"d", s.domain()}, {"i", strconv.Itoa(i)}, {"s", strings.ToLower(s.Selector)}, {"t", t}}
+	as := field{name: "ARC-Seal", raw: formatTags("ARC-Seal", tg)}
+	input := sealInput(map[int]*set{1: {aar: aar, ams: ams}}, 1, &as)
+	if cv != ChainFail {
+		all := map[int]*set{i: {aar: aar, ams: ams}}
+		for j := 1; j < i; j++ {
+			all[j] = sets[j]
+		}
+		input = sealInput(all, i, &as)
+	}
+	sig, err := s.sign(input)
+	if err != nil {
+		return field{}, err
+	}
+	tg[1][1] = sig
+	as.raw = formatTags("ARC-Seal", tg)
+	return as, nil
 }
 
 func (s *Sealer) domain() string { return strings.ToLower(strings.TrimSuffix(s.Domain, ".")) }
@@ -154,14 +161,6 @@ func (s *Sealer) sign(data string) (string, error) {
 		return "", fmt.Errorf("arc: signing: %w", err)
 	}
 	return base64.StdEncoding.EncodeToString(sig), nil
-}
-
-// sealInputFrom is sealInput over the sets first..i only.
-func sealInputFrom(sets map[int]*set, first, i int, last *field) string {
-	if first == 1 {
-		return sealInput(sets, i, last)
-	}
-	return sealInput(map[int]*set{1: sets[i]}, 1, last)
 }
 
 // results is the AAR payload: every result of the Authentication-Results

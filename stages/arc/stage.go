@@ -72,6 +72,12 @@ func (*Stage) Namespace() string { return "arc" }
 // Phase implements engine.Stage: the chain is in the header.
 func (*Stage) Phase() engine.Phase { return engine.PhaseData }
 
+// Needs implements engine.Dependent: ARC is what a rule consults when
+// DMARC fails, and the seal we add reports SPF, DKIM and DMARC, so the
+// chain is validated after them. That also keeps the order in which the
+// checks of a message finish fixed.
+func (*Stage) Needs() []string { return []string{"dmarc"} }
+
 // Run implements engine.Stage.
 func (st *Stage) Run(ctx context.Context, in *engine.Input) error {
 	res := Verify(ctx, in.DNS, in.Msg.Raw)

@@ -8,7 +8,9 @@ import (
 
 	"github.com/sluicemail/sluice/engine"
 	"github.com/sluicemail/sluice/stages"
+	_ "github.com/sluicemail/sluice/stages/dmarc" // arc runs after dmarc
 	"github.com/sluicemail/sluice/stages/resolver"
+	_ "github.com/sluicemail/sluice/stages/spf"
 )
 
 // Real chains (testdata/README.md): Gmail's through a mailing list, and
@@ -56,8 +58,16 @@ func TestStageFacts(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := &engine.Pipeline{Name: "inbound", Stages: map[string]engine.Stage{"arc": st}, DNS: z}
+		for _, ns := range []string{"spf", "dkim", "dmarc"} { // what arc runs after
+			if p.Stages[ns], err = stages.New(ns, stages.Settings{}); err != nil {
+				t.Fatal(err)
+			}
+		}
 		tx := p.Begin(engine.NewMessage(engine.Envelope{}, raw))
 		tx.Ensure(context.Background(), "arc")
+		if got := strings.Join(tx.Evaluate(context.Background(), engine.PhaseData).Stages, ","); got != "spf,dkim,dmarc,arc" && got != "dkim,spf,dmarc,arc" {
+			t.Errorf("stages ran in the order %s", got)
+		}
 		f := tx.Facts().ARC
 		if f.Chain != "pass" || f.Trusted != tc.trusted || f.Instances != 1 || !strings.Contains(f.NewestResults, "dkim=pass") || f.OldestResults != f.NewestResults {
 			t.Errorf("rule %q, server %q: %+v", tc.rule, tc.server, f)
