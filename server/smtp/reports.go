@@ -73,7 +73,7 @@ func (s *Server) reportRcpt(addr string) ([]queue.Recipient, bool) {
 // report is refused (550), so that nothing is silently dropped.
 func (s *session) ingestReports(raw []byte, env queue.Envelope) error {
 	r := s.srv.opts.Reports
-	if r == nil || s.kind != MX {
+	if r == nil {
 		return nil
 	}
 	for _, rc := range s.rcpts {
@@ -81,18 +81,19 @@ func (s *session) ingestReports(raw []byte, env queue.Envelope) error {
 			continue
 		}
 		err := r.Ingest(raw)
-		if err == nil {
+		switch {
+		case err == nil:
 			s.srv.log.Info("DMARC report received", "session", s.id, "from", s.from)
 			return nil
+		case errors.Is(err, reports.ErrStore):
+			s.srv.log.Error("DMARC report not kept", "session", s.id, "err", err)
+			return errQueue // the sender retries; nothing is lost
 		}
 		s.srv.log.Info("not a DMARC report", "session", s.id, "from", s.from, "err", err)
 		if len(env.Rcpt) == 0 {
 			return errNotReport
 		}
-		if errors.Is(err, reports.ErrStore) {
-			return errQueue
-		}
-		return nil
+		return nil // the mailbox behind the address still gets it
 	}
 	return nil
 }

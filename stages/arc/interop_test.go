@@ -95,7 +95,7 @@ var (
 
 // testKey returns the 2048-bit key of a test domain, made once per run
 // (making one costs a second or more under the race detector).
-func testKey(t *testing.T, domain string) *rsa.PrivateKey {
+func testKey(t testing.TB, domain string) *rsa.PrivateKey {
 	t.Helper()
 	keysMu.Lock()
 	defer keysMu.Unlock()
