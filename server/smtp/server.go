@@ -198,6 +198,9 @@ func (s *Server) Listen(kind, addr string) (net.Addr, error) {
 	gs.ReadTimeout = s.opts.Timeout
 	gs.WriteTimeout = s.opts.Timeout
 	gs.EnableSMTPUTF8 = true
+	// REQUIRETLS (RFC 8689): go-smtp lists it in EHLO only on a TLS
+	// session; the relay honours it for every message that carries it.
+	gs.EnableREQUIRETLS = s.opts.TLS != nil
 	// AUTH is offered only over TLS (the session lists no mechanisms
 	// otherwise); allowing "insecure" auth here lets the session answer
 	// a plaintext AUTH with 538 5.7.11 itself instead of go-smtp's 523.
