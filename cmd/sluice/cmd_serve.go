@@ -63,6 +63,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	in.banner(stdout, *confPath)
+	notify(log, "READY=1")
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
 	for sig := range sigs {
@@ -71,6 +72,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 			continue
 		}
 		log.Info("shutting down", "signal", sig.String(), "bound", cfg.Limits.Timeouts.Shutdown.D())
+		notify(log, "STOPPING=1")
 		signal.Stop(sigs)
 		go func() { <-sigs; os.Exit(1) }() // a second signal stops at once
 		in.stop(cfg.Limits.Timeouts.Shutdown.D())
@@ -355,16 +357,7 @@ func (in *instance) reload() error { return in.live.Reload() }
 func (in *instance) stop(bound time.Duration) { in.stopOnce.Do(func() { in.shutdown(bound) }) }
 
 func (in *instance) shutdown(bound time.Duration) {
-	if in.smtp != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), bound)
-		if err := in.smtp.Shutdown(ctx); err != nil {
-			in.log.Warn("sessions cut at shutdown", "err", err)
-		}
-		cancel()
-	}
-	for _, s := range in.imap {
-		s.Close()
-	}
+	in.drainSessions(bound)
 	if in.admin != nil {
 		in.admin.Close()
 	}

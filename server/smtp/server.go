@@ -187,11 +187,11 @@ func (s *Server) Listen(kind, addr string) (net.Addr, error) {
 		l = &pregreetListener{Listener: l, delay: s.opts.GreetDelay, onEarly: func() { s.opts.Metrics.Pregreet.Add(1) }}
 	}
 	if kind == Submissions {
-		l = tls.NewListener(l, s.opts.TLS)
+		l = &tlsListener{Listener: l, cfg: s.opts.TLS}
 	}
 	gs := gosmtp.NewServer(&backend{srv: s, kind: kind})
 	gs.Domain = s.opts.Hostname
-	gs.TLSConfig = s.opts.TLS
+	gs.TLSConfig = startTLSConfig(s.opts.TLS)
 	gs.MaxMessageBytes = s.opts.MaxMessageBytes
 	gs.MaxRecipients = s.opts.MaxRecipients
 	gs.MaxLineLength = s.opts.MaxLineLength
@@ -219,29 +219,6 @@ func (s *Server) Addr(kind string) net.Addr {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.addrs[kind]
-}
-
-// Shutdown stops accepting connections and waits for open sessions to end
-// until ctx ends; then it closes the remaining ones. A transaction cut off
-// that way was not acknowledged, so nothing is lost.
-func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	servers := append([]*gosmtp.Server(nil), s.servers...)
-	s.mu.Unlock()
-	var wg sync.WaitGroup
-	errs := make([]error, len(servers))
-	for i, gs := range servers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := gs.Shutdown(ctx); err != nil && !errors.Is(err, gosmtp.ErrServerClosed) {
-				errs[i] = err
-			}
-		}()
-	}
-	wg.Wait()
-	s.conns.closeAll() // sessions still open after the bound are cut
-	return errors.Join(errs...)
 }
 
 // slogLogger routes go-smtp's internal errors to slog.

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	gosmtp "github.com/emersion/go-smtp"
@@ -50,9 +51,12 @@ type session struct {
 	// requireTLS: the client asked for REQUIRETLS (RFC 8689), which binds
 	// every onward hop.
 	requireTLS bool
-	size       int64
-	rcpts      []acceptedRcpt
-	started    time.Time
+	// busy is set from MAIL to the end of the transaction; a shutdown
+	// lets such a session finish (drain.go).
+	busy    atomic.Bool
+	size    int64
+	rcpts   []acceptedRcpt
+	started time.Time
 }
 
 type acceptedRcpt struct {
@@ -74,6 +78,7 @@ func (b *backend) NewSession(c *gosmtp.Conn) (gosmtp.Session, error) {
 		s.tls = &st
 	}
 	b.srv.opts.Metrics.Sessions.Add(1)
+	attach(s, c)
 	if !printable(s.helo) {
 		return nil, errBadHelo
 	}
@@ -133,6 +138,7 @@ func (s *session) evaluate(phase engine.Phase) engine.Verdict {
 func (s *session) Reset() {
 	s.tx, s.msg, s.early = nil, nil, nil
 	s.inTx, s.counted, s.from, s.utf8, s.requireTLS, s.size, s.rcpts = false, false, "", false, false, 0, nil
+	s.busy.Store(false)
 }
 
 // countOnce counts a refusal of the transaction once, however many
@@ -200,6 +206,7 @@ func (s *session) Mail(from string, opts *gosmtp.MailOptions) error {
 		s.begin()
 	}
 	s.inTx, s.from, s.utf8, s.requireTLS, s.size = true, from, opts.UTF8, opts.RequireTLS, opts.Size
+	s.busy.Store(true)
 	s.msg.Envelope.MailFrom = from
 	s.msg.Envelope.AuthUser = s.user
 	if s.early == nil {
