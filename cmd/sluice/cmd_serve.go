@@ -25,6 +25,7 @@ import (
 	"github.com/sluicemail/sluice/server/admin"
 	"github.com/sluicemail/sluice/server/auth"
 	"github.com/sluicemail/sluice/server/config"
+	"github.com/sluicemail/sluice/server/diskfree"
 	"github.com/sluicemail/sluice/server/imap"
 	"github.com/sluicemail/sluice/server/queue"
 	"github.com/sluicemail/sluice/server/relay"
@@ -110,6 +111,7 @@ type instance struct {
 	smtp     *smtp.Server
 	imap     []*imap.Server
 	admin    *admin.Server
+	headroom *diskfree.Monitor // free space of the data directory (serve_headroom.go)
 	selfTLS  bool
 	addrs    []string // "kind addr" lines for the banner
 	cancel   context.CancelFunc
@@ -261,10 +263,11 @@ func (in *instance) startSMTP(tlsConf *tls.Config) error {
 		signer = s
 	}
 	var err error
+	in.headroom = in.newHeadroom()
 	in.smtp, err = smtp.New(smtp.Options{
 		Hostname: cfg.Hostname, Domains: cfg.Domains, Queue: in.queue, Accounts: in.accounts,
 		Pipeline: func(name string) *engine.Pipeline { return in.live.Current().Pipeline(name) },
-		Quota:    in.store, Signer: signer, TLS: tlsConf,
+		Quota:    in.store, Signer: signer, TLS: tlsConf, Headroom: in.headroom,
 		MaxMessageBytes: int64(cfg.Limits.MessageSize), MaxHeaderBytes: int64(cfg.Limits.HeaderSize),
 		MaxDataInFlight: int64(cfg.Limits.DataInFlight),
 		MaxLineLength:   cfg.Limits.LineLength, MaxRecipients: cfg.Limits.Recipients,
@@ -331,9 +334,11 @@ func (in *instance) startAdmin() error {
 	in.admin, err = admin.Listen(in.cfg.Listen.Admin, admin.Options{
 		Mount:   map[string]http.Handler{"/queue": queueAPI, "/queue/": queueAPI, "/quarantine": queueAPI, "/quarantine/": queueAPI},
 		Metrics: []func(io.Writer){in.smtp.Metrics().WriteText, in.rulesMetrics, in.store.WriteMetrics},
-		Gauges:  map[string]func() float64{"sluice_queue_length": func() float64 { return float64(len(in.queue.List())) }},
-		Reload:  in.reload,
-		Logger:  in.log,
+		Gauges: map[string]func() float64{"sluice_queue_length": func() float64 { return float64(len(in.queue.List())) },
+			"sluice_data_free_bytes": in.freeBytes},
+		Health: in.health,
+		Reload: in.reload,
+		Logger: in.log,
 	})
 	if err != nil {
 		return err

@@ -119,6 +119,11 @@ type Limits struct {
 	AuthBan           Duration `yaml:"auth_ban"`             // how long too many failures block AUTH from an IP
 	GreetDelay        Duration `yaml:"greet_delay"`          // MX: wait before the 220 and drop clients that talk first (0: off)
 	Timeouts          Timeouts `yaml:"timeouts"`
+	// MinFree and MinFreePercent are the space that must stay available on
+	// the data directory's file system; below either, new mail gets 452
+	// 4.3.1. Neither set: 100MB.
+	MinFree        Size    `yaml:"min_free"`
+	MinFreePercent float64 `yaml:"min_free_percent"`
 }
 
 // Timeouts bound idle clients and shutdown.
@@ -277,6 +282,9 @@ func (l *Limits) fillDefaults() {
 	}
 	if l.Timeouts.Shutdown == 0 {
 		l.Timeouts.Shutdown = Duration(30e9)
+	}
+	if l.MinFree == 0 && l.MinFreePercent == 0 {
+		l.MinFree = 100 << 20
 	}
 }
 

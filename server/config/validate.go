@@ -110,6 +110,9 @@ func (l *Limits) validate() []fieldError {
 	if l.HeaderSize > l.MessageSize {
 		errs = append(errs, fieldError{"$.limits.header_size", "larger than message_size"})
 	}
+	if l.MinFreePercent < 0 || l.MinFreePercent >= 100 {
+		errs = append(errs, fieldError{"$.limits.min_free_percent", "must be a percentage from 0 to under 100"})
+	}
 	for _, v := range []struct {
 		key string
 		n   int

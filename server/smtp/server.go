@@ -52,6 +52,12 @@ type Quota interface {
 	CheckQuota(user string, size int64) error
 }
 
+// Headroom says whether the file system of the data directory is too full
+// to take new mail (server/diskfree).
+type Headroom interface {
+	Low() bool
+}
+
 // Signer DKIM-signs outbound mail (stages/dkim).
 type Signer interface {
 	Sign(raw []byte) ([]byte, error)
@@ -69,6 +75,7 @@ type Options struct {
 	Pipeline func(name string) *engine.Pipeline
 	DNS      resolver.Resolver // for the stages; nil: the pipeline's own
 	Quota    Quota             // nil: no quota
+	Headroom Headroom          // nil: the disk is never too full
 	Signer   Signer            // nil: no DKIM signing
 	TLS      *tls.Config       // nil: no STARTTLS and no submission AUTH
 

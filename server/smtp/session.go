@@ -161,6 +161,7 @@ var (
 	errAuthRequired    = &gosmtp.SMTPError{Code: 530, EnhancedCode: gosmtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"}
 	errNestedMail      = &gosmtp.SMTPError{Code: 503, EnhancedCode: gosmtp.EnhancedCode{5, 5, 1}, Message: "Nested MAIL command (RFC 5321 4.1.4)"}
 	errBadHelo         = &gosmtp.SMTPError{Code: 501, EnhancedCode: gosmtp.EnhancedCode{5, 5, 2}, Message: "Invalid characters in HELO/EHLO argument"}
+	errNoStorage       = &gosmtp.SMTPError{Code: 452, EnhancedCode: gosmtp.EnhancedCode{4, 3, 1}, Message: "Insufficient system storage, try again later"}
 	errRequireTLSPlain = &gosmtp.SMTPError{Code: 530, EnhancedCode: gosmtp.EnhancedCode{5, 7, 10}, Message: "REQUIRETLS needs a TLS session: issue STARTTLS first"}
 )
 
@@ -182,6 +183,11 @@ func (s *session) Mail(from string, opts *gosmtp.MailOptions) error {
 	}
 	if s.inTx {
 		return errNestedMail
+	}
+	if h := s.srv.opts.Headroom; h != nil && h.Low() {
+		// Before the body: the client keeps the message and retries.
+		s.srv.opts.Metrics.NoStorage.Add(1)
+		return errNoStorage
 	}
 	// A later EHLO does not make a new session: take its name now.
 	if s.helo = s.conn.Hostname(); !printable(s.helo) {
