@@ -148,4 +148,3 @@ func countMail(data string) int {
 	}
 	return n
 }
-
