@@ -334,11 +334,10 @@ func (in *instance) startAdmin() error {
 	in.admin, err = admin.Listen(in.cfg.Listen.Admin, admin.Options{
 		Mount:   map[string]http.Handler{"/queue": queueAPI, "/queue/": queueAPI, "/quarantine": queueAPI, "/quarantine/": queueAPI},
 		Metrics: []func(io.Writer){in.smtp.Metrics().WriteText, in.rulesMetrics, in.store.WriteMetrics},
-		Gauges: map[string]func() float64{"sluice_queue_length": func() float64 { return float64(len(in.queue.List())) },
-			"sluice_data_free_bytes": in.freeBytes},
-		Health: in.health,
-		Reload: in.reload,
-		Logger: in.log,
+		Gauges:  map[string]func() float64{"sluice_queue_length": func() float64 { return float64(len(in.queue.List())) }, "sluice_data_free_bytes": in.freeBytes},
+		Health:  in.health,
+		Reload:  in.reload,
+		Logger:  in.log,
 	})
 	if err != nil {
 		return err
