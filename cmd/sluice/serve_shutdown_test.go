@@ -116,7 +116,7 @@ limits: {connections_per_ip: 200, timeouts: {shutdown: 30s}}
 		if cmd.ProcessState == nil {
 			cmd.Process.Kill()
 		}
-		if t.Failed() {
+		if t.Failed() || testing.Verbose() {
 			t.Logf("server stderr:\n%s", stderr.String())
 		}
 	}()

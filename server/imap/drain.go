@@ -137,3 +137,26 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.imap.Close()
 	return nil
 }
+
+// idleGuard keeps Close from running under an IDLE that is still winding
+// down: go-imap (v2.0.0-beta.8, handleIdle) returns on a read error, such
+// as the connection closed by a shutdown or a client gone, without
+// waiting for the goroutine running Session.Idle, and then closes the
+// session. The lock makes Close wait for Idle to return (it returns at
+// once, its stop channel being closed), or Idle find the session closed.
+type idleGuard struct {
+	*session
+	mu sync.Mutex
+}
+
+func (g *idleGuard) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.session.Idle(w, stop)
+}
+
+func (g *idleGuard) Close() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.session.Close()
+}

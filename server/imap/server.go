@@ -130,7 +130,7 @@ func (s *Server) newSession(c *imapserver.Conn) (imapserver.Session, *imapserver
 			ip = host
 		}
 	}
-	return &session{srv: s, conn: c, ip: ip}, &imapserver.GreetingData{}, nil
+	return &idleGuard{session: &session{srv: s, conn: c, ip: ip}}, &imapserver.GreetingData{}, nil
 }
 
 // slogLogger passes go-imap's log lines to slog.
