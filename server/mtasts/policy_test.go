@@ -68,12 +68,12 @@ func TestMatchPattern(t *testing.T) {
 
 func TestRecord(t *testing.T) {
 	for txt, want := range map[string]string{
-		"v=STSv1; id=20160831085700Z;": "20160831085700Z",
-		"v=STSv1;id=abc":               "abc",
-		"v=STSv1; id=abc; ext=1":       "abc",
-		"v=STSv1; id=a-b":              "",
-		"v=STSv1;":                     "",
-		"v=STSv2; id=1":                "",
+		"v=STSv1; id=20160831085700Z;":           "20160831085700Z",
+		"v=STSv1;id=abc":                         "abc",
+		"v=STSv1; id=abc; ext=1":                 "abc",
+		"v=STSv1; id=a-b":                        "",
+		"v=STSv1;":                               "",
+		"v=STSv2; id=1":                          "",
 		"v=STSv1; id=" + strings.Repeat("a", 33): "",
 	} {
 		r, err := ParseRecord(txt)
