@@ -53,6 +53,9 @@ type Server struct {
 type Options struct {
 	TLS      bool // offer STARTTLS (self-signed certificate)
 	Implicit bool // TLS from the first byte instead
+	// Cert replaces the self-signed certificate (a test CA's, for the
+	// tests that validate it).
+	Cert *tls.Certificate
 }
 
 // Start starts a server on 127.0.0.1:0 and stops it when the test ends.
@@ -67,7 +70,11 @@ func Start(t testing.TB, o Options) *Server {
 	srv.AllowInsecureAuth = true
 	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
 	if o.TLS || o.Implicit {
-		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{Cert(t)}}
+		cert := Cert(t)
+		if o.Cert != nil {
+			cert = *o.Cert
+		}
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
