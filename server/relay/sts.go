@@ -36,7 +36,9 @@ type tlsCheck struct {
 	handshake bool
 }
 
-func (k *tlsCheck) enforce() bool { return k != nil && k.policy != nil && k.policy.Mode == mtasts.Enforce }
+func (k *tlsCheck) enforce() bool {
+	return k != nil && k.policy != nil && k.policy.Mode == mtasts.Enforce
+}
 
 // stsPolicy returns the policy to apply to domain, or nil. A published
 // policy that cannot be fetched is reported and treated as none.
