@@ -20,10 +20,10 @@ import (
 	"time"
 
 	gosmtp "github.com/emersion/go-smtp"
-	"github.com/sluicemail/sluice/server/smtp"
 	"github.com/sluicemail/sluice/server/certs"
 	"github.com/sluicemail/sluice/server/config"
 	"github.com/sluicemail/sluice/server/mtasts"
+	"github.com/sluicemail/sluice/server/smtp"
 	"github.com/sluicemail/sluice/stages/resolver"
 	"github.com/sluicemail/sluice/stages/resolver/dnstest"
 )
