@@ -63,8 +63,8 @@ func (c *Config) validateWeb() []fieldError {
 		}
 	}
 	for i, ip := range c.PublicIPs {
-		if a, err := netip.ParseAddr(ip); err != nil || !a.IsGlobalUnicast() {
-			bad(fmt.Sprintf("$.public_ips[%d]", i), "%q is not a unicast IP address", ip)
+		if _, err := netip.ParseAddr(ip); err != nil {
+			bad(fmt.Sprintf("$.public_ips[%d]", i), "%q is not an IP address", ip)
 		}
 	}
 	switch c.MTASTS.Mode {

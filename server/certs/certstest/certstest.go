@@ -25,7 +25,7 @@ type CA struct {
 	t    testing.TB
 }
 
-// NewCA makes a root valid for a day.
+// NewCA makes a root valid for a year.
 func NewCA(t testing.TB) *CA {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -36,7 +36,7 @@ func NewCA(t testing.TB) *CA {
 		SerialNumber:          big.NewInt(1),
 		Subject:               pkix.Name{CommonName: "sluice test root"},
 		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
+		NotAfter:              time.Now().AddDate(1, 0, 0),
 		IsCA:                  true,
 		BasicConstraintsValid: true,
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
@@ -65,7 +65,7 @@ func (ca *CA) PEM() []byte {
 }
 
 // Leaf returns a certificate for names (host names or IP addresses),
-// valid from an hour ago until notAfter (zero: a day from now).
+// valid from an hour ago until notAfter (zero: 90 days from now).
 func (ca *CA) Leaf(notAfter time.Time, names ...string) tls.Certificate {
 	ca.t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -73,7 +73,7 @@ func (ca *CA) Leaf(notAfter time.Time, names ...string) tls.Certificate {
 		ca.t.Fatal(err)
 	}
 	if notAfter.IsZero() {
-		notAfter = time.Now().Add(24 * time.Hour)
+		notAfter = time.Now().AddDate(0, 0, 90)
 	}
 	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
 	tmpl := &x509.Certificate{
