@@ -135,9 +135,13 @@ func checkOutbound(ctx context.Context, env *Env) []Result {
 	if env.OutboundDomain == "" {
 		return []Result{warn("", "", "no domain to test outbound port 25 against")}
 	}
-	mx, _, err := resolver.LookupMX(ctx, env.DNS, env.OutboundDomain)
-	if err != nil || len(mx) == 0 || resolver.IsNullMX(mx) {
-		return []Result{warn(env.OutboundDomain, "check your DNS servers answer", "no MX to test against: %v", err)}
+	mx, st, err := resolver.LookupMX(ctx, env.DNS, env.OutboundDomain)
+	switch {
+	case err != nil:
+		return []Result{warn(env.OutboundDomain, "check your DNS servers answer", "MX lookup failed: %v", err)}
+	case len(mx) == 0 || resolver.IsNullMX(mx):
+		return []Result{warn(env.OutboundDomain, "give another domain with --outbound-test",
+			"not tested: %s has no MX in this DNS (%s)", env.OutboundDomain, st)}
 	}
 	host := strings.TrimSuffix(mx[0].Host, ".")
 	ips, _, _ := resolver.LookupIP(ctx, env.DNS, host)

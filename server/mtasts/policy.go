@@ -6,6 +6,8 @@
 package mtasts
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -155,4 +157,12 @@ func validPattern(v string) bool {
 		}
 	}
 	return true
+}
+
+// ID returns an id for the _mta-sts record that changes whenever the
+// policy does (a digest of its text), so senders fetch a changed policy
+// again (RFC 8461 section 3.1).
+func (p *Policy) ID() string {
+	sum := sha256.Sum256([]byte(p.String()))
+	return hex.EncodeToString(sum[:8])
 }
