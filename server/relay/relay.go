@@ -51,8 +51,10 @@ type Options struct {
 	Hostname string            // our name in EHLO; default "localhost"
 	Port     int               // port of the MX hosts; default 25 (tests use another)
 	// TLSConfig is used for STARTTLS with MX hosts. The default encrypts
-	// without checking the certificate, as opportunistic TLS does (RFC
-	// 7435): a failed check would only make us fall back to plain text.
+	// without requiring a valid certificate, as opportunistic TLS does
+	// (RFC 7435): a failed check would only make us fall back to plain
+	// text; the check still runs, for MTA-STS and the TLS reports. A
+	// TLSConfig without InsecureSkipVerify requires a valid certificate.
 	TLSConfig *tls.Config
 	Smarthost *Smarthost
 

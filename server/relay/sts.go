@@ -33,7 +33,6 @@ type tlsCheck struct {
 	domain    string
 	policy    *mtasts.Policy // nil: none
 	verifyErr error          // the certificate check, once the handshake ran
-	handshake bool
 }
 
 func (k *tlsCheck) enforce() bool {
@@ -88,7 +87,6 @@ func (c *Client) verifier(check *tlsCheck, cfg *tls.Config, host string) func(tl
 	// A TLSConfig given without InsecureSkipVerify asks for validation.
 	strict := c.opts.TLSConfig != nil && !c.opts.TLSConfig.InsecureSkipVerify
 	return func(cs tls.ConnectionState) error {
-		check.handshake = true
 		check.verifyErr = verifyChain(cs, roots, host)
 		if check.enforce() || strict {
 			return check.verifyErr
