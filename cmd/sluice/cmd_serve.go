@@ -33,7 +33,6 @@ import (
 	"github.com/sluicemail/sluice/server/store"
 	_ "github.com/sluicemail/sluice/stages/all" // every check, registered by namespace
 	"github.com/sluicemail/sluice/stages/bayes"
-	"github.com/sluicemail/sluice/stages/dkim"
 	"github.com/sluicemail/sluice/stages/resolver"
 )
 
@@ -120,6 +119,7 @@ type instance struct {
 	// pidWritten: the pid file is ours to remove (a start that failed,
 	// say on a spool locked by a running server, must leave its pid file)
 	pidWritten bool
+	webParts   // certificates, web listeners, TLS reports (serve_certs.go)
 }
 
 // start brings a server up from cfg. On error, what was started is stopped.
@@ -158,7 +158,7 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 		Quota: func(string) int64 { return quota }}); err != nil {
 		return in, err
 	}
-	sender, err := newRelay(cfg, in.dns, log)
+	sender, err := newRelay(cfg, in.dns, log, in.relayTLS())
 	if err != nil {
 		return in, err
 	}
@@ -174,11 +174,10 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 		return in, err
 	}
 	go func() { in.queue.Run(ctx); close(in.bg) }()
-	tlsConf, self, err := cfg.TLSConfig()
+	tlsConf, err := in.startCerts()
 	if err != nil {
 		return in, err
 	}
-	in.selfTLS = self
 	if err = in.startSMTP(tlsConf); err != nil {
 		return in, err
 	}
@@ -188,6 +187,7 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 	if err = in.startAdmin(); err != nil {
 		return in, err
 	}
+	in.startWebBackground()
 	go in.live.Watch(ctx, 500*time.Millisecond)
 	if err = writePID(cfg.Data); err != nil {
 		return in, err
@@ -233,7 +233,7 @@ func rulesDir(cfg *config.Config) (string, error) {
 	return dir, nil
 }
 
-func newRelay(cfg *config.Config, dns resolver.Resolver, log *slog.Logger) (*relay.Client, error) {
+func newRelay(cfg *config.Config, dns resolver.Resolver, log *slog.Logger, mods ...func(*relay.Options)) (*relay.Client, error) {
 	opts := relay.Options{Resolver: dns, Hostname: cfg.Hostname, Port: cfg.Relay.Port, Logger: log}
 	if sh := cfg.Relay.Smarthost; sh != nil {
 		opts.Smarthost = &relay.Smarthost{Host: sh.Host, Port: sh.Port, TLS: relay.TLSMode(sh.TLS), Username: sh.Username}
@@ -245,24 +245,22 @@ func newRelay(cfg *config.Config, dns resolver.Resolver, log *slog.Logger) (*rel
 			opts.Smarthost.Password = strings.TrimRight(strings.SplitN(string(b), "\n", 2)[0], "\r")
 		}
 	}
+	for _, m := range mods {
+		m(&opts)
+	}
 	return relay.New(opts)
 }
 
 func (in *instance) startSMTP(tlsConf *tls.Config) error {
 	cfg := in.cfg
 	var signer smtp.Signer
-	if len(cfg.DKIM.Keys) > 0 {
-		var keys []dkim.SignerConfig
-		for _, k := range cfg.DKIM.Keys {
-			keys = append(keys, dkim.SignerConfig{Domain: k.Domain, Selector: k.Selector, KeyFile: k.Key})
-		}
-		s, err := dkim.NewSigner(keys)
-		if err != nil {
-			return fmt.Errorf("dkim: %w", err)
-		}
+	s, err := newDKIMSigner(cfg)
+	if err != nil {
+		return fmt.Errorf("dkim: %w", err)
+	}
+	if s != nil {
 		signer = s
 	}
-	var err error
 	in.headroom = in.newHeadroom()
 	in.smtp, err = smtp.New(smtp.Options{
 		Hostname: cfg.Hostname, Domains: cfg.Domains, Queue: in.queue, Accounts: in.accounts,
@@ -333,7 +331,7 @@ func (in *instance) startAdmin() error {
 	queueAPI := queue.Handler(in.queue)
 	in.admin, err = admin.Listen(in.cfg.Listen.Admin, admin.Options{
 		Mount:   map[string]http.Handler{"/queue": queueAPI, "/queue/": queueAPI, "/quarantine": queueAPI, "/quarantine/": queueAPI},
-		Metrics: []func(io.Writer){in.smtp.Metrics().WriteText, in.rulesMetrics, in.store.WriteMetrics},
+		Metrics: []func(io.Writer){in.smtp.Metrics().WriteText, in.rulesMetrics, in.store.WriteMetrics, in.certs.WriteMetrics},
 		Gauges:  map[string]func() float64{"sluice_queue_length": func() float64 { return float64(len(in.queue.List())) }, "sluice_data_free_bytes": in.freeBytes},
 		Health:  in.health,
 		Reload:  in.reload,
@@ -365,6 +363,7 @@ func (in *instance) shutdown(bound time.Duration) {
 	if in.admin != nil {
 		in.admin.Close()
 	}
+	in.stopWeb()
 	in.cancel()
 	if in.queue != nil {
 		<-in.bg

@@ -33,6 +33,8 @@ type Config struct {
 	Quota      Size       `yaml:"quota"`      // per-user mailbox storage; 0 means unlimited
 	Submission Submission `yaml:"submission"` // rules for authenticated senders
 	Log        Log        `yaml:"log"`        // log level and format
+	PublicIPs  []string   `yaml:"public_ips"` // this server's public addresses, for `sluice doctor` (default: the machine's global addresses)
+	MTASTS     MTASTS     `yaml:"mta_sts"`    // the MTA-STS policy published for the local domains (RFC 8461)
 
 	// File is the path the config was read from ("" for the default).
 	File string `yaml:"-"`
@@ -46,12 +48,16 @@ type Listen struct {
 	IMAP        string `yaml:"imap"`        // port 143: STARTTLS
 	IMAPS       string `yaml:"imaps"`       // port 993: implicit TLS
 	Admin       string `yaml:"admin"`       // HTTP /healthz, /metrics, POST /reload; keep it on loopback
+	HTTP        string `yaml:"http"`        // port 80: ACME HTTP-01 challenges, the MTA-STS policy, autoconfig
+	HTTPS       string `yaml:"https"`       // port 443: the MTA-STS policy and autoconfig over TLS, ACME TLS-ALPN-01
 }
 
-// TLS names the certificate and key files (PEM).
+// TLS names the certificate and key files (PEM), or asks for certificates
+// from an ACME server. Neither means a self-signed certificate.
 type TLS struct {
 	Cert string `yaml:"cert"`
 	Key  string `yaml:"key"`
+	ACME *ACME  `yaml:"acme"`
 }
 
 // DNS chooses the resolver: upstream servers, or a zone file answering
@@ -68,6 +74,11 @@ type Relay struct {
 	// only tests and unusual networks change it.
 	Port      int        `yaml:"port"`
 	Smarthost *Smarthost `yaml:"smarthost"`
+	// MTASTS applies each recipient domain's MTA-STS policy (RFC 8461);
+	// default true. TLSReports sends the TLS reports (RFC 8460) that
+	// recipient domains ask for; default true.
+	MTASTS     *bool `yaml:"mta_sts"`
+	TLSReports *bool `yaml:"tls_reports"`
 }
 
 // Smarthost is a relay server that accepts our mail, usually with AUTH on
@@ -246,6 +257,7 @@ func (c *Config) fillDefaults() {
 		c.Queue.Expire = Duration(5 * 24 * 3600e9)
 	}
 	c.Limits.fillDefaults()
+	c.fillWebDefaults()
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
 	}
@@ -300,6 +312,9 @@ func (c *Config) resolve(base string) {
 	abs(&c.TLS.Cert)
 	abs(&c.TLS.Key)
 	abs(&c.DNS.Zonefile)
+	if c.TLS.ACME != nil {
+		abs(&c.TLS.ACME.CARoot)
+	}
 	if c.Relay.Smarthost != nil {
 		abs(&c.Relay.Smarthost.PasswordFile)
 	}

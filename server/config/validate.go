@@ -35,6 +35,7 @@ func (c *Config) validate() []fieldError {
 		{"smtp", c.Listen.SMTP}, {"submission", c.Listen.Submission},
 		{"submissions", c.Listen.Submissions}, {"imap", c.Listen.IMAP},
 		{"imaps", c.Listen.IMAPS}, {"admin", c.Listen.Admin},
+		{"http", c.Listen.HTTP}, {"https", c.Listen.HTTPS},
 	} {
 		if l.addr == "" {
 			continue
@@ -62,6 +63,7 @@ func (c *Config) validate() []fieldError {
 		}
 	}
 	errs = append(errs, c.Limits.validate()...)
+	errs = append(errs, c.validateWeb()...)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:

@@ -14,6 +14,7 @@ package relay
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"log/slog"
 	"net"
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"github.com/sluicemail/sluice/engine"
+	"github.com/sluicemail/sluice/server/tlsrpt"
 	"github.com/sluicemail/sluice/stages/resolver"
 )
 
@@ -52,10 +54,22 @@ type Options struct {
 	Hostname string            // our name in EHLO; default "localhost"
 	Port     int               // port of the MX hosts; default 25 (tests use another)
 	// TLSConfig is used for STARTTLS with MX hosts. The default encrypts
-	// without checking the certificate, as opportunistic TLS does (RFC
-	// 7435): a failed check would only make us fall back to plain text.
+	// without requiring a valid certificate, as opportunistic TLS does
+	// (RFC 7435): a failed check would only make us fall back to plain
+	// text; the check still runs, for MTA-STS and the TLS reports. A
+	// TLSConfig without InsecureSkipVerify requires a valid certificate.
 	TLSConfig *tls.Config
 	Smarthost *Smarthost
+
+	// MTASTS, when set, gives each recipient domain's MTA-STS policy,
+	// which delivery then applies (RFC 8461; see sts.go).
+	MTASTS PolicySource
+	// TLSRoots validate MX certificates where a policy asks for it; nil
+	// means the system's roots (tests inject their CA).
+	TLSRoots *x509.CertPool
+	// Reports, when set, hears the outcome of every TLS negotiation with
+	// an MX host, for TLS-RPT (RFC 8460).
+	Reports func(tlsrpt.Result)
 
 	DialTimeout    time.Duration // default 30s
 	CommandTimeout time.Duration // per command; default 5m
@@ -155,7 +169,13 @@ func (c *Client) sendDomain(ctx context.Context, domain, from string, to []strin
 		return fill(len(to), herr)
 	}
 	var last *Error
+	policy := c.stsPolicy(ctx, domain)
 	for _, h := range hosts {
+		check := &tlsCheck{domain: domain, policy: policy}
+		if err := c.mxAllowed(check, h); err != nil {
+			last = temporary(strings.TrimSuffix(h, "."), err)
+			continue
+		}
 		ips, aerr := c.addrs(ctx, h, implicit)
 		if aerr != nil {
 			last = aerr
@@ -163,7 +183,9 @@ func (c *Client) sendDomain(ctx context.Context, domain, from string, to []strin
 		}
 		for _, ip := range ips {
 			t := target{host: strings.TrimSuffix(h, "."), addr: net.JoinHostPort(ip.String(), strconv.Itoa(c.opts.Port)),
-				mode: modeOpportunistic, tls: c.mxTLS(h)}
+				mode: modeOpportunistic}
+			t.check = &tlsCheck{domain: domain, policy: policy} // one per connection
+			t.tls = c.mxTLS(h, t.check)
 			if p.RequireTLS {
 				t.mode, t.tls, t.requireTLS = modeStartTLS, c.verifiedTLS(h), true
 			}
@@ -201,15 +223,20 @@ func (c *Client) sendSmarthost(ctx context.Context, from string, to []string, da
 	copy(errs, got)
 }
 
-func (c *Client) mxTLS(host string) *tls.Config {
+// mxTLS is the TLS configuration for one MX host: the certificate is
+// checked by verifier, which fails the handshake only under an enforced
+// MTA-STS policy.
+func (c *Client) mxTLS(host string, check *tlsCheck) *tls.Config {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if c.opts.TLSConfig != nil {
-		cfg := c.opts.TLSConfig.Clone()
-		if cfg.ServerName == "" {
-			cfg.ServerName = strings.TrimSuffix(host, ".")
-		}
-		return cfg
+		cfg = c.opts.TLSConfig.Clone()
 	}
-	return &tls.Config{ServerName: strings.TrimSuffix(host, "."), InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}
+	if cfg.ServerName == "" {
+		cfg.ServerName = strings.TrimSuffix(host, ".")
+	}
+	cfg.VerifyConnection = c.verifier(check, cfg, cfg.ServerName)
+	cfg.InsecureSkipVerify = true
+	return cfg
 }
 
 func fill(n int, err *Error) []error {

@@ -3,6 +3,7 @@ package relay
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+	"github.com/sluicemail/sluice/server/tlsrpt"
 	"golang.org/x/net/idna"
 )
 
@@ -30,7 +32,8 @@ type target struct {
 	addr       string // host:port to dial
 	mode       connMode
 	tls        *tls.Config
-	user, pass string // AUTH PLAIN when user is set
+	user, pass string    // AUTH PLAIN when user is set
+	check      *tlsCheck // MX delivery: the MTA-STS policy and the TLS outcome
 	// requireTLS: the message asked for REQUIRETLS, so a host without
 	// STARTTLS or with a certificate that does not verify cannot take it.
 	requireTLS bool
@@ -127,8 +130,10 @@ func (c *Client) connect(ctx context.Context, t target) (*smtp.Client, *Error) {
 			return nil, permanent(t.host, "5.7.30", fmt.Errorf("REQUIRETLS: %w", err))
 		}
 		if err != nil && t.mode == modeOpportunistic && noTLS(err) {
-			c.log.Info("no STARTTLS, sending in plain text", "host", t.host, "err", err)
-			return c.connect(ctx, target{host: t.host, addr: t.addr, mode: modePlain})
+			return c.fallBack(ctx, t, "no STARTTLS", err)
+		}
+		if err != nil && t.mode == modeOpportunistic && isTLSErr(err) {
+			return c.fallBack(ctx, t, "TLS handshake failed", err)
 		}
 		if err != nil {
 			return nil, classify(t.host, err)
@@ -141,12 +146,31 @@ func (c *Client) connect(ctx context.Context, t target) (*smtp.Client, *Error) {
 			return nil, permanent(t.host, "5.7.30", fmt.Errorf("REQUIRETLS: %w", err))
 		}
 		if t.mode == modeOpportunistic && isTLSErr(err) {
-			c.log.Info("TLS handshake failed, sending in plain text", "host", t.host, "err", err)
-			return c.connect(ctx, target{host: t.host, addr: t.addr, mode: modePlain})
+			return c.fallBack(ctx, t, "TLS handshake failed", err)
 		}
 		return nil, classify(t.host, err)
 	}
+	if t.mode == modeOpportunistic {
+		_, tlsOn := cl.TLSConnectionState()
+		c.reportSession(t, tlsOn)
+	}
 	return cl, nil
+}
+
+// fallBack reaches an MX host again in plain text after STARTTLS was
+// missing or failed (opportunistic TLS, RFC 7435), unless an enforced
+// MTA-STS policy forbids it; either way the failure is reported.
+func (c *Client) fallBack(ctx context.Context, t target, what string, err error) (*smtp.Client, *Error) {
+	if noTLS(err) {
+		c.report(t.check.result(tlsrpt.StartTLSNotSupported, t.host, ipOf(t.addr), ""))
+	} else {
+		c.reportTLSError(t, err)
+	}
+	if t.check.enforce() {
+		return nil, temporary(t.host, fmt.Errorf("MTA-STS policy of %s (enforce): %s: %w", t.check.domain, what, err))
+	}
+	c.log.Info(what+", sending in plain text", "host", t.host, "err", err)
+	return c.connect(ctx, target{host: t.host, addr: t.addr, mode: modePlain})
 }
 
 func (c *Client) setTimeouts(cl *smtp.Client) {
@@ -171,6 +195,12 @@ func isTLSErr(err error) bool {
 	var ae tls.AlertError
 	var ve *tls.CertificateVerificationError
 	var oe *net.OpError
+	var he x509.HostnameError
+	var ue x509.UnknownAuthorityError
+	var ie x509.CertificateInvalidError
+	if errors.As(err, &he) || errors.As(err, &ue) || errors.As(err, &ie) { // from our verifier
+		return true
+	}
 	return errors.As(err, &re) || errors.As(err, &ae) || errors.As(err, &ve) ||
 		strings.Contains(err.Error(), "tls:") || (errors.As(err, &oe) && strings.Contains(oe.Error(), "tls"))
 }

@@ -63,6 +63,9 @@ type Options struct {
 	Names      []string
 	SMTPUTF8   bool // advertise SMTPUTF8 (RFC 6531)
 	RequireTLS bool // advertise REQUIRETLS after STARTTLS (RFC 8689)
+	// Cert replaces the self-signed certificate (a test CA's, for the
+	// tests that validate it).
+	Cert *tls.Certificate
 }
 
 // Start starts a server on 127.0.0.1:0 and stops it when the test ends.
@@ -78,7 +81,11 @@ func Start(t testing.TB, o Options) *Server {
 	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
 	srv.EnableSMTPUTF8, srv.EnableREQUIRETLS = o.SMTPUTF8, o.RequireTLS
 	if o.TLS || o.Implicit {
-		s.cert = certFor(t, o.Names)
+		if o.Cert != nil {
+			s.cert = *o.Cert
+		} else {
+			s.cert = certFor(t, o.Names)
+		}
 		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{s.cert}}
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
