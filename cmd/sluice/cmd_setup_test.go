@@ -41,7 +41,7 @@ func TestSetupServeDoctor(t *testing.T) {
 		t.Errorf("keys %v, records:\n%s", keys, records)
 	}
 	unit, _ := os.ReadFile(filepath.Join(dir, "sluice.service"))
-	for _, want := range []string{"AmbientCapabilities=CAP_NET_BIND_SERVICE", "ProtectSystem=strict", "ReadWritePaths=" + dir + "/data", "NoNewPrivileges=yes", "User=sluice"} {
+	for _, want := range []string{"Type=notify", "AmbientCapabilities=CAP_NET_BIND_SERVICE", "ProtectSystem=strict", "ReadWritePaths=" + dir + "/data", "NoNewPrivileges=yes", "User=sluice"} {
 		if !strings.Contains(string(unit), want) {
 			t.Errorf("unit lacks %s", want)
 		}

@@ -87,7 +87,8 @@ After=network-online.target
 Wants=network-online.target
 
 [Service]
-Type=simple
+Type=notify
+NotifyAccess=main
 User=sluice
 Group=sluice
 ExecStart={{.Exe}} serve --config {{.Dir}}/sluice.yaml
