@@ -58,6 +58,11 @@ var (
 	ErrDNSServFail = errors.New("dns: server failure")
 )
 
+// ErrNoDNS marks the failures of NoDNS, which are by design (rule tests
+// and dry runs without a zone file), so that checks need not log them as
+// they log a real lookup failure. Such an error is also ErrDNSServFail.
+var ErrNoDNS = errors.New("no DNS in this context")
+
 // NoDNS is a resolver with no DNS at all: every query is a temporary
 // failure, so checks say temperror instead of guessing. A transaction
 // begun without a resolver uses it, as do rule tests without a zone file
@@ -66,5 +71,5 @@ type NoDNS struct{}
 
 // Query implements Resolver.
 func (NoDNS) Query(ctx context.Context, name string, qtype uint16) (*DNSAnswer, error) {
-	return nil, fmt.Errorf("%s: no DNS in this context: %w", name, ErrDNSServFail)
+	return nil, fmt.Errorf("%s: %w: %w", name, ErrNoDNS, ErrDNSServFail)
 }

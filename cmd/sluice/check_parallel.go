@@ -36,8 +36,12 @@ func (c *checker) evaluateAll(ctx context.Context, paths []string, emit func(che
 			for x := range todo {
 				if x.item.Err == nil {
 					m := engine.NewMessage(engine.Envelope{}, x.item.Raw)
-					m.Envelope = c.envelope(m)
+					env, sources := c.envelope(m)
+					m.Envelope = env
 					x.res = c.evaluate(ctx, m)
+					if c.o.facts {
+						x.res.derived = sources
+					}
 					x.item.Raw = nil
 				}
 				done <- x

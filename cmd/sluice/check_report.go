@@ -35,19 +35,21 @@ func newReport(o *checkOptions) *report {
 
 // jsonLine is the --json form of one message.
 type jsonLine struct {
-	Path      string         `json:"path"`
-	Action    string         `json:"action"`
-	Reply     string         `json:"reply"`
-	Score     float64        `json:"score"`
-	Rules     []string       `json:"rules"`
-	Stages    []string       `json:"stages"`
-	Phase     string         `json:"phase"`
-	Error     string         `json:"error,omitempty"`
-	Redirect  string         `json:"redirect,omitempty"`
-	Headers   []engine.Field `json:"headers,omitempty"`
-	Facts     map[string]any `json:"facts,omitempty"`
-	OldAction string         `json:"old_action,omitempty"`
-	OldRules  []string       `json:"old_rules,omitempty"`
+	Path     string         `json:"path"`
+	Action   string         `json:"action"`
+	Reply    string         `json:"reply"`
+	Score    float64        `json:"score"`
+	Rules    []string       `json:"rules"`
+	Stages   []string       `json:"stages"`
+	Phase    string         `json:"phase"`
+	Error    string         `json:"error,omitempty"`
+	Redirect string         `json:"redirect,omitempty"`
+	Headers  []engine.Field `json:"headers,omitempty"`
+	Facts    map[string]any `json:"facts,omitempty"`
+	// Derived says where each envelope fact came from (--facts).
+	Derived   map[string]string `json:"derived,omitempty"`
+	OldAction string            `json:"old_action,omitempty"`
+	OldRules  []string          `json:"old_rules,omitempty"`
 }
 
 func (r *report) skipped(it source.Item) {
@@ -88,7 +90,7 @@ func (r *report) message(path string, res result) {
 func toJSON(path string, res result) jsonLine {
 	v := &res.verdict
 	j := jsonLine{Path: path, Action: v.Action, Reply: v.Reply(), Score: v.Score, Rules: v.Rules(), Stages: v.Stages,
-		Phase: v.Phase.String(), Redirect: v.Redirect, Headers: v.Headers, Facts: res.facts}
+		Phase: v.Phase.String(), Redirect: v.Redirect, Headers: v.Headers, Facts: res.facts, Derived: res.derived}
 	if j.Rules == nil {
 		j.Rules = []string{}
 	}
@@ -128,9 +130,23 @@ func (r *report) text(path string, res result) {
 		fmt.Fprintf(r.w, "    error: %v\n", v.Err)
 	}
 	if res.facts != nil {
+		fmt.Fprintf(r.w, "    derived: %s\n", derivedText(res.derived))
 		b, _ := json.MarshalIndent(res.facts, "    ", "  ")
 		fmt.Fprintf(r.w, "    facts: %s\n", b)
 	}
+}
+
+// derivedText lists where each envelope fact came from, in a fixed order.
+func derivedText(src map[string]string) string {
+	var parts []string
+	for _, k := range []string{"conn.ip", "conn.helo", "envelope.mail_from", "envelope.rcpt"} {
+		if v, ok := src[k]; ok {
+			parts = append(parts, k+" from "+v)
+		} else {
+			parts = append(parts, k+" not found")
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 func orNone(s []string) string {

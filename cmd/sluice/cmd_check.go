@@ -21,9 +21,9 @@ func init() {
 type checkOptions struct {
 	rulesDir, against, dnsFile, dataDir, pipeline string
 	ip, helo, from                                string
-	to                                            multiFlag
+	to, trustedNets                               multiFlag
 	json, facts, quiet                            bool
-	jobs                                          int
+	jobs, trustedHops                             int
 }
 
 func runCheck(args []string) int {
@@ -37,7 +37,9 @@ func runCheck(args []string) int {
 	fs.StringVar(&o.ip, "ip", "", "client IP (default: from the topmost Received field)")
 	fs.StringVar(&o.helo, "helo", "", "HELO name (default: from the topmost Received field)")
 	fs.StringVar(&o.from, "from", "", "MAIL FROM (default: Return-Path)")
-	fs.Var(&o.to, "to", "RCPT TO, repeatable (default: Delivered-To, X-Original-To or To)")
+	fs.Var(&o.to, "to", "RCPT TO, repeatable (default: the Received field's \"for\", X-Original-To, Delivered-To or To)")
+	fs.IntVar(&o.trustedHops, "trusted-hops", 0, "Received fields of internal relays (content filters, a second MTA) to skip\nabove the one the MX wrote (LMTP hand-offs are always skipped)")
+	fs.Var(&o.trustedNets, "trusted-net", "skip further Received fields whose client is in this network (CIDR), repeatable")
 	fs.BoolVar(&o.json, "json", false, "one JSON object per message, then a summary object")
 	fs.BoolVar(&o.facts, "facts", false, "show the facts each message produced")
 	fs.BoolVar(&o.quiet, "q", false, "print only the summary")
@@ -47,6 +49,10 @@ func runCheck(args []string) int {
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
+		return 2
+	}
+	if o.trustedHops < 0 {
+		fmt.Fprintf(os.Stderr, "sluice check: --trusted-hops %d: want 0 or more\n", o.trustedHops)
 		return 2
 	}
 	if o.jobs < 1 {
@@ -68,6 +74,7 @@ type checker struct {
 	cur, old *engine.Pipeline
 	dns      resolver.Resolver
 	ip       netip.Addr // --ip, invalid when not given
+	derive   rules.DeriveOptions
 	out      *report
 }
 
@@ -83,6 +90,14 @@ func newChecker(o *checkOptions) (*checker, error) {
 			return nil, fmt.Errorf("--ip %q is not an IP address: %w", o.ip, err)
 		}
 		c.ip = ip
+	}
+	c.derive.TrustedHops = o.trustedHops
+	for _, n := range o.trustedNets {
+		p, err := netip.ParsePrefix(n)
+		if err != nil {
+			return nil, fmt.Errorf("--trusted-net %q is not a network (CIDR): %w", n, err)
+		}
+		c.derive.TrustedNets = append(c.derive.TrustedNets, p.Masked())
 	}
 	if o.dnsFile != "" {
 		z, err := resolver.LoadZoneFile(o.dnsFile)
@@ -148,6 +163,7 @@ type result struct {
 	verdict engine.Verdict
 	old     *engine.Verdict
 	facts   map[string]any
+	derived map[string]string // with --facts: where each envelope field came from
 }
 
 // evaluate runs m through the rules (and the old rules with --against);
@@ -169,20 +185,22 @@ func (c *checker) evaluate(ctx context.Context, m *engine.Message) result {
 	return res
 }
 
-// envelope derives the envelope from the message, then applies the flags.
-func (c *checker) envelope(m *engine.Message) engine.Envelope {
-	env := rules.DeriveEnvelope(m)
+// envelope derives the envelope from the message, then applies the
+// flags, which win; sources says where each field came from.
+func (c *checker) envelope(m *engine.Message) (engine.Envelope, map[string]string) {
+	d := rules.Derive(m, c.derive)
+	env := d.Envelope
 	if c.ip.IsValid() {
-		env.IP = c.ip
+		env.IP, d.Sources["conn.ip"] = c.ip, "--ip"
 	}
 	if c.o.helo != "" {
-		env.HELO = c.o.helo
+		env.HELO, d.Sources["conn.helo"] = c.o.helo, "--helo"
 	}
 	if c.o.from != "" {
-		env.MailFrom = c.o.from
+		env.MailFrom, d.Sources["envelope.mail_from"] = c.o.from, "--from"
 	}
 	if len(c.o.to) > 0 {
-		env.Rcpt = c.o.to
+		env.Rcpt, d.Sources["envelope.rcpt"] = c.o.to, "--to"
 	}
-	return env
+	return env, d.Sources
 }

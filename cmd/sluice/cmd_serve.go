@@ -25,16 +25,14 @@ import (
 	"github.com/sluicemail/sluice/server/admin"
 	"github.com/sluicemail/sluice/server/auth"
 	"github.com/sluicemail/sluice/server/config"
-	"github.com/sluicemail/sluice/server/forward"
+	"github.com/sluicemail/sluice/server/diskfree"
 	"github.com/sluicemail/sluice/server/imap"
 	"github.com/sluicemail/sluice/server/queue"
 	"github.com/sluicemail/sluice/server/relay"
-	"github.com/sluicemail/sluice/server/reports"
 	"github.com/sluicemail/sluice/server/smtp"
 	"github.com/sluicemail/sluice/server/store"
 	_ "github.com/sluicemail/sluice/stages/all" // every check, registered by namespace
 	"github.com/sluicemail/sluice/stages/bayes"
-	"github.com/sluicemail/sluice/stages/dkim"
 	"github.com/sluicemail/sluice/stages/resolver"
 )
 
@@ -65,6 +63,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	in.banner(stdout, *confPath)
+	notify(log, "READY=1")
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
 	for sig := range sigs {
@@ -73,6 +72,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 			continue
 		}
 		log.Info("shutting down", "signal", sig.String(), "bound", cfg.Limits.Timeouts.Shutdown.D())
+		notify(log, "STOPPING=1")
 		signal.Stop(sigs)
 		go func() { <-sigs; os.Exit(1) }() // a second signal stops at once
 		in.stop(cfg.Limits.Timeouts.Shutdown.D())
@@ -107,12 +107,10 @@ type instance struct {
 	store    *store.Store
 	queue    *queue.Queue
 	live     *rules.Live
-	forward  *forward.Forwarder // SRS and ARC for forwarded mail
-	reports  *reports.Store     // DMARC evaluations and received reports; nil: off
-	sender   *reports.Sender
 	smtp     *smtp.Server
 	imap     []*imap.Server
 	admin    *admin.Server
+	headroom *diskfree.Monitor // free space of the data directory (serve_headroom.go)
 	selfTLS  bool
 	addrs    []string // "kind addr" lines for the banner
 	cancel   context.CancelFunc
@@ -121,6 +119,10 @@ type instance struct {
 	// pidWritten: the pid file is ours to remove (a start that failed,
 	// say on a spool locked by a running server, must leave its pid file)
 	pidWritten bool
+	webParts   // certificates, web listeners, TLS reports (serve_certs.go)
+	// SRS and ARC for forwarded mail, DMARC aggregate reports
+	// (serve_forwarding.go, serve_reports.go)
+	forwardParts
 }
 
 // start brings a server up from cfg. On error, what was started is stopped.
@@ -163,7 +165,7 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 		Quota: func(string) int64 { return quota }}); err != nil {
 		return in, err
 	}
-	sender, err := newRelay(cfg, in.dns, log)
+	sender, err := newRelay(cfg, in.dns, log, in.relayTLS())
 	if err != nil {
 		return in, err
 	}
@@ -185,11 +187,10 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 	if err = in.startReports(ctx); err != nil {
 		return in, err
 	}
-	tlsConf, self, err := cfg.TLSConfig()
+	tlsConf, err := in.startCerts()
 	if err != nil {
 		return in, err
 	}
-	in.selfTLS = self
 	if err = in.startSMTP(tlsConf); err != nil {
 		return in, err
 	}
@@ -199,6 +200,7 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 	if err = in.startAdmin(); err != nil {
 		return in, err
 	}
+	in.startWebBackground()
 	go in.live.Watch(ctx, 500*time.Millisecond)
 	if err = writePID(cfg.Data); err != nil {
 		return in, err
@@ -244,7 +246,7 @@ func rulesDir(cfg *config.Config) (string, error) {
 	return dir, nil
 }
 
-func newRelay(cfg *config.Config, dns resolver.Resolver, log *slog.Logger) (*relay.Client, error) {
+func newRelay(cfg *config.Config, dns resolver.Resolver, log *slog.Logger, mods ...func(*relay.Options)) (*relay.Client, error) {
 	opts := relay.Options{Resolver: dns, Hostname: cfg.Hostname, Port: cfg.Relay.Port, Logger: log}
 	if sh := cfg.Relay.Smarthost; sh != nil {
 		opts.Smarthost = &relay.Smarthost{Host: sh.Host, Port: sh.Port, TLS: relay.TLSMode(sh.TLS), Username: sh.Username}
@@ -256,28 +258,27 @@ func newRelay(cfg *config.Config, dns resolver.Resolver, log *slog.Logger) (*rel
 			opts.Smarthost.Password = strings.TrimRight(strings.SplitN(string(b), "\n", 2)[0], "\r")
 		}
 	}
+	for _, m := range mods {
+		m(&opts)
+	}
 	return relay.New(opts)
 }
 
 func (in *instance) startSMTP(tlsConf *tls.Config) error {
 	cfg := in.cfg
 	var signer smtp.Signer
-	if len(cfg.DKIM.Keys) > 0 {
-		var keys []dkim.SignerConfig
-		for _, k := range cfg.DKIM.Keys {
-			keys = append(keys, dkim.SignerConfig{Domain: k.Domain, Selector: k.Selector, KeyFile: k.Key})
-		}
-		s, err := dkim.NewSigner(keys)
-		if err != nil {
-			return fmt.Errorf("dkim: %w", err)
-		}
+	s, err := newDKIMSigner(cfg)
+	if err != nil {
+		return fmt.Errorf("dkim: %w", err)
+	}
+	if s != nil {
 		signer = s
 	}
-	var err error
+	in.headroom = in.newHeadroom()
 	in.smtp, err = smtp.New(smtp.Options{
 		Hostname: cfg.Hostname, Domains: cfg.Domains, Queue: in.queue, Accounts: in.accounts,
 		Pipeline: func(name string) *engine.Pipeline { return in.live.Current().Pipeline(name) },
-		Quota:    in.store, Signer: signer, TLS: tlsConf,
+		Quota:    in.store, Signer: signer, TLS: tlsConf, Headroom: in.headroom,
 		MaxMessageBytes: int64(cfg.Limits.MessageSize), MaxHeaderBytes: int64(cfg.Limits.HeaderSize),
 		MaxDataInFlight: int64(cfg.Limits.DataInFlight),
 		MaxLineLength:   cfg.Limits.LineLength, MaxRecipients: cfg.Limits.Recipients,
@@ -346,8 +347,9 @@ func (in *instance) startAdmin() error {
 	in.mountReports(mounts)
 	in.admin, err = admin.Listen(in.cfg.Listen.Admin, admin.Options{
 		Mount:   mounts,
-		Metrics: []func(io.Writer){in.smtp.Metrics().WriteText, in.rulesMetrics, in.store.WriteMetrics},
-		Gauges:  map[string]func() float64{"sluice_queue_length": func() float64 { return float64(len(in.queue.List())) }},
+		Metrics: []func(io.Writer){in.smtp.Metrics().WriteText, in.rulesMetrics, in.store.WriteMetrics, in.certs.WriteMetrics},
+		Gauges:  map[string]func() float64{"sluice_queue_length": func() float64 { return float64(len(in.queue.List())) }, "sluice_data_free_bytes": in.freeBytes},
+		Health:  in.health,
 		Reload:  in.reload,
 		Logger:  in.log,
 	})
@@ -373,20 +375,13 @@ func (in *instance) reload() error { return in.live.Reload() }
 func (in *instance) stop(bound time.Duration) { in.stopOnce.Do(func() { in.shutdown(bound) }) }
 
 func (in *instance) shutdown(bound time.Duration) {
-	if in.smtp != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), bound)
-		if err := in.smtp.Shutdown(ctx); err != nil {
-			in.log.Warn("sessions cut at shutdown", "err", err)
-		}
-		cancel()
-	}
-	for _, s := range in.imap {
-		s.Close()
-	}
+	in.drainSessions(bound)
 	if in.admin != nil {
 		in.admin.Close()
 	}
+	in.stopWeb()
 	in.cancel()
+	in.stopReports()
 	if in.queue != nil {
 		<-in.bg
 		if err := in.queue.Close(); err != nil {
@@ -395,9 +390,6 @@ func (in *instance) shutdown(bound time.Duration) {
 	}
 	if in.store != nil {
 		in.store.Close()
-	}
-	if in.reports != nil {
-		in.reports.Close()
 	}
 	if in.pidWritten {
 		os.Remove(filepath.Join(in.cfg.Data, pidFile))

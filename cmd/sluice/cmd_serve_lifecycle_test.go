@@ -151,7 +151,11 @@ func TestServeGracefulShutdown(t *testing.T) {
 	if got := say("Subject: finished during shutdown\r\n\r\nstill here\r\n.\r\n"); !strings.HasPrefix(got, "250") {
 		t.Errorf("transaction in progress at shutdown: %q", got)
 	}
-	// This client now idles; the bound ends it.
+	// This client now idles: it is told so and the connection closes,
+	// without waiting for the bound.
+	if got, _ := r.ReadString('\n'); !strings.HasPrefix(got, "421 4.3.2 ") {
+		t.Errorf("after its transaction, during shutdown: %q, want 421 4.3.2", got)
+	}
 	select {
 	case <-stopped:
 	case <-time.After(30 * time.Second):

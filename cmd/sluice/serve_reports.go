@@ -7,15 +7,23 @@ import (
 	"time"
 
 	"github.com/sluicemail/sluice/server/config"
+	"github.com/sluicemail/sluice/server/forward"
 	"github.com/sluicemail/sluice/server/reports"
 	"github.com/sluicemail/sluice/server/smtp"
-	"github.com/sluicemail/sluice/stages/dkim"
 	"github.com/sluicemail/sluice/stages/resolver"
 )
 
 // Wiring of DMARC aggregate reports: the store the SMTP sessions record
 // into and take received reports into, the daily send, and the admin
 // endpoint `sluice dmarc send` uses while the server runs.
+
+// forwardParts are the instance's forwarding and DMARC report parts.
+type forwardParts struct {
+	forward      *forward.Forwarder // SRS and ARC for forwarded mail
+	dmarcReports *reports.Store     // DMARC evaluations and received reports; nil: off
+	dmarcSender  *reports.Sender    // nil: reports are not sent
+	dmarcDone    chan struct{}      // closed when the daily sender has returned
+}
 
 // startReports opens the reports store when reports are on or a rua
 // address is set, and starts the daily send.
@@ -25,16 +33,17 @@ func (in *instance) startReports(ctx context.Context) error {
 		return nil
 	}
 	var err error
-	if in.reports, err = reports.Open(reports.Dir(cfg.Data), reports.Options{Address: cfg.DMARC.RUA, Logger: in.log}); err != nil {
+	if in.dmarcReports, err = reports.Open(reports.Dir(cfg.Data), reports.Options{Address: cfg.DMARC.RUA, Logger: in.log}); err != nil {
 		return err
 	}
 	if !cfg.DMARC.Reports {
 		return nil // receiving only
 	}
-	if in.sender, err = newReportSender(cfg, in.reports, in.dns, in.queue); err != nil {
+	if in.dmarcSender, err = newReportSender(cfg, in.dmarcReports, in.dns, in.queue); err != nil {
 		return err
 	}
-	go in.dailyReports(ctx)
+	in.dmarcDone = make(chan struct{})
+	go func() { defer close(in.dmarcDone); in.dailyReports(ctx) }()
 	return nil
 }
 
@@ -42,15 +51,11 @@ func (in *instance) startReports(ctx context.Context) error {
 // with the configured keys.
 func newReportSender(cfg *config.Config, st *reports.Store, dns resolver.Resolver, q reports.Queue) (*reports.Sender, error) {
 	s := &reports.Sender{Store: st, DNS: dns, Queue: q, OrgName: cfg.Hostname, From: cfg.DMARC.From, Hostname: cfg.Hostname}
-	if len(cfg.DKIM.Keys) > 0 {
-		var keys []dkim.SignerConfig
-		for _, k := range cfg.DKIM.Keys {
-			keys = append(keys, dkim.SignerConfig{Domain: k.Domain, Selector: k.Selector, KeyFile: k.Key})
-		}
-		signer, err := dkim.NewSigner(keys)
-		if err != nil {
-			return nil, err
-		}
+	signer, err := newDKIMSigner(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if signer != nil {
 		s.Signer = signer
 	}
 	return s, nil
@@ -62,7 +67,7 @@ func newReportSender(cfg *config.Config, st *reports.Store, dns resolver.Resolve
 func (in *instance) dailyReports(ctx context.Context) {
 	for {
 		today := time.Now().UTC().Truncate(24 * time.Hour)
-		if out, err := in.sender.Send(ctx, today, false); err != nil {
+		if out, err := in.dmarcSender.Send(ctx, today, false); err != nil {
 			in.log.Warn("dmarc reports not sent", "err", err)
 		} else if len(out) > 0 {
 			in.log.Info("dmarc reports sent", "reports", len(out))
@@ -79,10 +84,10 @@ func (in *instance) dailyReports(ctx context.Context) {
 // smtpReports is the store as the SMTP server takes it (nil stays nil:
 // a nil *Store in the interface would not be).
 func (in *instance) smtpReports() smtp.Reports {
-	if in.reports == nil {
+	if in.dmarcReports == nil {
 		return nil
 	}
-	return in.reports
+	return in.dmarcReports
 }
 
 // mountReports adds POST /dmarc/send[?dry-run=1] to the admin listener:
@@ -94,11 +99,11 @@ func (in *instance) mountReports(mounts map[string]http.Handler) {
 			http.Error(w, "POST only", http.StatusMethodNotAllowed)
 			return
 		}
-		if in.sender == nil {
+		if in.dmarcSender == nil {
 			http.Error(w, "DMARC reports are off (dmarc: {reports: true} in the config)", http.StatusConflict)
 			return
 		}
-		out, err := in.sender.Send(r.Context(), time.Now(), r.URL.Query().Get("dry-run") != "")
+		out, err := in.dmarcSender.Send(r.Context(), time.Now(), r.URL.Query().Get("dry-run") != "")
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
@@ -106,4 +111,15 @@ func (in *instance) mountReports(mounts map[string]http.Handler) {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(out)
 	})
+}
+
+// stopReports waits for a send in progress (ctx is cancelled by then) and
+// closes the store.
+func (in *instance) stopReports() {
+	if in.dmarcDone != nil {
+		<-in.dmarcDone
+	}
+	if in.dmarcReports != nil {
+		in.dmarcReports.Close()
+	}
 }

@@ -36,6 +36,8 @@ type Config struct {
 	SRS        SRS        `yaml:"srs"`        // sender rewriting for forwarded mail
 	ARC        ARC        `yaml:"arc"`        // trusted ARC sealers; sealing forwarded mail
 	DMARC      DMARC      `yaml:"dmarc"`      // DMARC aggregate reports, sent and received
+	PublicIPs  []string   `yaml:"public_ips"` // this server's public addresses, for `sluice doctor` (default: the machine's global addresses)
+	MTASTS     MTASTS     `yaml:"mta_sts"`    // the MTA-STS policy published for the local domains (RFC 8461)
 
 	// File is the path the config was read from ("" for the default).
 	File string `yaml:"-"`
@@ -49,12 +51,16 @@ type Listen struct {
 	IMAP        string `yaml:"imap"`        // port 143: STARTTLS
 	IMAPS       string `yaml:"imaps"`       // port 993: implicit TLS
 	Admin       string `yaml:"admin"`       // HTTP /healthz, /metrics, POST /reload; keep it on loopback
+	HTTP        string `yaml:"http"`        // port 80: ACME HTTP-01 challenges, the MTA-STS policy, autoconfig
+	HTTPS       string `yaml:"https"`       // port 443: the MTA-STS policy and autoconfig over TLS, ACME TLS-ALPN-01
 }
 
-// TLS names the certificate and key files (PEM).
+// TLS names the certificate and key files (PEM), or asks for certificates
+// from an ACME server. Neither means a self-signed certificate.
 type TLS struct {
 	Cert string `yaml:"cert"`
 	Key  string `yaml:"key"`
+	ACME *ACME  `yaml:"acme"`
 }
 
 // DNS chooses the resolver: upstream servers, or a zone file answering
@@ -71,6 +77,11 @@ type Relay struct {
 	// only tests and unusual networks change it.
 	Port      int        `yaml:"port"`
 	Smarthost *Smarthost `yaml:"smarthost"`
+	// MTASTS applies each recipient domain's MTA-STS policy (RFC 8461);
+	// default true. TLSReports sends the TLS reports (RFC 8460) that
+	// recipient domains ask for; default true.
+	MTASTS     *bool `yaml:"mta_sts"`
+	TLSReports *bool `yaml:"tls_reports"`
 }
 
 // Smarthost is a relay server that accepts our mail, usually with AUTH on
@@ -122,6 +133,11 @@ type Limits struct {
 	AuthBan           Duration `yaml:"auth_ban"`             // how long too many failures block AUTH from an IP
 	GreetDelay        Duration `yaml:"greet_delay"`          // MX: wait before the 220 and drop clients that talk first (0: off)
 	Timeouts          Timeouts `yaml:"timeouts"`
+	// MinFree and MinFreePercent are the space that must stay available on
+	// the data directory's file system; below either, new mail gets 452
+	// 4.3.1. Neither set: 100MB.
+	MinFree        Size    `yaml:"min_free"`
+	MinFreePercent float64 `yaml:"min_free_percent"`
 }
 
 // Timeouts bound idle clients and shutdown.
@@ -245,6 +261,7 @@ func (c *Config) fillDefaults() {
 		c.Queue.Expire = Duration(5 * 24 * 3600e9)
 	}
 	c.Limits.fillDefaults()
+	c.fillWebDefaults()
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
 	}
@@ -282,6 +299,9 @@ func (l *Limits) fillDefaults() {
 	if l.Timeouts.Shutdown == 0 {
 		l.Timeouts.Shutdown = Duration(30e9)
 	}
+	if l.MinFree == 0 && l.MinFreePercent == 0 {
+		l.MinFree = 100 << 20
+	}
 }
 
 // resolve makes every relative path absolute against base.
@@ -297,6 +317,9 @@ func (c *Config) resolve(base string) {
 	abs(&c.TLS.Key)
 	abs(&c.DNS.Zonefile)
 	abs(&c.SRS.SecretFile)
+	if c.TLS.ACME != nil {
+		abs(&c.TLS.ACME.CARoot)
+	}
 	if c.Relay.Smarthost != nil {
 		abs(&c.Relay.Smarthost.PasswordFile)
 	}

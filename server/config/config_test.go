@@ -71,6 +71,7 @@ func TestErrorsNameKeyAndLine(t *testing.T) {
 		{"small line limit", "domains: [a.example]\nlimits:\n  line_length: 80\n", []string{"t.yaml:3:", "limits.line_length"}},
 		{"cert without key", "domains: [a.example]\ntls:\n  cert: c.pem\n", []string{"t.yaml:3:", "tls"}},
 		{"bad dns server", "domains: [a.example]\ndns:\n  servers: [1.1.1.1]\n", []string{"t.yaml:3:", "dns.servers[0]"}},
+		{"percent over 100", "domains: [a.example]\nlimits:\n  min_free_percent: 120\n", []string{"t.yaml:3:", "limits.min_free_percent"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -138,4 +139,26 @@ func FuzzParse(f *testing.F) {
 			t.Error("accepted a config without domains")
 		}
 	})
+}
+
+// The disk headroom keys: a size and a percentage, 100MB when neither is
+// set.
+func TestMinFree(t *testing.T) {
+	for _, tc := range []struct {
+		yaml    string
+		size    Size
+		percent float64
+	}{
+		{"domains: [a.example]\n", 100 << 20, 0},
+		{"domains: [a.example]\nlimits: {min_free: 1GB, min_free_percent: 5}\n", 1 << 30, 5},
+		{"domains: [a.example]\nlimits: {min_free_percent: 2.5}\n", 0, 2.5},
+	} {
+		c, err := Parse([]byte(tc.yaml), "t", t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Limits.MinFree != tc.size || c.Limits.MinFreePercent != tc.percent {
+			t.Errorf("%q: min_free %v, min_free_percent %v", tc.yaml, c.Limits.MinFree, c.Limits.MinFreePercent)
+		}
+	}
 }

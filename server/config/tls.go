@@ -23,7 +23,7 @@ func (c *Config) TLSConfig() (*tls.Config, bool, error) {
 	cert, key, self := c.TLS.Cert, c.TLS.Key, false
 	if cert == "" {
 		cert, key, self = filepath.Join(c.Data, "tls", "cert.pem"), filepath.Join(c.Data, "tls", "key.pem"), true
-		if err := ensureSelfSigned(cert, key, c.Hostname); err != nil {
+		if err := EnsureSelfSigned(cert, key, c.Hostname); err != nil {
 			return nil, true, err
 		}
 	}
@@ -34,9 +34,9 @@ func (c *Config) TLSConfig() (*tls.Config, bool, error) {
 	return &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}, self, nil
 }
 
-// ensureSelfSigned writes a self-signed ECDSA certificate for host unless
+// EnsureSelfSigned writes a self-signed ECDSA certificate for host unless
 // both files exist already.
-func ensureSelfSigned(certPath, keyPath, host string) error {
+func EnsureSelfSigned(certPath, keyPath, host string) error {
 	if fileExists(certPath) && fileExists(keyPath) {
 		return nil
 	}

@@ -35,6 +35,7 @@ func (c *Config) validate() []fieldError {
 		{"smtp", c.Listen.SMTP}, {"submission", c.Listen.Submission},
 		{"submissions", c.Listen.Submissions}, {"imap", c.Listen.IMAP},
 		{"imaps", c.Listen.IMAPS}, {"admin", c.Listen.Admin},
+		{"http", c.Listen.HTTP}, {"https", c.Listen.HTTPS},
 	} {
 		if l.addr == "" {
 			continue
@@ -63,6 +64,7 @@ func (c *Config) validate() []fieldError {
 	}
 	errs = append(errs, c.Limits.validate()...)
 	errs = append(errs, c.validateForwarding()...)
+	errs = append(errs, c.validateWeb()...)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -110,6 +112,9 @@ func (l *Limits) validate() []fieldError {
 	}
 	if l.HeaderSize > l.MessageSize {
 		errs = append(errs, fieldError{"$.limits.header_size", "larger than message_size"})
+	}
+	if l.MinFreePercent < 0 || l.MinFreePercent >= 100 {
+		errs = append(errs, fieldError{"$.limits.min_free_percent", "must be a percentage from 0 to under 100"})
 	}
 	for _, v := range []struct {
 		key string

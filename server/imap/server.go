@@ -61,6 +61,7 @@ type Server struct {
 	log     *slog.Logger
 	imap    *imapserver.Server
 	limiter *limiter
+	track   tracker // for a graceful Shutdown (drain.go)
 }
 
 // New builds a Server; call Serve or ServeTLS for each listener.
@@ -106,7 +107,7 @@ func New(opts Options) (*Server, error) {
 
 // Serve accepts plain connections on ln (the "imap" listener, port 143):
 // clients must STARTTLS before they can log in.
-func (s *Server) Serve(ln net.Listener) error { return s.imap.Serve(ln) }
+func (s *Server) Serve(ln net.Listener) error { return s.imap.Serve(s.track.listen(ln)) }
 
 // ServeTLS accepts implicit-TLS connections on ln (the "imaps" listener,
 // port 993), wrapping it with Options.TLSConfig.
@@ -114,13 +115,14 @@ func (s *Server) ServeTLS(ln net.Listener) error {
 	if s.opts.TLSConfig == nil {
 		return errors.New("imap: ServeTLS needs Options.TLSConfig")
 	}
-	return s.imap.Serve(tls.NewListener(ln, s.opts.TLSConfig))
+	return s.imap.Serve(tls.NewListener(s.track.listen(ln), s.opts.TLSConfig))
 }
 
 // Close stops the listeners and closes every connection.
 func (s *Server) Close() error { return s.imap.Close() }
 
 func (s *Server) newSession(c *imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+	s.track.started(c)
 	ip := ""
 	if addr := c.NetConn().RemoteAddr(); addr != nil {
 		ip = addr.String()
@@ -128,7 +130,7 @@ func (s *Server) newSession(c *imapserver.Conn) (imapserver.Session, *imapserver
 			ip = host
 		}
 	}
-	return &session{srv: s, conn: c, ip: ip}, &imapserver.GreetingData{}, nil
+	return &idleGuard{session: &session{srv: s, conn: c, ip: ip}}, &imapserver.GreetingData{}, nil
 }
 
 // slogLogger passes go-imap's log lines to slog.

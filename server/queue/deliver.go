@@ -13,11 +13,12 @@ import (
 )
 
 // Sender relays a message to remote recipients, all of one destination
-// domain. It returns one error per recipient, nil when the next hop
+// domain, honouring the parameters it arrived with (SMTPUTF8,
+// REQUIRETLS). It returns one error per recipient, nil when the next hop
 // accepted it; relay.IsPermanent tells a permanent failure from a
 // temporary one. *relay.Client implements it.
 type Sender interface {
-	Send(ctx context.Context, from string, to []string, raw []byte) []error
+	SendWith(ctx context.Context, from string, to []string, raw []byte, p relay.Params) []error
 }
 
 // Run delivers queued messages until ctx ends: a pool of workers takes
@@ -292,7 +293,7 @@ func (q *Queue) relay(ctx context.Context, domain string, m *message, idx []int,
 		return errs
 	}
 	defer func() { <-sem.(chan struct{}) }()
-	got := q.opts.Relay.Send(ctx, m.env.From, to, raw)
+	got := q.opts.Relay.SendWith(ctx, m.env.From, to, raw, relay.Params{UTF8: m.env.UTF8, RequireTLS: m.env.RequireTLS})
 	copy(errs, got)
 	for j := len(got); j < len(errs); j++ {
 		errs[j] = errors.New("relay returned no result")

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sluicemail/sluice/engine"
+	"github.com/sluicemail/sluice/server/relay"
 )
 
 // gate is a Sender that holds every transaction until released and
@@ -19,7 +20,7 @@ type gate struct {
 	release chan struct{}
 }
 
-func (g *gate) Send(ctx context.Context, from string, to []string, raw []byte) []error {
+func (g *gate) SendWith(ctx context.Context, from string, to []string, raw []byte, _ relay.Params) []error {
 	d := engine.DomainOf(to[0])
 	g.mu.Lock()
 	g.now[d]++
@@ -63,7 +64,7 @@ func TestPerDomainConcurrency(t *testing.T) {
 // stall is a Sender that answers only when the queue shuts down.
 type stall struct{ started chan struct{} }
 
-func (s stall) Send(ctx context.Context, from string, to []string, raw []byte) []error {
+func (s stall) SendWith(ctx context.Context, from string, to []string, raw []byte, _ relay.Params) []error {
 	close(s.started)
 	<-ctx.Done()
 	errs := make([]error, len(to))

@@ -23,7 +23,11 @@ func (q *Queue) bounce(m *message, raw []byte, fails []failure) error {
 		return nil
 	}
 	dsn := buildDSN(q.opts.Hostname, m, raw, fails, q.opts.Now())
-	id, err := q.Put(context.Background(), Envelope{Rcpt: to, Reason: "dsn for " + m.id}, dsn)
+	// The report quotes the message's header, so it travels under the same
+	// terms: SMTPUTF8 when that header may hold UTF-8, and REQUIRETLS when
+	// the sender asked for it (RFC 8689 section 5).
+	env := Envelope{Rcpt: to, Reason: "dsn for " + m.id, UTF8: m.env.UTF8, RequireTLS: m.env.RequireTLS}
+	id, err := q.Put(context.Background(), env, dsn)
 	if err != nil {
 		return err
 	}

@@ -43,6 +43,13 @@ type Envelope struct {
 	AuthUser   string    // submitting user, "" for inbound mail
 	Received   time.Time // when the message was accepted
 	Reason     string    // verdict summary for quarantine listing / logs
+	// UTF8 is the SMTPUTF8 parameter of MAIL FROM (RFC 6531): the sender
+	// declared an internationalised message, which the relay must not
+	// downgrade.
+	UTF8 bool
+	// RequireTLS is the REQUIRETLS parameter (RFC 8689): every onward hop
+	// must be verified TLS to a server that offers REQUIRETLS too.
+	RequireTLS bool
 }
 
 // Sentinel errors.

@@ -115,13 +115,27 @@ type putRecord struct {
 	rawOff   int
 }
 
+// Envelope flags of a put record; a record written before a flag existed
+// has it clear.
+const (
+	flagQuarantine byte = 1 << iota
+	flagUTF8
+	flagRequireTLS
+)
+
 // encodePut builds the payload of a put record.
 func encodePut(p *putRecord) []byte {
 	b := make([]byte, 0, 256+len(p.Raw))
 	b = appendString(b, p.ID)
 	var flags byte
 	if p.Env.Quarantine {
-		flags |= 1
+		flags |= flagQuarantine
+	}
+	if p.Env.UTF8 {
+		flags |= flagUTF8
+	}
+	if p.Env.RequireTLS {
+		flags |= flagRequireTLS
 	}
 	b = append(b, flags)
 	b = appendString(b, p.Env.From)
@@ -152,7 +166,9 @@ func decodePut(payload []byte) (*putRecord, error) {
 	p := &putRecord{}
 	p.ID = d.string()
 	flags := d.byte()
-	p.Env.Quarantine = flags&1 != 0
+	p.Env.Quarantine = flags&flagQuarantine != 0
+	p.Env.UTF8 = flags&flagUTF8 != 0
+	p.Env.RequireTLS = flags&flagRequireTLS != 0
 	p.Env.From = d.string()
 	p.Env.AuthUser = d.string()
 	p.Env.Reason = d.string()

@@ -402,3 +402,22 @@ func TestPutCopiesTheMessage(t *testing.T) {
 		t.Fatalf("delivered %q", got)
 	}
 }
+
+// The envelope flags survive the spool's encoding; a record from before
+// a flag existed reads it as clear.
+func TestPutFlagsRoundTrip(t *testing.T) {
+	for _, e := range []Envelope{
+		{From: "a@b.test", UTF8: true},
+		{From: "a@b.test", RequireTLS: true, Quarantine: true},
+		{From: "a@b.test"},
+	} {
+		e.Rcpt = []Recipient{{Addr: "u@local.test"}}
+		p, err := decodePut(encodePut(&putRecord{ID: "0123", Env: e, State: []byte{0}, Raw: body(3)}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Env.UTF8 != e.UTF8 || p.Env.RequireTLS != e.RequireTLS || p.Env.Quarantine != e.Quarantine {
+			t.Errorf("got %+v, want %+v", p.Env, e)
+		}
+	}
+}

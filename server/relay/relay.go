@@ -4,13 +4,17 @@
 // section 5.1, and refusing a null MX, RFC 7505), tries them one after
 // another by preference, upgrades with STARTTLS when offered (RFC 3207,
 // opportunistic as in RFC 7435), or hands everything to a configured
-// smarthost with AUTH PLAIN (RFC 4954). Every failure is classified as
-// permanent or temporary where it arises.
+// smarthost with AUTH PLAIN (RFC 4954). It honours the parameters a
+// message arrived with: SMTPUTF8 (RFC 6531, never downgraded: 5.6.7 or
+// 5.6.9 toward a server without it) and REQUIRETLS (RFC 8689: verified
+// TLS to a server that offers REQUIRETLS, else 5.7.30). Every failure is
+// classified as permanent or temporary where it arises.
 package relay
 
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"log/slog"
 	"net"
@@ -19,6 +23,7 @@ import (
 	"time"
 
 	"github.com/sluicemail/sluice/engine"
+	"github.com/sluicemail/sluice/server/tlsrpt"
 	"github.com/sluicemail/sluice/stages/resolver"
 )
 
@@ -49,10 +54,22 @@ type Options struct {
 	Hostname string            // our name in EHLO; default "localhost"
 	Port     int               // port of the MX hosts; default 25 (tests use another)
 	// TLSConfig is used for STARTTLS with MX hosts. The default encrypts
-	// without checking the certificate, as opportunistic TLS does (RFC
-	// 7435): a failed check would only make us fall back to plain text.
+	// without requiring a valid certificate, as opportunistic TLS does
+	// (RFC 7435): a failed check would only make us fall back to plain
+	// text; the check still runs, for MTA-STS and the TLS reports. A
+	// TLSConfig without InsecureSkipVerify requires a valid certificate.
 	TLSConfig *tls.Config
 	Smarthost *Smarthost
+
+	// MTASTS, when set, gives each recipient domain's MTA-STS policy,
+	// which delivery then applies (RFC 8461; see sts.go).
+	MTASTS PolicySource
+	// TLSRoots validate MX certificates where a policy asks for it; nil
+	// means the system's roots (tests inject their CA).
+	TLSRoots *x509.CertPool
+	// Reports, when set, hears the outcome of every TLS negotiation with
+	// an MX host, for TLS-RPT (RFC 8460).
+	Reports func(tlsrpt.Result)
 
 	DialTimeout    time.Duration // default 30s
 	CommandTimeout time.Duration // per command; default 5m
@@ -110,10 +127,16 @@ func New(opts Options) (*Client, error) {
 // per recipient (nil: the next hop accepted it). Bare CR and LF in raw are
 // sent as CRLF.
 func (c *Client) Send(ctx context.Context, from string, to []string, raw []byte) []error {
+	return c.SendWith(ctx, from, to, raw, Params{})
+}
+
+// SendWith is Send for a message that arrived with parameters the next hop
+// must honour (SMTPUTF8, REQUIRETLS).
+func (c *Client) SendWith(ctx context.Context, from string, to []string, raw []byte, p Params) []error {
 	data := NormalizeCRLF(raw)
 	errs := make([]error, len(to))
 	if c.opts.Smarthost != nil {
-		c.sendSmarthost(ctx, from, to, data, errs)
+		c.sendSmarthost(ctx, from, to, data, p, errs)
 		return errs
 	}
 	byDomain := map[string][]int{}
@@ -131,7 +154,7 @@ func (c *Client) Send(ctx context.Context, from string, to []string, raw []byte)
 		for j, i := range idx {
 			rcpts[j] = to[i]
 		}
-		for j, err := range c.sendDomain(ctx, d, from, rcpts, data) {
+		for j, err := range c.sendDomain(ctx, d, from, rcpts, data, p) {
 			errs[idx[j]] = err
 		}
 	}
@@ -140,13 +163,19 @@ func (c *Client) Send(ctx context.Context, from string, to []string, raw []byte)
 
 // sendDomain tries the mail hosts of domain one after another until one
 // gives an answer about the recipients.
-func (c *Client) sendDomain(ctx context.Context, domain, from string, to []string, data []byte) []error {
+func (c *Client) sendDomain(ctx context.Context, domain, from string, to []string, data []byte, p Params) []error {
 	hosts, implicit, herr := c.mxHosts(ctx, domain)
 	if herr != nil {
 		return fill(len(to), herr)
 	}
 	var last *Error
+	policy := c.stsPolicy(ctx, domain)
 	for _, h := range hosts {
+		check := &tlsCheck{domain: domain, policy: policy}
+		if err := c.mxAllowed(check, h); err != nil {
+			last = temporary(strings.TrimSuffix(h, "."), err)
+			continue
+		}
 		ips, aerr := c.addrs(ctx, h, implicit)
 		if aerr != nil {
 			last = aerr
@@ -154,8 +183,13 @@ func (c *Client) sendDomain(ctx context.Context, domain, from string, to []strin
 		}
 		for _, ip := range ips {
 			t := target{host: strings.TrimSuffix(h, "."), addr: net.JoinHostPort(ip.String(), strconv.Itoa(c.opts.Port)),
-				mode: modeOpportunistic, tls: c.mxTLS(h)}
-			errs, final, err := c.deliver(ctx, t, from, to, data)
+				mode: modeOpportunistic}
+			t.check = &tlsCheck{domain: domain, policy: policy} // one per connection
+			t.tls = c.mxTLS(h, t.check)
+			if p.RequireTLS {
+				t.mode, t.tls, t.requireTLS = modeStartTLS, c.verifiedTLS(h), true
+			}
+			errs, final, err := c.deliver(ctx, t, from, to, data, p)
 			if final {
 				return errs
 			}
@@ -169,31 +203,40 @@ func (c *Client) sendDomain(ctx context.Context, domain, from string, to []strin
 	return fill(len(to), last)
 }
 
-func (c *Client) sendSmarthost(ctx context.Context, from string, to []string, data []byte, errs []error) {
+func (c *Client) sendSmarthost(ctx context.Context, from string, to []string, data []byte, p Params, errs []error) {
 	sh := c.opts.Smarthost
+	if p.RequireTLS && sh.TLS == TLSNone {
+		copy(errs, fill(len(to), permanent(sh.Host, "5.7.30", errPlainHost)))
+		return
+	}
 	cfg := sh.TLSConfig
 	if cfg == nil {
 		cfg = &tls.Config{ServerName: sh.Host, MinVersion: tls.VersionTLS12}
 	}
 	t := target{host: sh.Host, addr: net.JoinHostPort(sh.Host, strconv.Itoa(sh.Port)), tls: cfg,
 		mode: map[TLSMode]connMode{TLSNone: modePlain, TLSStartTLS: modeStartTLS, TLSImplicit: modeImplicit}[sh.TLS],
-		user: sh.Username, pass: sh.Password}
-	got, final, err := c.deliver(ctx, t, from, to, data)
+		user: sh.Username, pass: sh.Password, requireTLS: p.RequireTLS}
+	got, final, err := c.deliver(ctx, t, from, to, data, p)
 	if !final {
 		got = fill(len(to), err)
 	}
 	copy(errs, got)
 }
 
-func (c *Client) mxTLS(host string) *tls.Config {
+// mxTLS is the TLS configuration for one MX host: the certificate is
+// checked by verifier, which fails the handshake only under an enforced
+// MTA-STS policy.
+func (c *Client) mxTLS(host string, check *tlsCheck) *tls.Config {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if c.opts.TLSConfig != nil {
-		cfg := c.opts.TLSConfig.Clone()
-		if cfg.ServerName == "" {
-			cfg.ServerName = strings.TrimSuffix(host, ".")
-		}
-		return cfg
+		cfg = c.opts.TLSConfig.Clone()
 	}
-	return &tls.Config{ServerName: strings.TrimSuffix(host, "."), InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}
+	if cfg.ServerName == "" {
+		cfg.ServerName = strings.TrimSuffix(host, ".")
+	}
+	cfg.VerifyConnection = c.verifier(check, cfg, cfg.ServerName)
+	cfg.InsecureSkipVerify = true
+	return cfg
 }
 
 func fill(n int, err *Error) []error {

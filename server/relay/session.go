@@ -3,13 +3,16 @@ package relay
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+	"github.com/sluicemail/sluice/server/tlsrpt"
 	"golang.org/x/net/idna"
 )
 
@@ -29,13 +32,17 @@ type target struct {
 	addr       string // host:port to dial
 	mode       connMode
 	tls        *tls.Config
-	user, pass string // AUTH PLAIN when user is set
+	user, pass string    // AUTH PLAIN when user is set
+	check      *tlsCheck // MX delivery: the MTA-STS policy and the TLS outcome
+	// requireTLS: the message asked for REQUIRETLS, so a host without
+	// STARTTLS or with a certificate that does not verify cannot take it.
+	requireTLS bool
 }
 
 // deliver runs one SMTP transaction with t. final is false when t gave no
 // answer about the recipients (no connection, a failed greeting, EHLO or
 // MAIL with a 4xx): the caller then tries the next host, and err says why.
-func (c *Client) deliver(ctx context.Context, t target, from string, to []string, data []byte) (errs []error, final bool, err *Error) {
+func (c *Client) deliver(ctx context.Context, t target, from string, to []string, data []byte, p Params) (errs []error, final bool, err *Error) {
 	cl, err := c.connect(ctx, t)
 	if err != nil {
 		return nil, false, err
@@ -53,13 +60,15 @@ func (c *Client) deliver(ctx context.Context, t target, from string, to []string
 		}
 	}
 	from, to = asciiDomain(from), asciiDomains(to)
-	opts := &smtp.MailOptions{Size: int64(len(data)), UTF8: needsUTF8(from, to)}
+	opts, oerr := mailOptions(cl, t.host, from, to, data, p)
+	if oerr != nil {
+		// This host cannot take the message as its parameters demand;
+		// another host of the domain may.
+		cl.Quit()
+		return fill(len(to), oerr), false, oerr
+	}
 	if err := cl.Mail(from, opts); err != nil {
 		e := classify(t.host, err)
-		if opts.UTF8 && e.Code == 0 && strings.Contains(err.Error(), "SMTPUTF8") {
-			// The server lacks SMTPUTF8 (RFC 6531 section 3.2): no use retrying.
-			e.Permanent, e.Enhanced = true, "5.6.7"
-		}
 		return fill(len(to), e), e.Permanent, e
 	}
 	errs = make([]error, len(to))
@@ -115,9 +124,16 @@ func (c *Client) connect(ctx context.Context, t target) (*smtp.Client, *Error) {
 		cl = smtp.NewClient(tls.Client(conn, t.tls))
 	case modeStartTLS, modeOpportunistic:
 		cl, err = smtp.NewClientStartTLS(conn, t.tls)
+		if err != nil && t.requireTLS && (noTLS(err) || isTLSErr(err)) {
+			// No STARTTLS, or a certificate that does not verify: this
+			// host can never take a REQUIRETLS message (RFC 8689).
+			return nil, permanent(t.host, "5.7.30", fmt.Errorf("REQUIRETLS: %w", err))
+		}
 		if err != nil && t.mode == modeOpportunistic && noTLS(err) {
-			c.log.Info("no STARTTLS, sending in plain text", "host", t.host, "err", err)
-			return c.connect(ctx, target{host: t.host, addr: t.addr, mode: modePlain})
+			return c.fallBack(ctx, t, "no STARTTLS", err)
+		}
+		if err != nil && t.mode == modeOpportunistic && isTLSErr(err) {
+			return c.fallBack(ctx, t, "TLS handshake failed", err)
 		}
 		if err != nil {
 			return nil, classify(t.host, err)
@@ -126,13 +142,35 @@ func (c *Client) connect(ctx context.Context, t target) (*smtp.Client, *Error) {
 	c.setTimeouts(cl)
 	if err := cl.Hello(c.opts.Hostname); err != nil {
 		cl.Close()
+		if t.requireTLS && isTLSErr(err) {
+			return nil, permanent(t.host, "5.7.30", fmt.Errorf("REQUIRETLS: %w", err))
+		}
 		if t.mode == modeOpportunistic && isTLSErr(err) {
-			c.log.Info("TLS handshake failed, sending in plain text", "host", t.host, "err", err)
-			return c.connect(ctx, target{host: t.host, addr: t.addr, mode: modePlain})
+			return c.fallBack(ctx, t, "TLS handshake failed", err)
 		}
 		return nil, classify(t.host, err)
 	}
+	if t.mode == modeOpportunistic {
+		_, tlsOn := cl.TLSConnectionState()
+		c.reportSession(t, tlsOn)
+	}
 	return cl, nil
+}
+
+// fallBack reaches an MX host again in plain text after STARTTLS was
+// missing or failed (opportunistic TLS, RFC 7435), unless an enforced
+// MTA-STS policy forbids it; either way the failure is reported.
+func (c *Client) fallBack(ctx context.Context, t target, what string, err error) (*smtp.Client, *Error) {
+	if noTLS(err) {
+		c.report(t.check.result(tlsrpt.StartTLSNotSupported, t.host, ipOf(t.addr), ""))
+	} else {
+		c.reportTLSError(t, err)
+	}
+	if t.check.enforce() {
+		return nil, temporary(t.host, fmt.Errorf("MTA-STS policy of %s (enforce): %s: %w", t.check.domain, what, err))
+	}
+	c.log.Info(what+", sending in plain text", "host", t.host, "err", err)
+	return c.connect(ctx, target{host: t.host, addr: t.addr, mode: modePlain})
 }
 
 func (c *Client) setTimeouts(cl *smtp.Client) {
@@ -157,6 +195,12 @@ func isTLSErr(err error) bool {
 	var ae tls.AlertError
 	var ve *tls.CertificateVerificationError
 	var oe *net.OpError
+	var he x509.HostnameError
+	var ue x509.UnknownAuthorityError
+	var ie x509.CertificateInvalidError
+	if errors.As(err, &he) || errors.As(err, &ue) || errors.As(err, &ie) { // from our verifier
+		return true
+	}
 	return errors.As(err, &re) || errors.As(err, &ae) || errors.As(err, &ve) ||
 		strings.Contains(err.Error(), "tls:") || (errors.As(err, &oe) && strings.Contains(oe.Error(), "tls"))
 }

@@ -15,7 +15,20 @@ var (
 	errNoSuchUser  = &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 1, 1}, Message: "No such user here"}
 	errBadAddress  = &gosmtp.SMTPError{Code: 553, EnhancedCode: gosmtp.EnhancedCode{5, 1, 3}, Message: "Bad recipient address syntax"}
 	errNeedUTF8    = &gosmtp.SMTPError{Code: 553, EnhancedCode: gosmtp.EnhancedCode{5, 6, 7}, Message: "Non-ASCII address requires SMTPUTF8"}
+	// A server with no account at all has no mailbox for the postmaster
+	// yet: the sender keeps the message and retries until one is added.
+	errNoPostmaster = &gosmtp.SMTPError{Code: 451, EnhancedCode: gosmtp.EnhancedCode{4, 3, 0}, Message: "No mailbox for postmaster yet, try again later"}
 )
+
+// postmaster is the one address RFC 5321 lets a client write without a
+// domain (section 4.1.1.3, any case); it means the postmaster of the
+// primary domain, the first of the configured domains (section 4.5.1).
+func (s *Server) postmaster(addr string) string {
+	if strings.EqualFold(addr, "postmaster") {
+		return "postmaster@" + s.opts.Domains[0]
+	}
+	return addr
+}
 
 // splitAddress splits at the last "@" (go-smtp has already removed any
 // source route and the quotes of a quoted local part).
@@ -58,7 +71,8 @@ func (s *Server) resolveRcpt(addr string, authenticated, utf8OK bool) ([]queue.R
 	if strings.ContainsAny(local, routeChars) {
 		return nil, errRelayDenied
 	}
-	if !s.router.IsLocal(domain) {
+	ours, isLocal := s.router.Local(domain)
+	if !isLocal {
 		if !authenticated || !validDomain(domain) {
 			return nil, errRelayDenied
 		}
@@ -70,7 +84,10 @@ func (s *Server) resolveRcpt(addr string, authenticated, utf8OK bool) ([]queue.R
 	if rcpts, ok := s.reportRcpt(addr); ok {
 		return rcpts, nil
 	}
-	users, found := s.opts.Accounts.Resolve(addr)
+	users, found := s.opts.Accounts.Resolve(local + "@" + ours)
+	if !found && strings.EqualFold(local, "postmaster") {
+		return nil, errNoPostmaster
+	}
 	if !found {
 		return nil, errNoSuchUser
 	}

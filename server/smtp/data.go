@@ -155,7 +155,8 @@ func (s *session) badData(err error) {
 // envelope builds the queue envelope for a verdict: junk goes to Junk,
 // quarantine is held, redirect replaces the recipients.
 func (s *session) envelope(v engine.Verdict) queue.Envelope {
-	env := queue.Envelope{From: s.from, AuthUser: s.user, Received: time.Now(), Reason: reason(v)}
+	env := queue.Envelope{From: s.from, AuthUser: s.user, Received: time.Now(), Reason: reason(v),
+		UTF8: s.utf8, RequireTLS: s.requireTLS}
 	seen := map[string]bool{}
 	add := func(r queue.Recipient) {
 		key := r.Addr + "\x00" + r.Mailbox

@@ -189,7 +189,7 @@ func newHarness(t testing.TB, ho harnessOpts) *harness {
 		t.Fatal(err)
 	}
 	opts := Options{
-		Hostname: "mx.example.net", Domains: []string{"example.net", "mx.example.net"},
+		Hostname: "mx.example.net", Domains: []string{"example.net", "mx.example.net", "xn--bcher-kva.example.net"},
 		Queue: h.spy, Accounts: h.accounts, Quota: h.store, DNS: ho.dns, Signer: ho.signer,
 		Pipeline:         func(name string) *engine.Pipeline { return h.live.Current().Pipeline(name) },
 		TLS:              &tls.Config{Certificates: []tls.Certificate{pair}},

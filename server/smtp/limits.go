@@ -79,6 +79,7 @@ func (l *limitedListener) Accept() (net.Conn, error) {
 		ip := hostOf(conn.RemoteAddr())
 		if l.c.acquire(ip) {
 			lc := &limitedConn{Conn: conn, idle: l.c.idle}
+			lc.drain.w = lc
 			lc.release = func() { l.c.release(ip, lc) }
 			l.c.mu.Lock()
 			l.c.open[lc] = struct{}{}
@@ -104,6 +105,7 @@ type limitedConn struct {
 	release func()
 	idle    time.Duration
 	pushed  time.Time
+	drain   drainState // what shutdown needs (drain.go)
 }
 
 // Read pushes the read deadline on while data arrives. go-smtp sets one
@@ -111,7 +113,9 @@ type limitedConn struct {
 // however steadily it came; this makes the limit one on silence (RFC 5321
 // 4.5.3.2: a timeout per data block, not per message).
 func (c *limitedConn) Read(p []byte) (int, error) {
+	c.drain.reading.Store(true)
 	n, err := c.Conn.Read(p)
+	c.drain.reading.Store(false)
 	if n > 0 && c.idle > 0 {
 		if now := time.Now(); now.Sub(c.pushed) > time.Second { // not a syscall per read
 			c.pushed = now

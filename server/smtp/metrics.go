@@ -20,6 +20,7 @@ type Metrics struct {
 	BadData      atomic.Int64 // messages refused for malformed or oversized DATA
 	Sessions     atomic.Int64 // SMTP sessions started
 	Pregreet     atomic.Int64 // clients dropped for talking before the greeting
+	NoStorage    atomic.Int64 // MAILs refused while the data file system was too full
 }
 
 // NewMetrics returns zeroed counters.
@@ -78,6 +79,7 @@ func (m *Metrics) WriteText(w io.Writer) {
 		{"sluice_smtp_bad_data_total", &m.BadData},
 		{"sluice_smtp_sessions_total", &m.Sessions},
 		{"sluice_smtp_pregreet_total", &m.Pregreet},
+		{"sluice_smtp_no_storage_total", &m.NoStorage},
 	} {
 		fmt.Fprintf(w, "# TYPE %s counter\n%s %d\n", c.name, c.name, c.v.Load())
 	}

@@ -28,14 +28,18 @@ var protocolDecisions = map[string]string{
 	"null-reverse-path":                     "250",
 	"space-after-colon":                     "250 (accepted, as Postfix does)",
 	"no-angle-brackets":                     "250 (accepted)",
-	"postmaster-without-domain":             "501: go-smtp's parser needs an @ (library limit)",
+	"postmaster-without-domain":             "250, to postmaster@<first domain> (go-smtp v0.26.0)",
+	"postmaster-without-domain-any-case":    "250",
 	"source-route-ignored":                  "250, delivered to the final address",
 	"ipv6-address-literal":                  "550 5.7.1: address literals are refused",
 	"quoted-local-part":                     "parsed; 5xx here because no such user exists",
 	"local-part-65-octets":                  "553 5.1.3; 64 octets pass the syntax check",
-	"unknown-esmtp-parameter":               "5xx (go-smtp: 500 5.5.4, not 555)",
+	"unknown-esmtp-parameter":               "555 5.5.4 (our go-smtp fork, server/internal/gosmtp)",
+	"unknown-rcpt-parameter":                "555 5.5.4 (same fork)",
 	"size-too-big":                          "5xx (go-smtp: 501 for a SIZE over 32 bits, 552 below)",
 	"smtputf8-local-part-without-extension": "553 5.6.7, then 250 with SMTPUTF8",
+	"smtputf8-u-label-local-domain":         "250",
+	"requiretls-before-starttls":            "530 5.7.10; listed and 250 after STARTTLS",
 	"command-line-too-long":                 "512 octets accepted; past limits.line_length 500",
 	"nul-in-command":                        "501 (a repeated EHLO: 501 at MAIL)",
 	"bare-lf-command-terminator":            "accepted: DATA still ends only at CRLF.CRLF",
@@ -132,7 +136,9 @@ func TestProtocolEdgeCases(t *testing.T) {
 		c.expect250("MAIL FROM: <a@example.org>")
 		c.expect250("RSET")
 		c.expect250("MAIL FROM:a@example.org")
-		want(t, c.cmd("RCPT TO:<Postmaster>"), "501", "postmaster-without-domain")
+		c.expect250("RCPT TO:<Postmaster>") // postmaster-without-domain
+		c.expect250("RCPT TO:<pOsTmAsTeR>") // postmaster-without-domain-any-case
+		want(t, c.cmd("RCPT TO:<Postmaster> FOO=BAR"), "555 5.5.4", "unknown-rcpt-parameter")
 		c.expect250("RCPT TO:<postmaster@example.net>")
 		c.expect250("RCPT TO:<@relay.example.org:alice@example.net>")
 		want(t, c.cmd("RCPT TO:<postmaster@[IPv6:2001:db8::25]>"), "550 5.7.1", "ipv6-address-literal")
@@ -140,7 +146,7 @@ func TestProtocolEdgeCases(t *testing.T) {
 		want(t, c.cmd("RCPT TO:<%s@example.net>", strings.Repeat("a", 65)), "553 5.1.3", "local-part-65-octets")
 		want(t, c.cmd("RCPT TO:<%s@example.net>", strings.Repeat("a", 64)), "550 5.1.1", "local-part-64-octets")
 		c.expect250("RSET")
-		want(t, c.cmd("MAIL FROM:<a@example.org> FOO=BAR"), "5", "unknown-esmtp-parameter")
+		want(t, c.cmd("MAIL FROM:<a@example.org> FOO=BAR"), "555 5.5.4", "unknown-esmtp-parameter")
 		want(t, c.cmd("MAIL FROM:<a@example.org> SIZE=999999999999"), "5", "size-too-big")
 		want(t, c.cmd("MAIL FROM:<a@example.org> SIZE=99999999"), "552", "size-too-big (32 bits)")
 		want(t, c.cmd("MAIL FROM:<jörg@example.org>"), "553 5.6.7", "smtputf8 without the parameter")
@@ -150,9 +156,22 @@ func TestProtocolEdgeCases(t *testing.T) {
 		}
 		c.expect250("MAIL FROM:<jörg@example.org> SMTPUTF8")
 		c.expect250("RCPT TO:<alice@example.net>")
+		c.expect250("RCPT TO:<postmaster@bücher.example.net>") // smtputf8-u-label-local-domain
 		c.expect354("DATA")
 		c.send("Subject: utf8\r\n\r\nx\r\n.\r\n")
 		c.expect("250")
+	})
+	t.Run("requiretls-before-starttls", func(t *testing.T) {
+		c := dialConv(t, h.mx)
+		if r := c.cmd("EHLO client.example.org"); strings.Contains(r, "REQUIRETLS") {
+			t.Errorf("REQUIRETLS advertised in plain text:\n%s", r)
+		}
+		want(t, c.cmd("MAIL FROM:<a@example.org> REQUIRETLS"), "530 5.7.10", "requiretls-before-starttls")
+		c.startTLS()
+		if r := c.cmd("EHLO client.example.org"); !strings.Contains(r, "REQUIRETLS") {
+			t.Errorf("REQUIRETLS not advertised after STARTTLS:\n%s", r)
+		}
+		c.expect250("MAIL FROM:<a@example.org> REQUIRETLS")
 	})
 	t.Run("lines", func(t *testing.T) {
 		c := ehlo()

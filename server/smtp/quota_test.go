@@ -1,9 +1,13 @@
 package smtp
 
 import (
+	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	gosmtp "github.com/emersion/go-smtp"
 )
 
 // A user over quota gets 452 4.2.2 (may free space); a message larger than
@@ -64,4 +68,36 @@ func TestSlowDataIsNotCut(t *testing.T) {
 	}
 	c.send(".\r\n")
 	c.expect("250")
+}
+
+// fullDisk is a Headroom the test turns on and off.
+type fullDisk struct{ low atomic.Bool }
+
+func (f *fullDisk) Low() bool { return f.low.Load() }
+
+// TestDiskHeadroom: while the data file system is too full, MAIL gets
+// 452 4.3.1 (before any body is sent) on the MX and on submission alike;
+// when space returns, the same client is served.
+func TestDiskHeadroom(t *testing.T) {
+	disk := &fullDisk{}
+	h := newHarness(t, harnessOpts{modify: func(o *Options) { o.Headroom = disk }})
+	c := dialConv(t, h.mx)
+	c.expect250("EHLO client.example.org")
+	disk.low.Store(true)
+	want(t, c.cmd("MAIL FROM:<a@example.org>"), "452 4.3.1 ", "MAIL on a full disk")
+	err := h.submit("alice@example.net", "alice@example.net", []string{"bob@example.net"},
+		simpleMessage("alice@example.net", "bob@example.net", "full", "x"))
+	var se *gosmtp.SMTPError
+	if !errors.As(err, &se) || se.Code != 452 || se.EnhancedCode != (gosmtp.EnhancedCode{4, 3, 1}) {
+		t.Errorf("submission on a full disk: %v", err)
+	}
+	disk.low.Store(false)
+	c.expect250("MAIL FROM:<a@example.org>")
+	c.expect250("RCPT TO:<alice@example.net>")
+	c.expect354("DATA")
+	c.send("Subject: room again\r\n\r\nx\r\n.\r\n")
+	c.expect("250")
+	if n := h.srv.Metrics().NoStorage.Load(); n != 2 {
+		t.Errorf("no_storage counter %d, want 2", n)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/sluicemail/sluice/server/auth"
 	"github.com/sluicemail/sluice/server/queue"
 	"github.com/sluicemail/sluice/server/store"
+	"golang.org/x/net/idna"
 )
 
 // Router maps addresses to the queue recipients mail for them goes to, as
@@ -27,13 +28,37 @@ type Router struct {
 
 // IsLocal reports whether domain is one of ours.
 func (r Router) IsLocal(domain string) bool {
+	_, ok := r.Local(domain)
+	return ok
+}
+
+// Local returns our domain as the configuration spells it, for domain
+// written in any case and as a U-label or an A-label (RFC 5890: bücher.example
+// and xn--bcher-kva.example are one domain), so that an internationalised
+// address finds its account whichever form the sender used.
+func (r Router) Local(domain string) (string, bool) {
 	d := strings.TrimSuffix(domain, ".")
+	ad := aLabel(d)
 	for _, l := range r.Domains {
-		if strings.EqualFold(strings.TrimSuffix(l, "."), d) {
-			return true
+		l = strings.TrimSuffix(l, ".")
+		if strings.EqualFold(l, d) || strings.EqualFold(aLabel(l), ad) {
+			return l, true
 		}
 	}
-	return false
+	return "", false
+}
+
+// aLabel is domain in its ASCII form (RFC 5891 section 5), or domain
+// itself if it is not a valid IDNA name.
+func aLabel(domain string) string {
+	if isASCII(domain) && !strings.Contains(strings.ToLower(domain), "xn--") {
+		return domain
+	}
+	a, err := idna.Lookup.ToASCII(domain)
+	if err != nil {
+		return domain
+	}
+	return a
 }
 
 // Recipients turns resolved addresses into queue recipients: local users
@@ -57,18 +82,19 @@ func (r Router) Recipients(users []string) []queue.Recipient {
 // at a local domain that resolves to nobody: relaying it would only bring
 // it back to the MX, to be refused there.
 func (r Router) Route(addr string) ([]queue.Recipient, bool) {
-	_, domain, ok := splitAddress(addr)
+	local, domain, ok := splitAddress(addr)
 	if !ok {
 		return nil, false
 	}
-	if !r.IsLocal(domain) {
+	ours, isLocal := r.Local(domain)
+	if !isLocal {
 		return []queue.Recipient{{Addr: addr}}, true
 	}
 	if r.isSRS(addr) {
 		rcpts, err := r.reverseSRS(addr)
 		return rcpts, err == nil
 	}
-	users, found := r.Accounts.Resolve(addr)
+	users, found := r.Accounts.Resolve(local + "@" + ours)
 	if !found {
 		return nil, false
 	}

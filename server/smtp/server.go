@@ -53,6 +53,12 @@ type Quota interface {
 	CheckQuota(user string, size int64) error
 }
 
+// Headroom says whether the file system of the data directory is too full
+// to take new mail (server/diskfree).
+type Headroom interface {
+	Low() bool
+}
+
 // Signer DKIM-signs outbound mail (stages/dkim).
 type Signer interface {
 	Sign(raw []byte) ([]byte, error)
@@ -70,6 +76,7 @@ type Options struct {
 	Pipeline func(name string) *engine.Pipeline
 	DNS      resolver.Resolver // for the stages; nil: the pipeline's own
 	Quota    Quota             // nil: no quota
+	Headroom Headroom          // nil: the disk is never too full
 	Signer   Signer            // nil: no DKIM signing
 	TLS      *tls.Config       // nil: no STARTTLS and no submission AUTH
 	// Forward rewrites the sender (SRS) and seals (ARC) the mail that
@@ -196,17 +203,20 @@ func (s *Server) Listen(kind, addr string) (net.Addr, error) {
 		l = &pregreetListener{Listener: l, delay: s.opts.GreetDelay, onEarly: func() { s.opts.Metrics.Pregreet.Add(1) }}
 	}
 	if kind == Submissions {
-		l = tls.NewListener(l, s.opts.TLS)
+		l = &tlsListener{Listener: l, cfg: s.opts.TLS}
 	}
 	gs := gosmtp.NewServer(&backend{srv: s, kind: kind})
 	gs.Domain = s.opts.Hostname
-	gs.TLSConfig = s.opts.TLS
+	gs.TLSConfig = startTLSConfig(s.opts.TLS)
 	gs.MaxMessageBytes = s.opts.MaxMessageBytes
 	gs.MaxRecipients = s.opts.MaxRecipients
 	gs.MaxLineLength = s.opts.MaxLineLength
 	gs.ReadTimeout = s.opts.Timeout
 	gs.WriteTimeout = s.opts.Timeout
 	gs.EnableSMTPUTF8 = true
+	// REQUIRETLS (RFC 8689): go-smtp lists it in EHLO only on a TLS
+	// session; the relay honours it for every message that carries it.
+	gs.EnableREQUIRETLS = s.opts.TLS != nil
 	// AUTH is offered only over TLS (the session lists no mechanisms
 	// otherwise); allowing "insecure" auth here lets the session answer
 	// a plaintext AUTH with 538 5.7.11 itself instead of go-smtp's 523.
@@ -225,29 +235,6 @@ func (s *Server) Addr(kind string) net.Addr {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.addrs[kind]
-}
-
-// Shutdown stops accepting connections and waits for open sessions to end
-// until ctx ends; then it closes the remaining ones. A transaction cut off
-// that way was not acknowledged, so nothing is lost.
-func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	servers := append([]*gosmtp.Server(nil), s.servers...)
-	s.mu.Unlock()
-	var wg sync.WaitGroup
-	errs := make([]error, len(servers))
-	for i, gs := range servers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := gs.Shutdown(ctx); err != nil && !errors.Is(err, gosmtp.ErrServerClosed) {
-				errs[i] = err
-			}
-		}()
-	}
-	wg.Wait()
-	s.conns.closeAll() // sessions still open after the bound are cut
-	return errors.Join(errs...)
 }
 
 // slogLogger routes go-smtp's internal errors to slog.

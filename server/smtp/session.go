@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	gosmtp "github.com/emersion/go-smtp"
@@ -47,6 +48,12 @@ type session struct {
 	counted bool            // a refusal of this transaction is in the metrics
 	from    string
 	utf8    bool
+	// requireTLS: the client asked for REQUIRETLS (RFC 8689), which binds
+	// every onward hop.
+	requireTLS bool
+	// busy is set from MAIL to the end of the transaction; a shutdown
+	// lets such a session finish (drain.go).
+	busy    atomic.Bool
 	size    int64
 	rcpts   []acceptedRcpt
 	started time.Time
@@ -71,6 +78,7 @@ func (b *backend) NewSession(c *gosmtp.Conn) (gosmtp.Session, error) {
 		s.tls = &st
 	}
 	b.srv.opts.Metrics.Sessions.Add(1)
+	attach(s, c)
 	if !printable(s.helo) {
 		return nil, errBadHelo
 	}
@@ -129,7 +137,8 @@ func (s *session) evaluate(phase engine.Phase) engine.Verdict {
 // Reset ends the transaction (RSET, a new EHLO, the end of DATA).
 func (s *session) Reset() {
 	s.tx, s.msg, s.early = nil, nil, nil
-	s.inTx, s.counted, s.from, s.utf8, s.size, s.rcpts = false, false, "", false, 0, nil
+	s.inTx, s.counted, s.from, s.utf8, s.requireTLS, s.size, s.rcpts = false, false, "", false, false, 0, nil
+	s.busy.Store(false)
 }
 
 // countOnce counts a refusal of the transaction once, however many
@@ -149,9 +158,11 @@ func (s *session) Logout() error {
 
 // Session-level replies.
 var (
-	errAuthRequired = &gosmtp.SMTPError{Code: 530, EnhancedCode: gosmtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"}
-	errNestedMail   = &gosmtp.SMTPError{Code: 503, EnhancedCode: gosmtp.EnhancedCode{5, 5, 1}, Message: "Nested MAIL command (RFC 5321 4.1.4)"}
-	errBadHelo      = &gosmtp.SMTPError{Code: 501, EnhancedCode: gosmtp.EnhancedCode{5, 5, 2}, Message: "Invalid characters in HELO/EHLO argument"}
+	errAuthRequired    = &gosmtp.SMTPError{Code: 530, EnhancedCode: gosmtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"}
+	errNestedMail      = &gosmtp.SMTPError{Code: 503, EnhancedCode: gosmtp.EnhancedCode{5, 5, 1}, Message: "Nested MAIL command (RFC 5321 4.1.4)"}
+	errBadHelo         = &gosmtp.SMTPError{Code: 501, EnhancedCode: gosmtp.EnhancedCode{5, 5, 2}, Message: "Invalid characters in HELO/EHLO argument"}
+	errNoStorage       = &gosmtp.SMTPError{Code: 452, EnhancedCode: gosmtp.EnhancedCode{4, 3, 1}, Message: "Insufficient system storage, try again later"}
+	errRequireTLSPlain = &gosmtp.SMTPError{Code: 530, EnhancedCode: gosmtp.EnhancedCode{5, 7, 10}, Message: "REQUIRETLS needs a TLS session: issue STARTTLS first"}
 )
 
 // printable reports whether s has no control characters (a NUL in a
@@ -173,6 +184,11 @@ func (s *session) Mail(from string, opts *gosmtp.MailOptions) error {
 	if s.inTx {
 		return errNestedMail
 	}
+	if h := s.srv.opts.Headroom; h != nil && h.Low() {
+		// Before the body: the client keeps the message and retries.
+		s.srv.opts.Metrics.NoStorage.Add(1)
+		return errNoStorage
+	}
 	// A later EHLO does not make a new session: take its name now.
 	if s.helo = s.conn.Hostname(); !printable(s.helo) {
 		return errBadHelo
@@ -183,6 +199,11 @@ func (s *session) Mail(from string, opts *gosmtp.MailOptions) error {
 	if !opts.UTF8 && !isASCII(from) {
 		return errNeedUTF8
 	}
+	if opts.RequireTLS && s.tls == nil {
+		// go-smtp advertises REQUIRETLS only after STARTTLS but takes the
+		// parameter on any session; RFC 8689 defines it for TLS sessions only.
+		return errRequireTLSPlain
+	}
 	if s.kind != MX && s.srv.opts.RequireFromMatch && (from == "" || !s.srv.opts.Accounts.Owns(s.user, from)) {
 		return &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 7, 1},
 			Message: fmt.Sprintf("Sender address <%s> does not belong to user %s", from, s.user)}
@@ -190,7 +211,8 @@ func (s *session) Mail(from string, opts *gosmtp.MailOptions) error {
 	if s.msg == nil {
 		s.begin()
 	}
-	s.inTx, s.from, s.utf8, s.size = true, from, opts.UTF8, opts.Size
+	s.inTx, s.from, s.utf8, s.requireTLS, s.size = true, from, opts.UTF8, opts.RequireTLS, opts.Size
+	s.busy.Store(true)
 	s.msg.Envelope.MailFrom = from
 	s.msg.Envelope.AuthUser = s.user
 	if s.early == nil {
@@ -202,6 +224,7 @@ func (s *session) Mail(from string, opts *gosmtp.MailOptions) error {
 // Rcpt accepts a recipient: local domains for everyone, any domain for
 // authenticated users, then the rules of the RCPT phase.
 func (s *session) Rcpt(to string, opts *gosmtp.RcptOptions) error {
+	to = s.srv.postmaster(to)
 	dest, err := s.srv.resolveRcpt(to, s.user != "", s.utf8)
 	if err == errIsSRS {
 		dest, err = s.srsRcpt(to)

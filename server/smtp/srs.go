@@ -45,14 +45,15 @@ func (r Router) reverseSRS(addr string) ([]queue.Recipient, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, domain, ok := splitAddress(orig)
-	switch {
-	case !ok:
+	local, domain, ok := splitAddress(orig)
+	if !ok {
 		return nil, errors.New("srs: reversed address has no domain")
-	case !r.IsLocal(domain):
+	}
+	ours, isLocal := r.Local(domain)
+	if !isLocal {
 		return []queue.Recipient{{Addr: orig}}, nil
 	}
-	users, found := r.Accounts.Resolve(orig)
+	users, found := r.Accounts.Resolve(local + "@" + ours)
 	if !found {
 		return nil, errors.New("srs: reversed address is not a local mailbox")
 	}

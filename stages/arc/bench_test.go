@@ -44,4 +44,3 @@ func BenchmarkSeal(b *testing.B) {
 		}
 	}
 }
-

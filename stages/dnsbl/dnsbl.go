@@ -15,6 +15,7 @@ package dnsbl
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/netip"
 	"slices"
@@ -169,7 +170,11 @@ func summarize(stage string, out []outcome) engine.DNSBLFacts {
 	failed := map[string]bool{}
 	for _, o := range out {
 		if o.err != nil {
-			slog.Info("dns list lookup failed", "stage", stage, "zone", o.zone, "err", o.err)
+			level := slog.LevelInfo
+			if errors.Is(o.err, engine.ErrNoDNS) {
+				level = slog.LevelDebug // a rule test or dry run without DNS, by design
+			}
+			slog.Log(context.Background(), level, "dns list lookup failed", "stage", stage, "zone", o.zone, "err", o.err)
 			if !failed[o.zone] {
 				failed[o.zone] = true
 				f.Errors = append(f.Errors, o.zone)

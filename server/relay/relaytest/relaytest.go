@@ -30,6 +30,9 @@ type Message struct {
 	Data []byte // exactly as received, dot-unstuffed, line ends untouched
 	TLS  bool   // the session was encrypted
 	User string // the AUTH user, if any
+	// UTF8 and RequireTLS are the SMTPUTF8 and REQUIRETLS parameters of
+	// MAIL FROM.
+	UTF8, RequireTLS bool
 }
 
 // Server is a recording SMTP server.
@@ -47,12 +50,22 @@ type Server struct {
 	mu   sync.Mutex
 	msgs []*Message
 	srv  *smtp.Server
+	cert tls.Certificate
 }
 
 // Options choose how the server starts.
 type Options struct {
 	TLS      bool // offer STARTTLS (self-signed certificate)
 	Implicit bool // TLS from the first byte instead
+	// Names are more DNS names for the certificate (it always has mx.test,
+	// localhost and 127.0.0.1), so that a client trusting CertPool can
+	// verify it for the MX name it looked up.
+	Names      []string
+	SMTPUTF8   bool // advertise SMTPUTF8 (RFC 6531)
+	RequireTLS bool // advertise REQUIRETLS after STARTTLS (RFC 8689)
+	// Cert replaces the self-signed certificate (a test CA's, for the
+	// tests that validate it).
+	Cert *tls.Certificate
 }
 
 // Start starts a server on 127.0.0.1:0 and stops it when the test ends.
@@ -66,8 +79,14 @@ func Start(t testing.TB, o Options) *Server {
 	srv.Domain = "mx.test"
 	srv.AllowInsecureAuth = true
 	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
+	srv.EnableSMTPUTF8, srv.EnableREQUIRETLS = o.SMTPUTF8, o.RequireTLS
 	if o.TLS || o.Implicit {
-		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{Cert(t)}}
+		if o.Cert != nil {
+			s.cert = *o.Cert
+		} else {
+			s.cert = certFor(t, o.Names)
+		}
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{s.cert}}
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -110,11 +129,12 @@ func (ss *session) Auth(mech string) (sasl.Server, error) {
 	}), nil
 }
 
-func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
+func (ss *session) Mail(from string, opts *smtp.MailOptions) error {
 	if ss.s.Auth != nil && !ss.auth {
 		return &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "authentication required"}
 	}
 	ss.msg.From = from
+	ss.msg.UTF8, ss.msg.RequireTLS = opts.UTF8, opts.RequireTLS
 	return nil
 }
 
@@ -150,8 +170,23 @@ func (ss *session) Data(r io.Reader) error {
 func (ss *session) Reset()        { ss.msg = &Message{TLS: ss.msg.TLS, User: ss.msg.User} }
 func (ss *session) Logout() error { return nil }
 
+// CertPool trusts the server's certificate (nil without TLS).
+func (s *Server) CertPool() *x509.CertPool {
+	if s.cert.Leaf == nil {
+		return nil
+	}
+	p := x509.NewCertPool()
+	p.AddCert(s.cert.Leaf)
+	return p
+}
+
 // Cert returns a fresh self-signed certificate for mx.test and 127.0.0.1.
 func Cert(t testing.TB) tls.Certificate {
+	t.Helper()
+	return certFor(t, nil)
+}
+
+func certFor(t testing.TB, names []string) tls.Certificate {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -160,7 +195,7 @@ func Cert(t testing.TB) tls.Certificate {
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1),
 		Subject:      pkix.Name{CommonName: "mx.test"},
-		DNSNames:     []string{"mx.test", "localhost"},
+		DNSNames:     append([]string{"mx.test", "localhost"}, names...),
 		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().Add(time.Hour),
@@ -169,5 +204,9 @@ func Cert(t testing.TB) tls.Certificate {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
 }
