@@ -56,7 +56,7 @@ func newForwarder(cfg *config.Config, dns resolver.Resolver, log *slog.Logger) (
 			return nil, err
 		}
 		if f.Sealer == nil {
-			log.Info("forwarded mail is not ARC-sealed: no RSA DKIM key for the primary domain", "domain", cfg.Domains[0])
+			log.Debug("forwarded mail is not ARC-sealed: no RSA DKIM key for the primary domain", "domain", cfg.Domains[0])
 		}
 	}
 	return f, nil
