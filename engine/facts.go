@@ -16,6 +16,7 @@ type Facts struct {
 	SPF      SPFFacts      `expr:"spf" doc:"SPF, RFC 7208 (stage spf)"`
 	DKIM     DKIMFacts     `expr:"dkim" doc:"DKIM signatures, RFC 6376/8463 (stage dkim)"`
 	DMARC    DMARCFacts    `expr:"dmarc" doc:"DMARC, RFC 7489 (stage dmarc)"`
+	ARC      ARCFacts      `expr:"arc" doc:"the ARC chain of forwarders, RFC 8617 (stage arc)"`
 	Bayes    BayesFacts    `expr:"bayes" doc:"Bayesian spam probability (stage bayes)"`
 	Score    float64       `expr:"score" doc:"sum of the scores of the rules that fired so far"`
 
@@ -155,4 +156,16 @@ type BayesFacts struct {
 	Ham     float64  `expr:"ham" doc:"probability of ham, 0..1"`
 	Tokens  []string `expr:"tokens" doc:"the tokens that weighed most"`
 	Known   int      `expr:"known" doc:"how many of the message's tokens the model has seen (spam is 0.5 below the stage's min_tokens)"`
+}
+
+// ARCFacts are the validation of the message's Authenticated Received
+// Chain: the forwarders that sealed it and what each of them saw.
+type ARCFacts struct {
+	Chain         string   `expr:"chain" doc:"none (no ARC sets), pass, fail, or temperror (a key lookup failed)"`
+	Sealers       []string `expr:"sealers" doc:"d= of every ARC-Seal, oldest first"`
+	Trusted       bool     `expr:"trusted" doc:"whether the chain passes and its newest sealer is in the trusted list (arc: {trusted: [...]})"`
+	Instances     int      `expr:"instances" doc:"number of ARC sets"`
+	OldestResults string   `expr:"oldest_results" doc:"the first hop's ARC-Authentication-Results (what it saw of SPF, DKIM, DMARC)"`
+	NewestResults string   `expr:"newest_results" doc:"the newest hop's ARC-Authentication-Results"`
+	Reason        string   `expr:"reason" doc:"why the chain does not pass"`
 }

@@ -88,6 +88,25 @@ func trimAngle(s string) string {
 	return s
 }
 
+// Ensure runs the named stages of the pipeline that have not run yet, as
+// if a rule had read them, for a caller that needs their facts whatever
+// the rules read: the server evaluates DMARC for every message when it
+// sends aggregate reports, and validates ARC before sealing a forward.
+// Names the pipeline has no stage for are skipped. Call it between
+// Evaluate calls, after DATA for stages of the data phase.
+func (tx *Tx) Ensure(ctx context.Context, names ...string) {
+	var have []string
+	for _, n := range names {
+		if tx.p.Stages[n] != nil {
+			have = append(have, n)
+		}
+	}
+	if len(have) > 0 && tx.m.Raw == nil {
+		tx.m.Raw = []byte{}
+	}
+	tx.ensureAll(ctx, have)
+}
+
 // ensureAll runs the named stages that have not run yet, concurrently, and
 // waits for all of them. The last one runs in the calling goroutine, and
 // stages already finished cost nothing: most rules need one stage, or

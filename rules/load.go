@@ -25,6 +25,13 @@ type Options struct {
 	DNS          engine.Resolver // resolver for the stages (nil: none, DNS stages temperror)
 	DataDir      string          // the server's data directory, for stage files
 	StageTimeout time.Duration   // per-stage timeout; 0 means engine.DefaultStageTimeout
+	// StageConfig is handed to each stage as stages.Settings.Config, by
+	// namespace: the server config's blocks that concern a stage.
+	StageConfig map[string][]byte
+	// Always are stages built into every pipeline even when no rule reads
+	// them, for the server to run on its own account (dmarc for the
+	// aggregate reports, arc for sealing forwarded mail).
+	Always []string
 }
 
 // Set is one compiled rule directory: its pipelines, lists and tests.
@@ -220,6 +227,11 @@ func buildStages(p *engine.Pipeline, conf map[string]stageConf, opts Options) Er
 	for ns := range conf {
 		need[ns] = true
 	}
+	for _, ns := range opts.Always {
+		if stages.Has(ns) {
+			need[ns] = true
+		}
+	}
 	for _, r := range p.Rules {
 		for _, ns := range ruleNamespaces(r) {
 			if stages.Has(ns) {
@@ -250,7 +262,7 @@ func addStage(p *engine.Pipeline, ns string, conf map[string]stageConf, opts Opt
 		return
 	}
 	c := conf[ns]
-	set := stages.Settings{DataDir: opts.DataDir}
+	set := stages.Settings{DataDir: opts.DataDir, Config: opts.StageConfig[ns]}
 	if c.node != nil {
 		set.Raw = []byte(c.node.String())
 		set.Dir = filepath.Dir(c.file)

@@ -1,5 +1,5 @@
 // Package stages holds the registry of checks. Each check lives in its own
-// package under stages/ (rdns, dnsbl and uribl, spf, dkim, dmarc, bayes),
+// package under stages/ (rdns, dnsbl and uribl, spf, dkim, dmarc, arc, bayes),
 // registers a Factory under its namespace in init, and is built once per
 // rule set from its settings block. The shared DNS resolver is in
 // stages/resolver.
@@ -24,6 +24,11 @@ type Settings struct {
 	Dir string
 	// DataDir is the server's data directory ("" in dry runs without one).
 	DataDir string
+	// Config is the YAML of the server config's block for this stage's
+	// namespace (`arc:` in sluice.yaml for the arc stage), empty outside
+	// a server or when the config has none. Server-wide choices live
+	// there; the stage reads them without knowing the server.
+	Config []byte
 }
 
 // Decode unmarshals the settings into v, strictly: an unknown key is an

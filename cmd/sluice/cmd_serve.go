@@ -120,6 +120,9 @@ type instance struct {
 	// say on a spool locked by a running server, must leave its pid file)
 	pidWritten bool
 	webParts   // certificates, web listeners, TLS reports (serve_certs.go)
+	// SRS and ARC for forwarded mail, DMARC aggregate reports
+	// (serve_forwarding.go, serve_reports.go)
+	forwardParts
 }
 
 // start brings a server up from cfg. On error, what was started is stopped.
@@ -142,7 +145,11 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 	if err != nil {
 		return in, err
 	}
-	if in.live, err = rules.NewLive(rulesDir, rules.Options{DNS: in.dns, DataDir: cfg.Data}); err != nil {
+	ropts, err := rulesOptions(cfg, in.dns)
+	if err != nil {
+		return in, err
+	}
+	if in.live, err = rules.NewLive(rulesDir, ropts); err != nil {
 		return in, fmt.Errorf("rules: %w", err)
 	}
 	in.live.SetLogger(log)
@@ -168,12 +175,18 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 	}
 	// A DSN to a sender at one of our domains is delivered here, not sent
 	// out to come back through the MX (and its rules).
-	route := smtp.Router{Domains: cfg.Domains, Accounts: in.accounts}.Route
+	if in.forward, err = newForwarder(cfg, in.dns, log); err != nil {
+		return in, err
+	}
+	route := smtp.Router{Domains: cfg.Domains, Accounts: in.accounts, SRS: in.forward.SRS}.Route
 	if in.queue, err = queue.Open(queue.Dir(cfg.Data), queue.Options{Deliverer: in.store, Relay: sender,
 		Hostname: cfg.Hostname, Retry: retry, MaxAge: cfg.Queue.Expire.D(), Route: route, Logger: log}); err != nil {
 		return in, err
 	}
 	go func() { in.queue.Run(ctx); close(in.bg) }()
+	if err = in.startReports(ctx); err != nil {
+		return in, err
+	}
 	tlsConf, err := in.startCerts()
 	if err != nil {
 		return in, err
@@ -273,6 +286,7 @@ func (in *instance) startSMTP(tlsConf *tls.Config) error {
 		MaxAuthFailures: cfg.Limits.AuthFailuresPerIP, AuthBan: cfg.Limits.AuthBan.D(),
 		Timeout: cfg.Limits.Timeouts.Command.D(), GreetDelay: cfg.Limits.GreetDelay.D(),
 		RequireFromMatch: cfg.Submission.FromMatch(), Logger: in.log,
+		Forward: in.forward, Reports: in.smtpReports(),
 	})
 	if err != nil {
 		return err
@@ -329,8 +343,10 @@ func (in *instance) startAdmin() error {
 	}
 	var err error
 	queueAPI := queue.Handler(in.queue)
+	mounts := map[string]http.Handler{"/queue": queueAPI, "/queue/": queueAPI, "/quarantine": queueAPI, "/quarantine/": queueAPI}
+	in.mountReports(mounts)
 	in.admin, err = admin.Listen(in.cfg.Listen.Admin, admin.Options{
-		Mount:   map[string]http.Handler{"/queue": queueAPI, "/queue/": queueAPI, "/quarantine": queueAPI, "/quarantine/": queueAPI},
+		Mount:   mounts,
 		Metrics: []func(io.Writer){in.smtp.Metrics().WriteText, in.rulesMetrics, in.store.WriteMetrics, in.certs.WriteMetrics},
 		Gauges:  map[string]func() float64{"sluice_queue_length": func() float64 { return float64(len(in.queue.List())) }, "sluice_data_free_bytes": in.freeBytes},
 		Health:  in.health,
@@ -365,6 +381,7 @@ func (in *instance) shutdown(bound time.Duration) {
 	}
 	in.stopWeb()
 	in.cancel()
+	in.stopReports()
 	if in.queue != nil {
 		<-in.bg
 		if err := in.queue.Close(); err != nil {

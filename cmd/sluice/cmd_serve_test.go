@@ -92,6 +92,12 @@ rules:
 
 func newE2E(t *testing.T, inbound string) *e2e {
 	t.Helper()
+	return newE2EWith(t, inbound, "", "")
+}
+
+// newE2EWith adds config lines and zone records to the e2e server's.
+func newE2EWith(t *testing.T, inbound, moreConfig, moreZone string) *e2e {
+	t.Helper()
 	auth.HashCost = bcrypt.MinCost
 	e := &e2e{t: t, dir: t.TempDir(), logs: &lockedBuffer{}}
 	e.remote = relaytest.Start(t, relaytest.Options{TLS: true})
@@ -120,7 +126,7 @@ func newE2E(t *testing.T, inbound string) *e2e {
 		"mx.remote.example. A 127.0.0.1\n" +
 		"1.0.0.127.bl.example. A 127.0.0.2\n" +
 		"bad-url.example.dbl.example. A 127.0.1.2\n" +
-		record + "\n"
+		record + "\n" + moreZone
 	if e.zone, err = resolver.ParseZone(zone); err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +151,7 @@ relay: {port: %d}
 queue: {retry: [1s], expire: 1h}
 dkim: {keys: [{domain: example.net, selector: s1, key: dkim.pem}]}
 log: {level: debug}
-`, e.remote.Port))
+%s`, e.remote.Port, moreConfig))
 	cfg, err := config.Load(filepath.Join(e.dir, "sluice.yaml"))
 	if err != nil {
 		t.Fatal(err)

@@ -33,6 +33,9 @@ type Config struct {
 	Quota      Size       `yaml:"quota"`      // per-user mailbox storage; 0 means unlimited
 	Submission Submission `yaml:"submission"` // rules for authenticated senders
 	Log        Log        `yaml:"log"`        // log level and format
+	SRS        SRS        `yaml:"srs"`        // sender rewriting for forwarded mail
+	ARC        ARC        `yaml:"arc"`        // trusted ARC sealers; sealing forwarded mail
+	DMARC      DMARC      `yaml:"dmarc"`      // DMARC aggregate reports, sent and received
 	PublicIPs  []string   `yaml:"public_ips"` // this server's public addresses, for `sluice doctor` (default: the machine's global addresses)
 	MTASTS     MTASTS     `yaml:"mta_sts"`    // the MTA-STS policy published for the local domains (RFC 8461)
 
@@ -209,6 +212,7 @@ func Parse(data []byte, name, base string) (*Config, error) {
 		return nil, locate(data, name, errs)
 	}
 	c.resolve(base)
+	c.fillForwarding()
 	return &c, nil
 }
 
@@ -312,6 +316,7 @@ func (c *Config) resolve(base string) {
 	abs(&c.TLS.Cert)
 	abs(&c.TLS.Key)
 	abs(&c.DNS.Zonefile)
+	abs(&c.SRS.SecretFile)
 	if c.TLS.ACME != nil {
 		abs(&c.TLS.ACME.CARoot)
 	}

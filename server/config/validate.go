@@ -63,6 +63,7 @@ func (c *Config) validate() []fieldError {
 		}
 	}
 	errs = append(errs, c.Limits.validate()...)
+	errs = append(errs, c.validateForwarding()...)
 	errs = append(errs, c.validateWeb()...)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -78,6 +78,12 @@ func (s *Server) resolveRcpt(addr string, authenticated, utf8OK bool) ([]queue.R
 		}
 		return []queue.Recipient{{Addr: local + "@" + strings.ToLower(strings.TrimSuffix(domain, "."))}}, nil
 	}
+	if s.router.isSRS(addr) {
+		return nil, errIsSRS // the session decides, knowing the sender
+	}
+	if rcpts, ok := s.reportRcpt(addr); ok {
+		return rcpts, nil
+	}
 	users, found := s.opts.Accounts.Resolve(local + "@" + ours)
 	if !found && strings.EqualFold(local, "postmaster") {
 		return nil, errNoPostmaster

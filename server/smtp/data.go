@@ -51,6 +51,7 @@ func (s *session) Data(r io.Reader) error {
 	}
 	s.msg.SetRaw(raw)
 	v := s.evaluate(engine.PhaseData)
+	s.report(v)
 	if v.Final() {
 		s.logVerdict("", v, engine.PhaseData, "")
 		s.countOnce(v.Action)
@@ -65,8 +66,12 @@ func (s *session) Data(r io.Reader) error {
 	if err := s.checkQuota(env.Rcpt, int64(len(raw))); err != nil {
 		return err
 	}
+	if err := s.ingestReports(raw, env); err != nil || len(env.Rcpt) == 0 {
+		return err // a report for our rua address only, kept (or refused)
+	}
+	s.ensureARC(env, v)
 	out := s.finalMessage(raw, v)
-	id, err := s.srv.opts.Queue.Put(s.ctx, env, out)
+	id, err := s.put(env, out, v)
 	if err != nil {
 		s.srv.log.Error("queue put failed", "session", s.id, "ip", s.ip.String(), "err", err)
 		return errQueue

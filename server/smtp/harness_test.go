@@ -130,6 +130,8 @@ type harnessOpts struct {
 	signer  Signer
 	noQuota bool
 	quota   int64 // per-user storage limit in bytes (0: none)
+	queue   func(*queue.Options)
+	always  []string // stages the rules build even when no rule reads them
 }
 
 func newHarness(t testing.TB, ho harnessOpts) *harness {
@@ -151,7 +153,11 @@ func newHarness(t testing.TB, ho harnessOpts) *harness {
 	if h.store, err = store.Open(h.dir, store.Options{Logger: log, Quota: func(string) int64 { return ho.quota }}); err != nil {
 		t.Fatal(err)
 	}
-	if h.queue, err = queue.Open(queue.Dir(h.dir), queue.Options{Deliverer: h.store, Hostname: "mx.example.net", Logger: log}); err != nil {
+	qo := queue.Options{Deliverer: h.store, Hostname: "mx.example.net", Logger: log}
+	if ho.queue != nil {
+		ho.queue(&qo)
+	}
+	if h.queue, err = queue.Open(queue.Dir(h.dir), qo); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -170,7 +176,7 @@ func newHarness(t testing.TB, ho harnessOpts) *harness {
 		os.MkdirAll(filepath.Dir(filepath.Join(h.rulesDir, name)), 0o755)
 		os.WriteFile(filepath.Join(h.rulesDir, name), []byte(text), 0o644)
 	}
-	if h.live, err = rules.NewLive(h.rulesDir, rules.Options{DNS: ho.dns, DataDir: h.dir}); err != nil {
+	if h.live, err = rules.NewLive(h.rulesDir, rules.Options{DNS: ho.dns, DataDir: h.dir, Always: ho.always}); err != nil {
 		t.Fatal(err)
 	}
 	h.live.SetLogger(log)

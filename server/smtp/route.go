@@ -21,6 +21,9 @@ type Router struct {
 	Accounts interface {
 		Resolve(rcpt string) (users []string, ok bool)
 	}
+	// SRS reverses the SRS addresses we wrote when forwarding (nil: none
+	// are accepted), so that a bounce to one finds the original sender.
+	SRS Reverser
 }
 
 // IsLocal reports whether domain is one of ours.
@@ -86,6 +89,10 @@ func (r Router) Route(addr string) ([]queue.Recipient, bool) {
 	ours, isLocal := r.Local(domain)
 	if !isLocal {
 		return []queue.Recipient{{Addr: addr}}, true
+	}
+	if r.isSRS(addr) {
+		rcpts, err := r.reverseSRS(addr)
+		return rcpts, err == nil
 	}
 	users, found := r.Accounts.Resolve(local + "@" + ours)
 	if !found {

@@ -22,6 +22,7 @@ import (
 
 	gosmtp "github.com/emersion/go-smtp"
 	"github.com/sluicemail/sluice/engine"
+	"github.com/sluicemail/sluice/server/forward"
 	"github.com/sluicemail/sluice/server/queue"
 	"github.com/sluicemail/sluice/stages/resolver"
 )
@@ -78,6 +79,14 @@ type Options struct {
 	Headroom Headroom          // nil: the disk is never too full
 	Signer   Signer            // nil: no DKIM signing
 	TLS      *tls.Config       // nil: no STARTTLS and no submission AUTH
+	// Forward rewrites the sender (SRS) and seals (ARC) the mail that
+	// leaves for an address the client did not name: redirects and
+	// aliases pointing outside. nil forwards unchanged. Its SRS also
+	// makes bounces to our SRS addresses find the original sender.
+	Forward *forward.Forwarder
+	// Reports records DMARC evaluations for aggregate reports and takes
+	// in the reports sent to our rua address; nil: off.
+	Reports Reports
 
 	MaxMessageBytes  int64         // default 25 MiB
 	MaxHeaderBytes   int64         // default 256 KiB
@@ -161,7 +170,7 @@ func New(opts Options) (*Server, error) {
 	}
 	return &Server{
 		opts:   opts,
-		router: Router{Domains: opts.Domains, Accounts: opts.Accounts},
+		router: newRouter(opts),
 		log:    opts.Logger,
 		conns:  newConnLimiter(opts.MaxConnections, opts.MaxConnsPerIP, opts.Timeout),
 		auth:   newAuthLimiter(opts.MaxAuthFailures, opts.AuthBan),

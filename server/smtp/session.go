@@ -226,6 +226,9 @@ func (s *session) Mail(from string, opts *gosmtp.MailOptions) error {
 func (s *session) Rcpt(to string, opts *gosmtp.RcptOptions) error {
 	to = s.srv.postmaster(to)
 	dest, err := s.srv.resolveRcpt(to, s.user != "", s.utf8)
+	if err == errIsSRS {
+		dest, err = s.srsRcpt(to)
+	}
 	if err != nil {
 		s.refused(to, err)
 		return err

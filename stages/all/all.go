@@ -1,9 +1,10 @@
 // Package all links every check into a binary: importing it registers the
 // stages under their namespaces (rdns, dnsbl, uribl, spf, dkim, dmarc,
-// bayes).
+// arc, bayes).
 package all
 
 import (
+	_ "github.com/sluicemail/sluice/stages/arc"   // arc: ARC chain validation
 	_ "github.com/sluicemail/sluice/stages/bayes" // bayes: Bayesian spam probability
 	_ "github.com/sluicemail/sluice/stages/dkim"  // dkim: DKIM signature verification
 	_ "github.com/sluicemail/sluice/stages/dmarc" // dmarc: DMARC policy evaluation

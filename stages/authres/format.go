@@ -1,6 +1,6 @@
 // Package authres writes and cleans the Authentication-Results header field
 // (RFC 8601). Format turns the facts of the checks that ran for a message
-// (iprev from rdns, spf, dkim per signature, dmarc) into the field value
+// (iprev from rdns, spf, dkim per signature, dmarc, arc) into the field value
 // that delivery adds to accepted inbound mail; Strip removes the fields that
 // falsely claim our authserv-id from an incoming message first (RFC 8601
 // section 5), so that a user's mail client can trust the one we add.
@@ -48,6 +48,11 @@ func results(f *engine.Facts) []msgauthres.Result {
 	out = append(out, dkimResults(f.DKIM)...)
 	if r := f.DMARC.Result; r != "" {
 		out = append(out, &msgauthres.DMARCResult{Value: msgauthres.ResultValue(r), From: f.DMARC.Domain})
+	}
+	if r := f.ARC.Chain; r != "" {
+		// The "arc" method of RFC 8617 section 10.1: a sealer copies it
+		// into its ARC-Authentication-Results.
+		out = append(out, &msgauthres.GenericResult{Method: "arc", Value: msgauthres.ResultValue(r)})
 	}
 	return out
 }
