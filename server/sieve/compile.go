@@ -183,8 +183,8 @@ var supported = map[string]bool{
 	"comparator-i;octet": true, "comparator-i;ascii-casemap": true,
 	"comparator-i;ascii-numeric": true,
 	"mailbox":                    true, "imap4flags": true, "variables": true,
-	"subaddress": true, "relational": true, "copy": true,
-	"reject": true, "ereject": true, "vacation": true,
+	"subaddress": true, "relational": true, "body": true, "copy": true,
+	"reject": true, "ereject": true, "date": true, "vacation": true,
 }
 
 // Capabilities returns the extensions scripts may require, sorted and

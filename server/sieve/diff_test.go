@@ -82,6 +82,7 @@ func (p *pigeonhole) run(t *testing.T, name string, script, msg []byte, from, to
 		}
 	}
 	cmd := exec.Command(p.bin, "-c", p.conf, "-f", from, "-r", to, "-a", to, sp, mp)
+	cmd.Env = append(os.Environ(), "TZ=UTC") // the zone of date tests without :zone
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -130,7 +131,7 @@ func TestDifferentialPigeonhole(t *testing.T) {
 				break
 			}
 			msg := ParseMessage(raw)
-			res, err := compiled.Execute(Env{Envelope: Envelope{From: envelopeFrom(msg), To: diffRecipient}, Msg: msg, Now: time.Now()})
+			res, err := compiled.Execute(Env{Envelope: Envelope{From: envelopeFrom(msg), To: diffRecipient}, Msg: msg, Now: time.Now(), Zone: time.UTC})
 			if err != nil {
 				t.Errorf("%s × %s: %v", sname, mname, err)
 				continue

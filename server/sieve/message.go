@@ -16,6 +16,8 @@ type Message struct {
 	Header textproto.Header
 	Body   []byte
 	Size   int
+
+	parts []mimePart // the MIME walk, done at the first body test
 }
 
 // ParseMessage reads a message. A header it cannot read is kept as far

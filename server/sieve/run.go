@@ -16,7 +16,8 @@ type Envelope struct {
 type Env struct {
 	Envelope Envelope
 	Msg      *Message
-	Now      time.Time // for currentdate; zero means time.Now()
+	Now      time.Time      // for currentdate; zero means time.Now()
+	Zone     *time.Location // the zone of date tests without :zone; nil: time.Local
 }
 
 // RuntimeError is a failure while running a script (a limit hit,
