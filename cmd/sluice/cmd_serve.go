@@ -123,6 +123,7 @@ type instance struct {
 	// SRS and ARC for forwarded mail, DMARC aggregate reports
 	// (serve_forwarding.go, serve_reports.go)
 	forwardParts
+	sieveParts // users' Sieve scripts and ManageSieve (serve_sieve.go)
 }
 
 // start brings a server up from cfg. On error, what was started is stopped.
@@ -179,10 +180,11 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 		return in, err
 	}
 	route := smtp.Router{Domains: cfg.Domains, Accounts: in.accounts, SRS: in.forward.SRS}.Route
-	if in.queue, err = queue.Open(queue.Dir(cfg.Data), queue.Options{Deliverer: in.store, Relay: sender,
+	if in.queue, err = queue.Open(queue.Dir(cfg.Data), queue.Options{Deliverer: in.sieveDeliverer(route), Relay: sender,
 		Hostname: cfg.Hostname, Retry: retry, MaxAge: cfg.Queue.Expire.D(), Route: route, Logger: log}); err != nil {
 		return in, err
 	}
+	in.linkSieveQueue()
 	go func() { in.queue.Run(ctx); close(in.bg) }()
 	if err = in.startReports(ctx); err != nil {
 		return in, err

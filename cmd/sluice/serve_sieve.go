@@ -1,0 +1,28 @@
+package main
+
+import (
+	"github.com/sluicemail/sluice/server/queue"
+	"github.com/sluicemail/sluice/server/sieve"
+	"github.com/sluicemail/sluice/server/sieve/deliver"
+	"github.com/sluicemail/sluice/server/sieve/scripts"
+	"github.com/sluicemail/sluice/server/store"
+)
+
+// sieveParts are the users' Sieve filters: their scripts, run at local
+// delivery after the rules, and ManageSieve to edit them.
+type sieveParts struct {
+	scripts      *scripts.Store
+	sieveDeliver *deliver.Deliverer
+}
+
+// sieveDeliverer wraps the store so that local delivery runs each user's
+// active script; route sends replies to local senders straight to them.
+// The queue is handed over once open (linkSieveQueue).
+func (in *instance) sieveDeliverer(route func(string) ([]queue.Recipient, bool)) store.Deliverer {
+	in.scripts = scripts.New(in.store.UserDir, sieve.Limits{})
+	in.sieveDeliver = &deliver.Deliverer{Store: in.store, Scripts: in.scripts, Forward: in.forward,
+		Hostname: in.cfg.Hostname, Route: route, Logger: in.log}
+	return in.sieveDeliver
+}
+
+func (in *instance) linkSieveQueue() { in.sieveDeliver.SetQueue(in.queue) }
