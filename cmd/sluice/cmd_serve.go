@@ -199,6 +199,9 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 	if err = in.startIMAP(tlsConf); err != nil {
 		return in, err
 	}
+	if err = in.startManageSieve(tlsConf); err != nil {
+		return in, err
+	}
 	if err = in.startAdmin(); err != nil {
 		return in, err
 	}
@@ -382,6 +385,7 @@ func (in *instance) shutdown(bound time.Duration) {
 		in.admin.Close()
 	}
 	in.stopWeb()
+	in.stopManageSieve()
 	in.cancel()
 	in.stopReports()
 	if in.queue != nil {

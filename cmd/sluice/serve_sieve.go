@@ -1,6 +1,11 @@
 package main
 
 import (
+	"crypto/tls"
+	"fmt"
+	"net"
+
+	"github.com/sluicemail/sluice/server/managesieve"
 	"github.com/sluicemail/sluice/server/queue"
 	"github.com/sluicemail/sluice/server/sieve"
 	"github.com/sluicemail/sluice/server/sieve/deliver"
@@ -13,6 +18,7 @@ import (
 type sieveParts struct {
 	scripts      *scripts.Store
 	sieveDeliver *deliver.Deliverer
+	manageSieve  *managesieve.Server
 }
 
 // sieveDeliverer wraps the store so that local delivery runs each user's
@@ -26,3 +32,26 @@ func (in *instance) sieveDeliverer(route func(string) ([]queue.Recipient, bool))
 }
 
 func (in *instance) linkSieveQueue() { in.sieveDeliver.SetQueue(in.queue) }
+
+// startManageSieve listens on listen.managesieve, if set.
+func (in *instance) startManageSieve(tlsConf *tls.Config) error {
+	addr := in.cfg.Listen.ManageSieve
+	if addr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("managesieve: %w", err)
+	}
+	in.manageSieve = managesieve.New(managesieve.Options{Scripts: in.scripts, Auth: in.accounts,
+		TLSConfig: tlsConf, Logger: in.log})
+	go in.manageSieve.Serve(ln)
+	in.addrs = append(in.addrs, fmt.Sprintf("%-12s %s", "managesieve", ln.Addr()))
+	return nil
+}
+
+func (in *instance) stopManageSieve() {
+	if in.manageSieve != nil {
+		in.manageSieve.Close()
+	}
+}

@@ -29,6 +29,9 @@ var (
 	ErrExists   = errors.New("a script of that name exists")
 	ErrBadName  = errors.New("invalid script name")
 	ErrQuota    = errors.New("over the script quota")
+	// ErrMaxSize and ErrMaxScripts say which quota; both are ErrQuota.
+	ErrMaxSize    = fmt.Errorf("%w: script too large", ErrQuota)
+	ErrMaxScripts = fmt.Errorf("%w: too many scripts", ErrQuota)
 )
 
 const (

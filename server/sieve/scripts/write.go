@@ -41,7 +41,7 @@ func (s *Store) HaveSpace(user, name string, size int) error {
 		return err
 	}
 	if size > s.MaxSize {
-		return fmt.Errorf("%w: %d bytes is over the limit of %d", ErrQuota, size, s.MaxSize)
+		return fmt.Errorf("%w (%d bytes, the limit is %d)", ErrMaxSize, size, s.MaxSize)
 	}
 	list, err := s.List(user)
 	if err != nil {
@@ -53,7 +53,7 @@ func (s *Store) HaveSpace(user, name string, size int) error {
 		}
 	}
 	if len(list) >= s.MaxScripts {
-		return fmt.Errorf("%w: %d scripts is the limit", ErrQuota, s.MaxScripts)
+		return fmt.Errorf("%w (the limit is %d)", ErrMaxScripts, s.MaxScripts)
 	}
 	return nil
 }
