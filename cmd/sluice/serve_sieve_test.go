@@ -1,7 +1,15 @@
 package main
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"math/big"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -72,4 +80,75 @@ vacation :days 1 :subject "Away" "I am away this week.";
 	if _, err := os.Stat(filepath.Join(e.dir, "data", "mail", "example.net", "bob", ".dovecot.sieve")); err != nil {
 		t.Errorf("active script link: %v", err)
 	}
+}
+
+// A real ManageSieve client, sieve-connect (Debian package), uploads,
+// activates, lists and downloads a script over STARTTLS; then mail
+// through the MX is filed by it.
+func TestServeManageSieveWithSieveConnect(t *testing.T) {
+	bin := requireTool(t, "sieve-connect")
+	e := newE2E(t, e2eInbound)
+	// The e2e config has no managesieve listener: start one on the same
+	// instance, as startManageSieve does from listen.managesieve.
+	e.in.cfg.Listen.ManageSieve = "127.0.0.1:0"
+	tlsConf := &tls.Config{GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return selfSignedCert(t), nil }}
+	if err := e.in.startManageSieve(tlsConf); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.in.stopManageSieve)
+	host, port, _ := net.SplitHostPort(e.bound("managesieve"))
+	script := filepath.Join(t.TempDir(), "filters.sieve")
+	os.WriteFile(script, []byte("require [\"fileinto\", \"imap4flags\"];\nif header :contains \"subject\" \"invoice\" { fileinto :flags \"\\\\Seen\" \"Bills\"; }\n"), 0o644)
+	run := func(args ...string) string {
+		t.Helper()
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.WriteString("password1\n")
+		w.Close()
+		cmd := exec.Command(bin, append([]string{"--server", host, "--port", port, "--user", "bob@example.net",
+			"--passwordfd", "3", "--notlsverify", "--authmech", "PLAIN"}, args...)...)
+		cmd.ExtraFiles = []*os.File{r}
+		out, err := cmd.CombinedOutput()
+		r.Close()
+		if err != nil {
+			t.Fatalf("sieve-connect %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	run("--upload", "--localsieve", script, "--remotesieve", "filters")
+	run("--activate", "--remotesieve", "filters")
+	if out := run("--list"); !strings.Contains(out, "filters") || !strings.Contains(strings.ToLower(out), "active") {
+		t.Errorf("--list: %s", out)
+	}
+	back := filepath.Join(t.TempDir(), "back.sieve")
+	run("--download", "--remotesieve", "filters", "--localsieve", back)
+	if a, b := readFile(t, script), readFile(t, back); a != b {
+		t.Errorf("downloaded script differs:\n%s\n---\n%s", a, b)
+	}
+	if err := e.send("carol@remote.example", "bob@example.net", "invoice 7"); err != nil {
+		t.Fatal(err)
+	}
+	e.mailbox("bob@example.net", "Bills", 1)
+}
+
+func readFile(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func selfSignedCert(t *testing.T) *tls.Certificate {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), DNSNames: []string{"localhost"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Error(err)
+	}
+	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
