@@ -3,7 +3,8 @@ package sieve
 import "strings"
 
 // The :matches wildcards (RFC 5228 section 2.7.1): '*' is any run of
-// characters, '?' exactly one, a backslash makes the next one literal.
+// octets, '?' exactly one octet (as Pigeonhole counts, even inside a
+// UTF-8 character), a backslash makes the next one literal.
 // The pattern is cut at its stars into segments; the first is anchored
 // at the start, the last at the end and each one between is placed
 // leftmost. That is linear in practice and gives the captures RFC 5229
@@ -11,17 +12,17 @@ import "strings"
 
 type globTok struct {
 	any bool // '?'
-	r   rune
+	r   byte
 }
 
 // glob matches value against pattern and returns what each wildcard
 // took, in order.
 func glob(pattern, value string, fold bool) ([]string, bool) {
 	segs, stars := globSegments(pattern)
-	v := []rune(value)
-	eq := func(a, b rune) bool {
+	v := []byte(value)
+	eq := func(a, b byte) bool {
 		if fold {
-			return foldRune(a) == foldRune(b)
+			return foldByte(a) == foldByte(b)
 		}
 		return a == b
 	}
@@ -62,7 +63,7 @@ func glob(pattern, value string, fold bool) ([]string, bool) {
 }
 
 // segAt says whether seg matches v at i, appending what each '?' took.
-func segAt(seg []globTok, v []rune, i int, eq func(a, b rune) bool, caps *[]string) bool {
+func segAt(seg []globTok, v []byte, i int, eq func(a, b byte) bool, caps *[]string) bool {
 	if i+len(seg) > len(v) {
 		return false
 	}
@@ -87,7 +88,8 @@ func globSegments(p string) ([][]globTok, int) {
 	segs := [][]globTok{nil}
 	stars := 0
 	esc := false
-	for _, r := range p {
+	for i := 0; i < len(p); i++ {
+		r := p[i]
 		switch {
 		case esc:
 			segs[len(segs)-1] = append(segs[len(segs)-1], globTok{r: r})
@@ -106,7 +108,7 @@ func globSegments(p string) ([][]globTok, int) {
 	return segs, stars
 }
 
-func foldRune(r rune) rune {
+func foldByte(r byte) byte {
 	if r >= 'A' && r <= 'Z' {
 		return r + 'a' - 'A'
 	}

@@ -55,10 +55,27 @@ var wordDecoder = mime.WordDecoder{CharsetReader: charset.Reader}
 // trimmed and with RFC 2047 encoded words decoded, as Pigeonhole
 // compares them.
 func (m *Message) headerValues(name string) []string {
-	fields := m.Header.Values(name)
-	out := make([]string, 0, len(fields))
-	for _, v := range fields {
-		out = append(out, decodeHeader(v))
+	fields := m.fieldValues(name)
+	for i, v := range fields {
+		fields[i] = decodeHeader(v)
+	}
+	return fields
+}
+
+// fieldValues returns the values of the fields called name as they
+// were written, folding included (go-message's own values lose the
+// whitespace of continuation lines, which Pigeonhole keeps).
+func (m *Message) fieldValues(name string) []string {
+	var out []string
+	fields := m.Header.FieldsByKey(name)
+	for fields.Next() {
+		raw, err := fields.Raw()
+		if err != nil {
+			out = append(out, fields.Value())
+			continue
+		}
+		_, v, _ := strings.Cut(string(raw), ":")
+		out = append(out, strings.TrimRight(v, "\r\n"))
 	}
 	return out
 }
@@ -73,21 +90,23 @@ func decodeHeader(v string) string {
 	return strings.TrimSpace(v)
 }
 
+// unfold removes the line breaks of a folded field; a tab that began a
+// continuation line becomes a space, as Dovecot reads headers.
 func unfold(v string) string {
 	if !strings.ContainsAny(v, "\r\n") {
 		return v
 	}
-	v = strings.ReplaceAll(v, "\r\n", "")
+	v = strings.ReplaceAll(v, "\r\n", "\n")
+	v = strings.ReplaceAll(v, "\n\t", " ")
 	return strings.ReplaceAll(v, "\n", "")
 }
 
 // rawHeaderValues returns the values unfolded but not decoded, for
 // address parsing, which must see the encoded words in their place.
 func (m *Message) rawHeaderValues(name string) []string {
-	fields := m.Header.Values(name)
-	out := make([]string, 0, len(fields))
-	for _, v := range fields {
-		out = append(out, strings.TrimSpace(unfold(v)))
+	fields := m.fieldValues(name)
+	for i, v := range fields {
+		fields[i] = strings.TrimSpace(unfold(v))
 	}
-	return out
+	return fields
 }
