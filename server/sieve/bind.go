@@ -31,6 +31,7 @@ type argSpec struct {
 	tags     []tagSpec
 	pos      []valKind
 	optFirst int // how many leading positional arguments may be left out
+	optLast  int // how many trailing ones may (deleteheader's value patterns)
 }
 
 // bound holds the arguments of one command or test once matched to its
@@ -89,10 +90,13 @@ func (c *compiler) bind(name string, pos Pos, args []Arg, spec argSpec) (*bound,
 		b.tags[a.Tag] = v
 	}
 	n := len(b.args)
-	if n > len(spec.pos) || n < len(spec.pos)-spec.optFirst {
+	if n > len(spec.pos) || n < len(spec.pos)-spec.optFirst-spec.optLast {
 		return nil, errorf(pos, "%s takes %d positional arguments, not %d", name, len(spec.pos), n)
 	}
 	kinds := spec.pos[len(spec.pos)-n:]
+	if spec.optLast > 0 {
+		kinds = spec.pos[:n]
+	}
 	for i, a := range b.args {
 		if !fits(a, kinds[i]) {
 			return nil, errorf(a.Pos, "%s: argument %d must be %s", name, i+1, kinds[i])

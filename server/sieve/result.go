@@ -28,6 +28,9 @@ type Action struct {
 	Reason   string   // ActReject
 	Extended bool     // ActReject: ereject, refused in the SMTP dialogue
 	Vacation *Vacation
+	// Message is the message as editheader left it when the action was
+	// taken (ActStore, ActRedirect); nil when it was not edited.
+	Message []byte
 }
 
 // Vacation is a vacation auto-reply the script asked for (RFC 5230); the
@@ -47,6 +50,7 @@ type Result struct {
 	Actions      []Action
 	ImplicitKeep bool     // no action cancelled it: store in INBOX
 	KeepFlags    []string // the flags of the implicit keep
+	KeepMessage  []byte   // the message the implicit keep stores, if edited
 }
 
 // add records an action, merging duplicates as RFC 5228 section 2.10.3
@@ -81,6 +85,9 @@ func (r *run) add(a Action) error {
 	}
 	if a.Kind != ActVacation && !a.Copy {
 		res.ImplicitKeep = false
+	}
+	if a.Kind == ActStore || a.Kind == ActRedirect {
+		a.Message = r.currentRaw()
 	}
 	res.Actions = append(res.Actions, a)
 	return nil

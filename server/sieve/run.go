@@ -42,6 +42,7 @@ type run struct {
 	flags     string // the internal variable of imap4flags
 	res       *Result
 	redirects int
+	edited    bool // editheader changed the message (env.Msg is our copy)
 }
 
 // Execute runs the script against one message and returns what to do
@@ -64,6 +65,7 @@ func (s *Script) Execute(env Env) (*Result, error) {
 	}
 	if r.res.ImplicitKeep {
 		r.res.KeepFlags = flagList(r.flags)
+		r.res.KeepMessage = r.currentRaw()
 	}
 	return r.res, nil
 }

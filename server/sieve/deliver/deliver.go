@@ -108,12 +108,12 @@ func (d *Deliverer) apply(user, keepBox string, raw []byte, date time.Time, msg 
 		if a.Kind != sieve.ActStore {
 			continue
 		}
-		if err := d.store(user, a.Mailbox, raw, a.Flags, date); err != nil {
+		if err := d.store(user, a.Mailbox, edited(raw, a.Message), a.Flags, date); err != nil {
 			return err
 		}
 	}
 	if res.ImplicitKeep {
-		if err := d.store(user, keepBox, raw, res.KeepFlags, date); err != nil {
+		if err := d.store(user, keepBox, edited(raw, res.KeepMessage), res.KeepFlags, date); err != nil {
 			return err
 		}
 	}
@@ -121,7 +121,7 @@ func (d *Deliverer) apply(user, keepBox string, raw []byte, date time.Time, msg 
 	for _, a := range res.Actions {
 		switch a.Kind {
 		case sieve.ActRedirect:
-			errs = append(errs, d.redirect(user, env.Envelope.From, a.Address, raw))
+			errs = append(errs, d.redirect(user, env.Envelope.From, a.Address, edited(raw, a.Message)))
 		case sieve.ActReject:
 			d.reject(user, env.Envelope.From, msg, a.Reason)
 		case sieve.ActVacation:
@@ -131,6 +131,15 @@ func (d *Deliverer) apply(user, keepBox string, raw []byte, date time.Time, msg 
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// edited is the message an action carries: as editheader left it, or
+// as it came.
+func edited(raw, msg []byte) []byte {
+	if msg != nil {
+		return msg
+	}
+	return raw
 }
 
 // store puts raw in mailbox with flags; keywords need the mailbox

@@ -2,6 +2,8 @@ package deliver
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -199,5 +201,29 @@ vacation :days 2 :subject "Away" :addresses "bob.alias@example.com" "I am away."
 	}
 	if n := len(contents(t, st, "INBOX")); n != 8 {
 		t.Errorf("INBOX holds %d, want every message kept", n)
+	}
+}
+
+// editheader's changes reach the stored copy; the fields it may not
+// delete stay.
+func TestEditheaderStored(t *testing.T) {
+	d, st, _ := setup(t, `require ["editheader", "fileinto"];
+addheader "X-Filtered" "by bob";
+deleteheader "subject";
+deleteheader "received";
+fileinto "Edited";`)
+	raw := msg("a@example.org", "Received: from x by y; Fri, 4 Dec 2026 10:00:00 +0000\r\n")
+	if err := d.Deliver(user, "INBOX", raw, "", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	dir, _ := st.MailboxDir(user, "Edited")
+	files, _ := filepath.Glob(filepath.Join(dir, "*", "*"))
+	if len(files) != 1 {
+		t.Fatalf("Edited holds %d files", len(files))
+	}
+	data, _ := os.ReadFile(files[0])
+	got := string(data)
+	if !strings.HasPrefix(got, "X-Filtered: by bob\r\n") || strings.Contains(got, "Subject:") || !strings.Contains(got, "Received: from x") || !strings.HasSuffix(got, "\r\n\r\nbody\r\n") {
+		t.Errorf("stored message:\n%s", got)
 	}
 }
