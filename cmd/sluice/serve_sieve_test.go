@@ -42,7 +42,11 @@ vacation :days 1 :subject "Away" "I am away this week.";
 		}
 	}
 	e.mailbox("bob@example.net", "Reports", 1)
-	e.mailbox("bob@example.net", "INBOX", 2)
+	for _, m := range e.mailbox("bob@example.net", "INBOX", 2) {
+		if !strings.Contains(m, "\r\nX-Sluice-Spam: score=0\r\n") {
+			t.Errorf("no spam status for spamtest:\n%s", m)
+		}
+	}
 	junk := e.mailbox("bob@example.net", "Junk", 1)
 	if !strings.Contains(junk[0], "cheap viagra") {
 		t.Errorf("Junk holds the wrong message:\n%s", junk[0])

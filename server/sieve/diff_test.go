@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -63,7 +64,11 @@ func newPigeonhole(t *testing.T) *pigeonhole {
 	conf := filepath.Join(dir, "dovecot.conf")
 	text := "mail_location = maildir:" + filepath.Join(dir, "mail") + "\n" +
 		"mail_uid = " + uid + "\nmail_gid = " + gid + "\nprotocols =\n" +
-		"plugin {\n  sieve_extensions = +editheader +spamtest\n}\n"
+		"plugin {\n  sieve_extensions = +editheader +spamtest +spamtestplus\n" +
+		// spamtest reads X-Spam-Score out of 15; the sluice side gets the
+		// same certainty through Env.Spam (spamCertainty).
+		"  sieve_spamtest_status_type = score\n  sieve_spamtest_status_header = X-Spam-Score\n" +
+		"  sieve_spamtest_max_value = 15\n}\n"
 	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -113,6 +118,16 @@ func envelopeFrom(m *Message) string {
 	return strings.Trim(m.Header.Get("Return-Path"), "<> ")
 }
 
+// spamCertainty reads X-Spam-Score as Pigeonhole is configured to.
+func spamCertainty(m *Message) *float64 {
+	v, err := strconv.ParseFloat(strings.TrimSpace(m.Header.Get("X-Spam-Score")), 64)
+	if err != nil {
+		return nil
+	}
+	f := v / 15
+	return &f
+}
+
 func TestDifferentialPigeonhole(t *testing.T) {
 	ph := newPigeonhole(t)
 	scripts := readDir(t, "testdata/diff/scripts", ".sieve")
@@ -131,7 +146,7 @@ func TestDifferentialPigeonhole(t *testing.T) {
 				break
 			}
 			msg := ParseMessage(raw)
-			res, err := compiled.Execute(Env{Envelope: Envelope{From: envelopeFrom(msg), To: diffRecipient}, Msg: msg, Now: time.Now(), Zone: time.UTC})
+			res, err := compiled.Execute(Env{Envelope: Envelope{From: envelopeFrom(msg), To: diffRecipient}, Msg: msg, Now: time.Now(), Zone: time.UTC, Spam: spamCertainty(msg)})
 			if err != nil {
 				t.Errorf("%s × %s: %v", sname, mname, err)
 				continue

@@ -18,6 +18,9 @@ type Env struct {
 	Msg      *Message
 	Now      time.Time      // for currentdate; zero means time.Now()
 	Zone     *time.Location // the zone of date tests without :zone; nil: time.Local
+	// Spam is how sure the server is that the message is spam, 0 to 1,
+	// for spamtest; nil when it was not tested.
+	Spam *float64
 }
 
 // RuntimeError is a failure while running a script (a limit hit,

@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluicemail/sluice/engine"
 	"github.com/sluicemail/sluice/server/forward"
 	"github.com/sluicemail/sluice/server/queue"
 	"github.com/sluicemail/sluice/server/sieve"
@@ -37,6 +38,10 @@ type Deliverer struct {
 	Route  func(addr string) ([]queue.Recipient, bool)
 	Logger *slog.Logger
 	Now    func() time.Time // default time.Now
+	// SpamScore is the verdict score spamtest takes as certain spam
+	// (its top value, 10); default 10. The Bayes probability counts when
+	// it says more.
+	SpamScore float64
 
 	mu    sync.RWMutex
 	queue forward.Queue
@@ -88,12 +93,37 @@ func (d *Deliverer) Deliver(user, mailbox string, raw []byte, flags string, date
 		Envelope: sieve.Envelope{From: returnPath(msg), To: user},
 		Msg:      msg,
 		Now:      d.now(),
+		Spam:     d.spamCertainty(msg),
 	}
 	res, err := script.Execute(env)
 	if err != nil {
 		d.log().Warn("sieve: script failed, keeping", "user", user, "script", name, "err", err)
 	}
 	return d.apply(user, mailbox, raw, date, msg, env, res)
+}
+
+// spamCertainty maps our spam status field (the topmost, which the SMTP
+// session wrote after removing any that came with the message) to the
+// 0..1 that spamtest reports: the larger of score/SpamScore and the
+// Bayes probability. nil when the message did not come through the MX.
+func (d *Deliverer) spamCertainty(msg *sieve.Message) *float64 {
+	vals := msg.Header.Values(engine.SpamStatusField)
+	if len(vals) == 0 {
+		return nil
+	}
+	score, bayes, hasBayes, ok := engine.ParseSpamStatus(vals[0])
+	if !ok {
+		return nil
+	}
+	top := d.SpamScore
+	if top <= 0 {
+		top = 10
+	}
+	c := min(max(score/top, 0), 1)
+	if hasBayes && bayes > c {
+		c = bayes
+	}
+	return &c
 }
 
 // returnPath reads the envelope sender from the Return-Path header.

@@ -227,3 +227,20 @@ fileinto "Edited";`)
 		t.Errorf("stored message:\n%s", got)
 	}
 }
+
+// spamtest sees the score and Bayes probability the SMTP session wrote.
+func TestSpamtest(t *testing.T) {
+	d, st, _ := setup(t, `require ["spamtest", "fileinto", "relational", "comparator-i;ascii-numeric"];
+if spamtest :value "ge" :comparator "i;ascii-numeric" "8" { fileinto "Spam"; }
+elsif spamtest :is "0" { fileinto "Untested"; }`)
+	for _, extra := range []string{"X-Sluice-Spam: score=2; bayes=0.990\r\n", "X-Sluice-Spam: score=1\r\n", ""} {
+		if err := d.Deliver(user, "INBOX", msg("a@example.org", extra), "", time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for box, want := range map[string]int{"Spam": 1, "Untested": 1, "INBOX": 1} {
+		if n := len(contents(t, st, box)); n != want {
+			t.Errorf("%s holds %d, want %d", box, n, want)
+		}
+	}
+}
