@@ -7,7 +7,7 @@ import "testing"
 func TestSpamValue(t *testing.T) {
 	f := func(v float64) *float64 { return &v }
 	cases := []struct {
-		spam          *float64
+		spam           *float64
 		value, percent string
 	}{
 		{nil, "0", "0"},
