@@ -151,7 +151,7 @@ func (d *Deliverer) apply(user, keepBox string, raw []byte, date time.Time, msg 
 	for _, a := range res.Actions {
 		switch a.Kind {
 		case sieve.ActRedirect:
-			errs = append(errs, d.redirect(user, env.Envelope.From, a.Address, edited(raw, a.Message)))
+			errs = append(errs, d.redirect(user, env.Envelope.From, a.Address, edited(raw, a.Message), msg.Header.Get("Message-ID")))
 		case sieve.ActReject:
 			d.reject(user, env.Envelope.From, msg, a.Reason)
 		case sieve.ActVacation:
@@ -205,12 +205,25 @@ func (d *Deliverer) appendWithKeywords(user, mailbox string, raw []byte, flags [
 	return err
 }
 
+// redirectMemory is how long a redirect of one message to one address
+// is remembered (Pigeonhole's sieve_redirect_duplicate_period): a retry
+// of the delivery, or the message coming back round a loop of
+// redirects, does not send it again.
+const redirectMemory = 12 * time.Hour
+
 // redirect sends the message on, without the Return-Path we added,
 // through the forwarding hook (SRS for the sender, an ARC seal).
-func (d *Deliverer) redirect(user, sender, to string, raw []byte) error {
+func (d *Deliverer) redirect(user, sender, to string, raw []byte, msgID string) error {
 	q := d.getQueue()
 	if q == nil {
 		return errors.New("sieve: redirect: no queue")
+	}
+	if msgID != "" {
+		fresh, err := d.tracker().claim(user, "redirect\x00"+strings.ToLower(to), msgID, redirectMemory)
+		if err == nil && !fresh {
+			d.log().Info("sieve: redirect already done", "user", user, "to", to, "message_id", msgID)
+			return nil
+		}
 	}
 	id, err := d.Forward.Queue(context.Background(), q, sender, []string{to}, stripReturnPath(raw), "sieve redirect by "+user)
 	if err != nil {
@@ -252,13 +265,17 @@ func (d *Deliverer) send(to string, raw []byte, reason string) error {
 	return err
 }
 
+func (d *Deliverer) tracker() *tracker {
+	d.once.Do(func() { d.track = &tracker{home: d.Store.UserDir, clock: d.now} })
+	return d.track
+}
+
 func (d *Deliverer) vacation(user, sender string, msg *sieve.Message, v *sieve.Vacation) {
 	if why := skipReason(msg, sender, user, v); why != "" {
 		d.log().Info("sieve: no vacation reply", "user", user, "sender", sender, "why", why)
 		return
 	}
-	d.once.Do(func() { d.track = &tracker{home: d.Store.UserDir, clock: d.now} })
-	ok, err := d.track.claim(user, v.Handle, sender, time.Duration(v.Seconds)*time.Second)
+	ok, err := d.tracker().claim(user, v.Handle, sender, time.Duration(v.Seconds)*time.Second)
 	if err != nil {
 		d.log().Warn("sieve: vacation tracking failed, no reply", "user", user, "err", err)
 		return

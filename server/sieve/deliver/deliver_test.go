@@ -147,6 +147,8 @@ func TestRedirectAndReject(t *testing.T) {
 if header :is "x-kind" "fwd" { redirect "carol@example.net"; }
 elsif header :is "x-kind" "no" { reject "not wanted"; }`)
 	d.Deliver(user, "INBOX", msg("alice@example.org", "X-Kind: fwd\r\n"), "", time.Time{})
+	// The same message again (a retried delivery, a loop): not sent twice.
+	d.Deliver(user, "INBOX", msg("alice@example.org", "X-Kind: fwd\r\n"), "", time.Time{})
 	d.Deliver(user, "INBOX", msg("alice@example.org", "X-Kind: no\r\n"), "", time.Time{})
 	if n := len(contents(t, st, "INBOX")); n != 0 {
 		t.Fatalf("INBOX holds %d, want nothing", n)

@@ -15,7 +15,8 @@ import (
 )
 
 // tracker remembers, per user, which senders got which vacation reply
-// until when (RFC 5230 section 4.2), in <home>/sieve/.vacation: one line
+// until when (RFC 5230 section 4.2), and which messages were redirected
+// where, in <home>/sieve/.vacation: one line
 // "UNIX-EXPIRY HASH" per reply, expired lines dropped at each write. The
 // hash of handle and sender keeps addresses out of the file.
 type tracker struct {
