@@ -75,9 +75,18 @@ func newPigeonhole(t *testing.T) *pigeonhole {
 	return &pigeonhole{bin: bin, dir: dir, conf: conf}
 }
 
-// run returns sieve-test's standard output, or its error text and ok
-// false when the script does not compile.
-func (p *pigeonhole) run(t *testing.T, name string, script, msg []byte, from, to string) (string, bool) {
+// outcome is what sieve-test made of one script and message.
+type outcome int
+
+const (
+	ranOK         outcome = iota
+	failedRunning         // ran, failed, fell back to the implicit keep
+	refused               // did not compile
+)
+
+// run returns sieve-test's standard output (or, when it failed, its
+// error output) and how it ended.
+func (p *pigeonhole) run(t *testing.T, name string, script, msg []byte, from, to string) (string, outcome) {
 	t.Helper()
 	sp := filepath.Join(p.dir, name+".sieve")
 	mp := filepath.Join(p.dir, name+".eml")
@@ -91,9 +100,12 @@ func (p *pigeonhole) run(t *testing.T, name string, script, msg []byte, from, to
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return stderr.String(), false
+		if strings.Contains(stderr.String(), "final result: failed; resolved with successful implicit keep") {
+			return stderr.String(), failedRunning
+		}
+		return stderr.String(), refused
 	}
-	return stdout.String(), true
+	return stdout.String(), ranOK
 }
 
 func readDir(t *testing.T, dir, ext string) map[string][]byte {
@@ -132,12 +144,12 @@ func TestDifferentialPigeonhole(t *testing.T) {
 	ph := newPigeonhole(t)
 	scripts := readDir(t, "testdata/diff/scripts", ".sieve")
 	msgs := readDir(t, "testdata/diff/messages", ".eml")
-	pairs := 0
+	pairs, failed := 0, 0
 	for sname, script := range scripts {
 		compiled, err := Compile(string(script), Limits{})
 		for mname, raw := range msgs {
-			want, ok := ph.run(t, sname+"-"+mname, script, raw, envelopeFrom(ParseMessage(raw)), diffRecipient)
-			if !ok {
+			want, how := ph.run(t, sname+"-"+mname, script, raw, envelopeFrom(ParseMessage(raw)), diffRecipient)
+			if how == refused {
 				t.Errorf("%s: Pigeonhole refuses the script: %s", sname, want)
 				continue
 			}
@@ -146,18 +158,29 @@ func TestDifferentialPigeonhole(t *testing.T) {
 				break
 			}
 			msg := ParseMessage(raw)
-			res, err := compiled.Execute(Env{Envelope: Envelope{From: envelopeFrom(msg), To: diffRecipient}, Msg: msg, Now: time.Now(), Zone: time.UTC, Spam: spamCertainty(msg)})
-			if err != nil {
+			env := Env{Envelope: Envelope{From: envelopeFrom(msg), To: diffRecipient}, Msg: msg,
+				Now: time.Now(), Zone: time.UTC, Spam: spamCertainty(msg)}
+			res, err := compiled.Execute(env)
+			var re *RuntimeError
+			switch {
+			case how == failedRunning && errors.As(err, &re):
+				// Both failed while running and keep the message.
+			case how == failedRunning:
+				t.Errorf("%s × %s: Pigeonhole failed running (%s), we did not", sname, mname, strings.TrimSpace(want))
+			case err != nil:
 				t.Errorf("%s × %s: %v", sname, mname, err)
-				continue
+			default:
+				if got := res.Print(); got != want {
+					t.Errorf("%s × %s:\n--- sieve-test\n%s--- sluice\n%s(%q)", sname, mname, want, got, want)
+				}
 			}
-			if got := res.Print(); got != want {
-				t.Errorf("%s × %s:\n--- sieve-test\n%s--- sluice\n%s(%q)", sname, mname, want, got, want)
+			if how == failedRunning {
+				failed++
 			}
 			pairs++
 		}
 	}
-	t.Logf("%d scripts × %d messages: %d pairs compared", len(scripts), len(msgs), pairs)
+	t.Logf("%d scripts × %d messages: %d pairs compared (%d of them fail at run time in both)", len(scripts), len(msgs), pairs, failed)
 }
 
 // TestDifferentialInvalid: the scripts Pigeonhole refuses, we refuse,
@@ -166,7 +189,7 @@ func TestDifferentialInvalid(t *testing.T) {
 	ph := newPigeonhole(t)
 	msg := []byte("From: a@example.org\r\nSubject: x\r\n\r\nbody\r\n")
 	for name, script := range readDir(t, "testdata/diff/invalid", ".sieve") {
-		if out, ok := ph.run(t, "invalid-"+name, script, msg, "a@example.org", diffRecipient); ok {
+		if out, how := ph.run(t, "invalid-"+name, script, msg, "a@example.org", diffRecipient); how != refused {
 			t.Errorf("%s: Pigeonhole accepts it:\n%s", name, out)
 		}
 		_, err := Compile(string(script), Limits{})

@@ -75,7 +75,7 @@ func segAt(seg []globTok, v []byte, i int, eq func(a, b byte) bool, caps *[]stri
 	if caps != nil {
 		for j, t := range seg {
 			if t.any {
-				*caps = append(*caps, string(v[i+j]))
+				*caps = append(*caps, string(v[i+j:i+j+1]))
 			}
 		}
 	}

@@ -34,8 +34,9 @@ func (x *vacationCmd) exec(r *run) error {
 	v.Handle = r.expand(x.handle)
 	if x.handle == "" {
 		// RFC 5230 section 4.2: without :handle, the reply is told apart
-		// by its reason, subject, from and mime.
-		v.Handle = v.Reason + orMark(v.Subject, "<default-subject>") + orMark(v.From, "<default-from>")
+		// by its reason, subject, from and mime, taken as written in the
+		// script (variables unexpanded), as Pigeonhole does.
+		v.Handle = x.reason + orMark(x.subject, "<default-subject>") + orMark(x.from, "<default-from>")
 		if v.Mime {
 			v.Handle += vacationMIMEMark
 		} else {
