@@ -134,15 +134,24 @@ func returnPath(msg *sieve.Message) string {
 // apply carries out a result: stores first (their failure is temporary
 // and the queue retries), then the messages that leave.
 func (d *Deliverer) apply(user, keepBox string, raw []byte, date time.Time, msg *sieve.Message, env sieve.Env, res *sieve.Result) error {
+	keep := res.ImplicitKeep
 	for _, a := range res.Actions {
 		if a.Kind != sieve.ActStore {
 			continue
 		}
-		if err := d.store(user, a.Mailbox, edited(raw, a.Message), a.Flags, date); err != nil {
+		err := d.store(user, a.Mailbox, edited(raw, a.Message), a.Flags, date)
+		if err != nil && store.IsPermanent(err) && a.Mailbox != "INBOX" {
+			// A folder the store refuses ("a/b"): keep the message
+			// instead of bouncing it, as Pigeonhole does.
+			d.log().Warn("sieve: fileinto refused, keeping in INBOX", "user", user, "mailbox", a.Mailbox, "err", err)
+			keepBox, keep = "INBOX", true
+			continue
+		}
+		if err != nil {
 			return err
 		}
 	}
-	if res.ImplicitKeep {
+	if keep {
 		if err := d.store(user, keepBox, edited(raw, res.KeepMessage), res.KeepFlags, date); err != nil {
 			return err
 		}

@@ -246,3 +246,15 @@ elsif spamtest :is "0" { fileinto "Untested"; }`)
 		}
 	}
 }
+
+// A folder the store cannot hold keeps the message in INBOX rather than
+// bouncing it.
+func TestBadFolderKeeps(t *testing.T) {
+	d, st, _ := setup(t, `require "fileinto"; fileinto "Lists/Go";`)
+	if err := d.Deliver(user, "INBOX", msg("a@example.org", ""), "", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(contents(t, st, "INBOX")); n != 1 {
+		t.Fatalf("INBOX holds %d", n)
+	}
+}
