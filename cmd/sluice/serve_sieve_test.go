@@ -25,9 +25,9 @@ import (
 // and the vacation reply goes out once, through the relay.
 func TestServeSieveDelivery(t *testing.T) {
 	e := newE2E(t, e2eInbound)
-	err := e.in.scripts.Install("bob@example.net", "main", `require ["fileinto", "imap4flags", "vacation"];
+	err := e.in.scripts.Install("bob@example.net", "main", `require ["fileinto", "imap4flags", "vacation", "mailbox"];
 if header :contains "subject" "report" {
-  fileinto :flags ["\\Flagged", "Work"] "Reports";
+  fileinto :create :flags ["\\Flagged", "Work"] "Reports";
   stop;
 }
 vacation :days 1 :subject "Away" "I am away this week.";
@@ -102,7 +102,7 @@ func TestServeManageSieveWithSieveConnect(t *testing.T) {
 	t.Cleanup(e.in.stopManageSieve)
 	host, port, _ := net.SplitHostPort(e.bound("managesieve"))
 	script := filepath.Join(t.TempDir(), "filters.sieve")
-	os.WriteFile(script, []byte("require [\"fileinto\", \"imap4flags\"];\nif header :contains \"subject\" \"invoice\" { fileinto :flags \"\\\\Seen\" \"Bills\"; }\n"), 0o644)
+	os.WriteFile(script, []byte("require [\"fileinto\", \"imap4flags\", \"mailbox\"];\nif header :contains \"subject\" \"invoice\" { fileinto :create :flags \"\\\\Seen\" \"Bills\"; }\n"), 0o644)
 	run := func(args ...string) string {
 		t.Helper()
 		r, w, err := os.Pipe()

@@ -15,6 +15,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -139,7 +141,19 @@ func (d *Deliverer) apply(user, keepBox string, raw []byte, date time.Time, msg 
 		if a.Kind != sieve.ActStore {
 			continue
 		}
+		fresh := !d.exists(user, a.Mailbox)
+		if fresh && !a.Create {
+			// fileinto a folder that is not there, without :create:
+			// Pigeonhole keeps the message instead (a folder the user
+			// deleted would come back unsubscribed, out of sight).
+			d.log().Warn("sieve: fileinto a missing folder, keeping in INBOX", "user", user, "mailbox", a.Mailbox)
+			keepBox, keep = "INBOX", true
+			continue
+		}
 		err := d.store(user, a.Mailbox, edited(raw, a.Message), a.Flags, date)
+		if err == nil && fresh {
+			d.subscribe(user, a.Mailbox)
+		}
 		if err != nil && store.IsPermanent(err) && a.Mailbox != "INBOX" {
 			// A folder the store refuses ("a/b"): keep the message
 			// instead of bouncing it, as Pigeonhole does.
@@ -170,6 +184,31 @@ func (d *Deliverer) apply(user, keepBox string, raw []byte, date time.Time, msg 
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// exists says whether user has mailbox (INBOX always counts).
+func (d *Deliverer) exists(user, mailbox string) bool {
+	if strings.EqualFold(mailbox, "INBOX") {
+		return true
+	}
+	dir, err := d.Store.MailboxDir(user, mailbox)
+	if err != nil {
+		return true // let the store say what is wrong with the name
+	}
+	_, err = os.Stat(filepath.Join(dir, "cur"))
+	return err == nil
+}
+
+// subscribe makes a folder :create made visible to mail clients that
+// list subscribed folders only.
+func (d *Deliverer) subscribe(user, mailbox string) {
+	acc, err := d.Store.Account(user)
+	if err == nil {
+		err = acc.SetSubscribed(mailbox, true)
+	}
+	if err != nil {
+		d.log().Warn("sieve: new folder not subscribed", "user", user, "mailbox", mailbox, "err", err)
+	}
 }
 
 // edited is the message an action carries: as editheader left it, or

@@ -84,8 +84,8 @@ func msg(from, extra string) []byte {
 }
 
 func TestFoldersAndFlags(t *testing.T) {
-	d, st, _ := setup(t, `require ["fileinto", "imap4flags"];
-if header :contains "subject" "report" { fileinto :flags ["\\Flagged", "Work"] "Reports"; }
+	d, st, _ := setup(t, `require ["fileinto", "imap4flags", "mailbox"];
+if header :contains "subject" "report" { fileinto :create :flags ["\\Flagged", "Work"] "Reports"; }
 addflag "\\Seen";
 keep;`)
 	if err := d.Deliver(user, "INBOX", msg("alice@example.org", ""), "", time.Time{}); err != nil {
@@ -113,9 +113,9 @@ func hasFlag(fl []imap.Flag, f string) bool {
 // The rules' junk verdict files the implicit keep into Junk; an explicit
 // keep or fileinto of the user wins.
 func TestJunkVerdict(t *testing.T) {
-	d, st, _ := setup(t, `require "fileinto";
+	d, st, _ := setup(t, `require ["fileinto", "mailbox"];
 if header :is "x-mine" "yes" { keep; }
-elsif header :is "x-mine" "folder" { fileinto "Mine"; }`)
+elsif header :is "x-mine" "folder" { fileinto :create "Mine"; }`)
 	for _, extra := range []string{"", "X-Mine: yes\r\n", "X-Mine: folder\r\n"} {
 		if err := d.Deliver(user, store.Junk, msg("a@example.org", extra), "", time.Time{}); err != nil {
 			t.Fatal(err)
@@ -209,11 +209,11 @@ vacation :days 2 :subject "Away" :addresses "bob.alias@example.com" "I am away."
 // editheader's changes reach the stored copy; the fields it may not
 // delete stay.
 func TestEditheaderStored(t *testing.T) {
-	d, st, _ := setup(t, `require ["editheader", "fileinto"];
+	d, st, _ := setup(t, `require ["editheader", "fileinto", "mailbox"];
 addheader "X-Filtered" "by bob";
 deleteheader "subject";
 deleteheader "received";
-fileinto "Edited";`)
+fileinto :create "Edited";`)
 	raw := msg("a@example.org", "Received: from x by y; Fri, 4 Dec 2026 10:00:00 +0000\r\n")
 	if err := d.Deliver(user, "INBOX", raw, "", time.Time{}); err != nil {
 		t.Fatal(err)
@@ -232,9 +232,9 @@ fileinto "Edited";`)
 
 // spamtest sees the score and Bayes probability the SMTP session wrote.
 func TestSpamtest(t *testing.T) {
-	d, st, _ := setup(t, `require ["spamtest", "fileinto", "relational", "comparator-i;ascii-numeric"];
-if spamtest :value "ge" :comparator "i;ascii-numeric" "8" { fileinto "Spam"; }
-elsif spamtest :is "0" { fileinto "Untested"; }`)
+	d, st, _ := setup(t, `require ["spamtest", "fileinto", "relational", "comparator-i;ascii-numeric", "mailbox"];
+if spamtest :value "ge" :comparator "i;ascii-numeric" "8" { fileinto :create "Spam"; }
+elsif spamtest :is "0" { fileinto :create "Untested"; }`)
 	for _, extra := range []string{"X-Sluice-Spam: score=2; bayes=0.990\r\n", "X-Sluice-Spam: score=1\r\n", ""} {
 		if err := d.Deliver(user, "INBOX", msg("a@example.org", extra), "", time.Time{}); err != nil {
 			t.Fatal(err)
@@ -256,5 +256,24 @@ func TestBadFolderKeeps(t *testing.T) {
 	}
 	if n := len(contents(t, st, "INBOX")); n != 1 {
 		t.Fatalf("INBOX holds %d", n)
+	}
+}
+
+// fileinto a folder that is not there keeps the message in INBOX, as
+// Pigeonhole does; with :create the folder is made and subscribed.
+func TestMissingFolder(t *testing.T) {
+	d, st, _ := setup(t, `require ["fileinto", "mailbox"];
+if header :is "x-kind" "create" { fileinto :create "Made"; } else { fileinto "Gone"; }`)
+	d.Deliver(user, "INBOX", msg("a@example.org", ""), "", time.Time{})
+	d.Deliver(user, "INBOX", msg("a@example.org", "X-Kind: create\r\n"), "", time.Time{})
+	if n := len(contents(t, st, "INBOX")); n != 1 {
+		t.Errorf("INBOX holds %d, want the message for the missing folder", n)
+	}
+	if n := len(contents(t, st, "Made")); n != 1 {
+		t.Errorf("Made holds %d", n)
+	}
+	acc, _ := st.Account(user)
+	if subs, _ := acc.Subscriptions(); !subs["Made"] {
+		t.Errorf("the created folder is not subscribed: %v", subs)
 	}
 }
