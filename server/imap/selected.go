@@ -188,10 +188,6 @@ func (s *session) transfer(numSet imap.NumSet, dest string, move bool) (*imap.Co
 	if err != nil {
 		return nil, tryCreate(err)
 	}
-	if move && dm == s.mbox {
-		return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot,
-			Text: "Source and destination are the same mailbox"}
-	}
 	ts, err := s.targets(numSet)
 	if err != nil {
 		return nil, err

@@ -29,6 +29,7 @@ var (
 	_ imapserver.SessionMove        = (*session)(nil)
 	_ imapserver.SessionNamespace   = (*session)(nil)
 	_ imapserver.SessionAppendLimit = (*session)(nil)
+	_ imapserver.SessionID          = (*session)(nil)
 )
 
 // Login checks the password (go-imap calls it for LOGIN and AUTHENTICATE
@@ -68,6 +69,16 @@ func (s *session) Close() error {
 // Namespace answers NAMESPACE: one personal namespace, "." delimited.
 func (s *session) Namespace() (*imap.NamespaceData, error) {
 	return &imap.NamespaceData{Personal: []imap.NamespaceDescriptor{{Prefix: "", Delim: store.Delim}}}, nil
+}
+
+// ID answers the ID command (RFC 2971), before or after login: the
+// server's name only (no version, which would only help an attacker),
+// and the client's name and version go to the debug log.
+func (s *session) ID(client *imap.IDData) *imap.IDData {
+	if client != nil {
+		s.srv.log.Debug("imap: client id", "ip", s.ip, "name", client.Name, "version", client.Version)
+	}
+	return &imap.IDData{Name: "sluice"}
 }
 
 // AppendLimit is advertised as APPENDLIMIT.
