@@ -1,11 +1,14 @@
 package imap
 
 import (
+	"bufio"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 
@@ -84,5 +87,123 @@ func TestMoveWithinMailbox(t *testing.T) {
 	}
 	if want := "2:second message 3:with attachment 4:first message"; strings.Join(got, " ") != want {
 		t.Errorf("after MOVE: %s, want %s", strings.Join(got, " "), want)
+	}
+}
+
+// dialRawTLS is dialRaw on the implicit-TLS listener, logged in as user.
+func dialRawTLS(t *testing.T, ts *testServer, user string) *rawConn {
+	t.Helper()
+	c, err := tls.Dial("tcp", ts.tls, ts.clientTLS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	rc := &rawConn{c: c, r: bufio.NewReader(c)}
+	rc.line(t) // greeting
+	if got := rc.cmd(t, "l", fmt.Sprintf("LOGIN %s %s", user, testUsers[user])); !strings.HasPrefix(got, "l OK") {
+		t.Fatalf("login: %s", got)
+	}
+	return rc
+}
+
+// session sends a command and returns its untagged lines and tagged reply.
+func (rc *rawConn) session(t *testing.T, tag, text string) ([]string, string) {
+	t.Helper()
+	fmt.Fprintf(rc.c, "%s %s\r\n", tag, text)
+	var untagged []string
+	for {
+		l := rc.line(t)
+		if strings.HasPrefix(l, tag+" ") {
+			return untagged, l
+		}
+		untagged = append(untagged, l)
+	}
+}
+
+func hasLine(lines []string, want string) bool {
+	for _, l := range lines {
+		if strings.EqualFold(l, want) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestRecentInOneSession: \Recent follows RFC 3501 2.3.2. EXAMINE and
+// STATUS show new messages as recent without taking them; the first
+// SELECT takes them, so a second session sees none; a delivery is recent
+// in the session that is told of it first.
+func TestRecentInOneSession(t *testing.T) {
+	ts := newTestServer(t, Options{}, store.Options{})
+	const user = "alice@example.org"
+	seed(t, ts.store, user)
+	a, b := dialRawTLS(t, ts, user), dialRawTLS(t, ts, user)
+
+	lines, _ := a.session(t, "a1", "EXAMINE INBOX")
+	if !hasLine(lines, "* 3 RECENT") {
+		t.Errorf("EXAMINE: %q", lines)
+	}
+	a.cmd(t, "a2", "CLOSE")
+	if lines, _ := b.session(t, "b1", "STATUS INBOX (RECENT)"); !hasLine(lines, `* STATUS INBOX (RECENT 3)`) {
+		t.Errorf("STATUS before SELECT: %q", lines)
+	}
+	if lines, _ := a.session(t, "a3", "SELECT INBOX"); !hasLine(lines, "* 3 RECENT") {
+		t.Errorf("first SELECT: %q", lines)
+	}
+	if lines, _ := b.session(t, "b2", "SELECT INBOX"); !hasLine(lines, "* 0 RECENT") {
+		t.Errorf("second SELECT: %q", lines)
+	}
+	if lines, _ := b.session(t, "b3", "STATUS INBOX (RECENT)"); !hasLine(lines, `* STATUS INBOX (RECENT 0)`) {
+		t.Errorf("STATUS after SELECT: %q", lines)
+	}
+
+	if err := ts.store.Deliver(user, "INBOX", []byte(msgFirst), "", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	lines, _ = a.session(t, "a4", "NOOP")
+	for !hasLine(lines, "* 4 EXISTS") { // the delivery reaches the mailbox asynchronously
+		time.Sleep(20 * time.Millisecond)
+		lines, _ = a.session(t, "a4", "NOOP")
+	}
+	if !hasLine(lines, "* 4 RECENT") {
+		t.Errorf("NOOP after a delivery: %q", lines)
+	}
+	if lines, _ := a.session(t, "a5", "SEARCH RECENT"); !hasLine(lines, "* SEARCH 1 2 3 4") {
+		t.Errorf("SEARCH RECENT in the first session: %q", lines)
+	}
+	if lines, _ := a.session(t, "a6", "FETCH 4 FLAGS"); !hasLine(lines, `* 4 FETCH (UID 4 FLAGS (\Recent))`) {
+		t.Errorf("FETCH FLAGS: %q", lines)
+	}
+	b.cmd(t, "b4", "NOOP")
+	if lines, _ := b.session(t, "b5", "SEARCH RECENT"); !hasLine(lines, "* SEARCH") {
+		t.Errorf("SEARCH RECENT in the second session: %q", lines)
+	}
+}
+
+// TestNewKeywordAnnounced: a keyword that appears through STORE is
+// announced with FLAGS and PERMANENTFLAGS before the FETCH that shows it,
+// to the session that stored it and to another one.
+func TestNewKeywordAnnounced(t *testing.T) {
+	ts := newTestServer(t, Options{}, store.Options{})
+	const user = "alice@example.org"
+	seed(t, ts.store, user)
+	a, b := dialRawTLS(t, ts, user), dialRawTLS(t, ts, user)
+	a.cmd(t, "a1", "SELECT INBOX")
+	b.cmd(t, "b1", "SELECT INBOX")
+	want := []string{
+		`* FLAGS (\Seen \Answered \Flagged \Deleted \Draft $Forwarded $Project)`,
+		`* OK [PERMANENTFLAGS (\Seen \Answered \Flagged \Deleted \Draft $Forwarded $Project \*)] Permanent flags`,
+	}
+	lines, _ := a.session(t, "a2", "STORE 2 +FLAGS ($Project)")
+	if len(lines) < 3 || lines[0] != want[0] || lines[1] != want[1] || !strings.Contains(lines[2], "$Project") {
+		t.Errorf("STORE of a new keyword: %q", lines)
+	}
+	lines, _ = b.session(t, "b2", "NOOP")
+	if len(lines) < 3 || lines[0] != want[0] || lines[1] != want[1] || !strings.Contains(lines[2], "$Project") {
+		t.Errorf("the other session: %q", lines)
+	}
+	if lines, _ := a.session(t, "a3", "STORE 3 +FLAGS ($Project)"); len(lines) != 1 {
+		t.Errorf("a keyword already announced is not announced again: %q", lines)
 	}
 }

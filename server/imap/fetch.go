@@ -35,6 +35,11 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 			}
 		}
 	}
+	if options.Flags || len(seen) > 0 {
+		if err := s.announceFor(w, ts); err != nil {
+			return err
+		}
+	}
 	for _, t := range ts {
 		if seen[t.msg.UID] {
 			t.msg.Flags = store.CleanFlags(t.msg.Flags + "S")
@@ -80,7 +85,7 @@ func (s *session) fetchOne(w *imapserver.FetchWriter, t target, o *imap.FetchOpt
 	rw := w.CreateMessage(t.seq)
 	rw.WriteUID(imap.UID(t.msg.UID))
 	if o.Flags || flagsChanged {
-		rw.WriteFlags(t.msg.IMAPFlags())
+		rw.WriteFlags(s.withRecent(&t.msg))
 	}
 	if o.InternalDate {
 		rw.WriteInternalDate(t.msg.Date)

@@ -167,8 +167,16 @@ func (s *session) status(name string, options *imap.StatusOptions) (*imap.Status
 		data.Size = &st.Size
 	}
 	if options.NumRecent {
-		var zero uint32
-		data.NumRecent = &zero
+		// The messages no session has claimed yet (recent.go).
+		var n uint32
+		from := m.RecentFrom()
+		m.View(func(msgs []*store.Message) error {
+			for i := len(msgs) - 1; i >= 0 && msgs[i].UID >= from; i-- {
+				n++
+			}
+			return nil
+		})
+		data.NumRecent = &n
 	}
 	return data, nil
 }

@@ -122,12 +122,12 @@ func (m *matcher) match(c *imap.SearchCriteria) bool {
 		return false
 	}
 	for _, f := range c.Flag {
-		if !hasFlag(msg, f) {
+		if !m.hasFlag(f) {
 			return false
 		}
 	}
 	for _, f := range c.NotFlag {
-		if hasFlag(msg, f) {
+		if m.hasFlag(f) {
 			return false
 		}
 	}
@@ -171,11 +171,11 @@ func (m *matcher) match(c *imap.SearchCriteria) bool {
 	return true
 }
 
-func hasFlag(msg *store.Message, f imap.Flag) bool {
-	if strings.EqualFold(string(f), `\Recent`) {
-		return false
+func (m *matcher) hasFlag(f imap.Flag) bool {
+	if strings.EqualFold(string(f), string(flagRecent)) {
+		return m.s.isRecent(m.t.msg.UID)
 	}
-	for _, have := range msg.IMAPFlags() {
+	for _, have := range m.t.msg.IMAPFlags() {
 		if strings.EqualFold(string(have), string(f)) {
 			return true
 		}

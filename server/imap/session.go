@@ -22,6 +22,9 @@ type session struct {
 	mbox     *store.Mailbox
 	tracker  *imapserver.SessionTracker
 	readOnly bool
+	recent   imap.UIDSet     // the messages that are \Recent in this session (recent.go)
+	keywords map[string]bool // the keywords the client was told of (keywords.go)
+	kwModSeq uint64          // the mailbox's modseq when they were last checked
 }
 
 var (
@@ -61,7 +64,7 @@ func (s *session) Login(username, password string) error {
 func (s *session) Close() error {
 	if s.tracker != nil {
 		s.tracker.Close()
-		s.tracker, s.mbox = nil, nil
+		s.tracker, s.mbox, s.recent, s.keywords = nil, nil, nil, nil
 	}
 	return nil
 }

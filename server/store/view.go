@@ -186,3 +186,12 @@ func (m *Mailbox) Validity() uint32 {
 	defer m.mu.Unlock()
 	return m.validity
 }
+
+// HighestModSeq returns the mailbox's modification sequence: it grows
+// with every change to a message, so a session can tell cheaply whether
+// anything changed since it last looked.
+func (m *Mailbox) HighestModSeq() uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.modSeq
+}

@@ -328,6 +328,20 @@ type FetchWriter struct {
 	options fetchWriterOptions
 }
 
+// WriteMailboxFlags writes an untagged FLAGS response and, if permanent
+// is not nil, an OK [PERMANENTFLAGS] one (sluice: a FETCH or STORE that
+// is about to show a keyword new to the client must announce it first,
+// RFC 3501 section 7.2.6).
+func (w *FetchWriter) WriteMailboxFlags(flags, permanent []imap.Flag) error {
+	if err := w.conn.writeFlags(flags); err != nil {
+		return err
+	}
+	if permanent == nil {
+		return nil
+	}
+	return w.conn.writePermanentFlags(permanent)
+}
+
 // CreateMessage writes a FETCH response for a message.
 //
 // FetchResponseWriter.Close must be called.
