@@ -207,3 +207,29 @@ func TestNewKeywordAnnounced(t *testing.T) {
 		t.Errorf("a keyword already announced is not announced again: %q", lines)
 	}
 }
+
+// TestLsubParentsAndChildInfo: LSUB "%" lists the unsubscribed parent of
+// a subscribed mailbox as \Noselect (RFC 3501 6.3.9); LIST (SUBSCRIBED
+// RECURSIVEMATCH) gives it CHILDINFO (RFC 5258 3.5); plain LIST
+// (SUBSCRIBED) does neither.
+func TestLsubParentsAndChildInfo(t *testing.T) {
+	ts := newTestServer(t, Options{}, store.Options{})
+	rc := dialRawTLS(t, ts, "alice@example.org")
+	rc.cmd(t, "c1", "CREATE Projects.2024")
+	rc.cmd(t, "c2", "SUBSCRIBE Projects.2024")
+	lines, _ := rc.session(t, "c3", `LSUB "" Projects%`)
+	if len(lines) != 1 || lines[0] != `* LSUB (\Noselect) "." "Projects"` {
+		t.Errorf("LSUB: %q", lines)
+	}
+	lines, _ = rc.session(t, "c4", `LIST (SUBSCRIBED RECURSIVEMATCH) "" Projects%`)
+	if len(lines) != 1 || lines[0] != `* LIST (\HasChildren) "." "Projects" (CHILDINFO ("SUBSCRIBED"))` {
+		t.Errorf("LIST RECURSIVEMATCH: %q", lines)
+	}
+	if lines, _ = rc.session(t, "c5", `LIST (SUBSCRIBED) "" Projects%`); len(lines) != 0 {
+		t.Errorf("LIST (SUBSCRIBED): %q", lines)
+	}
+	lines, _ = rc.session(t, "c6", `LSUB "" Projects*`)
+	if len(lines) != 1 || !strings.HasSuffix(lines[0], `"." "Projects.2024"`) {
+		t.Errorf("LSUB *: %q", lines)
+	}
+}

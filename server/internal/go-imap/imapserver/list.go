@@ -260,6 +260,12 @@ type ListWriter struct {
 	lsub    bool
 }
 
+// IsLSub says whether the command is LSUB rather than LIST (SUBSCRIBED)
+// (sluice: RFC 3501 section 6.3.9 has LSUB list an unsubscribed parent
+// of subscribed mailboxes with \Noselect, which LIST (SUBSCRIBED) must
+// not do).
+func (w *ListWriter) IsLSub() bool { return w.lsub }
+
 // WriteList writes a single LIST response for a mailbox.
 func (w *ListWriter) WriteList(data *imap.ListData) error {
 	if w.lsub {
