@@ -100,6 +100,10 @@ type Address struct {
 	Name    string
 	Mailbox string
 	Host    string
+	// Route is the obsolete source route of "<@a,@b:user@host>" ("@a,@b"),
+	// the envelope's "adl" (sluice: the server writes it; the client
+	// still leaves it empty).
+	Route string `json:",omitempty"`
 }
 
 // Addr returns the e-mail address in the form "foo@example.org".
