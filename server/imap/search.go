@@ -88,6 +88,64 @@ type matcher struct {
 	t    target
 	raw  []byte
 	read bool
+	env  *imap.Envelope
+}
+
+// envelope is the message's envelope from the index.
+func (m *matcher) envelope() *imap.Envelope {
+	if m.env == nil {
+		m.env = m.t.msg.Envelope()
+	}
+	return m.env
+}
+
+// matchIndexed answers FROM, TO, CC, BCC and SUBJECT (and HEADER on those
+// fields) from the envelope in the index, without reading the file; ok
+// is false for any other header, and for the empty value, which asks
+// whether the field exists at all. An address matches on its parsed
+// form, "Name <mailbox@host>" (so a comment or a group does not hide
+// it), and a group on its name, as Dovecot matches them.
+func (m *matcher) matchIndexed(hc imap.SearchCriteriaHeaderField) (matched, ok bool) {
+	if hc.Value == "" {
+		return false, false
+	}
+	var list []imap.Address
+	switch strings.ToLower(hc.Key) {
+	case "subject":
+		return containsFold(m.envelope().Subject, hc.Value), true
+	case "from":
+		list = m.envelope().From
+	case "to":
+		list = m.envelope().To
+	case "cc":
+		list = m.envelope().Cc
+	case "bcc":
+		list = m.envelope().Bcc
+	default:
+		return false, false
+	}
+	for _, a := range list {
+		var s string
+		switch {
+		case a.IsGroupStart():
+			s = a.Mailbox
+		case a.IsGroupEnd():
+			continue
+		case a.Name != "":
+			s = a.Name + " <" + a.Mailbox + "@" + a.Host + ">"
+		default:
+			s = a.Mailbox + "@" + a.Host
+		}
+		if containsFold(s, hc.Value) {
+			return true, true
+		}
+	}
+	return false, true
+}
+
+// containsFold is a case-insensitive strings.Contains.
+func containsFold(s, sub string) bool {
+	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
 }
 
 func (m *matcher) body() []byte {
@@ -134,9 +192,17 @@ func (m *matcher) match(c *imap.SearchCriteria) bool {
 	if c.Larger != 0 && msg.Size <= c.Larger || c.Smaller != 0 && msg.Size >= c.Smaller {
 		return false
 	}
-	if len(c.Header) > 0 || !c.SentSince.IsZero() || !c.SentBefore.IsZero() {
+	var fromFile []imap.SearchCriteriaHeaderField
+	for _, hc := range c.Header {
+		if matched, ok := m.matchIndexed(hc); !ok {
+			fromFile = append(fromFile, hc)
+		} else if !matched {
+			return false
+		}
+	}
+	if len(fromFile) > 0 || !c.SentSince.IsZero() || !c.SentBefore.IsZero() {
 		h := m.header()
-		for _, hc := range c.Header {
+		for _, hc := range fromFile {
 			if !matchFields(h.FieldsByKey(hc.Key), hc.Value) {
 				return false
 			}
