@@ -3,6 +3,7 @@ package imap
 import (
 	"bufio"
 	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -231,5 +232,48 @@ func TestLsubParentsAndChildInfo(t *testing.T) {
 	lines, _ = rc.session(t, "c6", `LSUB "" Projects*`)
 	if len(lines) != 1 || !strings.HasSuffix(lines[0], `"." "Projects.2024"`) {
 		t.Errorf("LSUB *: %q", lines)
+	}
+}
+
+// TestBinaryAppendRoundTrip: a part with Content-Transfer-Encoding:
+// binary holding NUL and bare line feeds comes back byte for byte from
+// BINARY[1] (and BINARY.SIZE counts those bytes), while BODY[1], a
+// literal that may not carry NUL, gives it base64-encoded.
+func TestBinaryAppendRoundTrip(t *testing.T) {
+	ts := newTestServer(t, Options{}, store.Options{})
+	c := ts.login(t, "alice@example.org", nil)
+	body := "\x00-\xe4\n\r\n\n"
+	raw := "From: user@domain.org\r\nMime-Version: 1.0\r\nContent-Type: application/octet-stream\r\n" +
+		"Content-Transfer-Encoding: binary\r\n\r\n" + body
+	cmd := c.Append("INBOX", int64(len(raw)), nil)
+	cmd.Write([]byte(raw))
+	cmd.Close()
+	if _, err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := c.Fetch(imap.SeqSetNum(1), &imap.FetchOptions{
+		BinarySection:     []*imap.FetchItemBinarySection{{Peek: true, Part: []int{1}}},
+		BinarySectionSize: []*imap.FetchItemBinarySectionSize{{Part: []int{1}}},
+		BodySection:       []*imap.FetchItemBodySection{{Peek: true, Part: []int{1}}},
+	}).Collect()
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("fetch: %v", err)
+	}
+	m := msgs[0]
+	if len(m.BinarySection) != 1 || string(m.BinarySection[0].Bytes) != body {
+		t.Errorf("BINARY[1] = %+v, want %q", m.BinarySection, body)
+	}
+	if len(m.BinarySectionSize) != 1 || m.BinarySectionSize[0].Size != uint32(len(body)) {
+		t.Errorf("BINARY.SIZE[1] = %+v, want %d", m.BinarySectionSize, len(body))
+	}
+	if len(m.BodySection) != 1 {
+		t.Fatal("no BODY[1]")
+	}
+	dec, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(m.BodySection[0].Bytes)))
+	if err != nil || string(dec) != body {
+		t.Errorf("BODY[1] = %q (decoded %q, %v), want base64 of %q", m.BodySection[0].Bytes, dec, err, body)
 	}
 }
