@@ -21,19 +21,14 @@ import (
 // UIDs are matched from the index; a message file is read only when a
 // header, body or text criterion needs it.
 func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria, _ *imap.SearchOptions) (*imap.SearchData, error) {
-	all, err := s.targets(imap.SeqSet{{Start: 1, Stop: 0}})
+	found, err := s.matching(criteria)
 	if err != nil {
 		return nil, err
 	}
-	s.staticCriteria(criteria)
 	var data imap.SearchData
 	var seqs imap.SeqSet
 	var uids imap.UIDSet
-	for _, t := range all {
-		m := &matcher{s: s, t: t}
-		if !m.match(criteria) {
-			continue
-		}
+	for _, t := range found {
 		num := t.seq
 		if kind == imapserver.NumKindUID {
 			num = t.msg.UID
@@ -55,6 +50,24 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 		data.All = seqs
 	}
 	return &data, nil
+}
+
+// matching returns the messages, in mailbox order, that match criteria
+// (SEARCH, SORT and THREAD).
+func (s *session) matching(criteria *imap.SearchCriteria) ([]target, error) {
+	all, err := s.targets(imap.SeqSet{{Start: 1, Stop: 0}})
+	if err != nil {
+		return nil, err
+	}
+	s.staticCriteria(criteria)
+	found := all[:0]
+	for _, t := range all {
+		m := &matcher{s: s, t: t}
+		if m.match(criteria) {
+			found = append(found, t)
+		}
+	}
+	return found, nil
 }
 
 // staticCriteria resolves "*" in the sequence and UID sets of criteria.

@@ -33,6 +33,7 @@ var (
 	_ imapserver.SessionNamespace   = (*session)(nil)
 	_ imapserver.SessionAppendLimit = (*session)(nil)
 	_ imapserver.SessionID          = (*session)(nil)
+	_ imapserver.SessionSort        = (*session)(nil)
 )
 
 // Login checks the password (go-imap calls it for LOGIN and AUTHENTICATE

@@ -48,6 +48,8 @@ func (c *Conn) availableCaps() []imap.Cap {
 	if c.canStartTLS() {
 		caps = append(caps, imap.CapStartTLS)
 	}
+	// sluice: ID works in any state (id.go).
+	addAvailableCaps(&caps, available, []imap.Cap{imap.CapID})
 	if c.canAuth() {
 		mechs := []string{"PLAIN"}
 		if authSess, ok := c.session.(SessionSASL); ok {
@@ -93,6 +95,15 @@ func (c *Conn) availableCaps() []imap.Cap {
 			imap.CapCreateSpecialUse,
 			imap.CapLiteralPlus,
 			imap.CapUnauthenticate,
+		})
+
+		// sluice: the commands the fork adds (sort.go).
+		addAvailableCaps(&caps, available, []imap.Cap{
+			imap.CapSort,
+			imap.CapSortDisplay,
+			imap.CapESort,
+			imap.Cap("THREAD=" + imap.ThreadOrderedSubject),
+			imap.Cap("THREAD=" + imap.ThreadReferences),
 		})
 
 		if appendLimitSession, ok := c.session.(SessionAppendLimit); ok {

@@ -282,6 +282,10 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 		err = c.handleMove(dec, numKind)
 	case "SEARCH", "UID SEARCH":
 		err = c.handleSearch(tag, dec, numKind)
+	case "SORT", "UID SORT": // sluice: RFC 5256 (sort.go)
+		err = c.handleSort(tag, dec, numKind)
+	case "THREAD", "UID THREAD": // sluice: RFC 5256 (sort.go)
+		err = c.handleThread(dec, numKind)
 	case "ID": // sluice: RFC 2971 (id.go)
 		if _, ok := c.session.(SessionID); ok && c.server.options.caps().Has(imap.CapID) {
 			err = c.handleID(dec)
