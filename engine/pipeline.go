@@ -55,6 +55,8 @@ type Tx struct {
 type stageRun struct {
 	done     chan struct{}
 	finished bool // set under Tx.mu when done is about to close
+	took     time.Duration
+	err      error
 }
 
 // TxOption adjusts a transaction.
