@@ -102,6 +102,7 @@ func Load(dir string, opts Options) (*Set, error) {
 	if len(errs) > 0 {
 		return nil, errs
 	}
+	s.stampVersion()
 	return s, nil
 }
 

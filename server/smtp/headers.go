@@ -21,7 +21,8 @@ func (s *session) finalMessage(raw []byte, v engine.Verdict) []byte {
 	if s.kind == MX {
 		top.WriteString(s.authResults())
 	}
-	top.WriteString(s.received())
+	s.receivedField = s.received()
+	top.WriteString(s.receivedField)
 	for _, f := range v.Headers {
 		fmt.Fprintf(&top, "%s: %s\r\n", f.Name, oneLine(f.Value))
 	}
