@@ -10,7 +10,10 @@ import (
 
 // journalDir is where the verdict journal lives: always on, under the data
 // directory, read by explain, replay and shadow report.
-func journalDir(cfg *config.Config) string { return filepath.Join(cfg.Data, "journal") }
+func journalDir(cfg *config.Config) string { return journalDirOf(cfg.Data) }
+
+// journalDirOf is the journal of a data directory.
+func journalDirOf(data string) string { return filepath.Join(data, "journal") }
 
 // openJournal opens the verdict journal before the listeners start.
 func (in *instance) openJournal() error {

@@ -85,6 +85,10 @@ type Rule struct {
 	Line   int     `json:"line,omitempty"`
 	Score  float64 `json:"score"`
 	Action string  `json:"action,omitempty"`
+	// When is the rule's condition as written; Reads are the facts it
+	// reads ("dnsbl.listed"), whose values the record's Facts hold.
+	When  string   `json:"when,omitempty"`
+	Reads []string `json:"reads,omitempty"`
 }
 
 // Check is one stage that ran for the message.

@@ -83,7 +83,7 @@ func (s *session) newRecord(queueID string, v engine.Verdict, rcpt string) *jour
 	}
 	if s.tx != nil {
 		rec.RuleSet = s.tx.Pipeline().Version
-		rec.Rules = JournalRules(s.tx.Pipeline(), v.Fired)
+		rec.Rules = journal.RulesOf(s.tx.Pipeline(), v.Fired)
 		rec.Facts = engine.FactsMap(s.tx.Facts(), factNamespaces(v))
 		for _, r := range s.tx.StageRuns() {
 			c := journal.Check{Stage: r.Name, Duration: float64(r.Took.Microseconds()) / 1000}
@@ -102,25 +102,6 @@ func (s *session) newRecord(queueID string, v engine.Verdict, rcpt string) *jour
 		rec.DNS = s.dnsRec.Exchanges()
 	}
 	return rec
-}
-
-// JournalRules turns the rules that fired into journal entries with the
-// file and line of each rule's `- name:` entry.
-func JournalRules(p *engine.Pipeline, fired []engine.Fired) []journal.Rule {
-	out := make([]journal.Rule, 0, len(fired))
-	for _, f := range fired {
-		jr := journal.Rule{Name: f.Name, Score: f.Score, Action: f.Action}
-		if p != nil {
-			for _, r := range p.Rules {
-				if r.Name == f.Name {
-					jr.File, jr.Line = r.Pos.File, r.Pos.Line
-					break
-				}
-			}
-		}
-		out = append(out, jr)
-	}
-	return out
 }
 
 // factNamespaces are the namespaces a record keeps: the connection's and
