@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sync"
+	"time"
 )
 
 // refresh copies the envelope into the facts; it changes between phases.
@@ -163,9 +164,14 @@ func (tx *Tx) ensure(ctx context.Context, ns string) {
 	}
 	sctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if err := runStage(sctx, st, &Input{Msg: tx.m, Facts: &tx.facts, DNS: tx.dns}); err != nil {
+	start := time.Now()
+	err := runStage(sctx, st, &Input{Msg: tx.m, Facts: &tx.facts, DNS: tx.dns})
+	if err != nil {
 		slog.Warn("stage failed", "stage", ns, "err", err)
 		st.Fail(&tx.facts, err)
+	}
+	if tx.observe != nil {
+		tx.observe(ns, tx.stageOutcome(sctx, ns, err), time.Since(start))
 	}
 	tx.mu.Lock()
 	tx.ran = append(tx.ran, ns)

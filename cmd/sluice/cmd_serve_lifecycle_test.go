@@ -17,6 +17,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 	"github.com/sluicemail/sluice/server/config"
 	"github.com/sluicemail/sluice/server/queue"
 	"github.com/sluicemail/sluice/server/smtp"
@@ -66,10 +67,18 @@ func TestServeAdmin(t *testing.T) {
 		t.Errorf("healthz: %s", got)
 	}
 	metrics := body(http.Get(base + "/metrics"))
-	for _, want := range []string{`sluice_smtp_messages_total{listener="smtp",action="reject"} 1`, "sluice_rules_reload_errors_total 0", "sluice_queue_length 0"} {
+	for _, want := range []string{`sluice_smtp_transactions_total{listener="smtp",outcome="reject"} 1`, "sluice_rules_reload_errors_total 0", "sluice_queue_messages 0",
+		"go_goroutines ", "process_cpu_seconds_total "} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %q:\n%s", want, metrics)
 		}
+	}
+	// promtool check metrics, as the library does it.
+	if problems, err := promlint.New(strings.NewReader(metrics[strings.Index(metrics, "\n")+1:])).Lint(); err != nil || len(problems) > 0 {
+		t.Errorf("promlint: %v %v", err, problems)
+	}
+	if got := body(http.Get(base + "/readyz")); !strings.HasPrefix(got, "200") || !strings.Contains(got, `"name": "dns"`) {
+		t.Errorf("readyz: %s", got)
 	}
 	if got := body(http.Post(base+"/reload", "text/plain", nil)); !strings.HasPrefix(got, "200") {
 		t.Errorf("reload: %s", got)

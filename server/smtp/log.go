@@ -31,6 +31,7 @@ func (s *session) logVerdict(queueID string, v engine.Verdict, phase engine.Phas
 		attrs = append(attrs, "stages", v.Stages)
 	}
 	s.srv.log.Info("verdict", attrs...)
+	s.srv.opts.Metrics.Verdict(s.pipelineName(), v)
 }
 
 func joinComma(s []string) string { return strings.Join(s, ", ") }

@@ -105,6 +105,9 @@ type Options struct {
 
 	Logger  *slog.Logger
 	Metrics *Metrics // nil: a private one
+	// DNSDegraded, if set, gives the dns.degraded fact of each new
+	// transaction (the resolver's health, server/health).
+	DNSDegraded func() bool
 }
 
 func (o *Options) defaults() {

@@ -117,6 +117,10 @@ func (s *session) begin() {
 		if s.srv.opts.DNS != nil {
 			opts = append(opts, engine.WithResolver(s.srv.opts.DNS))
 		}
+		opts = append(opts, engine.WithStageObserver(s.srv.opts.Metrics.Stage))
+		if s.srv.opts.DNSDegraded != nil {
+			opts = append(opts, engine.WithDNSDegraded(s.srv.opts.DNSDegraded()))
+		}
 		s.tx = p.Begin(s.msg, opts...)
 	}
 }
