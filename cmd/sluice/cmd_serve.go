@@ -32,6 +32,7 @@ import (
 	"github.com/sluicemail/sluice/server/relay"
 	"github.com/sluicemail/sluice/server/smtp"
 	"github.com/sluicemail/sluice/server/store"
+	"github.com/sluicemail/sluice/server/verdicts"
 	_ "github.com/sluicemail/sluice/stages/all" // every check, registered by namespace
 	"github.com/sluicemail/sluice/stages/bayes"
 	"github.com/sluicemail/sluice/stages/resolver"
@@ -114,6 +115,7 @@ type instance struct {
 	headroom *diskfree.Monitor // free space of the data directory (serve_headroom.go)
 	// dnsHealth tracks the resolver's failures (serve_health.go)
 	dnsHealth *health.DNS
+	verdicts  *verdicts.Ring // the recent verdicts, for the console
 	selfTLS   bool
 	addrs     []string // "kind addr" lines for the banner
 	cancel    context.CancelFunc
@@ -130,7 +132,7 @@ type instance struct {
 
 // start brings a server up from cfg. On error, what was started is stopped.
 func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
-	in = &instance{cfg: cfg, log: log, bg: make(chan struct{})}
+	in = &instance{cfg: cfg, log: log, bg: make(chan struct{}), verdicts: verdicts.NewRing(recentVerdicts)}
 	ctx, cancel := context.WithCancel(context.Background())
 	in.cancel = cancel
 	defer func() {
@@ -296,6 +298,7 @@ func (in *instance) startSMTP(tlsConf *tls.Config) error {
 		Timeout: cfg.Limits.Timeouts.Command.D(), GreetDelay: cfg.Limits.GreetDelay.D(),
 		RequireFromMatch: cfg.Submission.FromMatch(), Logger: in.log,
 		Forward: in.forward, Reports: in.smtpReports(), DNSDegraded: in.dnsHealth.Degraded,
+		Verdicts: in.verdicts,
 	})
 	if err != nil {
 		return err
@@ -351,8 +354,9 @@ func (in *instance) startAdmin() error {
 		return nil
 	}
 	var err error
-	queueAPI := queue.Handler(in.queue)
-	mounts := map[string]http.Handler{"/queue": queueAPI, "/queue/": queueAPI, "/quarantine": queueAPI, "/quarantine/": queueAPI}
+	// The console serves the pages and the queue and quarantine APIs
+	// behind its login (serve_console.go).
+	mounts := map[string]http.Handler{"/": in.console()}
 	in.mountReports(mounts)
 	in.admin, err = admin.Listen(in.cfg.Listen.Admin, admin.Options{
 		Mount:      mounts,
@@ -365,7 +369,7 @@ func (in *instance) startAdmin() error {
 	if err != nil {
 		return err
 	}
-	in.addrs = append(in.addrs, fmt.Sprintf("%-12s http://%s/ (healthz, readyz, metrics, POST reload, queue, quarantine)", "admin", in.admin.Addr))
+	in.addrs = append(in.addrs, fmt.Sprintf("%-12s http://%s/ (console, healthz, readyz, metrics, POST reload)", "admin", in.admin.Addr))
 	return nil
 }
 

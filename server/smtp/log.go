@@ -32,6 +32,7 @@ func (s *session) logVerdict(queueID string, v engine.Verdict, phase engine.Phas
 	}
 	s.srv.log.Info("verdict", attrs...)
 	s.srv.opts.Metrics.Verdict(s.pipelineName(), v)
+	s.recordVerdict(queueID, v, phase, rcpts)
 }
 
 func joinComma(s []string) string { return strings.Join(s, ", ") }
