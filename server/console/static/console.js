@@ -38,6 +38,8 @@ function live() {
   if (table.dataset.q) { params.set("q", table.dataset.q); }
   var es = new EventSource("/events?" + params.toString());
   var body = table.tBodies[0];
+  es.onopen = function () { table.dataset.live = "open"; };
+  es.onerror = function () { table.dataset.live = "retrying"; };
   es.addEventListener("verdict", function (ev) {
     var v = JSON.parse(ev.data);
     var tr = document.createElement("tr");
