@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/sluicemail/sluice/engine"
+	"github.com/sluicemail/sluice/rules"
 	"github.com/sluicemail/sluice/server/console"
 	"github.com/sluicemail/sluice/server/health"
 )
@@ -20,6 +22,7 @@ func (in *instance) console() http.Handler {
 		Ready:      func() health.Report { return health.Run(in.readiness()) },
 		RulesDir:   in.live.Dir,
 		RulesError: in.live.LastError,
+		RuleTests:  func(ctx context.Context) []rules.TestResult { return in.live.Current().RunTests(ctx) },
 		Logger:     in.log,
 	})
 }

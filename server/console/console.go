@@ -16,6 +16,7 @@
 package console
 
 import (
+	"context"
 	"embed"
 	"encoding/json"
 	"html/template"
@@ -27,6 +28,7 @@ import (
 	"time"
 
 	"github.com/sluicemail/sluice/engine"
+	"github.com/sluicemail/sluice/rules"
 	"github.com/sluicemail/sluice/server/auth"
 	"github.com/sluicemail/sluice/server/health"
 	"github.com/sluicemail/sluice/server/queue"
@@ -52,6 +54,8 @@ type Options struct {
 	// and the error of the last refused reload ("" if none).
 	RulesDir   func() string
 	RulesError func() string
+	// RuleTests runs the rule tests of the loaded rules (nil: none shown).
+	RuleTests func(ctx context.Context) []rules.TestResult
 	// Secure marks cookies Secure even when the request came in plain
 	// (behind a reverse proxy that terminates TLS).
 	Secure bool

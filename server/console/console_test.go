@@ -31,6 +31,16 @@ rules:
     action: junk
 `
 
+const testRuleTests = `pipeline: inbound
+tests:
+  - name: a prize goes to Junk
+    raw: "From: a@example.org\nSubject: a prize\n\nhi\n"
+    expect: {action: junk, rules: [prize-subject]}
+  - name: the rest is accepted
+    raw: "From: a@example.org\nSubject: hello\n\nhi\n"
+    expect: {action: accept}
+`
+
 type fixture struct {
 	t    *testing.T
 	srv  *httptest.Server
@@ -55,6 +65,7 @@ func newFixture(t *testing.T) *fixture {
 	rdir := filepath.Join(dir, "rules")
 	os.MkdirAll(rdir, 0o755)
 	os.WriteFile(filepath.Join(rdir, "inbound.yaml"), []byte(testRules), 0o644)
+	os.WriteFile(filepath.Join(rdir, "inbound_test.yaml"), []byte(testRuleTests), 0o644)
 	live, err := rules.NewLive(rdir, rules.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +79,8 @@ func newFixture(t *testing.T) *fixture {
 	c := New(Options{Accounts: accounts, DataDir: dir, Verdicts: ring, Queue: q,
 		Pipeline: func(n string) *engine.Pipeline { return live.Current().Pipeline(n) },
 		Ready:    func() health.Report { return health.Run(nil) },
-		RulesDir: live.Dir, RulesError: live.LastError, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		RulesDir: live.Dir, RulesError: live.LastError,
+		RuleTests: func(ctx context.Context) []rules.TestResult { return live.Current().RunTests(ctx) }, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	srv := httptest.NewServer(c)
 	t.Cleanup(srv.Close)
 	return &fixture{t: t, srv: srv, ring: ring, dir: dir}
@@ -273,5 +285,20 @@ func TestEvents(t *testing.T) {
 	got := string(buf[:n])
 	if !strings.Contains(got, "event: verdict\nid: j\n") || strings.Contains(got, "id: a\n") {
 		t.Errorf("events: %q", got)
+	}
+}
+
+// The rules page shows the loaded files and their tests' results (a set
+// whose tests fail is never loaded, but a test can fail later: it may
+// depend on live data such as a list file or the Bayes model).
+func TestRulesPage(t *testing.T) {
+	f := newFixture(t)
+	c := f.client()
+	f.login(c, "admin@example.net", "password1")
+	_, body, _ := do(t, c, get(f.srv.URL+"/rules"))
+	for _, want := range []string{"Rule tests: 2", "all pass", "a prize goes to Junk", "inbound_test.yaml:6", "prize-subject", "The last reload succeeded"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("rules page lacks %q", want)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"fmt"
 	"io/fs"
 	"net/http"
 	"os"
@@ -18,6 +19,16 @@ type rulesData struct {
 	Dir       string
 	LastError string
 	Files     []ruleFile
+	Tests     []ruleTest
+	Failed    int
+}
+
+// ruleTest is the outcome of one rule test of the loaded rules.
+type ruleTest struct {
+	Name     string   `json:"name"`
+	Where    string   `json:"where"`
+	Passed   bool     `json:"passed"`
+	Failures []string `json:"failures,omitempty"`
 }
 
 // maxRuleFileBytes bounds what the page shows of one file.
@@ -44,6 +55,16 @@ func (c *Console) rules(w http.ResponseWriter, r *http.Request, sess *session) {
 		d.Files = append(d.Files, ruleFile{Path: rel, Text: string(b)})
 		return nil
 	})
+	if c.opts.RuleTests != nil {
+		for _, res := range c.opts.RuleTests(r.Context()) {
+			rel, _ := filepath.Rel(d.Dir, res.Case.File)
+			t := ruleTest{Name: res.Case.Name, Where: fmt.Sprintf("%s:%d", rel, res.Case.Line), Passed: res.Passed(), Failures: res.Failures}
+			if !t.Passed {
+				d.Failed++
+			}
+			d.Tests = append(d.Tests, t)
+		}
+	}
 	if wantsJSON(r) {
 		writeJSON(w, d)
 		return
