@@ -140,6 +140,12 @@ func TestConsoleInBrowser(t *testing.T) {
 		if h1 := value(t, ctx, "heading", chromedp.Text(css(`h1`))); h1 != "Overview" {
 			t.Errorf("after login: %q", h1)
 		}
+		main := value(t, ctx, "overview", chromedp.Text(css(`main`)))
+		for _, want := range []string{"dns\tok", "disk\tok", "data free", "certificate\texpires"} {
+			if !strings.Contains(main, want) {
+				t.Errorf("the overview lacks %q:\n%s", want, main)
+			}
+		}
 	})
 
 	t.Run("delivered message appears live and explains itself", func(t *testing.T) {

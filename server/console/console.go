@@ -50,6 +50,9 @@ type Options struct {
 	DNS      engine.Resolver
 	// Ready runs the readiness checks (the same as /readyz).
 	Ready func() health.Report
+	// Readings are figures the overview shows beside the checks (free
+	// disk, certificate expiry), as name and text.
+	Readings func() [][2]string
 	// RulesDir and RulesError describe the loaded rules: their directory
 	// and the error of the last refused reload ("" if none).
 	RulesDir   func() string

@@ -18,6 +18,7 @@ func newTicker() *time.Ticker { return time.NewTicker(15 * time.Second) }
 // the queue and the health of each dependency.
 type overviewData struct {
 	Health   health.Report
+	Readings [][2]string
 	Queue    queue.Stats
 	Held     int
 	In, Out  int // messages in the last hour
@@ -55,6 +56,9 @@ func (c *Console) overviewOf(now time.Time) overviewData {
 	var d overviewData
 	if c.opts.Ready != nil {
 		d.Health = c.opts.Ready()
+	}
+	if c.opts.Readings != nil {
+		d.Readings = c.opts.Readings()
 	}
 	if c.opts.Queue != nil {
 		d.Queue = c.opts.Queue.Stats()
