@@ -18,10 +18,19 @@ import (
 )
 
 func init() {
-	register(&command{name: "import", summary: "copy a Maildir or mbox into a user's mailboxes (migrations)", run: runImport})
+	register(&command{name: "import", summary: "migrations: accounts, imap, maildir, postfix, spamassassin; or a Maildir/mbox into a mailbox", run: runImport})
 }
 
+// importers are the `sluice import KIND` subcommands; a first argument
+// that is none of them is the original `sluice import --user ADDRESS PATH`.
+var importers = map[string]func(args []string, stdin io.Reader, stdout, stderr io.Writer) int{}
+
 func runImport(args []string) int {
+	if len(args) > 0 {
+		if sub := importers[args[0]]; sub != nil {
+			return sub(args[1:], os.Stdin, os.Stdout, os.Stderr)
+		}
+	}
 	fs := newFlags("import", "--user ADDRESS [--config FILE | --data DIR] [--folder NAME] PATH...",
 		"Copy Maildirs (with their Maildir++ sub-folders) and mbox files into a user's mailboxes,\n"+
 			"keeping flags and dates. Running it again skips what was imported already.")
