@@ -14,6 +14,7 @@ import (
 	"github.com/sluicemail/sluice/engine/source"
 	"github.com/sluicemail/sluice/server/auth"
 	"github.com/sluicemail/sluice/server/config"
+	"github.com/sluicemail/sluice/server/migrate"
 	"github.com/sluicemail/sluice/server/store"
 )
 
@@ -146,31 +147,13 @@ func importDataDir(cfgPath, data string) (string, error) {
 	return cfg.Data, nil
 }
 
-// wellKnown maps folder names other servers and clients use to ours.
-var wellKnown = map[string]string{
-	"sent items": store.Sent, "sent messages": store.Sent, "sent mail": store.Sent,
-	"spam": store.Junk, "junk e-mail": store.Junk, "junk email": store.Junk, "bulk mail": store.Junk,
-	"deleted items": store.Trash, "deleted messages": store.Trash, "bin": store.Trash,
-	"draft": store.Drafts, "archives": store.Archive,
-}
-
 // importMailbox names the mailbox for a Maildir++ folder ("" is the
 // Maildir's INBOX, or a plain file or mbox).
 func importMailbox(folder, top string) string {
-	if folder == "" {
-		if top != "" {
-			return top
-		}
-		return store.Inbox
+	if folder == "" && top != "" {
+		return top
 	}
-	name, ok := store.NameOfDir("." + folder)
-	if !ok {
-		name = folder // left for Import to refuse with a clear error
-	}
-	if w, ok := wellKnown[strings.ToLower(name)]; ok {
-		return w
-	}
-	return name
+	return migrate.FolderName(folder)
 }
 
 // mboxFlags reads the Status and X-Status headers mbox writers (mutt,
