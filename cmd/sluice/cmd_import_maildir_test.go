@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/sluicemail/sluice/server/migrate/dovecottest"
 )
@@ -58,8 +59,10 @@ func TestImportMaildirAccounts(t *testing.T) {
 
 	banner, _ := startServe(t, conf)
 	addr := bannerAddr(t, banner, "imap")
+	sessions := map[string]*imapclient.Client{}
 	for user := range dovecotMail {
-		compareSnapshots(t, user, before[user], sluiceSnapshot(t, addr, user+"@example.org", "pw-"+user), true)
+		sessions[user] = sluiceLogin(t, addr, user+"@example.org", "pw-"+user)
+		compareSnapshots(t, user, before[user], snapshotOf(t, sessions[user]), true)
 	}
 
 	// Beside the running server: nothing new, nothing copied.
@@ -77,10 +80,8 @@ func TestImportMaildirAccounts(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "alice@example.org INBOX                    4 on source: 1 imported, 3 already there") || !strings.Contains(out, "\n1 messages") {
 		t.Errorf("run after one new message: exit %d\n%s\n%s", code, out, errOut)
 	}
-	waitFor(t, func() bool {
-		return len(sluiceSnapshot(t, addr, "alice@example.org", "pw-alice")["INBOX"].Messages) == 4
-	}, "the new message in sluice's INBOX")
-	inbox := sluiceSnapshot(t, addr, "alice@example.org", "pw-alice")["INBOX"].Messages
+	waitFor(t, func() bool { return len(snapshotOf(t, sessions["alice"])["INBOX"].Messages) == 4 }, "the new message in sluice's INBOX")
+	inbox := snapshotOf(t, sessions["alice"])["INBOX"].Messages
 	if last := inbox[3]; last.Flags != `\Flagged` || !last.Date.Equal(time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)) {
 		t.Errorf("the new message: %+v", last)
 	}

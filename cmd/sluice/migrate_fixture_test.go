@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,7 +20,11 @@ import (
 )
 
 // fixtureMessage is a small message with a Message-ID, CRLF line ends.
+// A subject containing "no-id" makes one without a Message-ID.
 func fixtureMessage(n int, subject string) string {
+	if strings.Contains(subject, "no-id") {
+		return fmt.Sprintf("From: sender%d@example.net\r\nSubject: %s\r\n\r\nBody of message %d.\r\n", n, subject, n)
+	}
 	return fmt.Sprintf("From: sender%d@example.net\r\nTo: someone@example.org\r\nSubject: %s\r\nMessage-ID: <fixture-%d@example.net>\r\nDate: Mon, 6 Jan 2020 10:00:00 +0100\r\n\r\nBody of message %d.\r\n", n, subject, n, n)
 }
 
@@ -40,6 +45,11 @@ var dovecotMail = map[string]map[string][]struct {
 		"Entwürfe": {{[]imap.Flag{imap.FlagDraft, "Projekt"}, "03-Apr-2022 07:30:00 +0200"}},
 		"Lists.Go": {{[]imap.Flag{imap.FlagSeen, "$Forwarded"}, "04-May-2023 01:02:03 +0000"}},
 		"Leer":     nil, // an empty folder comes too
+	},
+	"carol": {
+		"INBOX":         {{nil, "10-Oct-2020 10:10:10 +0000"}, {[]imap.Flag{imap.FlagSeen, "$Label2"}, "11-Nov-2021 11:11:11 +0100"}},
+		"Sent Messages": {{[]imap.Flag{imap.FlagSeen}, "12-Dec-2022 12:12:12 +0000"}},
+		"Ärchiv.2020":   {{[]imap.Flag{imap.FlagSeen}, "13-Jan-2020 13:13:13 +0000"}},
 	},
 	"bob": {
 		"INBOX": {{[]imap.Flag{imap.FlagSeen}, "07-Jul-2019 07:07:07 +0000"}, {[]imap.Flag{"NonJunk"}, "08-Aug-2020 08:08:08 +0000"}},
@@ -64,7 +74,11 @@ func makeDovecotRoot(t *testing.T, root string) {
 			for _, m := range msgs {
 				n++
 				date, _ := time.Parse("02-Jan-2006 15:04:05 -0700", m.date)
-				if err := dovecottest.Append(c, folder, fixtureMessage(n, folder+" message"), date, m.flags...); err != nil {
+				subject := folder + " message"
+				if n%4 == 0 {
+					subject += " no-id"
+				}
+				if err := dovecottest.Append(c, folder, fixtureMessage(n, subject), date, m.flags...); err != nil {
 					t.Fatalf("dovecot APPEND %s: %v", folder, err)
 				}
 			}
@@ -86,18 +100,24 @@ func dovecotSnapshot(t *testing.T, root, user string) map[string]dovecottest.Mai
 	return snap
 }
 
-// sluiceSnapshot logs in to sluice's IMAP listener with the user's old
-// password and returns what the mail client sees.
-func sluiceSnapshot(t *testing.T, addr, user, password string) map[string]dovecottest.Mailbox {
+// sluiceLogin logs in to sluice's IMAP listener with the user's old
+// password.
+func sluiceLogin(t *testing.T, addr, user, password string) *imapclient.Client {
 	t.Helper()
 	c, err := imapclient.DialStartTLS(addr, &imapclient.Options{TLSConfig: &tls.Config{InsecureSkipVerify: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
 	if err := c.Login(user, password).Wait(); err != nil {
 		t.Fatalf("%s cannot log in to sluice with the old password: %v", user, err)
 	}
+	return c
+}
+
+// snapshotOf is what the mail client c sees now.
+func snapshotOf(t *testing.T, c *imapclient.Client) map[string]dovecottest.Mailbox {
+	t.Helper()
 	snap, err := dovecottest.Snapshot(c, nil)
 	if err != nil {
 		t.Fatal(err)

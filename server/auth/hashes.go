@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -87,6 +88,8 @@ func CheckHash(stored string) error {
 	case strings.HasPrefix(scheme, "ARGON2"):
 		_, err := parseArgon2(rest)
 		return err
+	case strings.HasPrefix(rest, "$1$") || strings.HasPrefix(rest, "$5$") || strings.HasPrefix(rest, "$6$"):
+		return checkCryptForm(rest)
 	}
 	_, err = check(rest, "\x00sluice-probe")
 	return err
@@ -158,6 +161,21 @@ func checkCrypt(h, pass string) (bool, error) {
 		}
 	}
 	return false, fmt.Errorf("auth: unsupported crypt(3) hash form %.4q", h)
+}
+
+// cryptForm is the shape of MD5-crypt and SHA-crypt strings: $N$, an
+// optional rounds=R$ (SHA-crypt), a salt of up to 16 characters, $, and
+// the hash in crypt's base64 of the length each algorithm gives.
+var cryptForm = regexp.MustCompile(`^\$(1|5|6)\$(rounds=[0-9]{1,9}\$)?[^$:\s]{0,16}\$([./0-9A-Za-z]+)$`)
+
+// checkCryptForm checks a crypt string's shape without running its
+// thousands of rounds.
+func checkCryptForm(h string) error {
+	m := cryptForm.FindStringSubmatch(h)
+	if m == nil || (m[1] == "1" && m[2] != "") || len(m[3]) != map[string]int{"1": 22, "5": 43, "6": 86}[m[1]] {
+		return fmt.Errorf("auth: malformed crypt hash %.3s…", h)
+	}
+	return nil
 }
 
 // checkArgon2 verifies a PHC string as Dovecot writes it:
