@@ -252,3 +252,21 @@ func (s *FileStore) reloadIfChanged() error {
 	s.st, s.stamp = st, stamp
 	return nil
 }
+
+// EncodedSize returns the bytes the model file would take if saved now:
+// what sharing the model (a file copy, a later Redis value) costs.
+func (s *FileStore) EncodedSize() (int, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var n countWriter
+	err := s.st.encode(&n)
+	return int(n), err
+}
+
+// countWriter counts the bytes written to it.
+type countWriter int
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	*c += countWriter(len(p))
+	return len(p), nil
+}

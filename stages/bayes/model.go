@@ -139,3 +139,12 @@ func (m *Model) ClassifyTokens(tokens []string) (Result, error) {
 	score, top := m.params.combine(clues, maxClues)
 	return Result{Spam: score, NSpam: nspam, NHam: nham, Known: known, Clues: top}, nil
 }
+
+// EncodedSize returns the bytes the model's counts take when saved, or an
+// error when its store cannot tell.
+func (m *Model) EncodedSize() (int, error) {
+	if s, ok := m.store.(interface{ EncodedSize() (int, error) }); ok {
+		return s.EncodedSize()
+	}
+	return 0, fmt.Errorf("bayes: the %T store cannot tell its size", m.store)
+}

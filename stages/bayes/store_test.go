@@ -291,3 +291,31 @@ func TestSaveAfterCoalesces(t *testing.T) {
 		t.Fatalf("after the scheduled save the file has %+v", st)
 	}
 }
+
+// TestEncodedSizeIsFileSize: the size the benchmark reports is the size
+// of the file Save writes.
+func TestEncodedSizeIsFileSize(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bayes.model")
+	fs, err := OpenFileStore(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := NewModel(fs)
+	if err := train(m, 0, 20); err != nil {
+		t.Fatal(err)
+	}
+	n, err := m.EncodedSize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Save(); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int64(n) != fi.Size() || n == 0 {
+		t.Errorf("EncodedSize %d, file %d bytes", n, fi.Size())
+	}
+}
