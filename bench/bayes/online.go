@@ -7,6 +7,7 @@ import (
 	"net/mail"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -59,7 +60,8 @@ func online(all []*msg, r onlineRun) error {
 		scores[i], spam[i] = s, x.spam
 		wrong := (s >= r.errorsAt) != x.spam
 		if r.feedback == "all" || wrong {
-			if err := f.learn(x.raw, x.spam); err != nil {
+			// Feedback on errors is a user's correction of what they saw.
+			if err := f.learn(x.raw, x.spam, r.feedback == "errors"); err != nil {
 				return err
 			}
 			learn += threadCPU() - t1
@@ -160,27 +162,73 @@ func curve(scores []float64, spam []bool, n int) []point {
 // learner is what the protocol drives: the stage's model, as configured.
 type learner interface {
 	score(raw []byte) (float64, error)
-	learn(raw []byte, spam bool) error
+	learn(raw []byte, spam, correction bool) error
 	size() int // bytes of the model as the file store writes it
 }
 
 // learners are the configurations the protocol can run; "shipped" is the
 // stage's default.
 var learners = map[string]func() *bayes.Model{
-	"shipped": func() *bayes.Model { return bayes.NewModel(bayes.NewMemoryStore()) },
+	"default": func() *bayes.Model { return bayes.NewModel(bayes.NewMemoryStore()) },
+	"shipped": func() *bayes.Model {
+		return bayes.NewModelWith(bayes.NewMemoryStore(), bayes.DefaultOptions, bayes.DefaultParams)
+	},
+}
+
+// parseLR reads a learner named "lr:key=value,...": the stage's default
+// regression with the named settings changed. Keys: w (the Fisher
+// log-odds' weight), r (rate), up (the cap towards spam, "none" for no
+// cap), grams, bytes, tokens (0 or 1). "lr:w=0" is the regression alone.
+func parseLR(spec string) (*bayes.Model, error) {
+	o := bayes.DefaultLR
+	for _, kv := range strings.Split(spec, ",") {
+		k, v, _ := strings.Cut(kv, "=")
+		var err error
+		switch k {
+		case "w":
+			o.Bayes, err = strconv.ParseFloat(v, 64)
+		case "r":
+			o.Rate, err = strconv.ParseFloat(v, 64)
+		case "up":
+			if v == "none" {
+				o.Capped = false
+			} else {
+				o.Capped = true
+				o.Up, err = strconv.ParseFloat(v, 64)
+			}
+		case "grams":
+			o.Grams, err = strconv.Atoi(v)
+		case "bytes":
+			o.Bytes, err = strconv.Atoi(v)
+		case "tokens":
+			o.Tokens = v == "1"
+		default:
+			err = fmt.Errorf("unknown key %q", k)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("-learner lr:%s: %v", spec, err)
+		}
+	}
+	return bayes.NewModelLR(bayes.NewMemoryStore(), bayes.DefaultOptions, bayes.DefaultParams, o), nil
+}
+
+func makeModel(name string) (*bayes.Model, error) {
+	if spec, ok := strings.CutPrefix(name, "lr:"); ok {
+		return parseLR(spec)
+	}
+	mk, ok := learners[name]
+	if !ok {
+		return nil, fmt.Errorf("-learner %q unknown; default, shipped, or lr:key=value,... (see parseLR)", name)
+	}
+	return mk(), nil
 }
 
 func newLearner(name string) (learner, error) {
-	mk, ok := learners[name]
-	if !ok {
-		var names []string
-		for n := range learners {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		return nil, fmt.Errorf("-learner %q unknown; one of %s", name, strings.Join(names, ", "))
+	m, err := makeModel(name)
+	if err != nil {
+		return nil, err
 	}
-	return modelLearner{mk()}, nil
+	return modelLearner{m}, nil
 }
 
 type modelLearner struct{ m *bayes.Model }
@@ -190,12 +238,17 @@ func (l modelLearner) score(raw []byte) (float64, error) {
 	return res.Spam, err
 }
 
-func (l modelLearner) learn(raw []byte, spam bool) error {
+func (l modelLearner) learn(raw []byte, spam, correction bool) error {
 	class := bayes.Ham
 	if spam {
 		class = bayes.Spam
 	}
-	_, err := l.m.Learn(raw, class)
+	var err error
+	if correction {
+		_, err = l.m.Correct(raw, class)
+	} else {
+		_, err = l.m.Learn(raw, class)
+	}
 	return err
 }
 

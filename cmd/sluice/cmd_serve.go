@@ -34,6 +34,7 @@ import (
 	_ "github.com/sluicemail/sluice/stages/all" // every check, registered by namespace
 	"github.com/sluicemail/sluice/stages/bayes"
 	"github.com/sluicemail/sluice/stages/resolver"
+	"github.com/sluicemail/sluice/stages/sender"
 )
 
 func init() {
@@ -111,6 +112,7 @@ type instance struct {
 	imap     []*imap.Server
 	admin    *admin.Server
 	headroom *diskfree.Monitor // free space of the data directory (serve_headroom.go)
+	book     *sender.Book      // users' known correspondents (serve_senders.go)
 	selfTLS  bool
 	addrs    []string // "kind addr" lines for the banner
 	cancel   context.CancelFunc
@@ -161,8 +163,11 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 	if err != nil {
 		return in, err
 	}
+	if in.book, err = sender.OpenBook(filepath.Join(cfg.Data, sender.DefaultBookFile)); err != nil {
+		return in, err
+	}
 	if in.store, err = store.Open(cfg.Data, store.Options{Hostname: cfg.Hostname, Logger: log, Trainer: trainer,
-		Quota: func(string) int64 { return quota }}); err != nil {
+		Quota: func(string) int64 { return quota }, Rescued: in.rescued}); err != nil {
 		return in, err
 	}
 	sender, err := newRelay(cfg, in.dns, log, in.relayTLS())
@@ -286,7 +291,7 @@ func (in *instance) startSMTP(tlsConf *tls.Config) error {
 		MaxAuthFailures: cfg.Limits.AuthFailuresPerIP, AuthBan: cfg.Limits.AuthBan.D(),
 		Timeout: cfg.Limits.Timeouts.Command.D(), GreetDelay: cfg.Limits.GreetDelay.D(),
 		RequireFromMatch: cfg.Submission.FromMatch(), Logger: in.log,
-		Forward: in.forward, Reports: in.smtpReports(),
+		Forward: in.forward, Reports: in.smtpReports(), Sent: in.sent,
 	})
 	if err != nil {
 		return err

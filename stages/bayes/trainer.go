@@ -7,13 +7,14 @@ package bayes
 // the IMAP server depends on this stage.
 type Trainer struct{ Model *Model }
 
-// Learn counts raw as spam or ham.
+// Learn counts raw as spam or ham. A move is a user's correction, so the
+// model is trained until it would judge the message right (Model.Correct).
 func (t Trainer) Learn(raw []byte, spam bool) error {
 	class := Ham
 	if spam {
 		class = Spam
 	}
-	_, err := t.Model.Learn(raw, class)
+	_, err := t.Model.Correct(raw, class)
 	return err
 }
 
