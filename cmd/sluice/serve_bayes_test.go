@@ -173,3 +173,52 @@ func TestServeSubmissionMakesRecipientKnown(t *testing.T) {
 	e.mailbox("alice@example.net", "INBOX", 1)
 	e.mailbox("alice@example.net", "Junk", 1)
 }
+
+// Autolearn through the real server: a confident spam is learnt as it is
+// delivered to Junk; the user moving it out over IMAP within the window
+// rolls that learn back (the delivered copy, with the server's header
+// fields, is recognised) and teaches ham instead.
+func TestServeAutolearnRolledBackByMove(t *testing.T) {
+	e := newE2E(t, `pipeline: inbound
+stages:
+  bayes: {model: bayes.model, min_learns: 40, autolearn: {spam: 0.99, per_sender: 5, window: 72h}}
+rules:
+  - name: bayes-spam
+    when: bayes.trained and bayes.spam >= 0.99
+    action: junk
+`)
+	model, err := bayes.OpenModel(filepath.Join(e.in.cfg.Data, bayes.DefaultModelFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 60 {
+		model.Learn([]byte(bulkMessage(fmt.Sprintf("deals%d@shop%d.example", i, i), "Offers of the week", true, i)), bayes.Spam)
+		model.Learn([]byte(bulkMessage(fmt.Sprintf("colleague%d@work.example", i), "Re: project", false, 1000+i)), bayes.Ham)
+	}
+	const sender = "news@outfitter.example"
+	c, err := gosmtp.Dial(e.addr(smtp.MX))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.SendMail(sender, []string{"alice@example.net"}, strings.NewReader(bulkMessage(sender, "Offers", true, 800))); err != nil {
+		t.Fatal(err)
+	}
+	e.mailbox("alice@example.net", "Junk", 1)
+	if st, _ := model.Stats(); st.Spam != 61 || st.Ham != 60 {
+		t.Fatalf("after delivery the model has %+v, want the spam autolearnt (61 spam)", st)
+	}
+	im := e.dialIMAPS()
+	if err := im.Login("alice@example.net", "password1").Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := im.Select("Junk", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := im.Move(imap.SeqSetNum(1), "INBOX").Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := model.Stats(); st.Spam != 60 || st.Ham != 61 {
+		t.Fatalf("after the move the model has %+v, want the autolearn rolled back (60 spam) and the message learnt as ham (61)", st)
+	}
+}

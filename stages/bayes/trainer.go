@@ -1,11 +1,16 @@
 package bayes
 
+import "time"
+
 // Trainer teaches a Model from the owner's corrections: the mail store
 // calls it when a message moves into Junk (spam) or out of it (ham). It
 // implements the store's Trainer hook, which the server owns; `sluice
 // serve` wires the two together at start, so that neither the store nor
 // the IMAP server depends on this stage.
-type Trainer struct{ Model *Model }
+type Trainer struct {
+	Model *Model
+	Auto  *Autolearner // if set, told of corrections, to roll back autolearns
+}
 
 // Learn counts raw as spam or ham. A move is a user's correction, so the
 // model is trained until it would judge the message right (Model.Correct).
@@ -13,6 +18,11 @@ func (t Trainer) Learn(raw []byte, spam bool) error {
 	class := Ham
 	if spam {
 		class = Spam
+	}
+	if t.Auto != nil {
+		if _, err := t.Auto.Corrected(raw, time.Now()); err != nil {
+			return err
+		}
 	}
 	_, err := t.Model.Correct(raw, class)
 	return err
