@@ -91,6 +91,8 @@ type Options struct {
 	// submits, once it is queued: who a user writes to is evidence that
 	// their mail is wanted (the sender stage's book). nil: nobody is told.
 	Sent func(user string, rcpts []string)
+	// Journal records every verdict (server/journal); nil: off.
+	Journal Journal
 
 	MaxMessageBytes  int64         // default 25 MiB
 	MaxHeaderBytes   int64         // default 256 KiB
