@@ -43,7 +43,7 @@ func main() {
 	seed := flag.Uint64("seed", 1, "with -online -order shuffle: the shuffle's seed")
 	feedback := flag.String("feedback", "all", "with -online: all (learn every message) or errors (only the misjudged)")
 	errorsAt := flag.Float64("errors-at", junkAt, "with -feedback errors: a message is misjudged when its score is on the wrong side of this (default: the junk threshold, where a user sees the mistake)")
-	learnerName := flag.String("learner", "default", "the learner configuration (default: the stage's; shipped: the Fisher score alone, as before the online protocol)")
+	learnerName := flag.String("learner", "default", "the learner configuration (default: the stage's; fisher: the counts alone, as before the regression; lr:w=…,r=…,up=…: see parseLR)")
 	block := flag.Int("block", 500, "with -online: messages per point of the learning curve")
 	flag.Parse()
 	profile = *cpuprofile

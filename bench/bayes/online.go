@@ -166,11 +166,12 @@ type learner interface {
 	size() int // bytes of the model as the file store writes it
 }
 
-// learners are the configurations the protocol can run; "shipped" is the
-// stage's default.
+// learners are the named configurations: "default" is the stage's,
+// "fisher" the counts alone (the stage before the regression; the baseline
+// runs called it "shipped").
 var learners = map[string]func() *bayes.Model{
 	"default": func() *bayes.Model { return bayes.NewModel(bayes.NewMemoryStore()) },
-	"shipped": func() *bayes.Model {
+	"fisher": func() *bayes.Model {
 		return bayes.NewModelWith(bayes.NewMemoryStore(), bayes.DefaultOptions, bayes.DefaultParams)
 	},
 }
