@@ -455,7 +455,7 @@ var errNoServer = errors.New("no running server found")
 func junkTrainer(live *rules.Live, data string) (store.Trainer, error) {
 	if p := live.Current().Pipeline(rules.Inbound); p != nil {
 		if st, ok := p.Stages["bayes"].(*bayes.Stage); ok {
-			return bayes.Trainer{Model: st.Model(), Auto: st.Autolearner()}, nil
+			return bayes.Trainer{Model: st.Model()}, nil // the model's autolearner, across reloads
 		}
 	}
 	m, err := bayes.OpenModel(filepath.Join(data, bayes.DefaultModelFile))

@@ -35,6 +35,7 @@ type AutolearnSettings struct {
 // model keeps what was learnt, and a later correction still moves it).
 type Autolearner struct {
 	m              *Model
+	settings       AutolearnSettings
 	spam, ham      float64
 	cap            int
 	period, window time.Duration
@@ -53,7 +54,7 @@ type autoRecord struct {
 
 // NewAutolearner builds the guards over m; it errs on bad settings.
 func NewAutolearner(m *Model, s AutolearnSettings) (*Autolearner, error) {
-	a := &Autolearner{m: m, spam: s.Spam, ham: s.Ham, cap: s.PerSender, period: 24 * time.Hour, window: 72 * time.Hour,
+	a := &Autolearner{m: m, settings: s, spam: s.Spam, ham: s.Ham, cap: s.PerSender, period: 24 * time.Hour, window: 72 * time.Hour,
 		senders: map[string][]time.Time{}, learnt: map[Digest]autoRecord{}}
 	if a.cap == 0 {
 		a.cap = 20
@@ -75,6 +76,38 @@ func NewAutolearner(m *Model, s AutolearnSettings) (*Autolearner, error) {
 		*d.out = v
 	}
 	return a, nil
+}
+
+// autolearnerFor returns the model's autolearner for settings s: the one
+// the model already has when s is unchanged, so that a reload of the rules
+// keeps the caps and the window's records, else a new one that takes them
+// over. The Junk trainer finds it through the model.
+func (m *Model) autolearnerFor(s AutolearnSettings) (*Autolearner, error) {
+	m.autoMu.Lock()
+	defer m.autoMu.Unlock()
+	old := m.auto
+	if old != nil && old.settings == s {
+		return old, nil
+	}
+	a, err := NewAutolearner(m, s)
+	if err != nil {
+		return nil, err
+	}
+	if old != nil {
+		old.mu.Lock()
+		a.senders, a.learnt = old.senders, old.learnt
+		old.mu.Unlock()
+	}
+	m.auto = a
+	return a, nil
+}
+
+// Autolearner returns the autolearner a stage set up on the model, nil if
+// none ever did.
+func (m *Model) Autolearner() *Autolearner {
+	m.autoMu.Lock()
+	defer m.autoMu.Unlock()
+	return m.auto
 }
 
 // Consider learns raw, scored spam, if the score is confident enough and

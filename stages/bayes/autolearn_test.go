@@ -177,3 +177,43 @@ func TestStageAutolearns(t *testing.T) {
 		}
 	}
 }
+
+// TestAutolearnSurvivesReload: a reload of the rules builds the stage
+// again; the model keeps one autolearner (the same one for the same
+// settings, a successor holding the records for new ones), so a user's
+// correction after the reload still rolls back what was learnt before it.
+func TestAutolearnSurvivesReload(t *testing.T) {
+	dir := t.TempDir()
+	build := func(perSender int) *Stage {
+		t.Helper()
+		s, err := stages.New("bayes", stages.Settings{DataDir: dir,
+			Raw: fmt.Appendf(nil, "model: reload.model\nmin_learns: 5\nautolearn: {spam: 0.99, per_sender: %d}\n", perSender)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.(*Stage)
+	}
+	first := build(5)
+	if again := build(5); again.Autolearner() != first.Autolearner() {
+		t.Error("the same settings gave another autolearner")
+	}
+	m := first.Model()
+	if err := train(m, 0, 50); err != nil {
+		t.Fatal(err)
+	}
+	raw := campaign(1)
+	if c, _ := first.Autolearner().Consider(raw, 0.999, "promo@deals.example", time.Now()); c != Spam {
+		t.Fatal("not autolearnt")
+	}
+	before, _ := m.Stats()
+	second := build(7) // the rules changed
+	if second.Autolearner() == first.Autolearner() || m.Autolearner() != second.Autolearner() {
+		t.Fatal("new settings did not give the model a new autolearner")
+	}
+	if err := (Trainer{Model: m}).Learn(raw, false); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := m.Stats(); st.Spam != before.Spam-1 || st.Ham != before.Ham+1 {
+		t.Errorf("after the reload a correction gave %+v from %+v: the autolearn was not rolled back", st, before)
+	}
+}

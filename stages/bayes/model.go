@@ -19,6 +19,9 @@ type Model struct {
 	params Params
 	lr     LROptions
 	saver  saver
+
+	autoMu sync.Mutex
+	auto   *Autolearner // set by a stage that autolearns (autolearn.go)
 }
 
 // NewModel returns a model over store with the default tokenizer, scorer

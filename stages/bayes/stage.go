@@ -74,7 +74,7 @@ func New(s stages.Settings) (engine.Stage, error) {
 	}
 	st := &Stage{model: m, minLearns: set.MinLearns, minTokens: set.MinTokens, maxExplain: max(set.MaxExplain, 0)}
 	if set.Autolearn != nil && s.DataDir != "" {
-		if st.auto, err = NewAutolearner(m, *set.Autolearn); err != nil {
+		if st.auto, err = m.autolearnerFor(*set.Autolearn); err != nil {
 			return nil, err
 		}
 	}

@@ -9,7 +9,7 @@ import "time"
 // the IMAP server depends on this stage.
 type Trainer struct {
 	Model *Model
-	Auto  *Autolearner // if set, told of corrections, to roll back autolearns
+	Auto  *Autolearner // told of corrections, to roll back autolearns; nil: the model's, if any
 }
 
 // Learn counts raw as spam or ham. A move is a user's correction, so the
@@ -19,8 +19,12 @@ func (t Trainer) Learn(raw []byte, spam bool) error {
 	if spam {
 		class = Spam
 	}
-	if t.Auto != nil {
-		if _, err := t.Auto.Corrected(raw, time.Now()); err != nil {
+	auto := t.Auto
+	if auto == nil {
+		auto = t.Model.Autolearner() // the stage's, as the rules now stand
+	}
+	if auto != nil {
+		if _, err := auto.Corrected(raw, time.Now()); err != nil {
 			return err
 		}
 	}
