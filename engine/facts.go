@@ -19,6 +19,7 @@ type Facts struct {
 	ARC      ARCFacts      `expr:"arc" doc:"the ARC chain of forwarders, RFC 8617 (stage arc)"`
 	Bayes    BayesFacts    `expr:"bayes" doc:"Bayesian spam probability (stage bayes)"`
 	DNS      DNSFacts      `expr:"dns" doc:"health of the server's DNS resolver"`
+	Sender   SenderFacts   `expr:"sender" doc:"whether a recipient corresponds with the sender (stage sender)"`
 	Score    float64       `expr:"score" doc:"sum of the scores of the rules that fired so far"`
 
 	Header  func(name string) string      `expr:"header" doc:"first value of a header field, decoded (\"\" if absent)"`
@@ -163,6 +164,11 @@ type BayesFacts struct {
 	Ham     float64  `expr:"ham" doc:"probability of ham, 0..1"`
 	Tokens  []string `expr:"tokens" doc:"the tokens that weighed most"`
 	Known   int      `expr:"known" doc:"how many of the message's tokens the model has seen (spam is 0.5 below the stage's min_tokens)"`
+}
+
+// SenderFacts say whether the sender is a known correspondent.
+type SenderFacts struct {
+	Known bool `expr:"known" doc:"a recipient wrote to the From address or the envelope sender, or took their mail out of Junk"`
 }
 
 // ARCFacts are the validation of the message's Authenticated Received

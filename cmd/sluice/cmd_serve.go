@@ -37,6 +37,7 @@ import (
 	_ "github.com/sluicemail/sluice/stages/all" // every check, registered by namespace
 	"github.com/sluicemail/sluice/stages/bayes"
 	"github.com/sluicemail/sluice/stages/resolver"
+	"github.com/sluicemail/sluice/stages/sender"
 )
 
 func init() {
@@ -117,6 +118,7 @@ type instance struct {
 	imap     []*imap.Server
 	admin    *admin.Server
 	headroom *diskfree.Monitor // free space of the data directory (serve_headroom.go)
+	book     *sender.Book      // users' known correspondents (serve_senders.go)
 	journal  *journal.Journal  // the verdict journal (serve_journal.go)
 	// dnsHealth tracks the resolver's failures (serve_health.go)
 	dnsHealth *health.DNS
@@ -174,8 +176,11 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 	if err != nil {
 		return in, err
 	}
+	if in.book, err = sender.OpenBook(filepath.Join(cfg.Data, sender.DefaultBookFile)); err != nil {
+		return in, err
+	}
 	if in.store, err = store.Open(cfg.Data, store.Options{Hostname: cfg.Hostname, Logger: log, Trainer: trainer,
-		Quota: func(string) int64 { return quota }}); err != nil {
+		Quota: func(string) int64 { return quota }, Rescued: in.rescued}); err != nil {
 		return in, err
 	}
 	sender, err := newRelay(cfg, in.dns, log, in.relayTLS())
@@ -313,7 +318,7 @@ func (in *instance) startSMTP(tlsConf *tls.Config) error {
 		MaxAuthFailures: cfg.Limits.AuthFailuresPerIP, AuthBan: cfg.Limits.AuthBan.D(),
 		Timeout: cfg.Limits.Timeouts.Command.D(), GreetDelay: cfg.Limits.GreetDelay.D(),
 		RequireFromMatch: cfg.Submission.FromMatch(), Logger: in.log,
-		Forward: in.forward, Reports: in.smtpReports(), Journal: in.smtpJournal(),
+		Forward: in.forward, Reports: in.smtpReports(), Journal: in.smtpJournal(), Sent: in.sent,
 		DNSDegraded: in.dnsHealth.Degraded, Verdicts: in.verdicts,
 		SoftBounce: cfg.Migration.SoftBounce,
 	})
@@ -471,7 +476,7 @@ var errNoServer = errors.New("no running server found")
 func junkTrainer(live *rules.Live, data string) (store.Trainer, error) {
 	if p := live.Current().Pipeline(rules.Inbound); p != nil {
 		if st, ok := p.Stages["bayes"].(*bayes.Stage); ok {
-			return bayes.Trainer{Model: st.Model()}, nil
+			return bayes.Trainer{Model: st.Model()}, nil // the model's autolearner, across reloads
 		}
 	}
 	m, err := bayes.OpenModel(filepath.Join(data, bayes.DefaultModelFile))

@@ -80,6 +80,9 @@ func (s *session) Data(r io.Reader) error {
 	}
 	s.logVerdict(id, v, engine.PhaseData, "")
 	s.srv.opts.Metrics.Message(s.kind, v.Action)
+	if s.user != "" && s.srv.opts.Sent != nil {
+		s.srv.opts.Sent(s.user, s.rcptAddrs())
+	}
 	return nil
 }
 

@@ -87,6 +87,10 @@ type Options struct {
 	// Reports records DMARC evaluations for aggregate reports and takes
 	// in the reports sent to our rua address; nil: off.
 	Reports Reports
+	// Sent is told the recipients of every message an authenticated user
+	// submits, once it is queued: who a user writes to is evidence that
+	// their mail is wanted (the sender stage's book). nil: nobody is told.
+	Sent func(user string, rcpts []string)
 	// Journal records every verdict (server/journal); nil: off.
 	Journal Journal
 
