@@ -18,6 +18,8 @@ type Facts struct {
 	DMARC    DMARCFacts    `expr:"dmarc" doc:"DMARC, RFC 7489 (stage dmarc)"`
 	ARC      ARCFacts      `expr:"arc" doc:"the ARC chain of forwarders, RFC 8617 (stage arc)"`
 	Bayes    BayesFacts    `expr:"bayes" doc:"Bayesian spam probability (stage bayes)"`
+	Rate     RateFacts     `expr:"rate" doc:"the rate limits rate_exceeded counted for this message"`
+	Greylist GreylistFacts `expr:"greylist" doc:"what the greylist action decided for this message"`
 	Score    float64       `expr:"score" doc:"sum of the scores of the rules that fired so far"`
 
 	Header  func(name string) string      `expr:"header" doc:"first value of a header field, decoded (\"\" if absent)"`
@@ -25,6 +27,9 @@ type Facts struct {
 	InList  func(list, value string) bool `expr:"in_list" doc:"whether an address, domain or IP is in a named list"`
 	Domain  func(address string) string   `expr:"domain" doc:"the domain of an address, lower-case (\"\" if none)"`
 	CIDR    func(ip, network string) bool `expr:"cidr" doc:"whether ip is inside network (\"10.0.0.0/8\")"`
+
+	RateExceeded   func(name, key, limit string) bool        `expr:"rate_exceeded" doc:"counts this message under name and key (once per message) and says whether that passes limit (\"100/h\", \"3/10m\"), sliding window; shared across nodes on Redis; false with rate.result temperror when the state cannot answer"`
+	RateExceededBy func(name, key, limit string, n int) bool `expr:"rate_exceeded_by" doc:"as rate_exceeded, counting n events (e.g. len(envelope.rcpt) for recipients per hour)"`
 }
 
 // ConnFacts describe the SMTP connection.

@@ -30,6 +30,7 @@ import (
 	"github.com/sluicemail/sluice/server/queue"
 	"github.com/sluicemail/sluice/server/relay"
 	"github.com/sluicemail/sluice/server/smtp"
+	"github.com/sluicemail/sluice/server/state"
 	"github.com/sluicemail/sluice/server/store"
 	_ "github.com/sluicemail/sluice/stages/all" // every check, registered by namespace
 	"github.com/sluicemail/sluice/stages/bayes"
@@ -111,6 +112,7 @@ type instance struct {
 	imap     []*imap.Server
 	admin    *admin.Server
 	headroom *diskfree.Monitor // free space of the data directory (serve_headroom.go)
+	state    state.Store       // rate limits, greylisting, auth bans (serve_state.go)
 	selfTLS  bool
 	addrs    []string // "kind addr" lines for the banner
 	cancel   context.CancelFunc
@@ -149,6 +151,10 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 	if err != nil {
 		return in, err
 	}
+	if err = in.openState(); err != nil {
+		return in, err
+	}
+	ropts.State = in.state
 	if in.live, err = rules.NewLive(rulesDir, ropts); err != nil {
 		return in, fmt.Errorf("rules: %w", err)
 	}
@@ -283,7 +289,7 @@ func (in *instance) startSMTP(tlsConf *tls.Config) error {
 		MaxDataInFlight: int64(cfg.Limits.DataInFlight),
 		MaxLineLength:   cfg.Limits.LineLength, MaxRecipients: cfg.Limits.Recipients,
 		MaxConnections: cfg.Limits.Connections, MaxConnsPerIP: cfg.Limits.ConnectionsPerIP,
-		MaxAuthFailures: cfg.Limits.AuthFailuresPerIP, AuthBan: cfg.Limits.AuthBan.D(),
+		MaxAuthFailures: cfg.Limits.AuthFailuresPerIP, AuthBan: cfg.Limits.AuthBan.D(), Bans: in.state,
 		Timeout: cfg.Limits.Timeouts.Command.D(), GreetDelay: cfg.Limits.GreetDelay.D(),
 		RequireFromMatch: cfg.Submission.FromMatch(), Logger: in.log,
 		Forward: in.forward, Reports: in.smtpReports(),
@@ -391,6 +397,7 @@ func (in *instance) shutdown(bound time.Duration) {
 	if in.store != nil {
 		in.store.Close()
 	}
+	in.closeState()
 	if in.pidWritten {
 		os.Remove(filepath.Join(in.cfg.Data, pidFile))
 	}

@@ -38,6 +38,7 @@ type Config struct {
 	DMARC      DMARC      `yaml:"dmarc"`      // DMARC aggregate reports, sent and received
 	PublicIPs  []string   `yaml:"public_ips"` // this server's public addresses, for `sluice doctor` (default: the machine's global addresses)
 	MTASTS     MTASTS     `yaml:"mta_sts"`    // the MTA-STS policy published for the local domains (RFC 8461)
+	State      State      `yaml:"state"`      // rate limits, greylisting, bans: the data directory, or Redis shared by several nodes
 
 	// File is the path the config was read from ("" for the default).
 	File string `yaml:"-"`
@@ -325,6 +326,9 @@ func (c *Config) resolve(base string) {
 	}
 	for i := range c.DKIM.Keys {
 		abs(&c.DKIM.Keys[i].Key)
+	}
+	if c.State.Redis != nil {
+		abs(&c.State.Redis.PasswordFile)
 	}
 }
 

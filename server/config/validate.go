@@ -65,6 +65,7 @@ func (c *Config) validate() []fieldError {
 	errs = append(errs, c.Limits.validate()...)
 	errs = append(errs, c.validateForwarding()...)
 	errs = append(errs, c.validateWeb()...)
+	errs = append(errs, c.validateState()...)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
