@@ -27,6 +27,7 @@ import (
 	"github.com/sluicemail/sluice/server/config"
 	"github.com/sluicemail/sluice/server/diskfree"
 	"github.com/sluicemail/sluice/server/imap"
+	"github.com/sluicemail/sluice/server/milter"
 	"github.com/sluicemail/sluice/server/queue"
 	"github.com/sluicemail/sluice/server/relay"
 	"github.com/sluicemail/sluice/server/smtp"
@@ -113,6 +114,7 @@ type instance struct {
 	admin    *admin.Server
 	headroom *diskfree.Monitor // free space of the data directory (serve_headroom.go)
 	state    state.Store       // rate limits, greylisting, auth bans (serve_state.go)
+	milter   *milter.Server    // listen.milter (serve_milter.go)
 	selfTLS  bool
 	addrs    []string // "kind addr" lines for the banner
 	cancel   context.CancelFunc
@@ -201,6 +203,9 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 		return in, err
 	}
 	if err = in.startIMAP(tlsConf); err != nil {
+		return in, err
+	}
+	if err = in.startMilter(); err != nil {
 		return in, err
 	}
 	if err = in.startAdmin(); err != nil {
@@ -381,6 +386,7 @@ func (in *instance) reload() error { return in.live.Reload() }
 func (in *instance) stop(bound time.Duration) { in.stopOnce.Do(func() { in.shutdown(bound) }) }
 
 func (in *instance) shutdown(bound time.Duration) {
+	in.stopMilter(bound)
 	in.drainSessions(bound)
 	if in.admin != nil {
 		in.admin.Close()
