@@ -48,11 +48,14 @@ func ParseRate(s string) (Rate, error) {
 	}
 	per = strings.TrimSpace(per)
 	d, err := parsePeriod(per)
-	if err != nil || d < time.Second {
-		return Rate{}, fmt.Errorf("limit %q: the period %q is not a duration of 1s or more (s, m, h, d)", s, per)
+	if err != nil || d < time.Second || d > maxPeriod {
+		return Rate{}, fmt.Errorf("limit %q: the period %q is not a duration from 1s to 366d (s, m, h, d)", s, per)
 	}
 	return Rate{Count: n, Per: d}, nil
 }
+
+// maxPeriod bounds a limit's period (and keeps n*unit from overflowing).
+const maxPeriod = 366 * 24 * time.Hour
 
 func parsePeriod(per string) (time.Duration, error) {
 	if u, ok := rateUnits[per]; ok {
@@ -61,8 +64,8 @@ func parsePeriod(per string) (time.Duration, error) {
 	i := strings.IndexFunc(per, func(r rune) bool { return r < '0' || r > '9' })
 	if i > 0 {
 		if u, ok := rateUnits[per[i:]]; ok {
-			n, err := strconv.Atoi(per[:i])
-			if err == nil && n > 0 {
+			n, err := strconv.ParseInt(per[:i], 10, 64)
+			if err == nil && n > 0 && n <= int64(maxPeriod/u) {
 				return time.Duration(n) * u, nil
 			}
 		}
