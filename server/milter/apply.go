@@ -172,10 +172,12 @@ func splitFields(b []byte) []headerField {
 	return out
 }
 
-// wire is a header value as the MTA takes it: with the space after the
-// colon when we negotiated leading spaces (Postfix then inserts the value
-// exactly as given), without it otherwise.
+// wire is a header value as the MTA takes it: folded lines joined by a
+// bare LF (the milter convention; the MTA writes its own line ends), with
+// the space after the colon when we negotiated leading spaces (Postfix then
+// inserts the value exactly as given), without it otherwise.
 func wire(m gomilter.Modifier, value string) string {
+	value = strings.ReplaceAll(value, "\r\n", "\n")
 	if m.Protocol()&gomilter.OptHeaderLeadingSpace != 0 {
 		return " " + value
 	}

@@ -279,6 +279,11 @@ func TestOutboundSigned(t *testing.T) {
 	m := dialMTA(t, addr, "alice@example.org")
 	for i := 0; i < 2; i++ {
 		r := m.send("<alice@example.org>", []string{"<x@remote.example>"}, message("report"))
+		for _, mod := range r.mods {
+			if strings.Contains(mod.HeaderValue, "\r") {
+				t.Fatalf("%s folded with CR: milter values fold with a bare LF", mod.HeaderName)
+			}
+		}
 		sig, ok := r.header("DKIM-Signature")
 		if r.act.Type != gomilter.ActionAccept || !ok || !strings.Contains(sig, "d=example.org") {
 			t.Fatalf("outbound %d: %+v %v", i, r.act, r.mods)
@@ -286,7 +291,7 @@ func TestOutboundSigned(t *testing.T) {
 		if _, ok := r.header("Authentication-Results"); ok {
 			t.Fatal("outbound mail got an Authentication-Results field")
 		}
-		delivered := "DKIM-Signature: " + sig + "\r\n" + message("report")
+		delivered := "DKIM-Signature: " + strings.ReplaceAll(sig, "\n", "\r\n") + "\r\n" + message("report")
 		verifs, err := msgdkim.VerifyWithOptions(strings.NewReader(delivered), &msgdkim.VerifyOptions{
 			LookupTXT: func(string) ([]string, error) {
 				return []string{"v=DKIM1; k=ed25519; p=" + base64.StdEncoding.EncodeToString(pub)}, nil
