@@ -127,6 +127,7 @@ type instance struct {
 	// SRS and ARC for forwarded mail, DMARC aggregate reports
 	// (serve_forwarding.go, serve_reports.go)
 	forwardParts
+	sieveParts // users' Sieve scripts and ManageSieve (serve_sieve.go)
 }
 
 // start brings a server up from cfg. On error, what was started is stopped.
@@ -187,10 +188,11 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 		return in, err
 	}
 	route := smtp.Router{Domains: cfg.Domains, Accounts: in.accounts, SRS: in.forward.SRS}.Route
-	if in.queue, err = queue.Open(queue.Dir(cfg.Data), queue.Options{Deliverer: in.store, Relay: sender,
+	if in.queue, err = queue.Open(queue.Dir(cfg.Data), queue.Options{Deliverer: in.sieveDeliverer(route), Relay: sender,
 		Hostname: cfg.Hostname, Retry: retry, MaxAge: cfg.Queue.Expire.D(), Route: route, Logger: log}); err != nil {
 		return in, err
 	}
+	in.linkSieveQueue()
 	go func() { in.queue.Run(ctx); close(in.bg) }()
 	if err = in.startReports(ctx); err != nil {
 		return in, err
@@ -206,6 +208,9 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 		return in, err
 	}
 	if err = in.startMilter(); err != nil {
+		return in, err
+	}
+	if err = in.startManageSieve(tlsConf); err != nil {
 		return in, err
 	}
 	if err = in.startAdmin(); err != nil {
@@ -392,6 +397,7 @@ func (in *instance) shutdown(bound time.Duration) {
 		in.admin.Close()
 	}
 	in.stopWeb()
+	in.stopManageSieve()
 	in.cancel()
 	in.stopReports()
 	if in.queue != nil {

@@ -35,7 +35,8 @@ func (c *Config) validate() []fieldError {
 		{"smtp", c.Listen.SMTP}, {"submission", c.Listen.Submission},
 		{"submissions", c.Listen.Submissions}, {"imap", c.Listen.IMAP},
 		{"imaps", c.Listen.IMAPS}, {"admin", c.Listen.Admin},
-		{"http", c.Listen.HTTP}, {"https", c.Listen.HTTPS}, {"milter", c.Listen.Milter},
+		{"http", c.Listen.HTTP}, {"https", c.Listen.HTTPS},
+		{"managesieve", c.Listen.ManageSieve}, {"milter", c.Listen.Milter},
 	} {
 		if l.addr == "" {
 			continue
