@@ -27,6 +27,9 @@ type Pipeline struct {
 	// rate_exceeded false and greylist pass (a dry run without one).
 	State    State
 	Greylist GreylistSettings // the rule file's `greylist:` settings
+	// Version names the rule set the pipeline was built from (a content
+	// hash of its files), for the verdict journal; "" when unknown.
+	Version string
 }
 
 // Prepare computes each rule's phase and stage needs. Call it once after
@@ -66,6 +69,8 @@ type Tx struct {
 type stageRun struct {
 	done     chan struct{}
 	finished bool // set under Tx.mu when done is about to close
+	took     time.Duration
+	err      error
 }
 
 // TxOption adjusts a transaction.

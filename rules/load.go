@@ -35,6 +35,9 @@ type Options struct {
 	// State keeps rate limits and greylisting between messages (the data
 	// directory or Redis); nil counts in memory, for dry runs.
 	State engine.State
+	// Relay, when set, makes a rule set that fails the relay-safety proof
+	// (ProveRelaySafety) fail to load.
+	Relay *RelayPolicy
 }
 
 // Set is one compiled rule directory: its pipelines, lists and tests.
@@ -105,6 +108,12 @@ func Load(dir string, opts Options) (*Set, error) {
 	if len(errs) > 0 {
 		return nil, errs
 	}
+	if opts.Relay != nil {
+		if _, errs := s.ProveRelaySafety(*opts.Relay); len(errs) > 0 {
+			return nil, errs
+		}
+	}
+	s.stampVersion()
 	return s, nil
 }
 

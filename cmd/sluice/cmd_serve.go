@@ -27,6 +27,7 @@ import (
 	"github.com/sluicemail/sluice/server/config"
 	"github.com/sluicemail/sluice/server/diskfree"
 	"github.com/sluicemail/sluice/server/imap"
+	"github.com/sluicemail/sluice/server/journal"
 	"github.com/sluicemail/sluice/server/milter"
 	"github.com/sluicemail/sluice/server/queue"
 	"github.com/sluicemail/sluice/server/relay"
@@ -115,6 +116,7 @@ type instance struct {
 	headroom *diskfree.Monitor // free space of the data directory (serve_headroom.go)
 	state    state.Store       // rate limits, greylisting, auth bans (serve_state.go)
 	milter   *milter.Server    // listen.milter (serve_milter.go)
+	journal  *journal.Journal  // the verdict journal (serve_journal.go)
 	selfTLS  bool
 	addrs    []string // "kind addr" lines for the banner
 	cancel   context.CancelFunc
@@ -199,6 +201,9 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 	}
 	tlsConf, err := in.startCerts()
 	if err != nil {
+		return in, err
+	}
+	if err = in.openJournal(); err != nil {
 		return in, err
 	}
 	if err = in.startSMTP(tlsConf); err != nil {
@@ -302,7 +307,7 @@ func (in *instance) startSMTP(tlsConf *tls.Config) error {
 		MaxAuthFailures: cfg.Limits.AuthFailuresPerIP, AuthBan: cfg.Limits.AuthBan.D(), Bans: in.state,
 		Timeout: cfg.Limits.Timeouts.Command.D(), GreetDelay: cfg.Limits.GreetDelay.D(),
 		RequireFromMatch: cfg.Submission.FromMatch(), Logger: in.log,
-		Forward: in.forward, Reports: in.smtpReports(),
+		Forward: in.forward, Reports: in.smtpReports(), Journal: in.smtpJournal(),
 	})
 	if err != nil {
 		return err
@@ -393,6 +398,7 @@ func (in *instance) stop(bound time.Duration) { in.stopOnce.Do(func() { in.shutd
 func (in *instance) shutdown(bound time.Duration) {
 	in.stopMilter(bound)
 	in.drainSessions(bound)
+	in.closeJournal()
 	if in.admin != nil {
 		in.admin.Close()
 	}

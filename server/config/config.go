@@ -40,6 +40,11 @@ type Config struct {
 	MTASTS     MTASTS     `yaml:"mta_sts"`    // the MTA-STS policy published for the local domains (RFC 8461)
 	State      State      `yaml:"state"`      // rate limits, greylisting, bans: the data directory, or Redis shared by several nodes
 
+	// RedirectsAllowed are the non-local addresses a rule may redirect
+	// mail from unauthenticated senders to; the relay-safety proof at
+	// load refuses any other (rules.ProveRelaySafety).
+	RedirectsAllowed []string `yaml:"redirects_allowed"`
+
 	// File is the path the config was read from ("" for the default).
 	File string `yaml:"-"`
 }
