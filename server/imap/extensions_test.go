@@ -44,7 +44,7 @@ func TestImaplibSortThread(t *testing.T) {
 	if err != nil {
 		t.Fatalf("imaplib SORT/THREAD: %v", err)
 	}
-	if n := strings.Count(string(out), "ok "); n != 5 {
-		t.Errorf("%d steps passed, want 5", n)
+	if n := strings.Count(string(out), "ok "); n != 8 {
+		t.Errorf("%d steps passed, want 8", n)
 	}
 }

@@ -4,7 +4,8 @@
 // UNSELECT (RFC 3691), ENABLE (RFC 5161), LIST-EXTENDED and LIST-STATUS
 // (RFC 5258, RFC 5819), STATUS=SIZE (RFC 8438), ESEARCH (RFC 4731),
 // BINARY (RFC 3516), CHILDREN (RFC 3348), LITERAL+ (RFC 7888), ID
-// (RFC 2971), SORT with SORT=DISPLAY and ESORT (RFC 5256, 5957, 5267). It is a
+// (RFC 2971), SORT with SORT=DISPLAY and ESORT (RFC 5256, 5957, 5267)
+// and THREAD=REFERENCES and ORDEREDSUBJECT (RFC 5256). It is a
 // github.com/emersion/go-imap/v2 imapserver backend over server/store:
 // the Maildir holds the messages and flags, the store's index the UIDs.
 //
@@ -102,6 +103,8 @@ func New(opts Options) (*Server, error) {
 			imap.CapSort:         {},
 			imap.CapSortDisplay:  {},
 			imap.CapESort:        {},
+			imap.Cap("THREAD=" + imap.ThreadReferences):     {},
+			imap.Cap("THREAD=" + imap.ThreadOrderedSubject): {},
 		},
 		Logger:      slogLogger{opts.Logger},
 		TLSConfig:   opts.TLSConfig,

@@ -34,6 +34,7 @@ var (
 	_ imapserver.SessionAppendLimit = (*session)(nil)
 	_ imapserver.SessionID          = (*session)(nil)
 	_ imapserver.SessionSort        = (*session)(nil)
+	_ imapserver.SessionThread      = (*session)(nil)
 )
 
 // Login checks the password (go-imap calls it for LOGIN and AUTHENTICATE
