@@ -5,7 +5,8 @@
 // (RFC 5258, RFC 5819), STATUS=SIZE (RFC 8438), ESEARCH (RFC 4731),
 // BINARY (RFC 3516), CHILDREN (RFC 3348), LITERAL+ (RFC 7888), ID
 // (RFC 2971), SORT with SORT=DISPLAY and ESORT (RFC 5256, 5957, 5267)
-// and THREAD=REFERENCES and ORDEREDSUBJECT (RFC 5256). It is a
+// THREAD=REFERENCES and ORDEREDSUBJECT (RFC 5256) and MULTIAPPEND
+// (RFC 3502). It is a
 // github.com/emersion/go-imap/v2 imapserver backend over server/store:
 // the Maildir holds the messages and flags, the store's index the UIDs.
 //
@@ -103,6 +104,7 @@ func New(opts Options) (*Server, error) {
 			imap.CapSort:         {},
 			imap.CapSortDisplay:  {},
 			imap.CapESort:        {},
+			imap.CapMultiAppend:  {},
 			imap.Cap("THREAD=" + imap.ThreadReferences):     {},
 			imap.Cap("THREAD=" + imap.ThreadOrderedSubject): {},
 		},

@@ -35,6 +35,7 @@ var (
 	_ imapserver.SessionID          = (*session)(nil)
 	_ imapserver.SessionSort        = (*session)(nil)
 	_ imapserver.SessionThread      = (*session)(nil)
+	_ imapserver.SessionMultiAppend = (*session)(nil)
 )
 
 // Login checks the password (go-imap calls it for LOGIN and AUTHENTICATE

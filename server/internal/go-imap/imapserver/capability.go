@@ -102,6 +102,7 @@ func (c *Conn) availableCaps() []imap.Cap {
 			imap.CapSort,
 			imap.CapSortDisplay,
 			imap.CapESort,
+			imap.CapMultiAppend,
 			imap.Cap("THREAD=" + imap.ThreadOrderedSubject),
 			imap.Cap("THREAD=" + imap.ThreadReferences),
 		})
