@@ -75,3 +75,24 @@ func TestMultiAppend(t *testing.T) {
 		t.Errorf("stored messages: %q", lines)
 	}
 }
+
+// TestImaplibQuota: imaplib's getquotaroot and getquota read the storage
+// limit SMTP and APPEND enforce, and the usage, in KiB; SETQUOTA is
+// refused (testdata/imaplib_quota.py).
+func TestImaplibQuota(t *testing.T) {
+	python := needTool(t, "python3")
+	ts := newTestServer(t, Options{}, store.Options{Quota: func(string) int64 { return 10 << 10 }})
+	const user = "alice@example.org"
+	if err := ts.store.Deliver(user, "INBOX", []byte(sortMessages[0]+strings.Repeat("x", 700)+"\r\n"), "", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	host, port, _ := strings.Cut(ts.tls, ":")
+	out, err := exec.Command(python, "testdata/imaplib_quota.py", host, port, ts.caFile, user, testUsers[user]).CombinedOutput()
+	t.Logf("imaplib:\n%s", out)
+	if err != nil {
+		t.Fatalf("imaplib QUOTA: %v", err)
+	}
+	if n := strings.Count(string(out), "ok "); n != 5 {
+		t.Errorf("%d steps passed, want 5", n)
+	}
+}

@@ -36,6 +36,7 @@ var (
 	_ imapserver.SessionSort        = (*session)(nil)
 	_ imapserver.SessionThread      = (*session)(nil)
 	_ imapserver.SessionMultiAppend = (*session)(nil)
+	_ imapserver.SessionQuota       = (*session)(nil)
 )
 
 // Login checks the password (go-imap calls it for LOGIN and AUTHENTICATE
