@@ -27,6 +27,7 @@ import (
 	"github.com/sluicemail/sluice/server/config"
 	"github.com/sluicemail/sluice/server/diskfree"
 	"github.com/sluicemail/sluice/server/imap"
+	"github.com/sluicemail/sluice/server/journal"
 	"github.com/sluicemail/sluice/server/queue"
 	"github.com/sluicemail/sluice/server/relay"
 	"github.com/sluicemail/sluice/server/smtp"
@@ -111,6 +112,7 @@ type instance struct {
 	imap     []*imap.Server
 	admin    *admin.Server
 	headroom *diskfree.Monitor // free space of the data directory (serve_headroom.go)
+	journal  *journal.Journal  // the verdict journal (serve_journal.go)
 	selfTLS  bool
 	addrs    []string // "kind addr" lines for the banner
 	cancel   context.CancelFunc
@@ -123,6 +125,7 @@ type instance struct {
 	// SRS and ARC for forwarded mail, DMARC aggregate reports
 	// (serve_forwarding.go, serve_reports.go)
 	forwardParts
+	sieveParts // users' Sieve scripts and ManageSieve (serve_sieve.go)
 }
 
 // start brings a server up from cfg. On error, what was started is stopped.
@@ -179,10 +182,11 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 		return in, err
 	}
 	route := smtp.Router{Domains: cfg.Domains, Accounts: in.accounts, SRS: in.forward.SRS}.Route
-	if in.queue, err = queue.Open(queue.Dir(cfg.Data), queue.Options{Deliverer: in.store, Relay: sender,
+	if in.queue, err = queue.Open(queue.Dir(cfg.Data), queue.Options{Deliverer: in.sieveDeliverer(route), Relay: sender,
 		Hostname: cfg.Hostname, Retry: retry, MaxAge: cfg.Queue.Expire.D(), Route: route, Logger: log}); err != nil {
 		return in, err
 	}
+	in.linkSieveQueue()
 	go func() { in.queue.Run(ctx); close(in.bg) }()
 	if err = in.startReports(ctx); err != nil {
 		return in, err
@@ -191,10 +195,16 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 	if err != nil {
 		return in, err
 	}
+	if err = in.openJournal(); err != nil {
+		return in, err
+	}
 	if err = in.startSMTP(tlsConf); err != nil {
 		return in, err
 	}
 	if err = in.startIMAP(tlsConf); err != nil {
+		return in, err
+	}
+	if err = in.startManageSieve(tlsConf); err != nil {
 		return in, err
 	}
 	if err = in.startAdmin(); err != nil {
@@ -286,7 +296,7 @@ func (in *instance) startSMTP(tlsConf *tls.Config) error {
 		MaxAuthFailures: cfg.Limits.AuthFailuresPerIP, AuthBan: cfg.Limits.AuthBan.D(),
 		Timeout: cfg.Limits.Timeouts.Command.D(), GreetDelay: cfg.Limits.GreetDelay.D(),
 		RequireFromMatch: cfg.Submission.FromMatch(), Logger: in.log,
-		Forward: in.forward, Reports: in.smtpReports(),
+		Forward: in.forward, Reports: in.smtpReports(), Journal: in.smtpJournal(),
 	})
 	if err != nil {
 		return err
@@ -376,10 +386,12 @@ func (in *instance) stop(bound time.Duration) { in.stopOnce.Do(func() { in.shutd
 
 func (in *instance) shutdown(bound time.Duration) {
 	in.drainSessions(bound)
+	in.closeJournal()
 	if in.admin != nil {
 		in.admin.Close()
 	}
 	in.stopWeb()
+	in.stopManageSieve()
 	in.cancel()
 	in.stopReports()
 	if in.queue != nil {
