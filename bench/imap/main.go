@@ -111,8 +111,9 @@ func run(corpus string, n, rounds int) error {
 	}
 	fmt.Printf("SELECT after restart (index from disk): %v\n", time.Since(t0).Round(time.Millisecond))
 
-	var sel, fetchAll, search, body []time.Duration
-	var fetched, hits int
+	var sel, fetchAll, search, searchFrom, sortDate, body []time.Duration
+	var fetched, hits, fromHits int
+	sortErr := error(nil)
 	var bodyLen int
 	for r := 0; r < rounds; r++ {
 		c.Unselect().Wait()
@@ -136,6 +137,19 @@ func run(corpus string, n, rounds int) error {
 		search = append(search, time.Since(t))
 		hits = len(res.AllUIDs())
 		t = time.Now()
+		res, err = c.Search(&imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: "From", Value: "john"}}}, nil).Wait()
+		if err != nil {
+			return err
+		}
+		searchFrom = append(searchFrom, time.Since(t))
+		fromHits = len(res.AllSeqNums())
+		t = time.Now()
+		if _, err := c.Sort(&imapclient.SortOptions{SearchCriteria: &imap.SearchCriteria{},
+			SortCriteria: []imapclient.SortCriterion{{Key: imapclient.SortKeyDate}}}).Wait(); err != nil {
+			sortErr = err
+		}
+		sortDate = append(sortDate, time.Since(t))
+		t = time.Now()
 		one, err := c.Fetch(imap.SeqSetNum(uint32(len(all)/2)), &imap.FetchOptions{BodySection: []*imap.FetchItemBodySection{{Peek: true}}}).Collect()
 		if err != nil || len(one) != 1 {
 			return fmt.Errorf("fetch BODY[]: %v", err)
@@ -148,6 +162,12 @@ func run(corpus string, n, rounds int) error {
 	fmt.Printf("SELECT INBOX (%d messages):                 %v\n", fetched, median(sel))
 	fmt.Printf("FETCH 1:* (FLAGS ENVELOPE RFC822.SIZE):      %v\n", median(fetchAll))
 	fmt.Printf("UID SEARCH HEADER Subject \"mortgage\":       %v (%d hits)\n", median(search), hits)
+	fmt.Printf("SEARCH FROM \"john\":                         %v (%d hits)\n", median(searchFrom), fromHits)
+	if sortErr != nil {
+		fmt.Printf("SORT (DATE) ALL:                            not supported (%v)\n", sortErr)
+	} else {
+		fmt.Printf("SORT (DATE) ALL:                            %v\n", median(sortDate))
+	}
 	fmt.Printf("FETCH one message BODY.PEEK[] (%d bytes):   %v\n", bodyLen, median(body))
 	total := median(sel) + median(fetchAll)
 	verdict := "met"

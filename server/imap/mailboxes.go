@@ -245,3 +245,59 @@ func (s *session) Append(name string, r imap.LiteralReader, options *imap.Append
 	}
 	return &imap.AppendData{UID: imap.UID(uid), UIDValidity: validity}, nil
 }
+
+// AppendMulti stores the messages of an APPEND, one or several
+// (MULTIAPPEND, RFC 3502), all or none: the quota is checked for them
+// together, and if one cannot be stored those already stored are
+// expunged again before the NO.
+func (s *session) AppendMulti(name string, msgs []imapserver.AppendMessage) (*imapserver.MultiAppendData, error) {
+	m, err := s.acct.Mailbox(name)
+	if err != nil {
+		return nil, tryCreate(err)
+	}
+	var total int64
+	for _, msg := range msgs {
+		if len(msg.Data) > int(s.srv.opts.AppendLimit) {
+			return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeTooBig, Text: "Message too large"}
+		}
+		total += int64(len(msg.Data))
+	}
+	if err := s.srv.opts.Store.CheckQuota(s.acct.User(), total); err != nil {
+		return nil, imapError(err)
+	}
+	data := &imapserver.MultiAppendData{}
+	var done []uint32
+	for _, msg := range msgs {
+		flags := make([]string, len(msg.Options.Flags))
+		for i, f := range msg.Options.Flags {
+			flags[i] = string(f)
+		}
+		uid, validity, err := m.Append(msg.Data, flags, msg.Options.Time)
+		if err != nil {
+			s.undoAppend(m, done)
+			return nil, imapError(err)
+		}
+		done = append(done, uid)
+		data.UIDValidity = validity
+		data.UIDs.AddNum(imap.UID(uid))
+	}
+	return data, nil
+}
+
+// undoAppend expunges the messages a failed MULTIAPPEND stored.
+func (s *session) undoAppend(m *store.Mailbox, uids []uint32) {
+	if len(uids) == 0 {
+		return
+	}
+	var set imap.UIDSet
+	for _, u := range uids {
+		set.AddNum(imap.UID(u))
+	}
+	err := m.SetFlags(uids, '+', []string{string(imap.FlagDeleted)}, nil)
+	if err == nil {
+		_, err = m.Expunge(&set)
+	}
+	if err != nil {
+		s.srv.log.Warn("imap: undoing a failed MULTIAPPEND", "user", s.acct.User(), "err", err)
+	}
+}

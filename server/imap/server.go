@@ -4,7 +4,9 @@
 // UNSELECT (RFC 3691), ENABLE (RFC 5161), LIST-EXTENDED and LIST-STATUS
 // (RFC 5258, RFC 5819), STATUS=SIZE (RFC 8438), ESEARCH (RFC 4731),
 // BINARY (RFC 3516), CHILDREN (RFC 3348), LITERAL+ (RFC 7888), ID
-// (RFC 2971), SORT with SORT=DISPLAY and ESORT (RFC 5256, 5957, 5267). It is a
+// (RFC 2971), SORT with SORT=DISPLAY and ESORT (RFC 5256, 5957, 5267)
+// THREAD=REFERENCES and ORDEREDSUBJECT (RFC 5256), MULTIAPPEND (RFC
+// 3502) and QUOTA (RFC 9208). It is a
 // github.com/emersion/go-imap/v2 imapserver backend over server/store:
 // the Maildir holds the messages and flags, the store's index the UIDs.
 //
@@ -86,22 +88,27 @@ func New(opts Options) (*Server, error) {
 	s.imap = imapserver.New(&imapserver.Options{
 		NewSession: s.newSession,
 		Caps: imap.CapSet{
-			imap.CapIMAP4rev1:    {},
-			imap.CapNamespace:    {},
-			imap.CapUIDPlus:      {},
-			imap.CapESearch:      {},
-			imap.CapListExtended: {},
-			imap.CapListStatus:   {},
-			imap.CapMove:         {},
-			imap.CapStatusSize:   {},
-			imap.CapBinary:       {},
-			imap.CapChildren:     {},
-			imap.CapSpecialUse:   {},
-			imap.CapLiteralPlus:  {},
-			imap.CapID:           {},
-			imap.CapSort:         {},
-			imap.CapSortDisplay:  {},
-			imap.CapESort:        {},
+			imap.CapIMAP4rev1:             {},
+			imap.CapNamespace:             {},
+			imap.CapUIDPlus:               {},
+			imap.CapESearch:               {},
+			imap.CapListExtended:          {},
+			imap.CapListStatus:            {},
+			imap.CapMove:                  {},
+			imap.CapStatusSize:            {},
+			imap.CapBinary:                {},
+			imap.CapChildren:              {},
+			imap.CapSpecialUse:            {},
+			imap.CapLiteralPlus:           {},
+			imap.CapID:                    {},
+			imap.CapSort:                  {},
+			imap.CapSortDisplay:           {},
+			imap.CapESort:                 {},
+			imap.CapMultiAppend:           {},
+			imap.CapQuota:                 {},
+			imap.Cap("QUOTA=RES-STORAGE"): {},
+			imap.Cap("THREAD=" + imap.ThreadReferences):     {},
+			imap.Cap("THREAD=" + imap.ThreadOrderedSubject): {},
 		},
 		Logger:      slogLogger{opts.Logger},
 		TLSConfig:   opts.TLSConfig,

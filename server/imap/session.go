@@ -34,6 +34,9 @@ var (
 	_ imapserver.SessionAppendLimit = (*session)(nil)
 	_ imapserver.SessionID          = (*session)(nil)
 	_ imapserver.SessionSort        = (*session)(nil)
+	_ imapserver.SessionThread      = (*session)(nil)
+	_ imapserver.SessionMultiAppend = (*session)(nil)
+	_ imapserver.SessionQuota       = (*session)(nil)
 )
 
 // Login checks the password (go-imap calls it for LOGIN and AUTHENTICATE

@@ -9,6 +9,15 @@ import "strings"
 // blobs before them, a trailing "(fwd)", a "[Fwd: ...]" wrapper)
 // removed, and case folded as i;ascii-casemap folds it (to upper case).
 func BaseSubject(subject string) string {
+	base, _ := baseSubject(subject)
+	return base
+}
+
+// baseSubject also says whether the subject was a reply or a forward
+// (something was removed apart from white space and list blobs), which
+// THREAD=REFERENCES uses when it gathers threads by subject.
+func baseSubject(subject string) (string, bool) {
+	reply := false
 	s := strings.Join(strings.Fields(subject), " ")
 	for {
 		prev := s
@@ -17,6 +26,7 @@ func BaseSubject(subject string) string {
 			t := strings.TrimRight(s, " ")
 			if strings.HasSuffix(strings.ToLower(t), "(fwd)") {
 				t = t[:len(t)-len("(fwd)")]
+				reply = true
 			}
 			if t == s {
 				break
@@ -28,6 +38,7 @@ func BaseSubject(subject string) string {
 			t := strings.TrimLeft(s, " ")
 			if r, ok := trimRefwd(t); ok {
 				t = r
+				reply = true
 			} else if r, ok := trimBlob(t); ok && strings.TrimSpace(r) != "" {
 				t = r
 			}
@@ -39,13 +50,14 @@ func BaseSubject(subject string) string {
 		// (6) "[fwd:" ... "]" wrapper
 		if l := strings.ToLower(s); strings.HasPrefix(l, "[fwd:") && strings.HasSuffix(s, "]") {
 			s = strings.TrimSpace(s[len("[fwd:") : len(s)-1])
+			reply = true
 			continue
 		}
 		if s == prev {
 			break
 		}
 	}
-	return strings.ToUpper(s)
+	return strings.ToUpper(s), reply
 }
 
 // trimRefwd removes subj-refwd: ("re" / ("fw" ["d"])) *WSP [subj-blob] ":".

@@ -25,7 +25,7 @@ def check(step, result, want):
 m = imaplib.IMAP4_SSL(host, int(tls_port), ssl_context=ctx)
 m.login(user, password)
 caps = m.capability()[1][0].decode().upper().split()
-for cap in ("SORT", "ESORT", "SORT=DISPLAY"):
+for cap in ("SORT", "ESORT", "SORT=DISPLAY", "THREAD=REFERENCES", "THREAD=ORDEREDSUBJECT"):
     if cap not in caps:
         print(f"FAIL capability {cap} not advertised: {caps}")
         sys.exit(1)
@@ -35,4 +35,7 @@ check("sort reverse date", m.sort("(REVERSE DATE)", "UTF-8", "ALL"), "5 4 3 2 1"
 check("sort from then size", m.sort("(FROM SIZE)", "UTF-8", "ALL"), "1 3 2 4 5")
 check("sort with search", m.sort("(SUBJECT)", "UTF-8", "FROM", "carol"), "2 4")
 check("uid sort", m.uid("SORT", "(REVERSE ARRIVAL)", "UTF-8", "ALL"), "5 4 3 2 1")
+check("thread references", m.thread("REFERENCES", "UTF-8", "ALL"), "(1 2 (3)(4))(5)")
+check("thread orderedsubject", m.thread("ORDEREDSUBJECT", "UTF-8", "ALL"), "(1 (2)(4))(3)(5)")
+check("uid thread", m.uid("THREAD", "REFERENCES", "UTF-8", "FROM", "carol"), "(2 4)")
 m.logout()

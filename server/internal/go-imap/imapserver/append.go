@@ -89,6 +89,10 @@ func (c *Conn) handleAppend(tag string, dec *imapwire.Decoder) error {
 		return err
 	}
 
+	if multi, ok := c.session.(SessionMultiAppend); ok && c.server.options.caps().Has(imap.CapMultiAppend) {
+		return c.handleMultiAppend(tag, dec, multi, mailbox, lit, &options, dataExt != "", appendLimit)
+	}
+
 	data, appendErr := c.session.Append(mailbox, lit, &options)
 	if _, discardErr := io.Copy(io.Discard, lit); discardErr != nil {
 		return err
@@ -117,6 +121,121 @@ func (c *Conn) writeAppendOK(tag string, data *imap.AppendData) error {
 		enc.Special('[')
 		enc.Atom("APPENDUID").SP().Number(data.UIDValidity).SP().UID(data.UID)
 		enc.Special(']').SP()
+	}
+	enc.Text("APPEND completed")
+	return enc.CRLF()
+}
+
+// sluice: MULTIAPPEND (RFC 3502).
+
+// AppendMessage is one message of a MULTIAPPEND command.
+type AppendMessage struct {
+	Data    []byte
+	Options imap.AppendOptions
+}
+
+// SessionMultiAppend is a session that takes every APPEND as a list of
+// messages to store all or none (RFC 3502); the server must advertise
+// imap.CapMultiAppend. The messages are read in full before the call.
+type SessionMultiAppend interface {
+	AppendMulti(mailbox string, msgs []AppendMessage) (*MultiAppendData, error)
+}
+
+// MultiAppendData is the APPENDUID of a MULTIAPPEND: the UIDs in order.
+type MultiAppendData struct {
+	UIDValidity uint32
+	UIDs        imap.UIDSet
+}
+
+func (c *Conn) handleMultiAppend(tag string, dec *imapwire.Decoder, session SessionMultiAppend, mailbox string, lit *imapwire.LiteralReader, options *imap.AppendOptions, utf8Ext bool, appendLimit int64) error {
+	var msgs []AppendMessage
+	var tooBig error // a LITERAL+ message over the limit, skipped to the end of the command
+	for {
+		if tooBig != nil {
+			if _, err := io.Copy(io.Discard, lit); err != nil {
+				return err
+			}
+		}
+		b, err := io.ReadAll(lit)
+		if err != nil {
+			return err
+		}
+		msgs = append(msgs, AppendMessage{Data: b, Options: *options})
+		if utf8Ext && !dec.ExpectSpecial(')') {
+			return dec.Err()
+		}
+		if !dec.SP() {
+			break
+		}
+		// The next message: [flags SP] [date-time SP] literal.
+		options = &imap.AppendOptions{}
+		hasFlagList, err := dec.List(func() error {
+			flag, err := internal.ExpectFlag(dec)
+			if err != nil {
+				return err
+			}
+			options.Flags = append(options.Flags, flag)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if hasFlagList && !dec.ExpectSP() {
+			return dec.Err()
+		}
+		t, err := internal.DecodeDateTime(dec)
+		if err != nil {
+			return err
+		}
+		if !t.IsZero() && !dec.ExpectSP() {
+			return dec.Err()
+		}
+		options.Time = t
+		utf8Ext = false
+		var ext string
+		if !dec.Special('~') && dec.Atom(&ext) {
+			if !strings.EqualFold(ext, "UTF8") || !dec.ExpectSP() || !dec.ExpectSpecial('(') || !dec.ExpectSpecial('~') {
+				return newClientBugError("Unknown APPEND data extension")
+			}
+			utf8Ext = true
+		}
+		var nonSync bool
+		lit, nonSync, err = dec.ExpectLiteralReader()
+		if err != nil {
+			return err
+		}
+		if lit.Size() > appendLimit {
+			tooBig = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeTooBig,
+				Text: fmt.Sprintf("Literals are limited to %v bytes for this command", appendLimit)}
+			if !nonSync {
+				return tooBig // the client waits for a continuation
+			}
+		}
+		if err := c.acceptLiteral(lit.Size(), nonSync); err != nil {
+			return err
+		}
+	}
+	if !dec.ExpectCRLF() {
+		return dec.Err()
+	}
+	if tooBig != nil {
+		return tooBig
+	}
+	if err := c.checkState(imap.ConnStateAuthenticated); err != nil {
+		return err
+	}
+	data, err := session.AppendMulti(mailbox, msgs)
+	if err != nil {
+		return err
+	}
+	if err := c.poll("APPEND"); err != nil {
+		return err
+	}
+	enc := newResponseEncoder(c)
+	defer enc.end()
+	enc.Atom(tag).SP().Atom("OK").SP()
+	if data != nil && len(data.UIDs) > 0 {
+		enc.Special('[').Atom("APPENDUID").SP().Number(data.UIDValidity).SP().NumSet(data.UIDs).Special(']').SP()
 	}
 	enc.Text("APPEND completed")
 	return enc.CRLF()

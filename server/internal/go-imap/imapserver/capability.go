@@ -102,6 +102,9 @@ func (c *Conn) availableCaps() []imap.Cap {
 			imap.CapSort,
 			imap.CapSortDisplay,
 			imap.CapESort,
+			imap.CapMultiAppend,
+			imap.CapQuota,
+			imap.Cap("QUOTA=RES-STORAGE"),
 			imap.Cap("THREAD=" + imap.ThreadOrderedSubject),
 			imap.Cap("THREAD=" + imap.ThreadReferences),
 		})

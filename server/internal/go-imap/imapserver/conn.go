@@ -286,6 +286,8 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 		err = c.handleSort(tag, dec, numKind)
 	case "THREAD", "UID THREAD": // sluice: RFC 5256 (sort.go)
 		err = c.handleThread(dec, numKind)
+	case "GETQUOTA", "GETQUOTAROOT", "SETQUOTA": // sluice: RFC 9208 (quota.go)
+		err = c.handleQuota(name, dec)
 	case "ID": // sluice: RFC 2971 (id.go)
 		if _, ok := c.session.(SessionID); ok && c.server.options.caps().Has(imap.CapID) {
 			err = c.handleID(dec)
