@@ -186,7 +186,7 @@ var supported = map[string]bool{
 	"subaddress": true, "relational": true, "body": true, "copy": true,
 	"reject": true, "ereject": true, "date": true, "vacation": true,
 	"editheader": true, "spamtest": true, "spamtestplus": true, "regex": true,
-	"index": true,
+	"index": true, "duplicate": true,
 }
 
 // Capabilities returns the extensions scripts may require, sorted and
