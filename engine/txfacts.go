@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sync"
+	"time"
 )
 
 // refresh copies the envelope into the facts; it changes between phases.
@@ -163,11 +164,14 @@ func (tx *Tx) ensure(ctx context.Context, ns string) {
 	}
 	sctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if err := runStage(sctx, st, &Input{Msg: tx.m, Facts: &tx.facts, DNS: tx.dns}); err != nil {
+	start := time.Now()
+	err := runStage(sctx, st, &Input{Msg: tx.m, Facts: &tx.facts, DNS: tx.dns})
+	if err != nil {
 		slog.Warn("stage failed", "stage", ns, "err", err)
 		st.Fail(&tx.facts, err)
 	}
 	tx.mu.Lock()
+	run.took, run.err = time.Since(start), err
 	tx.ran = append(tx.ran, ns)
 	run.finished = true
 	tx.mu.Unlock()

@@ -27,6 +27,7 @@ import (
 	"github.com/sluicemail/sluice/server/config"
 	"github.com/sluicemail/sluice/server/diskfree"
 	"github.com/sluicemail/sluice/server/imap"
+	"github.com/sluicemail/sluice/server/journal"
 	"github.com/sluicemail/sluice/server/queue"
 	"github.com/sluicemail/sluice/server/relay"
 	"github.com/sluicemail/sluice/server/smtp"
@@ -111,6 +112,7 @@ type instance struct {
 	imap     []*imap.Server
 	admin    *admin.Server
 	headroom *diskfree.Monitor // free space of the data directory (serve_headroom.go)
+	journal  *journal.Journal  // the verdict journal (serve_journal.go)
 	selfTLS  bool
 	addrs    []string // "kind addr" lines for the banner
 	cancel   context.CancelFunc
@@ -191,6 +193,9 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 	}
 	tlsConf, err := in.startCerts()
 	if err != nil {
+		return in, err
+	}
+	if err = in.openJournal(); err != nil {
 		return in, err
 	}
 	if err = in.startSMTP(tlsConf); err != nil {
@@ -291,7 +296,7 @@ func (in *instance) startSMTP(tlsConf *tls.Config) error {
 		MaxAuthFailures: cfg.Limits.AuthFailuresPerIP, AuthBan: cfg.Limits.AuthBan.D(),
 		Timeout: cfg.Limits.Timeouts.Command.D(), GreetDelay: cfg.Limits.GreetDelay.D(),
 		RequireFromMatch: cfg.Submission.FromMatch(), Logger: in.log,
-		Forward: in.forward, Reports: in.smtpReports(),
+		Forward: in.forward, Reports: in.smtpReports(), Journal: in.smtpJournal(),
 	})
 	if err != nil {
 		return err
@@ -381,6 +386,7 @@ func (in *instance) stop(bound time.Duration) { in.stopOnce.Do(func() { in.shutd
 
 func (in *instance) shutdown(bound time.Duration) {
 	in.drainSessions(bound)
+	in.closeJournal()
 	if in.admin != nil {
 		in.admin.Close()
 	}

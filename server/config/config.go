@@ -39,6 +39,11 @@ type Config struct {
 	PublicIPs  []string   `yaml:"public_ips"` // this server's public addresses, for `sluice doctor` (default: the machine's global addresses)
 	MTASTS     MTASTS     `yaml:"mta_sts"`    // the MTA-STS policy published for the local domains (RFC 8461)
 
+	// RedirectsAllowed are the non-local addresses a rule may redirect
+	// mail from unauthenticated senders to; the relay-safety proof at
+	// load refuses any other (rules.ProveRelaySafety).
+	RedirectsAllowed []string `yaml:"redirects_allowed"`
+
 	// File is the path the config was read from ("" for the default).
 	File string `yaml:"-"`
 }

@@ -22,7 +22,8 @@ func (s *session) finalMessage(raw []byte, v engine.Verdict) []byte {
 		top.WriteString(s.authResults())
 		top.WriteString(s.spamStatus(v)) // for the users' Sieve spamtest
 	}
-	top.WriteString(s.received())
+	s.receivedField = s.received()
+	top.WriteString(s.receivedField)
 	for _, f := range v.Headers {
 		fmt.Fprintf(&top, "%s: %s\r\n", f.Name, oneLine(f.Value))
 	}

@@ -31,6 +31,7 @@ type Server struct {
 	maxInFlight atomic.Int64
 	mu          sync.Mutex
 	perName     map[string]int
+	servers     []*dns.Server
 }
 
 // Start starts a server answering from zone and returns its address; it
@@ -53,9 +54,22 @@ func StartServer(t testing.TB, zone *resolver.Zone) *Server {
 		srv.NotifyStartedFunc = func() { close(started) }
 		go func() { _ = srv.ActivateAndServe() }()
 		<-started
-		t.Cleanup(func() { _ = srv.Shutdown() })
+		s.servers = append(s.servers, srv)
 	}
+	t.Cleanup(s.Stop)
 	return s
+}
+
+// Stop stops the server: queries to its address get no answer from then
+// on (a test of what works without the DNS of the time).
+func (s *Server) Stop() {
+	s.mu.Lock()
+	srvs := s.servers
+	s.servers = nil
+	s.mu.Unlock()
+	for _, srv := range srvs {
+		_ = srv.Shutdown()
+	}
 }
 
 // listen opens UDP and TCP on the same loopback port, retrying when the
