@@ -70,7 +70,7 @@ func runDoctor(args []string, stdout, stderr io.Writer) int {
 
 // doctorEnv gathers what the checks look at from the config.
 func doctorEnv(cfg *config.Config, outbound string) (*doctor.Env, error) {
-	dns, err := openResolver(cfg)
+	dns, err := openResolver(cfg, nil)
 	if err != nil {
 		return nil, err
 	}

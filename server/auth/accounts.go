@@ -33,6 +33,8 @@ var (
 // User is one account as stored.
 type User struct {
 	Password string `yaml:"password"` // bcrypt hash
+	// Admin lets the user log in to the web console of the admin listener.
+	Admin bool `yaml:"admin,omitempty"`
 }
 
 // file is the accounts file. A catch-all is the alias "@domain".

@@ -74,6 +74,9 @@ type TLS struct {
 type DNS struct {
 	Servers  []string `yaml:"servers"`
 	Zonefile string   `yaml:"zonefile"`
+	// HealthWindow is how far back failed queries count for /readyz, the
+	// dns.degraded fact and the WARN line (default 1m).
+	HealthWindow Duration `yaml:"health_window"`
 }
 
 // Relay is how mail for other domains leaves: direct MX delivery unless a

@@ -162,6 +162,7 @@ type Queue struct {
 	kick    chan struct{} // wakes the scanner (retry now, segment cleanup)
 	domains sync.Map      // destination domain -> chan struct{} (semaphore)
 	running sync.WaitGroup
+	counts  counts // for the metrics (metrics.go)
 }
 
 // message is the in-memory state of a queued message.

@@ -107,6 +107,11 @@ type Options struct {
 
 	Logger  *slog.Logger
 	Metrics *Metrics // nil: a private one
+	// DNSDegraded, if set, gives the dns.degraded fact of each new
+	// transaction (the resolver's health, server/health).
+	DNSDegraded func() bool
+	// Verdicts, if set, receives each verdict (the console's live list).
+	Verdicts VerdictSink
 }
 
 func (o *Options) defaults() {
