@@ -26,6 +26,7 @@ type addressTest struct {
 	names    []string
 	keys     []string
 	envelope bool
+	index    fieldIndex
 }
 
 func (t *addressTest) eval(r *run) (bool, error) {
@@ -35,7 +36,7 @@ func (t *addressTest) eval(r *run) (bool, error) {
 		if t.envelope {
 			addrs = r.envelopeAddrs(n)
 		} else {
-			for _, v := range r.env.Msg.rawHeaderValues(n) {
+			for _, v := range t.index.pick(r.env.Msg.rawHeaderValues(n)) {
 				addrs = append(addrs, parseAddrs(v)...)
 			}
 		}
@@ -117,6 +118,9 @@ func buildAddress(envelope bool) func(c *compiler, b *bound) (test, error) {
 		}
 		t := &addressTest{m: m, part: b.group["part"], names: b.args[0].Strs, keys: b.args[1].Strs, envelope: envelope}
 		if !envelope {
+			if t.index, err = c.fieldIndex(b); err != nil {
+				return nil, err
+			}
 			return t, checkHeaderNames(c, b.args[0])
 		}
 		for _, n := range t.names {
@@ -134,6 +138,8 @@ func buildAddress(envelope bool) func(c *compiler, b *bound) (test, error) {
 
 func init() {
 	args := argSpec{tags: append(append([]tagSpec{}, matchTags...), addrPartTags...), pos: []valKind{valStrings, valStrings}}
-	tests["address"] = testSpec{args: args, build: buildAddress(false)}
+	withIndex := args
+	withIndex.tags = append(append([]tagSpec{}, args.tags...), indexTags...)
+	tests["address"] = testSpec{args: withIndex, build: buildAddress(false)}
 	tests["envelope"] = testSpec{ext: "envelope", args: args, build: buildAddress(true)}
 }

@@ -19,9 +19,22 @@ type bodyTest struct {
 
 func (t *bodyTest) eval(r *run) (bool, error) {
 	msg := r.env.Msg
+	var values []string
 	if t.transform == "raw" {
-		return r.match(t.m, []string{string(msg.Body)}, t.keys), nil
+		values = []string{string(msg.Body)}
+	} else {
+		values = t.partValues(r)
 	}
+	// Pigeonhole's body test leaves the match variables as they were.
+	saved := r.matchVars
+	ok := r.match(t.m, values, t.keys)
+	r.matchVars = saved
+	return ok, nil
+}
+
+// partValues returns the decoded parts the transform selects.
+func (t *bodyTest) partValues(r *run) []string {
+	msg := r.env.Msg
 	if msg.parts == nil {
 		msg.parts = mimeParts(msg.Header, msg.Body)
 	}
@@ -37,7 +50,7 @@ func (t *bodyTest) eval(r *run) (bool, error) {
 			values = append(values, string(p.content))
 		}
 	}
-	return r.match(t.m, values, t.keys), nil
+	return values
 }
 
 // typeMatches says whether a part's type is one of types: "" matches

@@ -185,7 +185,8 @@ var supported = map[string]bool{
 	"mailbox":                    true, "imap4flags": true, "variables": true,
 	"subaddress": true, "relational": true, "body": true, "copy": true,
 	"reject": true, "ereject": true, "date": true, "vacation": true,
-	"editheader": true, "spamtest": true, "spamtestplus": true,
+	"editheader": true, "spamtest": true, "spamtestplus": true, "regex": true,
+	"index": true, "duplicate": true,
 }
 
 // Capabilities returns the extensions scripts may require, sorted and

@@ -76,6 +76,7 @@ type dateTest struct {
 	zone     string // "" for the server's
 	original bool
 	keys     []string
+	index    fieldIndex
 }
 
 func (t *dateTest) eval(r *run) (bool, error) {
@@ -84,7 +85,7 @@ func (t *dateTest) eval(r *run) (bool, error) {
 		when = r.env.Now
 	} else {
 		var ok bool
-		if when, ok = r.headerDate(r.expand(t.header)); !ok {
+		if when, ok = r.headerDate(r.expand(t.header), t.index); !ok {
 			return false, nil
 		}
 	}
@@ -110,10 +111,11 @@ func (r *run) zone() *time.Location {
 	return time.Local
 }
 
-// headerDate reads the date of the first field called name; in a
-// Received field it follows the last semicolon (RFC 5260 section 4).
-func (r *run) headerDate(name string) (time.Time, bool) {
-	vals := r.env.Msg.rawHeaderValues(name)
+// headerDate reads the date of the first field called name (or the one
+// :index names); in a Received field it follows the last semicolon (RFC
+// 5260 section 4).
+func (r *run) headerDate(name string, idx fieldIndex) (time.Time, bool) {
+	vals := idx.pick(r.env.Msg.rawHeaderValues(name))
 	if len(vals) == 0 {
 		return time.Time{}, false
 	}
@@ -139,6 +141,9 @@ func buildDate(current bool) func(c *compiler, b *bound) (test, error) {
 		args := b.args
 		if !current {
 			t.header, args = args[0].Strs[0], args[1:]
+			if t.index, err = c.fieldIndex(b); err != nil {
+				return nil, err
+			}
 		}
 		t.part, t.keys = args[0].Strs[0], args[1].Strs
 		if !(c.has("variables") && containsVar(t.part)) && !knownDatePart(t.part) {
@@ -165,7 +170,7 @@ func knownDatePart(p string) bool {
 func init() {
 	zoneTag := tagSpec{name: "zone", val: valString, group: "zone"}
 	tests["date"] = testSpec{ext: "date", args: argSpec{
-		tags: append(append([]tagSpec{}, matchTags...), zoneTag, tagSpec{name: "originalzone", group: "zone"}),
+		tags: append(append([]tagSpec{}, matchTags...), zoneTag, tagSpec{name: "originalzone", group: "zone"}, indexTags[0], indexTags[1]),
 		pos:  []valKind{valString, valString, valStrings},
 	}, build: buildDate(false)}
 	tests["currentdate"] = testSpec{ext: "date", args: argSpec{

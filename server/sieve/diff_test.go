@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -144,43 +145,57 @@ func TestDifferentialPigeonhole(t *testing.T) {
 	ph := newPigeonhole(t)
 	scripts := readDir(t, "testdata/diff/scripts", ".sieve")
 	msgs := readDir(t, "testdata/diff/messages", ".eml")
-	pairs, failed := 0, 0
-	for sname, script := range scripts {
-		compiled, err := Compile(string(script), Limits{})
-		for mname, raw := range msgs {
-			want, how := ph.run(t, sname+"-"+mname, script, raw, envelopeFrom(ParseMessage(raw)), diffRecipient)
-			if how == refused {
-				t.Errorf("%s: Pigeonhole refuses the script: %s", sname, want)
-				continue
-			}
-			if err != nil {
-				t.Errorf("%s: we refuse what Pigeonhole runs: %v", sname, err)
-				break
-			}
-			msg := ParseMessage(raw)
-			env := Env{Envelope: Envelope{From: envelopeFrom(msg), To: diffRecipient}, Msg: msg,
-				Now: time.Now(), Zone: time.UTC, Spam: spamCertainty(msg)}
-			res, err := compiled.Execute(env)
-			var re *RuntimeError
-			switch {
-			case how == failedRunning && errors.As(err, &re):
-				// Both failed while running and keep the message.
-			case how == failedRunning:
-				t.Errorf("%s × %s: Pigeonhole failed running (%s), we did not", sname, mname, strings.TrimSpace(want))
-			case err != nil:
-				t.Errorf("%s × %s: %v", sname, mname, err)
-			default:
-				if got := res.Print(); got != want {
-					t.Errorf("%s × %s:\n--- sieve-test\n%s--- sluice\n%s(%q)", sname, mname, want, got, want)
-				}
-			}
-			if how == failedRunning {
-				failed++
-			}
-			pairs++
+	var pairs, failed atomic.Int64
+	// One parallel subtest per script: sieve-test is a process per pair,
+	// and the machine's cores run them side by side.
+	t.Run("scripts", func(t *testing.T) {
+		for sname, script := range scripts {
+			t.Run(sname, func(t *testing.T) {
+				t.Parallel()
+				p, f := diffScript(t, ph, sname, script, msgs)
+				pairs.Add(p)
+				failed.Add(f)
+			})
 		}
+	})
+	t.Logf("%d scripts × %d messages: %d pairs compared (%d of them fail at run time in both)",
+		len(scripts), len(msgs), pairs.Load(), failed.Load())
+}
+
+// diffScript runs one script against every message in both and
+// compares; it returns the pairs compared and how many failed in both.
+func diffScript(t *testing.T, ph *pigeonhole, sname string, script []byte, msgs map[string][]byte) (pairs, failed int64) {
+	compiled, err := Compile(string(script), Limits{})
+	for mname, raw := range msgs {
+		want, how := ph.run(t, sname+"-"+mname, script, raw, envelopeFrom(ParseMessage(raw)), diffRecipient)
+		if how == refused {
+			t.Errorf("%s: Pigeonhole refuses the script: %s", sname, want)
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: we refuse what Pigeonhole runs: %v", sname, err)
+			return pairs, failed
+		}
+		msg := ParseMessage(raw)
+		env := Env{Envelope: Envelope{From: envelopeFrom(msg), To: diffRecipient}, Msg: msg,
+			Now: time.Now(), Zone: time.UTC, Spam: spamCertainty(msg)}
+		res, err := compiled.Execute(env)
+		var re *RuntimeError
+		switch {
+		case how == failedRunning && errors.As(err, &re):
+			failed++ // both failed while running and keep the message
+		case how == failedRunning:
+			t.Errorf("%s × %s: Pigeonhole failed running (%s), we did not", sname, mname, strings.TrimSpace(want))
+		case err != nil:
+			t.Errorf("%s × %s: %v", sname, mname, err)
+		default:
+			if got := res.Print(); got != want {
+				t.Errorf("%s × %s:\n--- sieve-test\n%s--- sluice\n%s(%q)", sname, mname, want, got, want)
+			}
+		}
+		pairs++
 	}
-	t.Logf("%d scripts × %d messages: %d pairs compared (%d of them fail at run time in both)", len(scripts), len(msgs), pairs, failed)
+	return pairs, failed
 }
 
 // TestDifferentialInvalid: the scripts Pigeonhole refuses, we refuse,

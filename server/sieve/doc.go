@@ -10,8 +10,10 @@
 // 5232), variables (RFC 5229), envelope, subaddress (RFC 5233),
 // relational (RFC 5231), body (RFC 5173), copy (RFC 3894), reject and
 // ereject (RFC 5429), date (RFC 5260), vacation (RFC 5230), editheader
-// (RFC 5293), spamtest and spamtestplus (RFC 5235), encoded-character
-// and the comparator i;ascii-numeric. Capabilities lists exactly these; the
+// (RFC 5293), spamtest and spamtestplus (RFC 5235), index (RFC 5260),
+// duplicate (RFC 7352),
+// regex (the draft Pigeonhole implements), encoded-character and the
+// comparator i;ascii-numeric. Capabilities lists exactly these; the
 // behaviour follows Dovecot's Pigeonhole, against which the tests
 // compare results.
 package sieve

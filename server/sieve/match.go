@@ -24,6 +24,7 @@ const (
 	mtMatches
 	mtValue
 	mtCount
+	mtRegex
 )
 
 // matcher is the comparator, match type and relational operator a test
@@ -42,6 +43,7 @@ var matchTags = []tagSpec{
 	{name: "matches", group: "match"},
 	{name: "value", val: valString, ext: "relational", group: "match"},
 	{name: "count", val: valString, ext: "relational", group: "match"},
+	{name: "regex", ext: "regex", group: "match"},
 }
 
 // matcher builds the matcher from a test's tags.
@@ -60,6 +62,8 @@ func (c *compiler) matcher(b *bound) (matcher, error) {
 		return m, errorf(b.tags["comparator"].Pos, "unknown comparator '%s'", name)
 	}
 	switch b.group["match"] {
+	case "regex":
+		m.mt = mtRegex
 	case "contains":
 		m.mt = mtContains
 	case "matches":
@@ -76,10 +80,10 @@ func (c *compiler) matcher(b *bound) (matcher, error) {
 			return m, errorf(b.tags[b.group["match"]].Pos, "invalid relational operator '%s'", m.rel)
 		}
 	}
-	if m.cmp == cmpNumeric && (m.mt == mtContains || m.mt == mtMatches) {
+	if m.cmp == cmpNumeric && (m.mt == mtContains || m.mt == mtMatches || m.mt == mtRegex) {
 		return m, errorf(b.pos, "comparator i;ascii-numeric cannot do :%s", b.group["match"])
 	}
-	return m, nil
+	return m, c.checkRegexKeys(m, b)
 }
 
 // match says whether any value matches any key; a successful :matches
@@ -120,6 +124,8 @@ func (r *run) matchOne(m matcher, v, k string) bool {
 		return ok
 	case mtValue:
 		return relation(m.cmp.compare(v, k), m.rel)
+	case mtRegex:
+		return r.matchRegex(m, v, k)
 	}
 	return m.cmp.compare(v, k) == 0
 }

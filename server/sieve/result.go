@@ -10,24 +10,26 @@ type ActionKind int
 
 // The actions a script can take.
 const (
-	ActStore    ActionKind = iota // keep or fileinto: store in Mailbox with Flags
-	ActRedirect                   // send on to Address
-	ActDiscard                    // drop silently
-	ActReject                     // refuse with Reason (Extended: ereject)
-	ActVacation                   // answer the sender (Vacation)
+	ActStore     ActionKind = iota // keep or fileinto: store in Mailbox with Flags
+	ActRedirect                    // send on to Address
+	ActDiscard                     // drop silently
+	ActReject                      // refuse with Reason (Extended: ereject)
+	ActVacation                    // answer the sender (Vacation)
+	ActDuplicate                   // remember the message for the duplicate test (Duplicate)
 )
 
 // Action is one thing a script decided, in the order it decided it.
 type Action struct {
-	Kind     ActionKind
-	Mailbox  string   // ActStore: the folder, "INBOX" for keep
-	Flags    []string // ActStore: the IMAP flags to set
-	Create   bool     // ActStore: create the folder if missing (:create)
-	Copy     bool     // ActStore, ActRedirect: :copy, the implicit keep stays
-	Address  string   // ActRedirect
-	Reason   string   // ActReject
-	Extended bool     // ActReject: ereject, refused in the SMTP dialogue
-	Vacation *Vacation
+	Kind      ActionKind
+	Mailbox   string   // ActStore: the folder, "INBOX" for keep
+	Flags     []string // ActStore: the IMAP flags to set
+	Create    bool     // ActStore: create the folder if missing (:create)
+	Copy      bool     // ActStore, ActRedirect: :copy, the implicit keep stays
+	Address   string   // ActRedirect
+	Reason    string   // ActReject
+	Extended  bool     // ActReject: ereject, refused in the SMTP dialogue
+	Vacation  *Vacation
+	Duplicate *Duplicate
 	// Message is the message as editheader left it when the action was
 	// taken (ActStore, ActRedirect); nil when it was not edited.
 	Message []byte
@@ -57,6 +59,12 @@ type Result struct {
 // asks and refusing the combinations Pigeonhole refuses.
 func (r *run) add(a Action) error {
 	res := r.res
+	if a.Kind == ActDuplicate {
+		// A tracking record, not an action on the message: no merging,
+		// no limit, and the implicit keep stays.
+		res.Actions = append(res.Actions, a)
+		return nil
+	}
 	for i, o := range res.Actions {
 		switch {
 		case a.Kind == ActReject && (o.Kind == ActStore || o.Kind == ActRedirect || o.Kind == ActReject),
@@ -132,6 +140,16 @@ func printAction(b *strings.Builder, a Action) {
 		fmt.Fprintf(b, " * reject message with reason: %s\n", a.Reason)
 	case ActVacation:
 		printVacation(b, a.Vacation)
+	case ActDuplicate:
+		b.WriteString(" * track ")
+		if a.Duplicate.Last {
+			b.WriteString("last ")
+		}
+		b.WriteString("duplicate")
+		if a.Duplicate.Handle != "" {
+			fmt.Fprintf(b, " with handle: %s", a.Duplicate.Handle)
+		}
+		b.WriteString("\n")
 	}
 	if a.Copy {
 		b.WriteString("        + preserve implicit keep\n")

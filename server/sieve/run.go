@@ -21,6 +21,9 @@ type Env struct {
 	// Spam is how sure the server is that the message is spam, 0 to 1,
 	// for spamtest; nil when it was not tested.
 	Spam *float64
+	// Duplicate says whether a message with this key (handle and ID) was
+	// tracked before and is still within its period; nil: never.
+	Duplicate func(key string) bool
 }
 
 // RuntimeError is a failure while running a script (a limit hit,

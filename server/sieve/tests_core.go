@@ -60,12 +60,13 @@ type headerTest struct {
 	m     matcher
 	names []string
 	keys  []string
+	index fieldIndex
 }
 
 func (t *headerTest) eval(r *run) (bool, error) {
 	var values []string
 	for _, n := range r.expandList(t.names) {
-		values = append(values, r.env.Msg.headerValues(n)...)
+		values = append(values, t.index.pick(r.env.Msg.headerValues(n))...)
 	}
 	return r.match(t.m, values, t.keys), nil
 }
@@ -95,13 +96,17 @@ func init() {
 		}
 		return &sizeTest{over: b.has("over"), n: b.args[0].Num}, nil
 	}}
-	tests["header"] = testSpec{args: argSpec{tags: matchTags, pos: []valKind{valStrings, valStrings}},
+	tests["header"] = testSpec{args: argSpec{tags: append(append([]tagSpec{}, matchTags...), indexTags...), pos: []valKind{valStrings, valStrings}},
 		build: func(c *compiler, b *bound) (test, error) {
 			m, err := c.matcher(b)
 			if err != nil {
 				return nil, err
 			}
-			return &headerTest{m: m, names: b.args[0].Strs, keys: b.args[1].Strs}, checkHeaderNames(c, b.args[0])
+			idx, err := c.fieldIndex(b)
+			if err != nil {
+				return nil, err
+			}
+			return &headerTest{m: m, names: b.args[0].Strs, keys: b.args[1].Strs, index: idx}, checkHeaderNames(c, b.args[0])
 		}}
 }
 

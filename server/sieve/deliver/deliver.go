@@ -96,6 +96,9 @@ func (d *Deliverer) Deliver(user, mailbox string, raw []byte, flags string, date
 		Msg:      msg,
 		Now:      d.now(),
 		Spam:     d.spamCertainty(msg),
+		Duplicate: func(key string) bool {
+			return d.tracker().seen(user, key)
+		},
 	}
 	res, err := script.Execute(env)
 	if err != nil {
@@ -181,6 +184,11 @@ func (d *Deliverer) apply(user, keepBox string, raw []byte, date time.Time, msg 
 			d.vacation(user, env.Envelope.From, msg, a.Vacation)
 		case sieve.ActDiscard:
 			d.log().Info("sieve: discarded", "user", user)
+		case sieve.ActDuplicate:
+			dup := a.Duplicate
+			if err := d.tracker().mark(user, dup.Key, time.Duration(dup.Seconds)*time.Second, dup.Last); err != nil {
+				d.log().Warn("sieve: duplicate not recorded", "user", user, "err", err)
+			}
 		}
 	}
 	return errors.Join(errs...)

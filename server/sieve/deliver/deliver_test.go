@@ -277,3 +277,21 @@ if header :is "x-kind" "create" { fileinto :create "Made"; } else { fileinto "Go
 		t.Errorf("the created folder is not subscribed: %v", subs)
 	}
 }
+
+// The duplicate test: the second copy of a message (same Message-ID)
+// is recognised, once the first was recorded after its run.
+func TestDuplicate(t *testing.T) {
+	d, st, _ := setup(t, `require ["duplicate", "fileinto", "mailbox"];
+if duplicate { fileinto :create "Dups"; }`)
+	for i := 0; i < 3; i++ {
+		if err := d.Deliver(user, "INBOX", msg("a@example.org", ""), "", time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(contents(t, st, "INBOX")); n != 1 {
+		t.Errorf("INBOX holds %d, want the first copy", n)
+	}
+	if n := len(contents(t, st, "Dups")); n != 2 {
+		t.Errorf("Dups holds %d, want the two later copies", n)
+	}
+}

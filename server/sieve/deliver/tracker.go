@@ -15,8 +15,9 @@ import (
 )
 
 // tracker remembers, per user, which senders got which vacation reply
-// until when (RFC 5230 section 4.2), and which messages were redirected
-// where, in <home>/sieve/.vacation: one line
+// until when (RFC 5230 section 4.2), which messages were redirected
+// where, and the IDs of the duplicate test, in <home>/sieve/.vacation:
+// one line
 // "UNIX-EXPIRY HASH" per reply, expired lines dropped at each write. The
 // hash of handle and sender keeps addresses out of the file.
 type tracker struct {
@@ -28,6 +29,46 @@ type tracker struct {
 func trackKey(handle, sender string) string {
 	sum := sha256.Sum256([]byte(handle + "\x00" + strings.ToLower(sender)))
 	return hex.EncodeToString(sum[:16])
+}
+
+// seen says whether key (a duplicate test's handle and ID) is recorded
+// and in force.
+func (t *tracker) seen(user, key string) bool {
+	home, err := t.home(user)
+	if err != nil {
+		return false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	entries, err := readTrack(filepath.Join(home, "sieve", ".vacation"), t.clock())
+	if err != nil {
+		return false
+	}
+	_, ok := entries[trackKey("duplicate", key)]
+	return ok
+}
+
+// mark records key for period; refresh restarts the period of a key
+// already recorded (the duplicate test's :last).
+func (t *tracker) mark(user, key string, period time.Duration, refresh bool) error {
+	home, err := t.home(user)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(home, "sieve", ".vacation")
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.clock()
+	entries, err := readTrack(path, now)
+	if err != nil {
+		return err
+	}
+	k := trackKey("duplicate", key)
+	if _, ok := entries[k]; ok && !refresh {
+		return nil
+	}
+	entries[k] = now.Add(period).Unix()
+	return writeTrack(path, entries)
 }
 
 // claim records a reply to sender under handle for period and reports
