@@ -96,6 +96,8 @@ func (w *refWalker) Visit(node *ast.Node) {
 			} else {
 				w.fail(n, "in_list: the list name must be a constant string")
 			}
+		case "rate_exceeded", "rate_exceeded_by":
+			w.checkRate(n)
 		case "cidr":
 			if s, ok := n.Arguments[1].(*ast.StringNode); ok {
 				if _, err := netip.ParsePrefix(s.Value); err != nil {
@@ -103,6 +105,26 @@ func (w *refWalker) Visit(node *ast.Node) {
 				}
 			}
 		}
+	}
+}
+
+// checkRate wants a constant name and a constant, valid limit, so that a
+// misspelt limit is found at load and the counters have stable names.
+func (w *refWalker) checkRate(n *ast.CallNode) {
+	if len(n.Arguments) < 3 {
+		return // expr reports the arity
+	}
+	if _, ok := n.Arguments[0].(*ast.StringNode); !ok {
+		w.fail(n, "rate_exceeded: the limit's name must be a constant string")
+		return
+	}
+	s, ok := n.Arguments[2].(*ast.StringNode)
+	if !ok {
+		w.fail(n, "rate_exceeded: the limit must be a constant string such as \"100/h\"")
+		return
+	}
+	if _, err := ParseRate(s.Value); err != nil {
+		w.fail(n, "rate_exceeded: "+err.Error())
 	}
 }
 

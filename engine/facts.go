@@ -20,6 +20,8 @@ type Facts struct {
 	Bayes    BayesFacts    `expr:"bayes" doc:"Bayesian spam probability (stage bayes)"`
 	DNS      DNSFacts      `expr:"dns" doc:"health of the server's DNS resolver"`
 	Sender   SenderFacts   `expr:"sender" doc:"whether a recipient corresponds with the sender (stage sender)"`
+	Rate     RateFacts     `expr:"rate" doc:"the rate limits rate_exceeded counted for this message"`
+	Greylist GreylistFacts `expr:"greylist" doc:"what the greylist action decided for this message"`
 	Score    float64       `expr:"score" doc:"sum of the scores of the rules that fired so far"`
 
 	Header  func(name string) string      `expr:"header" doc:"first value of a header field, decoded (\"\" if absent)"`
@@ -27,6 +29,9 @@ type Facts struct {
 	InList  func(list, value string) bool `expr:"in_list" doc:"whether an address, domain or IP is in a named list"`
 	Domain  func(address string) string   `expr:"domain" doc:"the domain of an address, lower-case (\"\" if none)"`
 	CIDR    func(ip, network string) bool `expr:"cidr" doc:"whether ip is inside network (\"10.0.0.0/8\")"`
+
+	RateExceeded   func(name, key, limit string) bool        `expr:"rate_exceeded" doc:"counts this message under name and key (once per message) and says whether that passes limit (\"100/h\", \"3/10m\"), sliding window; shared across nodes on Redis; false with rate.result temperror when the state cannot answer"`
+	RateExceededBy func(name, key, limit string, n int) bool `expr:"rate_exceeded_by" doc:"as rate_exceeded, counting n events (e.g. len(envelope.rcpt) for recipients per hour)"`
 }
 
 // DNSFacts describe the resolver the checks use, as the server saw it when

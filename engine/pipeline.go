@@ -23,6 +23,10 @@ type Pipeline struct {
 	Lists        map[string]*List
 	DNS          Resolver      // default resolver for stages
 	StageTimeout time.Duration // 0 means DefaultStageTimeout
+	// State keeps rate limits and greylisting between messages; nil makes
+	// rate_exceeded false and greylist pass (a dry run without one).
+	State    State
+	Greylist GreylistSettings // the rule file's `greylist:` settings
 	// Version names the rule set the pipeline was built from (a content
 	// hash of its files), for the verdict journal; "" when unknown.
 	Version string
@@ -49,6 +53,12 @@ type Tx struct {
 	facts Facts
 
 	observe StageObserver // nil: none
+	// state, the context of the Evaluate in progress, and what this
+	// message was counted for (ratelimit.go, greylist.go).
+	state     State
+	ctx       context.Context
+	rates     map[string]*rateMemo
+	greylists map[string]GreylistResult
 
 	mu       sync.Mutex
 	runs     map[string]*stageRun
@@ -71,9 +81,14 @@ type TxOption func(*Tx)
 // rule test's zone file, a dry run's --dns).
 func WithResolver(r Resolver) TxOption { return func(tx *Tx) { tx.dns = r } }
 
+// WithState makes this transaction count rate limits and greylist in s
+// instead of the pipeline's state (a rule test's fresh memory).
+func WithState(s State) TxOption { return func(tx *Tx) { tx.state = s } }
+
 // Begin starts evaluating m with this pipeline.
 func (p *Pipeline) Begin(m *Message, opts ...TxOption) *Tx {
-	tx := &Tx{p: p, m: m, dns: p.DNS, runs: map[string]*stageRun{}}
+	tx := &Tx{p: p, m: m, dns: p.DNS, runs: map[string]*stageRun{}, state: p.State,
+		rates: map[string]*rateMemo{}, greylists: map[string]GreylistResult{}}
 	for _, o := range opts {
 		o(tx)
 	}
@@ -87,6 +102,8 @@ func (p *Pipeline) Begin(m *Message, opts ...TxOption) *Tx {
 	f.InList = tx.inList
 	f.Domain = DomainOf
 	f.CIDR = inCIDR
+	f.RateExceeded = func(name, key, limit string) bool { return tx.rateExceeded(name, key, limit, 1) }
+	f.RateExceededBy = tx.rateExceeded
 	f.Dnsbl.ListedIn = func(zone string) bool { return false }
 	f.Uribl.ListedIn = f.Dnsbl.ListedIn
 	return tx
@@ -116,6 +133,8 @@ var vmPool = sync.Pool{New: func() any { return &vm.VM{} }}
 func (tx *Tx) Evaluate(ctx context.Context, phase Phase) Verdict {
 	machine := vmPool.Get().(*vm.VM)
 	defer vmPool.Put(machine)
+	tx.ctx = ctx
+	defer func() { tx.ctx = nil }()
 	tx.refresh()
 	f := &tx.facts
 	f.Score = 0
@@ -153,10 +172,11 @@ func (tx *Tx) Evaluate(ctx context.Context, phase Phase) Verdict {
 		if !hit {
 			continue
 		}
-		if err := tx.fire(machine, r, &v); err != nil {
+		acted, err := tx.fire(machine, r, &v)
+		if err != nil {
 			return tx.fail(v, r, err)
 		}
-		if r.Stop {
+		if r.Stop && acted {
 			v.Phase = decidedAt
 			return tx.finish(v, true, phase)
 		}
@@ -177,8 +197,9 @@ func (tx *Tx) match(machine *vm.VM, r *Rule) (bool, error) {
 	return b, nil
 }
 
-// fire applies a matching rule to the verdict.
-func (tx *Tx) fire(machine *vm.VM, r *Rule, v *Verdict) error {
+// fire applies a matching rule to the verdict. acted is false for a
+// greylist rule whose triplets pass: it does not end evaluation.
+func (tx *Tx) fire(machine *vm.VM, r *Rule, v *Verdict) (acted bool, err error) {
 	f := &tx.facts
 	v.Score += r.Score
 	f.Score = v.Score
@@ -186,14 +207,14 @@ func (tx *Tx) fire(machine *vm.VM, r *Rule, v *Verdict) error {
 	for _, h := range r.Headers {
 		val, err := h.Value.Render(machine, f)
 		if err != nil {
-			return err
+			return false, err
 		}
 		v.Headers = append(v.Headers, Field{Name: h.Name, Value: val})
 	}
 	if r.Tag != nil {
 		tag, err := r.Tag.Render(machine, f)
 		if err != nil {
-			return err
+			return false, err
 		}
 		v.Tag = tag
 	}
@@ -201,14 +222,22 @@ func (tx *Tx) fire(machine *vm.VM, r *Rule, v *Verdict) error {
 		v.DKIMSign = r.DKIMSign
 	}
 	if r.Action.Kind == "" {
-		return nil
+		return true, nil
+	}
+	if r.Action.Kind == ActionGreylist {
+		pass, retry := tx.greylist()
+		if pass {
+			return false, nil
+		}
+		v.Action, v.Code, v.Enhanced, v.Text = ActionTempfail, DefaultTempfailCode, DefaultTempfailEnhanced, greylistText(retry)
+		return true, nil
 	}
 	text, err := r.Action.Text.Render(machine, f)
 	if err != nil {
-		return err
+		return false, err
 	}
 	v.Action, v.Code, v.Enhanced, v.Text, v.Redirect = r.Action.Kind, r.Action.Code, r.Action.Enhanced, text, r.Action.Redirect
-	return nil
+	return true, nil
 }
 
 // RuleError is a rule that failed at run time.

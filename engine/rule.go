@@ -55,6 +55,8 @@ var builtinPhase = map[string]Phase{
 	"conn": PhaseConnect, "auth": PhaseMail, "envelope": PhaseMail, "msg": PhaseData,
 	"header": PhaseData, "headers": PhaseData, "score": PhaseConnect, "dns": PhaseConnect,
 	"in_list": PhaseConnect, "domain": PhaseConnect, "cidr": PhaseConnect,
+	"rate_exceeded": PhaseConnect, "rate_exceeded_by": PhaseConnect, "rate": PhaseConnect,
+	"greylist": PhaseRcpt,
 }
 
 // bodyFields are the msg fields that need the MIME body parsed.
@@ -86,6 +88,9 @@ func (r *Rule) prepare(stages map[string]Stage) error {
 		if bodyFields[f] {
 			r.needsBody = true
 		}
+	}
+	if r.Action.Kind == ActionGreylist {
+		r.phase = max(r.phase, PhaseRcpt) // its triplets need the recipients
 	}
 	r.needsMsg = refs.Namespaces["msg"] || refs.Namespaces["header"] || refs.Namespaces["headers"]
 	r.readsScore = refs.Namespaces["score"]

@@ -19,7 +19,7 @@ func parseAction(s string) (engine.Action, int, error) {
 	s = strings.TrimSpace(s)
 	word, rest, _ := strings.Cut(s, " ")
 	switch word {
-	case engine.ActionAccept, engine.ActionDiscard, engine.ActionJunk, engine.ActionQuarantine:
+	case engine.ActionAccept, engine.ActionDiscard, engine.ActionJunk, engine.ActionQuarantine, engine.ActionGreylist:
 		if strings.TrimSpace(rest) != "" {
 			return engine.Action{}, len(word) + 1, fmt.Errorf("action %s takes no arguments", word)
 		}
@@ -33,7 +33,7 @@ func parseAction(s string) (engine.Action, int, error) {
 	case engine.ActionReject, engine.ActionTempfail:
 		return parseReply(s)
 	}
-	return engine.Action{}, 0, fmt.Errorf("unknown action %q (want accept, reject, tempfail, discard, junk, quarantine or redirect)", word)
+	return engine.Action{}, 0, fmt.Errorf("unknown action %q (want accept, reject, tempfail, discard, junk, quarantine, greylist or redirect)", word)
 }
 
 func parseReply(s string) (engine.Action, int, error) {

@@ -32,6 +32,9 @@ type Options struct {
 	// them, for the server to run on its own account (dmarc for the
 	// aggregate reports, arc for sealing forwarded mail).
 	Always []string
+	// State keeps rate limits and greylisting between messages (the data
+	// directory or Redis); nil counts in memory, for dry runs.
+	State engine.State
 	// Relay, when set, makes a rule set that fails the relay-safety proof
 	// (ProveRelaySafety) fail to load.
 	Relay *RelayPolicy
@@ -200,6 +203,7 @@ func (s *Set) build(parsed []*parsedFile, opts Options) ErrorList {
 		return errs
 	}
 	for name, p := range s.pipelines {
+		errs = append(errs, applyState(p, settings[name], opts)...)
 		errs = append(errs, buildStages(p, settings[name], opts)...)
 	}
 	return errs
@@ -215,7 +219,7 @@ func collectStages(pf *parsedFile, into map[string]stageConf) ErrorList {
 	var errs ErrorList
 	for ns, node := range pf.doc.Stages {
 		l, c := pos(node)
-		if !stages.Has(ns) {
+		if !stages.Has(ns) && ns != greylistKey {
 			errs = append(errs, &Error{File: pf.path, Line: l, Col: c, Msg: fmt.Sprintf("unknown stage %q (known: %s)", ns, strings.Join(stages.Names(), ", "))})
 			continue
 		}
@@ -226,6 +230,27 @@ func collectStages(pf *parsedFile, into map[string]stageConf) ErrorList {
 		into[ns] = stageConf{file: pf.path, node: node}
 	}
 	return errs
+}
+
+// applyState gives the pipeline its state and greylist settings; without a
+// state from the server (a dry run) it counts in memory.
+func applyState(p *engine.Pipeline, conf map[string]stageConf, opts Options) ErrorList {
+	p.State = opts.State
+	if p.State == nil {
+		p.State = engine.NewMemoryState()
+	}
+	p.Greylist = engine.GreylistSettings{PassAfter: engine.DefaultGreylistPass}.WithDefaults()
+	c, ok := conf[greylistKey]
+	if !ok {
+		return nil
+	}
+	delete(conf, greylistKey)
+	s, err := decodeGreylist(c.file, c.node)
+	if err != nil {
+		return ErrorList{err}
+	}
+	p.Greylist = s
+	return nil
 }
 
 // buildStages instantiates every configured stage (so their settings are

@@ -254,6 +254,9 @@ func (s *Set) runTest(ctx context.Context, tc *TestCase) TestResult {
 		}
 		opts = []engine.TxOption{engine.WithResolver(z)}
 	}
+	// A fresh state per case: a test never counts against the server's
+	// limits or greylist, and never depends on the cases before it.
+	opts = append(opts, engine.WithState(engine.NewMemoryState()))
 	m := engine.NewMessage(tc.Envelope, tc.Raw)
 	res.Verdict = p.Begin(m, opts...).Evaluate(ctx, engine.PhaseData)
 	res.Failures = tc.Expect.check(&res.Verdict)

@@ -29,9 +29,11 @@ import (
 	"github.com/sluicemail/sluice/server/health"
 	"github.com/sluicemail/sluice/server/imap"
 	"github.com/sluicemail/sluice/server/journal"
+	"github.com/sluicemail/sluice/server/milter"
 	"github.com/sluicemail/sluice/server/queue"
 	"github.com/sluicemail/sluice/server/relay"
 	"github.com/sluicemail/sluice/server/smtp"
+	"github.com/sluicemail/sluice/server/state"
 	"github.com/sluicemail/sluice/server/store"
 	"github.com/sluicemail/sluice/server/verdicts"
 	_ "github.com/sluicemail/sluice/stages/all" // every check, registered by namespace
@@ -119,6 +121,8 @@ type instance struct {
 	admin    *admin.Server
 	headroom *diskfree.Monitor // free space of the data directory (serve_headroom.go)
 	book     *sender.Book      // users' known correspondents (serve_senders.go)
+	state    state.Store       // rate limits, greylisting, auth bans (serve_state.go)
+	milter   *milter.Server    // listen.milter (serve_milter.go)
 	journal  *journal.Journal  // the verdict journal (serve_journal.go)
 	// dnsHealth tracks the resolver's failures (serve_health.go)
 	dnsHealth *health.DNS
@@ -162,6 +166,10 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 	if err != nil {
 		return in, err
 	}
+	if err = in.openState(); err != nil {
+		return in, err
+	}
+	ropts.State = in.state
 	if in.live, err = rules.NewLive(rulesDir, ropts); err != nil {
 		return in, fmt.Errorf("rules: %w", err)
 	}
@@ -218,6 +226,9 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 		return in, err
 	}
 	if err = in.startIMAP(tlsConf); err != nil {
+		return in, err
+	}
+	if err = in.startMilter(); err != nil {
 		return in, err
 	}
 	if err = in.startManageSieve(tlsConf); err != nil {
@@ -315,7 +326,7 @@ func (in *instance) startSMTP(tlsConf *tls.Config) error {
 		MaxDataInFlight: int64(cfg.Limits.DataInFlight),
 		MaxLineLength:   cfg.Limits.LineLength, MaxRecipients: cfg.Limits.Recipients,
 		MaxConnections: cfg.Limits.Connections, MaxConnsPerIP: cfg.Limits.ConnectionsPerIP,
-		MaxAuthFailures: cfg.Limits.AuthFailuresPerIP, AuthBan: cfg.Limits.AuthBan.D(),
+		MaxAuthFailures: cfg.Limits.AuthFailuresPerIP, AuthBan: cfg.Limits.AuthBan.D(), Bans: in.state,
 		Timeout: cfg.Limits.Timeouts.Command.D(), GreetDelay: cfg.Limits.GreetDelay.D(),
 		RequireFromMatch: cfg.Submission.FromMatch(), Logger: in.log,
 		Forward: in.forward, Reports: in.smtpReports(), Journal: in.smtpJournal(), Sent: in.sent,
@@ -405,6 +416,7 @@ func (in *instance) reload() error { return in.live.Reload() }
 func (in *instance) stop(bound time.Duration) { in.stopOnce.Do(func() { in.shutdown(bound) }) }
 
 func (in *instance) shutdown(bound time.Duration) {
+	in.stopMilter(bound)
 	in.drainSessions(bound)
 	in.closeJournal()
 	if in.admin != nil {
@@ -423,6 +435,7 @@ func (in *instance) shutdown(bound time.Duration) {
 	if in.store != nil {
 		in.store.Close()
 	}
+	in.closeState()
 	if in.pidWritten {
 		os.Remove(filepath.Join(in.cfg.Data, pidFile))
 	}

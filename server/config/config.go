@@ -39,6 +39,7 @@ type Config struct {
 	PublicIPs  []string   `yaml:"public_ips"` // this server's public addresses, for `sluice doctor` (default: the machine's global addresses)
 	MTASTS     MTASTS     `yaml:"mta_sts"`    // the MTA-STS policy published for the local domains (RFC 8461)
 	Migration  Migration  `yaml:"migration"`  // soft_bounce and imported passwords, while moving from another server
+	State      State      `yaml:"state"`      // rate limits, greylisting, bans: the data directory, or Redis shared by several nodes
 
 	// RedirectsAllowed are the non-local addresses a rule may redirect
 	// mail from unauthenticated senders to; the relay-safety proof at
@@ -59,6 +60,7 @@ type Listen struct {
 	Admin       string `yaml:"admin"`       // HTTP /healthz, /metrics, POST /reload; keep it on loopback
 	HTTP        string `yaml:"http"`        // port 80: ACME HTTP-01 challenges, the MTA-STS policy, autoconfig
 	HTTPS       string `yaml:"https"`       // port 443: the MTA-STS policy and autoconfig over TLS, ACME TLS-ALPN-01
+	Milter      string `yaml:"milter"`      // milter for an MTA in front (Postfix smtpd_milters = inet:ADDR); keep it on loopback
 	ManageSieve string `yaml:"managesieve"` // port 4190: users edit their Sieve scripts (RFC 5804), STARTTLS then AUTH
 }
 
@@ -335,6 +337,9 @@ func (c *Config) resolve(base string) {
 	}
 	for i := range c.DKIM.Keys {
 		abs(&c.DKIM.Keys[i].Key)
+	}
+	if c.State.Redis != nil {
+		abs(&c.State.Redis.PasswordFile)
 	}
 }
 

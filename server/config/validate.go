@@ -36,7 +36,7 @@ func (c *Config) validate() []fieldError {
 		{"submissions", c.Listen.Submissions}, {"imap", c.Listen.IMAP},
 		{"imaps", c.Listen.IMAPS}, {"admin", c.Listen.Admin},
 		{"http", c.Listen.HTTP}, {"https", c.Listen.HTTPS},
-		{"managesieve", c.Listen.ManageSieve},
+		{"managesieve", c.Listen.ManageSieve}, {"milter", c.Listen.Milter},
 	} {
 		if l.addr == "" {
 			continue
@@ -66,6 +66,7 @@ func (c *Config) validate() []fieldError {
 	errs = append(errs, c.Limits.validate()...)
 	errs = append(errs, c.validateForwarding()...)
 	errs = append(errs, c.validateWeb()...)
+	errs = append(errs, c.validateState()...)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:

@@ -131,7 +131,8 @@ type harnessOpts struct {
 	noQuota bool
 	quota   int64 // per-user storage limit in bytes (0: none)
 	queue   func(*queue.Options)
-	always  []string // stages the rules build even when no rule reads them
+	always  []string     // stages the rules build even when no rule reads them
+	state   engine.State // rate limits and greylisting; nil: the rules' memory
 }
 
 func newHarness(t testing.TB, ho harnessOpts) *harness {
@@ -176,7 +177,7 @@ func newHarness(t testing.TB, ho harnessOpts) *harness {
 		os.MkdirAll(filepath.Dir(filepath.Join(h.rulesDir, name)), 0o755)
 		os.WriteFile(filepath.Join(h.rulesDir, name), []byte(text), 0o644)
 	}
-	if h.live, err = rules.NewLive(h.rulesDir, rules.Options{DNS: ho.dns, DataDir: h.dir, Always: ho.always}); err != nil {
+	if h.live, err = rules.NewLive(h.rulesDir, rules.Options{DNS: ho.dns, DataDir: h.dir, Always: ho.always, State: ho.state}); err != nil {
 		t.Fatal(err)
 	}
 	h.live.SetLogger(log)

@@ -145,9 +145,10 @@ func hostOf(a net.Addr) string {
 // may not try again for ban. Successful logins do not reset the count, so
 // a guesser cannot interleave a known password.
 type authLimiter struct {
-	max int
-	ban time.Duration
-	now func() time.Time
+	max    int
+	ban    time.Duration
+	now    func() time.Time
+	shared Bans // nil: this node's count alone (sharedbans.go)
 
 	mu    sync.Mutex
 	fails map[string]*authFailures
@@ -159,20 +160,22 @@ type authFailures struct {
 	until time.Time
 }
 
-func newAuthLimiter(max int, ban time.Duration) *authLimiter {
-	return &authLimiter{max: max, ban: ban, now: time.Now, fails: map[string]*authFailures{}}
+func newAuthLimiter(max int, ban time.Duration, shared Bans) *authLimiter {
+	return &authLimiter{max: max, ban: ban, now: time.Now, shared: shared, fails: map[string]*authFailures{}}
 }
 
-// blocked reports whether ip is banned now.
+// blocked reports whether ip is banned now, here or on another node.
 func (a *authLimiter) blocked(ip string) bool {
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	f := a.fails[ip]
-	return f != nil && a.now().Before(f.until)
+	local := f != nil && a.now().Before(f.until)
+	a.mu.Unlock()
+	return local || a.sharedBanned(ip)
 }
 
 // fail records a failure; the count starts over after ban without one.
 func (a *authLimiter) fail(ip string) {
+	a.sharedFail(ip)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	now := a.now()

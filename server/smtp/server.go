@@ -103,6 +103,7 @@ type Options struct {
 	MaxConnsPerIP    int           // default 20
 	MaxAuthFailures  int           // per IP before a ban; default 5
 	AuthBan          time.Duration // default 15m
+	Bans             Bans          // auth-failure bans shared with other nodes; nil: this node's alone
 	Timeout          time.Duration // per command; default 5m
 	RequireFromMatch bool          // submission: MAIL FROM and From must be the user's
 	// GreetDelay makes the MX listener wait this long before its 220 and
@@ -187,7 +188,7 @@ func New(opts Options) (*Server, error) {
 		router: newRouter(opts),
 		log:    opts.Logger,
 		conns:  newConnLimiter(opts.MaxConnections, opts.MaxConnsPerIP, opts.Timeout),
-		auth:   newAuthLimiter(opts.MaxAuthFailures, opts.AuthBan),
+		auth:   newAuthLimiter(opts.MaxAuthFailures, opts.AuthBan, opts.Bans),
 		mem:    &memBudget{max: opts.MaxDataInFlight},
 		addrs:  map[string]net.Addr{},
 	}, nil

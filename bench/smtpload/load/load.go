@@ -40,17 +40,21 @@ type Result struct {
 	Ambiguous int64
 	Elapsed   time.Duration
 	PerAcked  time.Duration
+	// Slowest is the longest transaction (MAIL to the reply after DATA):
+	// what a stalled check costs a client at worst.
+	Slowest time.Duration
 }
 
 // Run sends until cfg.Messages are acknowledged or ctx ends.
 func Run(ctx context.Context, cfg Config) *Result {
 	var (
-		next   atomic.Int64
-		failed atomic.Int64
-		ambig  atomic.Int64
-		mu     sync.Mutex
-		acked  []string
-		wg     sync.WaitGroup
+		next    atomic.Int64
+		failed  atomic.Int64
+		ambig   atomic.Int64
+		mu      sync.Mutex
+		acked   []string
+		slowest time.Duration
+		wg      sync.WaitGroup
 	)
 	start := time.Now()
 	for s := range cfg.Sessions {
@@ -76,7 +80,11 @@ func Run(ctx context.Context, cfg Config) *Result {
 					}
 					sent := false
 					if err == nil {
+						t0 := time.Now()
 						sent, err = send(c, cfg, id, int(n))
+						mu.Lock()
+						slowest = max(slowest, time.Since(t0))
+						mu.Unlock()
 					}
 					if err != nil && sent {
 						ambig.Add(1)
@@ -98,7 +106,7 @@ func Run(ctx context.Context, cfg Config) *Result {
 		}()
 	}
 	wg.Wait()
-	r := &Result{Acked: acked, Failed: failed.Load(), Ambiguous: ambig.Load(), Elapsed: time.Since(start)}
+	r := &Result{Acked: acked, Failed: failed.Load(), Ambiguous: ambig.Load(), Elapsed: time.Since(start), Slowest: slowest}
 	if len(acked) > 0 {
 		r.PerAcked = r.Elapsed / time.Duration(len(acked))
 	}

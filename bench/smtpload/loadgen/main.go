@@ -50,8 +50,8 @@ func main() {
 	start := time.Now()
 	res := load.Run(context.Background(), cfg)
 	accepted := time.Since(start)
-	fmt.Printf("sessions %d, size %d B: %d accepted in %.2fs = %.0f msg/s accepted (%d failed transactions)\n",
-		cfg.Sessions, cfg.Size, len(res.Acked), accepted.Seconds(), float64(len(res.Acked))/accepted.Seconds(), res.Failed)
+	fmt.Printf("sessions %d, size %d B: %d accepted in %.2fs = %.0f msg/s accepted (%d failed transactions, slowest %.2fs)\n",
+		cfg.Sessions, cfg.Size, len(res.Acked), accepted.Seconds(), float64(len(res.Acked))/accepted.Seconds(), res.Failed, res.Slowest.Seconds())
 	if *maildir != "" {
 		want := base + len(res.Acked)
 		deadline := time.Now().Add(10 * time.Minute)
