@@ -23,6 +23,9 @@ type Pipeline struct {
 	Lists        map[string]*List
 	DNS          Resolver      // default resolver for stages
 	StageTimeout time.Duration // 0 means DefaultStageTimeout
+	// Version names the rule set the pipeline was built from (a content
+	// hash of its files), for the verdict journal; "" when unknown.
+	Version string
 }
 
 // Prepare computes each rule's phase and stage needs. Call it once after
@@ -57,6 +60,8 @@ type Tx struct {
 type stageRun struct {
 	done     chan struct{}
 	finished bool // set under Tx.mu when done is about to close
+	took     time.Duration
+	err      error
 }
 
 // TxOption adjusts a transaction.

@@ -174,6 +174,7 @@ func (tx *Tx) ensure(ctx context.Context, ns string) {
 		tx.observe(ns, tx.stageOutcome(sctx, ns, err), time.Since(start))
 	}
 	tx.mu.Lock()
+	run.took, run.err = time.Since(start), err
 	tx.ran = append(tx.ran, ns)
 	run.finished = true
 	tx.mu.Unlock()

@@ -32,6 +32,9 @@ type Options struct {
 	// them, for the server to run on its own account (dmarc for the
 	// aggregate reports, arc for sealing forwarded mail).
 	Always []string
+	// Relay, when set, makes a rule set that fails the relay-safety proof
+	// (ProveRelaySafety) fail to load.
+	Relay *RelayPolicy
 }
 
 // Set is one compiled rule directory: its pipelines, lists and tests.
@@ -102,6 +105,12 @@ func Load(dir string, opts Options) (*Set, error) {
 	if len(errs) > 0 {
 		return nil, errs
 	}
+	if opts.Relay != nil {
+		if _, errs := s.ProveRelaySafety(*opts.Relay); len(errs) > 0 {
+			return nil, errs
+		}
+	}
+	s.stampVersion()
 	return s, nil
 }
 

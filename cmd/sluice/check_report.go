@@ -24,10 +24,16 @@ type report struct {
 	actions map[string]int
 	hits    map[string]int
 	order   []string // rule names in first-seen order, for a stable table
+	// moves counts messages per "old -> new" action (--against, replay).
+	moves map[string]int
+	// jsonFor, when set, gives the --json object of a changed message
+	// (replay prints its own shape); extra adds lines to the text form.
+	jsonFor func(path string, res result) any
+	extra   func(path string) []string
 }
 
 func newReport(o *checkOptions) *report {
-	r := &report{o: o, w: os.Stdout, actions: map[string]int{}, hits: map[string]int{}}
+	r := &report{o: o, w: os.Stdout, actions: map[string]int{}, hits: map[string]int{}, moves: map[string]int{}}
 	r.enc = json.NewEncoder(r.w)
 	r.enc.SetEscapeHTML(false)
 	return r
@@ -72,12 +78,17 @@ func (r *report) message(path string, res result) {
 		r.hits[name]++
 	}
 	if res.old != nil {
+		r.moves[res.old.Action+" -> "+v.Action]++
 		if res.old.Action == v.Action {
 			return
 		}
 		r.changed++
 	}
 	if r.o.quiet {
+		return
+	}
+	if r.o.json && r.jsonFor != nil {
+		r.enc.Encode(r.jsonFor(path, res))
 		return
 	}
 	if r.o.json {
@@ -129,6 +140,11 @@ func (r *report) text(path string, res result) {
 	if v.Err != nil {
 		fmt.Fprintf(r.w, "    error: %v\n", v.Err)
 	}
+	if r.extra != nil {
+		for _, line := range r.extra(path) {
+			fmt.Fprintf(r.w, "    %s\n", line)
+		}
+	}
 	if res.facts != nil {
 		fmt.Fprintf(r.w, "    derived: %s\n", derivedText(res.derived))
 		b, _ := json.MarshalIndent(res.facts, "    ", "  ")
@@ -162,6 +178,7 @@ func (r *report) summary() {
 		s := map[string]any{"messages": r.count, "skipped": r.skips, "actions": r.actions, "rules": r.hits}
 		if r.o.against != "" {
 			s["changed"] = r.changed
+			s["moves"] = r.moves
 		}
 		r.enc.Encode(map[string]any{"summary": s})
 		return
@@ -175,6 +192,12 @@ func (r *report) summary() {
 	fmt.Fprintln(tw, "\naction\tmessages")
 	for _, a := range sortedKeys(r.actions) {
 		fmt.Fprintf(tw, "%s\t%d\n", a, r.actions[a])
+	}
+	if r.o.against != "" && len(r.moves) > 0 {
+		fmt.Fprintln(tw, "\nbefore -> after\tmessages")
+		for _, m := range sortedKeys(r.moves) {
+			fmt.Fprintf(tw, "%s\t%d\n", m, r.moves[m])
+		}
 	}
 	if len(r.order) > 0 {
 		fmt.Fprintln(tw, "\nrule\thits")

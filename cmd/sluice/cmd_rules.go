@@ -33,6 +33,7 @@ func runRules(args []string) int {
 func rulesLint(args []string) int {
 	fs := newFlags("rules lint", "[DIR]", "Compile every rule file in DIR (default "+defaultRulesDir+") and report every error.")
 	dataDir := fs.String("data", "", "data directory (for the Bayes model)")
+	conf := fs.String("config", "", "the server's config: its local domains and redirects_allowed complete the relay-safety proof")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -40,7 +41,12 @@ func rulesLint(args []string) int {
 	if fs.NArg() > 0 {
 		dir = fs.Arg(0)
 	}
-	set, err := rules.Load(dir, rules.Options{DataDir: *dataDir})
+	ropts, policy, err := lintOptions(*conf, *dataDir)
+	if err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	set, err := rules.Load(dir, ropts)
 	if err != nil {
 		if errs := rules.Errors(err); len(errs) > 0 {
 			for _, e := range errs {
@@ -56,6 +62,7 @@ func rulesLint(args []string) int {
 		fmt.Printf("%s: %d rules, stages %v\n", name, len(p.Rules), stageNames(p))
 	}
 	fmt.Printf("ok: %d files, %d lists, %d tests\n", len(set.Files), len(set.Lists), len(set.Tests))
+	printRelayProof(set, policy, *conf != "")
 	return 0
 }
 

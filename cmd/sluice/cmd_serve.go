@@ -28,6 +28,7 @@ import (
 	"github.com/sluicemail/sluice/server/diskfree"
 	"github.com/sluicemail/sluice/server/health"
 	"github.com/sluicemail/sluice/server/imap"
+	"github.com/sluicemail/sluice/server/journal"
 	"github.com/sluicemail/sluice/server/queue"
 	"github.com/sluicemail/sluice/server/relay"
 	"github.com/sluicemail/sluice/server/smtp"
@@ -115,7 +116,8 @@ type instance struct {
 	headroom *diskfree.Monitor // free space of the data directory (serve_headroom.go)
 	// dnsHealth tracks the resolver's failures (serve_health.go)
 	dnsHealth *health.DNS
-	verdicts  *verdicts.Ring // the recent verdicts, for the console
+	verdicts  *verdicts.Ring   // the recent verdicts, for the console
+	journal   *journal.Journal // the verdict journal (serve_journal.go)
 	selfTLS   bool
 	addrs     []string // "kind addr" lines for the banner
 	cancel    context.CancelFunc
@@ -128,6 +130,7 @@ type instance struct {
 	// SRS and ARC for forwarded mail, DMARC aggregate reports
 	// (serve_forwarding.go, serve_reports.go)
 	forwardParts
+	sieveParts // users' Sieve scripts and ManageSieve (serve_sieve.go)
 }
 
 // start brings a server up from cfg. On error, what was started is stopped.
@@ -184,10 +187,11 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 		return in, err
 	}
 	route := smtp.Router{Domains: cfg.Domains, Accounts: in.accounts, SRS: in.forward.SRS}.Route
-	if in.queue, err = queue.Open(queue.Dir(cfg.Data), queue.Options{Deliverer: in.store, Relay: sender,
+	if in.queue, err = queue.Open(queue.Dir(cfg.Data), queue.Options{Deliverer: in.sieveDeliverer(route), Relay: sender,
 		Hostname: cfg.Hostname, Retry: retry, MaxAge: cfg.Queue.Expire.D(), Route: route, Logger: log}); err != nil {
 		return in, err
 	}
+	in.linkSieveQueue()
 	go func() { in.queue.Run(ctx); close(in.bg) }()
 	if err = in.startReports(ctx); err != nil {
 		return in, err
@@ -196,10 +200,16 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 	if err != nil {
 		return in, err
 	}
+	if err = in.openJournal(); err != nil {
+		return in, err
+	}
 	if err = in.startSMTP(tlsConf); err != nil {
 		return in, err
 	}
 	if err = in.startIMAP(tlsConf); err != nil {
+		return in, err
+	}
+	if err = in.startManageSieve(tlsConf); err != nil {
 		return in, err
 	}
 	if err = in.startAdmin(); err != nil {
@@ -216,7 +226,7 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 
 // openResolver opens the configured resolver; observe, if not nil, is told
 // of each exchange with an upstream server.
-func openResolver(cfg *config.Config, observe func(resolver.Exchange)) (resolver.Resolver, error) {
+func openResolver(cfg *config.Config, observe func(resolver.Attempt)) (resolver.Resolver, error) {
 	switch {
 	case cfg.DNS.Zonefile != "":
 		z, err := resolver.LoadZoneFile(cfg.DNS.Zonefile)
@@ -297,8 +307,8 @@ func (in *instance) startSMTP(tlsConf *tls.Config) error {
 		MaxAuthFailures: cfg.Limits.AuthFailuresPerIP, AuthBan: cfg.Limits.AuthBan.D(),
 		Timeout: cfg.Limits.Timeouts.Command.D(), GreetDelay: cfg.Limits.GreetDelay.D(),
 		RequireFromMatch: cfg.Submission.FromMatch(), Logger: in.log,
-		Forward: in.forward, Reports: in.smtpReports(), DNSDegraded: in.dnsHealth.Degraded,
-		Verdicts: in.verdicts,
+		Forward: in.forward, Reports: in.smtpReports(), Journal: in.smtpJournal(),
+		DNSDegraded: in.dnsHealth.Degraded, Verdicts: in.verdicts,
 	})
 	if err != nil {
 		return err
@@ -384,10 +394,12 @@ func (in *instance) stop(bound time.Duration) { in.stopOnce.Do(func() { in.shutd
 
 func (in *instance) shutdown(bound time.Duration) {
 	in.drainSessions(bound)
+	in.closeJournal()
 	if in.admin != nil {
 		in.admin.Close()
 	}
 	in.stopWeb()
+	in.stopManageSieve()
 	in.cancel()
 	in.stopReports()
 	if in.queue != nil {

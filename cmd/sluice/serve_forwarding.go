@@ -21,7 +21,8 @@ import (
 // rulesOptions are the rule set's options for a server: the config's arc
 // block for the arc stage, and the stages the server runs itself.
 func rulesOptions(cfg *config.Config, dns resolver.Resolver) (rules.Options, error) {
-	o := rules.Options{DNS: dns, DataDir: cfg.Data, StageConfig: map[string][]byte{}}
+	o := rules.Options{DNS: dns, DataDir: cfg.Data, StageConfig: map[string][]byte{},
+		Relay: &rules.RelayPolicy{IsLocal: cfg.IsLocal, Allowed: cfg.RedirectsAllowed}}
 	if len(cfg.ARC.Trusted) > 0 {
 		b, err := yaml.Marshal(map[string][]string{"trusted": cfg.ARC.Trusted})
 		if err != nil {

@@ -22,7 +22,7 @@ const maxQueueBacklog = 5000
 // probe and log run until ctx ends.
 func openTrackedResolver(ctx context.Context, in *instance) (resolver.Resolver, *health.DNS, error) {
 	var tracker *health.DNS
-	dns, err := openResolver(in.cfg, func(x resolver.Exchange) { tracker.Observe(x) })
+	dns, err := openResolver(in.cfg, func(x resolver.Attempt) { tracker.Observe(x) })
 	if err != nil {
 		return nil, nil, err
 	}

@@ -39,6 +39,11 @@ type Config struct {
 	PublicIPs  []string   `yaml:"public_ips"` // this server's public addresses, for `sluice doctor` (default: the machine's global addresses)
 	MTASTS     MTASTS     `yaml:"mta_sts"`    // the MTA-STS policy published for the local domains (RFC 8461)
 
+	// RedirectsAllowed are the non-local addresses a rule may redirect
+	// mail from unauthenticated senders to; the relay-safety proof at
+	// load refuses any other (rules.ProveRelaySafety).
+	RedirectsAllowed []string `yaml:"redirects_allowed"`
+
 	// File is the path the config was read from ("" for the default).
 	File string `yaml:"-"`
 }
@@ -53,6 +58,7 @@ type Listen struct {
 	Admin       string `yaml:"admin"`       // HTTP /healthz, /metrics, POST /reload; keep it on loopback
 	HTTP        string `yaml:"http"`        // port 80: ACME HTTP-01 challenges, the MTA-STS policy, autoconfig
 	HTTPS       string `yaml:"https"`       // port 443: the MTA-STS policy and autoconfig over TLS, ACME TLS-ALPN-01
+	ManageSieve string `yaml:"managesieve"` // port 4190: users edit their Sieve scripts (RFC 5804), STARTTLS then AUTH
 }
 
 // TLS names the certificate and key files (PEM), or asks for certificates

@@ -83,7 +83,7 @@ func NewDNS(o DNSOptions) *DNS {
 }
 
 // Observe records one exchange; it is the resolver's Observe hook.
-func (d *DNS) Observe(x resolver.Exchange) {
+func (d *DNS) Observe(x resolver.Attempt) {
 	d.queries.WithLabelValues(x.Type, x.Rcode).Inc()
 	d.latency.Observe(x.Duration.Seconds())
 	if x.Reason != "" {

@@ -24,7 +24,7 @@ func TestDNSTracksClient(t *testing.T) {
 	const window = 300 * time.Millisecond
 	var d *DNS
 	c, err := resolver.NewClient(resolver.ClientOptions{Servers: []string{srv.Addr}, Timeout: 200 * time.Millisecond,
-		CacheSize: -1, Observe: func(x resolver.Exchange) { d.Observe(x) }})
+		CacheSize: -1, Observe: func(x resolver.Attempt) { d.Observe(x) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,14 +66,14 @@ func TestDNSTracksClient(t *testing.T) {
 func TestDNSRatio(t *testing.T) {
 	d := NewDNS(DNSOptions{Window: time.Minute})
 	for range 3 {
-		d.Observe(resolver.Exchange{Type: "A", Rcode: "NOERROR"})
+		d.Observe(resolver.Attempt{Type: "A", Rcode: "NOERROR"})
 	}
-	d.Observe(resolver.Exchange{Type: "A", Reason: "timeout", Err: errors.New("i/o timeout")})
+	d.Observe(resolver.Attempt{Type: "A", Reason: "timeout", Err: errors.New("i/o timeout")})
 	if err := d.Err(); err != nil {
 		t.Errorf("1 of 4 failed: %v", err)
 	}
 	for range 3 {
-		d.Observe(resolver.Exchange{Type: "A", Reason: "timeout", Err: errors.New("i/o timeout")})
+		d.Observe(resolver.Attempt{Type: "A", Reason: "timeout", Err: errors.New("i/o timeout")})
 	}
 	if err := d.Err(); err == nil || !strings.Contains(err.Error(), "4 of 7") {
 		t.Errorf("4 of 7 failed: %v", err)

@@ -20,8 +20,10 @@ func (s *session) finalMessage(raw []byte, v engine.Verdict) []byte {
 	var top bytes.Buffer
 	if s.kind == MX {
 		top.WriteString(s.authResults())
+		top.WriteString(s.spamStatus(v)) // for the users' Sieve spamtest
 	}
-	top.WriteString(s.received())
+	s.receivedField = s.received()
+	top.WriteString(s.receivedField)
 	for _, f := range v.Headers {
 		fmt.Fprintf(&top, "%s: %s\r\n", f.Name, oneLine(f.Value))
 	}
@@ -87,6 +89,14 @@ func (s *session) protocol() string {
 		p += "A"
 	}
 	return p
+}
+
+func (s *session) spamStatus(v engine.Verdict) string {
+	var bayes engine.BayesFacts
+	if s.tx != nil {
+		bayes = s.tx.Facts().Bayes
+	}
+	return engine.SpamStatus(v.Score, bayes)
 }
 
 // authResults is our Authentication-Results field (RFC 8601) for the

@@ -16,7 +16,7 @@ func (s *session) logVerdict(queueID string, v engine.Verdict, phase engine.Phas
 		rcpts = append(rcpts, rcpt)
 	}
 	attrs := []any{
-		"queue_id", queueID, "session", s.id, "ip", s.ip.String(), "listener", s.kind,
+		"journal", s.journalVerdict(queueID, v, rcpt), "queue_id", queueID, "session", s.id, "ip", s.ip.String(), "listener", s.kind,
 		"helo", s.helo, "user", s.user, "from", s.from, "rcpt", rcpts,
 		"action", v.Action, "phase", phase.String(), "rules", v.Rules(), "score", v.Score,
 		"took", time.Since(s.started).Round(time.Microsecond),

@@ -87,6 +87,8 @@ type Options struct {
 	// Reports records DMARC evaluations for aggregate reports and takes
 	// in the reports sent to our rua address; nil: off.
 	Reports Reports
+	// Journal records every verdict (server/journal); nil: off.
+	Journal Journal
 
 	MaxMessageBytes  int64         // default 25 MiB
 	MaxHeaderBytes   int64         // default 256 KiB

@@ -16,6 +16,7 @@ import (
 	gosmtp "github.com/emersion/go-smtp"
 	"github.com/sluicemail/sluice/engine"
 	"github.com/sluicemail/sluice/server/queue"
+	"github.com/sluicemail/sluice/stages/resolver"
 )
 
 // backend makes a session per connection (go-smtp calls it at the first
@@ -57,6 +58,12 @@ type session struct {
 	size    int64
 	rcpts   []acceptedRcpt
 	started time.Time
+
+	// The verdict journal (journal.go): the DNS recorder of this
+	// transaction, the ID of its early refusal, our Received field.
+	dnsRec        *resolver.Recorder
+	earlyID       string
+	receivedField string
 }
 
 type acceptedRcpt struct {
@@ -113,11 +120,7 @@ func (s *session) begin() {
 	s.tx = nil
 	s.started = time.Now()
 	if p := s.srv.opts.Pipeline(s.pipelineName()); p != nil {
-		var opts []engine.TxOption
-		if s.srv.opts.DNS != nil {
-			opts = append(opts, engine.WithResolver(s.srv.opts.DNS))
-		}
-		opts = append(opts, engine.WithStageObserver(s.srv.opts.Metrics.Stage))
+		opts := []engine.TxOption{engine.WithResolver(s.resolverFor(p)), engine.WithStageObserver(s.srv.opts.Metrics.Stage)}
 		if s.srv.opts.DNSDegraded != nil {
 			opts = append(opts, engine.WithDNSDegraded(s.srv.opts.DNSDegraded()))
 		}
@@ -141,6 +144,7 @@ func (s *session) evaluate(phase engine.Phase) engine.Verdict {
 // Reset ends the transaction (RSET, a new EHLO, the end of DATA).
 func (s *session) Reset() {
 	s.tx, s.msg, s.early = nil, nil, nil
+	s.dnsRec, s.earlyID, s.receivedField = nil, "", ""
 	s.inTx, s.counted, s.from, s.utf8, s.requireTLS, s.size, s.rcpts = false, false, "", false, false, 0, nil
 	s.busy.Store(false)
 }

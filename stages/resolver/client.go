@@ -42,7 +42,7 @@ type ClientOptions struct {
 	// Observe, if set, is told of every attempt with a server (metrics,
 	// the health of the resolver). It must be quick and safe for
 	// concurrent use.
-	Observe func(Exchange)
+	Observe func(Attempt)
 }
 
 // The defaults of ClientOptions.

@@ -9,9 +9,9 @@ import (
 	"github.com/miekg/dns"
 )
 
-// Exchange describes one attempt with an upstream server, for the metrics
+// Attempt describes one exchange with an upstream server, for the metrics
 // and the health of the resolver (ClientOptions.Observe).
-type Exchange struct {
+type Attempt struct {
 	Server   string
 	Type     string        // the query type, e.g. "TXT"
 	Rcode    string        // the response code, e.g. "NOERROR"; "" without a response
@@ -28,7 +28,7 @@ func (c *Client) observe(q *dns.Msg, server string, start time.Time, resp *dns.M
 	if c.opts.Observe == nil {
 		return
 	}
-	x := Exchange{Server: server, Type: dns.TypeToString[q.Question[0].Qtype], Duration: time.Since(start), Err: err}
+	x := Attempt{Server: server, Type: dns.TypeToString[q.Question[0].Qtype], Duration: time.Since(start), Err: err}
 	if resp != nil {
 		x.Rcode = dns.RcodeToString[resp.Rcode]
 	}
