@@ -99,6 +99,7 @@ func doctorEnv(cfg *config.Config, outbound string) (*doctor.Env, error) {
 		env.DKIM = append(env.DKIM, doctor.DKIMKey{Domain: k.Domain, Selector: k.Selector, Public: key.Public()})
 	}
 	env.DNSBLZones = ruleZones(cfg)
+	env.SoftBounce = cfg.Migration.SoftBounce
 	return env, nil
 }
 

@@ -66,6 +66,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	in.banner(stdout, *confPath)
+	if cfg.Migration.SoftBounce {
+		log.Warn(softBounceNotice) // the log is what a service manager keeps
+	}
 	notify(log, "READY=1")
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
@@ -114,10 +117,10 @@ type instance struct {
 	imap     []*imap.Server
 	admin    *admin.Server
 	headroom *diskfree.Monitor // free space of the data directory (serve_headroom.go)
+	journal  *journal.Journal  // the verdict journal (serve_journal.go)
 	// dnsHealth tracks the resolver's failures (serve_health.go)
 	dnsHealth *health.DNS
-	verdicts  *verdicts.Ring   // the recent verdicts, for the console
-	journal   *journal.Journal // the verdict journal (serve_journal.go)
+	verdicts  *verdicts.Ring // the recent verdicts, for the console
 	selfTLS   bool
 	addrs     []string // "kind addr" lines for the banner
 	cancel    context.CancelFunc
@@ -164,6 +167,8 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 	if in.accounts, err = auth.Open(cfg.Data); err != nil {
 		return in, err
 	}
+	in.accounts.SetRehash(cfg.Migration.Rehash())
+	in.accounts.SetLogger(log)
 	quota := int64(cfg.Quota)
 	trainer, err := junkTrainer(in.live, cfg.Data)
 	if err != nil {
@@ -188,7 +193,8 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 	}
 	route := smtp.Router{Domains: cfg.Domains, Accounts: in.accounts, SRS: in.forward.SRS}.Route
 	if in.queue, err = queue.Open(queue.Dir(cfg.Data), queue.Options{Deliverer: in.sieveDeliverer(route), Relay: sender,
-		Hostname: cfg.Hostname, Retry: retry, MaxAge: cfg.Queue.Expire.D(), Route: route, Logger: log}); err != nil {
+		Hostname: cfg.Hostname, Retry: retry, MaxAge: cfg.Queue.Expire.D(), Route: route, Logger: log,
+		SoftBounce: cfg.Migration.SoftBounce}); err != nil {
 		return in, err
 	}
 	in.linkSieveQueue()
@@ -309,6 +315,7 @@ func (in *instance) startSMTP(tlsConf *tls.Config) error {
 		RequireFromMatch: cfg.Submission.FromMatch(), Logger: in.log,
 		Forward: in.forward, Reports: in.smtpReports(), Journal: in.smtpJournal(),
 		DNSDegraded: in.dnsHealth.Degraded, Verdicts: in.verdicts,
+		SoftBounce: cfg.Migration.SoftBounce,
 	})
 	if err != nil {
 		return err
@@ -435,8 +442,14 @@ func (in *instance) banner(w io.Writer, confPath string) {
 	} else {
 		fmt.Fprintf(w, "%d users. Add another: sluice user add %sADDRESS\n", len(in.accounts.List()), where)
 	}
+	if in.cfg.Migration.SoftBounce {
+		fmt.Fprintln(w, softBounceNotice)
+	}
 	fmt.Fprintf(w, "Reload the rules: sluice reload %s(or SIGHUP, or just edit them)\n", where)
 }
+
+// softBounceNotice is said at startup (banner and log) and by doctor.
+const softBounceNotice = "SOFT BOUNCE IS ON (migration: {soft_bounce: true}): permanent refusals are sent as 4xx and bounces stay queued; turn it off once the migration is checked"
 
 const pidFile = "sluice.pid"
 

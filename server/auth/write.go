@@ -45,7 +45,7 @@ func (a *Accounts) SetPassword(addr, password string) error {
 		if !ok {
 			return fmt.Errorf("%w: %s", ErrNoSuchUser, addr)
 		}
-		u.Password = hash
+		u.Password, u.Disabled = hash, ""
 		f.Users[addr] = u
 		return nil
 	})

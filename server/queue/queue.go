@@ -92,6 +92,11 @@ type Options struct {
 	// Delivery workers call it concurrently.
 	Route func(addr string) ([]Recipient, bool)
 
+	// SoftBounce keeps mail that would bounce (a permanent relay or local
+	// failure, or expiry) queued and retried instead, logging each
+	// failure (migration: {soft_bounce}).
+	SoftBounce bool
+
 	// ReadOnly opens the spool for inspection beside a running server: no
 	// lock, no writes, no delivery, and a view that may be a moment old.
 	ReadOnly bool

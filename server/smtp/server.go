@@ -104,6 +104,9 @@ type Options struct {
 	// GreetDelay makes the MX listener wait this long before its 220 and
 	// drop a client that talks first (0: greet at once).
 	GreetDelay time.Duration
+	// SoftBounce sends every permanent refusal (5xx) as a temporary one
+	// (4xx) and logs the reply it replaced (migration: {soft_bounce}).
+	SoftBounce bool
 
 	Logger  *slog.Logger
 	Metrics *Metrics // nil: a private one
@@ -229,6 +232,9 @@ func (s *Server) Listen(kind, addr string) (net.Addr, error) {
 	// a plaintext AUTH with 538 5.7.11 itself instead of go-smtp's 523.
 	gs.AllowInsecureAuth = true
 	gs.ErrorLog = slogLogger{s.log}
+	if s.opts.SoftBounce {
+		gs.RewriteReply = s.softBounce
+	}
 	s.mu.Lock()
 	s.servers = append(s.servers, gs)
 	s.addrs[kind] = l.Addr()

@@ -9,7 +9,7 @@ import (
 	"github.com/miekg/dns"
 )
 
-// Attempt describes one exchange with an upstream server, for the metrics
+// Attempt describes one attempt with an upstream server, for the metrics
 // and the health of the resolver (ClientOptions.Observe).
 type Attempt struct {
 	Server   string

@@ -31,7 +31,7 @@ type Server struct {
 	maxInFlight atomic.Int64
 	mu          sync.Mutex
 	perName     map[string]int
-	servers     []*dns.Server // nil while stopped
+	running     []*dns.Server // nil while stopped
 }
 
 // Start starts a server answering from zone and returns its address; it
@@ -62,20 +62,19 @@ func (s *Server) serve(pc net.PacketConn, ln net.Listener) {
 		<-started
 	}
 	s.mu.Lock()
-	s.servers = []*dns.Server{udp, tcp}
+	s.running = []*dns.Server{udp, tcp}
 	s.mu.Unlock()
 }
 
 // Stop closes the server's sockets, as a DNS server that went away: UDP
-// queries to it then fail (port unreachable) and TCP is refused; a test
-// sees what works without the DNS of the time. Restart brings it back on
-// the same address.
+// queries to it then fail (port unreachable) and TCP is refused. Restart
+// brings it back on the same address.
 func (s *Server) Stop() {
 	s.mu.Lock()
-	srvs := s.servers
-	s.servers = nil
+	running := s.running
+	s.running = nil
 	s.mu.Unlock()
-	for _, srv := range srvs {
+	for _, srv := range running {
 		_ = srv.Shutdown()
 	}
 }
