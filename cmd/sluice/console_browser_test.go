@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"os/exec"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -125,7 +126,7 @@ func TestConsoleInBrowser(t *testing.T) {
 			chromedp.SendKeys(css(`input[name=password]`), "not-the-password"),
 			chromedp.Submit(css(`input[name=password]`)),
 			chromedp.WaitVisible(css(`p.error`)))
-		if msg := value(t, ctx, "error", chromedp.Text(css(`p.error`))); !strings.Contains(msg, "Wrong user name or password") {
+		if msg := value(t, ctx, "error", chromedp.Evaluate[string](`document.querySelector("p.error").textContent`)); !strings.Contains(msg, "Wrong user name or password") {
 			t.Errorf("message: %q", msg)
 		}
 	})
@@ -137,10 +138,10 @@ func TestConsoleInBrowser(t *testing.T) {
 			chromedp.SendKeys(css(`input[name=password]`), "password1"),
 			chromedp.Submit(css(`input[name=password]`)),
 			chromedp.WaitVisible(css(`svg.chart`)))
-		if h1 := value(t, ctx, "heading", chromedp.Text(css(`h1`))); h1 != "Overview" {
+		if h1 := value(t, ctx, "heading", chromedp.Evaluate[string](`document.querySelector("h1").textContent`)); h1 != "Overview" {
 			t.Errorf("after login: %q", h1)
 		}
-		main := value(t, ctx, "overview", chromedp.Text(css(`main`)))
+		main := value(t, ctx, "overview", chromedp.Evaluate[string](`document.querySelector("main").innerText`))
 		for _, want := range []string{"dns\tok", "disk\tok", "data free", "certificate\texpires"} {
 			if !strings.Contains(main, want) {
 				t.Errorf("the overview lacks %q:\n%s", want, main)
@@ -160,10 +161,16 @@ func TestConsoleInBrowser(t *testing.T) {
 		inBrowser(t, ctx, slow, "the explanation",
 			chromedp.Click(xpath(`//tbody/tr[contains(., "live viagra offer")]//a`)),
 			chromedp.WaitVisible(css(`#fired`)))
-		fired := value(t, ctx, "rules", chromedp.Text(css(`#fired`)))
-		facts := value(t, ctx, "facts", chromedp.Text(css(`pre.facts`)))
+		got := value(t, ctx, "explanation", chromedp.Evaluate[[]string](`["#fired", "pre.facts"].map(s => document.querySelector(s).textContent)`))
+		fired, facts := got[0], got[1]
 		if !strings.Contains(fired, "spammy") || !strings.Contains(facts, `"subject": "live viagra offer"`) {
 			t.Errorf("explanation: rules %q, facts %q", fired, facts)
+		}
+		// The console's verdict is the journal's record: `sluice explain ID`.
+		m := regexp.MustCompile(`journal=(\S+)`).FindStringSubmatch(e.verdictLine("rules=[spammy]"))
+		path := value(t, ctx, "location", chromedp.Evaluate[string](`location.pathname`))
+		if m == nil || m[1] == `""` || path != "/verdicts/"+m[1] {
+			t.Errorf("verdict page %s, journal record %v", path, m)
 		}
 	})
 
@@ -183,8 +190,9 @@ func TestConsoleInBrowser(t *testing.T) {
 		inBrowser(t, ctx, slow, "the verdict page",
 			chromedp.Click(xpath(`//tbody/tr[contains(., "xss-subject")]//a`)),
 			chromedp.WaitVisible(css(`#hdr-subject`)))
-		shownSubject := value(t, ctx, "subject", chromedp.Text(css(`#hdr-subject`)))
-		shownFrom := value(t, ctx, "from", chromedp.Text(css(`#hdr-from`)))
+		// Read in one evaluation (a node id can go stale between queries).
+		shown := value(t, ctx, "header cells", chromedp.Evaluate[[]string](`["hdr-subject", "hdr-from"].map(id => document.getElementById(id).textContent)`))
+		shownSubject, shownFrom := shown[0], shown[1]
 		if shownSubject != subject || !strings.Contains(shownFrom, "<img src=x") {
 			t.Errorf("shown as %q and %q", shownSubject, shownFrom)
 		}
@@ -256,8 +264,8 @@ func TestConsoleInBrowser(t *testing.T) {
 			chromedp.SetValue(css(`input[name=to]`), "alice@example.net"),
 			chromedp.Click(css(`form.try button`)),
 			chromedp.WaitVisible(css(`#result`)))
-		result := value(t, ctx, "result", chromedp.Text(css(`#result`)))
-		fired := value(t, ctx, "fired", chromedp.Text(css(`#fired`)))
+		got := value(t, ctx, "result", chromedp.Evaluate[[]string](`["#result", "#fired"].map(s => document.querySelector(s).textContent)`))
+		result, fired := got[0], got[1]
 		if !strings.Contains(result, "reject") || !strings.Contains(fired, "buy-now") {
 			t.Errorf("try: %q / %q", result, fired)
 		}

@@ -62,9 +62,10 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request, sess *session) 
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Accel-Buffering", "no")
+	// Subscribed before saying so: a verdict after "connected" is sent.
+	ch := c.opts.Verdicts.Subscribe(r.Context())
 	fmt.Fprint(w, "retry: 2000\n: connected\n\n")
 	fl.Flush()
-	ch := c.opts.Verdicts.Subscribe(r.Context())
 	keep := newTicker()
 	defer keep.Stop()
 	for {

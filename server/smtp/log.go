@@ -15,8 +15,9 @@ func (s *session) logVerdict(queueID string, v engine.Verdict, phase engine.Phas
 	if rcpt != "" {
 		rcpts = append(rcpts, rcpt)
 	}
+	journalID := s.journalVerdict(queueID, v, rcpt)
 	attrs := []any{
-		"journal", s.journalVerdict(queueID, v, rcpt), "queue_id", queueID, "session", s.id, "ip", s.ip.String(), "listener", s.kind,
+		"journal", journalID, "queue_id", queueID, "session", s.id, "ip", s.ip.String(), "listener", s.kind,
 		"helo", s.helo, "user", s.user, "from", s.from, "rcpt", rcpts,
 		"action", v.Action, "phase", phase.String(), "rules", v.Rules(), "score", v.Score,
 		"took", time.Since(s.started).Round(time.Microsecond),
@@ -32,7 +33,7 @@ func (s *session) logVerdict(queueID string, v engine.Verdict, phase engine.Phas
 	}
 	s.srv.log.Info("verdict", attrs...)
 	s.srv.opts.Metrics.Verdict(s.pipelineName(), v)
-	s.recordVerdict(queueID, v, phase, rcpts)
+	s.recordVerdict(journalID, queueID, v, phase, rcpts)
 }
 
 func joinComma(s []string) string { return strings.Join(s, ", ") }

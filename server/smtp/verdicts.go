@@ -14,14 +14,16 @@ type VerdictSink interface {
 }
 
 // recordVerdict hands a logged verdict to the sink with what the console
-// shows of it: envelope, header, rules fired and the facts they read.
-func (s *session) recordVerdict(queueID string, v engine.Verdict, phase engine.Phase, rcpts []string) {
+// shows of it: envelope, header, rules fired and the facts they read. With
+// the journal on, the verdict has the ID of its journal record, so the
+// console's /verdicts/{id} and `sluice explain ID` name the same thing.
+func (s *session) recordVerdict(journalID, queueID string, v engine.Verdict, phase engine.Phase, rcpts []string) {
 	sink := s.srv.opts.Verdicts
 	if sink == nil {
 		return
 	}
 	rec := verdicts.Verdict{
-		QueueID: queueID, Listener: s.kind, Pipeline: s.pipelineName(), Phase: phase.String(),
+		ID: journalID, QueueID: queueID, Listener: s.kind, Pipeline: s.pipelineName(), Phase: phase.String(),
 		IP: s.ip.String(), HELO: s.helo, User: s.user, MailFrom: s.from, Rcpt: rcpts,
 		Action: v.Action, Reply: v.Reply(), Score: v.Score, Stages: v.Stages,
 	}
