@@ -18,6 +18,8 @@ type Facts struct {
 	DMARC    DMARCFacts    `expr:"dmarc" doc:"DMARC, RFC 7489 (stage dmarc)"`
 	ARC      ARCFacts      `expr:"arc" doc:"the ARC chain of forwarders, RFC 8617 (stage arc)"`
 	Bayes    BayesFacts    `expr:"bayes" doc:"Bayesian spam probability (stage bayes)"`
+	DNS      DNSFacts      `expr:"dns" doc:"health of the server's DNS resolver"`
+	Sender   SenderFacts   `expr:"sender" doc:"whether a recipient corresponds with the sender (stage sender)"`
 	Rate     RateFacts     `expr:"rate" doc:"the rate limits rate_exceeded counted for this message"`
 	Greylist GreylistFacts `expr:"greylist" doc:"what the greylist action decided for this message"`
 	Score    float64       `expr:"score" doc:"sum of the scores of the rules that fired so far"`
@@ -30,6 +32,12 @@ type Facts struct {
 
 	RateExceeded   func(name, key, limit string) bool        `expr:"rate_exceeded" doc:"counts this message under name and key (once per message) and says whether that passes limit (\"100/h\", \"3/10m\"), sliding window; shared across nodes on Redis; false with rate.result temperror when the state cannot answer"`
 	RateExceededBy func(name, key, limit string, n int) bool `expr:"rate_exceeded_by" doc:"as rate_exceeded, counting n events (e.g. len(envelope.rcpt) for recipients per hour)"`
+}
+
+// DNSFacts describe the resolver the checks use, as the server saw it when
+// the transaction began.
+type DNSFacts struct {
+	Degraded bool `expr:"degraded" doc:"whether too many recent DNS queries failed (see /readyz): checks may say temperror"`
 }
 
 // ConnFacts describe the SMTP connection.
@@ -161,6 +169,11 @@ type BayesFacts struct {
 	Ham     float64  `expr:"ham" doc:"probability of ham, 0..1"`
 	Tokens  []string `expr:"tokens" doc:"the tokens that weighed most"`
 	Known   int      `expr:"known" doc:"how many of the message's tokens the model has seen (spam is 0.5 below the stage's min_tokens)"`
+}
+
+// SenderFacts say whether the sender is a known correspondent.
+type SenderFacts struct {
+	Known bool `expr:"known" doc:"a recipient wrote to the From address or the envelope sender, or took their mail out of Junk"`
 }
 
 // ARCFacts are the validation of the message's Authenticated Received

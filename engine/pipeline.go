@@ -52,6 +52,7 @@ type Tx struct {
 	dns   Resolver
 	facts Facts
 
+	observe StageObserver // nil: none
 	// state, the context of the Evaluate in progress, and what this
 	// message was counted for (ratelimit.go, greylist.go).
 	state     State

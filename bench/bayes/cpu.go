@@ -40,3 +40,17 @@ func startProfile() func() {
 		f.Close()
 	}
 }
+
+// threadCPU returns the CPU time of the calling OS thread; the online
+// protocol locks its goroutine to one thread and times each step with it,
+// so that other processes on the machine do not count.
+func threadCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(rusageThread, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// rusageThread is RUSAGE_THREAD (Linux).
+const rusageThread = 1

@@ -79,7 +79,7 @@ func (in *instance) startMilterAlone(addr string) error {
 		return err
 	}
 	var err error
-	if in.dns, err = openResolver(cfg); err != nil {
+	if in.dns, err = openResolver(cfg, nil); err != nil {
 		return err
 	}
 	dir, err := rulesDir(cfg)

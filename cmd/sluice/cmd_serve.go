@@ -26,6 +26,7 @@ import (
 	"github.com/sluicemail/sluice/server/auth"
 	"github.com/sluicemail/sluice/server/config"
 	"github.com/sluicemail/sluice/server/diskfree"
+	"github.com/sluicemail/sluice/server/health"
 	"github.com/sluicemail/sluice/server/imap"
 	"github.com/sluicemail/sluice/server/journal"
 	"github.com/sluicemail/sluice/server/milter"
@@ -34,9 +35,11 @@ import (
 	"github.com/sluicemail/sluice/server/smtp"
 	"github.com/sluicemail/sluice/server/state"
 	"github.com/sluicemail/sluice/server/store"
+	"github.com/sluicemail/sluice/server/verdicts"
 	_ "github.com/sluicemail/sluice/stages/all" // every check, registered by namespace
 	"github.com/sluicemail/sluice/stages/bayes"
 	"github.com/sluicemail/sluice/stages/resolver"
+	"github.com/sluicemail/sluice/stages/sender"
 )
 
 func init() {
@@ -66,6 +69,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	in.banner(stdout, *confPath)
+	if cfg.Migration.SoftBounce {
+		log.Warn(softBounceNotice) // the log is what a service manager keeps
+	}
 	notify(log, "READY=1")
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
@@ -114,14 +120,18 @@ type instance struct {
 	imap     []*imap.Server
 	admin    *admin.Server
 	headroom *diskfree.Monitor // free space of the data directory (serve_headroom.go)
+	book     *sender.Book      // users' known correspondents (serve_senders.go)
 	state    state.Store       // rate limits, greylisting, auth bans (serve_state.go)
 	milter   *milter.Server    // listen.milter (serve_milter.go)
 	journal  *journal.Journal  // the verdict journal (serve_journal.go)
-	selfTLS  bool
-	addrs    []string // "kind addr" lines for the banner
-	cancel   context.CancelFunc
-	bg       chan struct{} // closed when the queue runner has returned
-	stopOnce sync.Once
+	// dnsHealth tracks the resolver's failures (serve_health.go)
+	dnsHealth *health.DNS
+	verdicts  *verdicts.Ring // the recent verdicts, for the console
+	selfTLS   bool
+	addrs     []string // "kind addr" lines for the banner
+	cancel    context.CancelFunc
+	bg        chan struct{} // closed when the queue runner has returned
+	stopOnce  sync.Once
 	// pidWritten: the pid file is ours to remove (a start that failed,
 	// say on a spool locked by a running server, must leave its pid file)
 	pidWritten bool
@@ -134,7 +144,7 @@ type instance struct {
 
 // start brings a server up from cfg. On error, what was started is stopped.
 func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
-	in = &instance{cfg: cfg, log: log, bg: make(chan struct{})}
+	in = &instance{cfg: cfg, log: log, bg: make(chan struct{}), verdicts: verdicts.NewRing(recentVerdicts)}
 	ctx, cancel := context.WithCancel(context.Background())
 	in.cancel = cancel
 	defer func() {
@@ -145,7 +155,7 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 	if err = os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return in, err
 	}
-	if in.dns, err = openResolver(cfg); err != nil {
+	if in.dns, in.dnsHealth, err = openTrackedResolver(ctx, in); err != nil {
 		return in, err
 	}
 	rulesDir, err := rulesDir(cfg)
@@ -167,13 +177,18 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 	if in.accounts, err = auth.Open(cfg.Data); err != nil {
 		return in, err
 	}
+	in.accounts.SetRehash(cfg.Migration.Rehash())
+	in.accounts.SetLogger(log)
 	quota := int64(cfg.Quota)
 	trainer, err := junkTrainer(in.live, cfg.Data)
 	if err != nil {
 		return in, err
 	}
+	if in.book, err = sender.OpenBook(filepath.Join(cfg.Data, sender.DefaultBookFile)); err != nil {
+		return in, err
+	}
 	if in.store, err = store.Open(cfg.Data, store.Options{Hostname: cfg.Hostname, Logger: log, Trainer: trainer,
-		Quota: func(string) int64 { return quota }}); err != nil {
+		Quota: func(string) int64 { return quota }, Rescued: in.rescued}); err != nil {
 		return in, err
 	}
 	sender, err := newRelay(cfg, in.dns, log, in.relayTLS())
@@ -191,7 +206,8 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 	}
 	route := smtp.Router{Domains: cfg.Domains, Accounts: in.accounts, SRS: in.forward.SRS}.Route
 	if in.queue, err = queue.Open(queue.Dir(cfg.Data), queue.Options{Deliverer: in.sieveDeliverer(route), Relay: sender,
-		Hostname: cfg.Hostname, Retry: retry, MaxAge: cfg.Queue.Expire.D(), Route: route, Logger: log}); err != nil {
+		Hostname: cfg.Hostname, Retry: retry, MaxAge: cfg.Queue.Expire.D(), Route: route, Logger: log,
+		SoftBounce: cfg.Migration.SoftBounce}); err != nil {
 		return in, err
 	}
 	in.linkSieveQueue()
@@ -230,7 +246,9 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 	return in, nil
 }
 
-func openResolver(cfg *config.Config) (resolver.Resolver, error) {
+// openResolver opens the configured resolver; observe, if not nil, is told
+// of each exchange with an upstream server.
+func openResolver(cfg *config.Config, observe func(resolver.Attempt)) (resolver.Resolver, error) {
 	switch {
 	case cfg.DNS.Zonefile != "":
 		z, err := resolver.LoadZoneFile(cfg.DNS.Zonefile)
@@ -239,9 +257,13 @@ func openResolver(cfg *config.Config) (resolver.Resolver, error) {
 		}
 		return z, nil
 	case len(cfg.DNS.Servers) > 0:
-		return resolver.NewClient(resolver.ClientOptions{Servers: cfg.DNS.Servers})
+		return resolver.NewClient(resolver.ClientOptions{Servers: cfg.DNS.Servers, Observe: observe})
 	}
-	return resolver.FromResolvConf("/etc/resolv.conf")
+	servers, err := resolver.ServersFromResolvConf("/etc/resolv.conf")
+	if err != nil {
+		return nil, err
+	}
+	return resolver.NewClient(resolver.ClientOptions{Servers: servers, Observe: observe})
 }
 
 // rulesDir returns the configured rule directory, or <data>/rules, filled
@@ -307,7 +329,9 @@ func (in *instance) startSMTP(tlsConf *tls.Config) error {
 		MaxAuthFailures: cfg.Limits.AuthFailuresPerIP, AuthBan: cfg.Limits.AuthBan.D(), Bans: in.state,
 		Timeout: cfg.Limits.Timeouts.Command.D(), GreetDelay: cfg.Limits.GreetDelay.D(),
 		RequireFromMatch: cfg.Submission.FromMatch(), Logger: in.log,
-		Forward: in.forward, Reports: in.smtpReports(), Journal: in.smtpJournal(),
+		Forward: in.forward, Reports: in.smtpReports(), Journal: in.smtpJournal(), Sent: in.sent,
+		DNSDegraded: in.dnsHealth.Degraded, Verdicts: in.verdicts,
+		SoftBounce: cfg.Migration.SoftBounce,
 	})
 	if err != nil {
 		return err
@@ -363,27 +387,23 @@ func (in *instance) startAdmin() error {
 		return nil
 	}
 	var err error
-	queueAPI := queue.Handler(in.queue)
-	mounts := map[string]http.Handler{"/queue": queueAPI, "/queue/": queueAPI, "/quarantine": queueAPI, "/quarantine/": queueAPI}
+	// The console serves the pages and the queue and quarantine APIs
+	// behind its login (serve_console.go).
+	mounts := map[string]http.Handler{"/": in.console()}
 	in.mountReports(mounts)
 	in.admin, err = admin.Listen(in.cfg.Listen.Admin, admin.Options{
-		Mount:   mounts,
-		Metrics: []func(io.Writer){in.smtp.Metrics().WriteText, in.rulesMetrics, in.store.WriteMetrics, in.certs.WriteMetrics},
-		Gauges:  map[string]func() float64{"sluice_queue_length": func() float64 { return float64(len(in.queue.List())) }, "sluice_data_free_bytes": in.freeBytes},
-		Health:  in.health,
-		Reload:  in.reload,
-		Logger:  in.log,
+		Mount:      mounts,
+		Collectors: in.collectors(),
+		Ready:      in.readiness,
+		Health:     in.health,
+		Reload:     in.reload,
+		Logger:     in.log,
 	})
 	if err != nil {
 		return err
 	}
-	in.addrs = append(in.addrs, fmt.Sprintf("%-12s http://%s/ (healthz, metrics, POST reload, queue, quarantine)", "admin", in.admin.Addr))
+	in.addrs = append(in.addrs, fmt.Sprintf("%-12s http://%s/ (console, healthz, readyz, metrics, POST reload)", "admin", in.admin.Addr))
 	return nil
-}
-
-func (in *instance) rulesMetrics(w io.Writer) {
-	fmt.Fprintf(w, "# TYPE sluice_rules_reloads_total counter\nsluice_rules_reloads_total %d\n", in.live.Reloads())
-	fmt.Fprintf(w, "# TYPE sluice_rules_reload_errors_total counter\nsluice_rules_reload_errors_total %d\n", in.live.Failures())
 }
 
 // reload rebuilds the rules (and their lists); a broken set is refused and
@@ -440,8 +460,14 @@ func (in *instance) banner(w io.Writer, confPath string) {
 	} else {
 		fmt.Fprintf(w, "%d users. Add another: sluice user add %sADDRESS\n", len(in.accounts.List()), where)
 	}
+	if in.cfg.Migration.SoftBounce {
+		fmt.Fprintln(w, softBounceNotice)
+	}
 	fmt.Fprintf(w, "Reload the rules: sluice reload %s(or SIGHUP, or just edit them)\n", where)
 }
+
+// softBounceNotice is said at startup (banner and log) and by doctor.
+const softBounceNotice = "SOFT BOUNCE IS ON (migration: {soft_bounce: true}): permanent refusals are sent as 4xx and bounces stay queued; turn it off once the migration is checked"
 
 const pidFile = "sluice.pid"
 
@@ -463,7 +489,7 @@ var errNoServer = errors.New("no running server found")
 func junkTrainer(live *rules.Live, data string) (store.Trainer, error) {
 	if p := live.Current().Pipeline(rules.Inbound); p != nil {
 		if st, ok := p.Stages["bayes"].(*bayes.Stage); ok {
-			return bayes.Trainer{Model: st.Model()}, nil
+			return bayes.Trainer{Model: st.Model()}, nil // the model's autolearner, across reloads
 		}
 	}
 	m, err := bayes.OpenModel(filepath.Join(data, bayes.DefaultModelFile))

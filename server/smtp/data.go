@@ -51,6 +51,7 @@ func (s *session) Data(r io.Reader) error {
 		}
 	}
 	s.msg.SetRaw(raw)
+	s.srv.opts.Metrics.Size(len(raw))
 	v := s.evaluate(engine.PhaseData)
 	s.report(v)
 	if v.Final() {
@@ -79,6 +80,9 @@ func (s *session) Data(r io.Reader) error {
 	}
 	s.logVerdict(id, v, engine.PhaseData, "")
 	s.srv.opts.Metrics.Message(s.kind, v.Action)
+	if s.user != "" && s.srv.opts.Sent != nil {
+		s.srv.opts.Sent(s.user, s.rcptAddrs())
+	}
 	return nil
 }
 

@@ -26,6 +26,10 @@ type Options struct {
 	// Trainer, if set, learns messages moved into (spam) and out of (ham)
 	// the Junk mailbox.
 	Trainer Trainer
+	// Rescued, if set, is told of every message a user moves out of Junk
+	// (but not to Trash), with its bytes: the sender of mail a user
+	// rescued is someone whose mail they want.
+	Rescued func(user string, raw []byte)
 }
 
 // Store is the mailbox store of every local user: a Maildir++ tree under

@@ -15,7 +15,7 @@ import (
 // as the other class is unlearnt from it first.
 func (a *Account) train(from, to string, files []stored, dest *Mailbox) {
 	t := a.s.opts.Trainer
-	if t == nil || from == to {
+	if from == to || (t == nil && a.s.opts.Rescued == nil) {
 		return
 	}
 	var spam bool
@@ -31,6 +31,12 @@ func (a *Account) train(from, to string, files []stored, dest *Mailbox) {
 		raw, err := os.ReadFile(filepath.Join(dest.dir, f.sub, f.name))
 		if err != nil {
 			a.s.log.Warn("store: junk training: reading message", "user", a.user, "err", err)
+			continue
+		}
+		if !spam && a.s.opts.Rescued != nil {
+			a.s.opts.Rescued(a.user, raw)
+		}
+		if t == nil {
 			continue
 		}
 		if err := a.learn(t, raw, spam); err != nil {

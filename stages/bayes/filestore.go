@@ -47,7 +47,9 @@ type state struct {
 	nham    int
 	digests map[Digest]Class
 	tokVer  int
-	index   index // the classifier's counts, read in one lookup
+	index   index              // the classifier's counts, read in one lookup
+	w       []float32          // logistic-regression weights, nil until the first step
+	steps   map[Digest]float32 // the step each learnt message took
 }
 
 func newState() *state {
@@ -56,6 +58,7 @@ func newState() *state {
 		digests: make(map[Digest]Class),
 		tokVer:  TokenizerVersion,
 		index:   make(index),
+		steps:   make(map[Digest]float32),
 	}
 }
 
@@ -112,6 +115,7 @@ func (st *state) apply(c Change) bool {
 			return false
 		}
 		st.add(prev, c.Tokens, -1)
+		st.unstep(c)
 		delete(st.digests, c.Digest)
 		return true
 	}
@@ -120,10 +124,49 @@ func (st *state) apply(c Change) bool {
 	}
 	if known {
 		st.add(prev, c.Tokens, -1)
+		st.unstep(c)
 	}
 	st.add(c.Class, c.Tokens, 1)
 	st.digests[c.Digest] = c.Class
+	if len(c.Features) > 0 && c.Step != 0 {
+		st.step(c.Features, c.Step)
+		st.steps[c.Digest] = c.Step
+	}
 	return true
+}
+
+// unstep takes back the step a message's learn took.
+func (st *state) unstep(c Change) {
+	if d, ok := st.steps[c.Digest]; ok {
+		st.step(c.Features, -d)
+		delete(st.steps, c.Digest)
+	}
+}
+
+// step moves the weights of features by delta.
+func (st *state) step(features []uint32, delta float32) {
+	if st.w == nil {
+		st.w = make([]float32, 1<<lrBits)
+	}
+	for _, f := range features {
+		st.w[f&(1<<lrBits-1)] += delta
+	}
+}
+
+// Margin implements Store.
+func (s *FileStore) Margin(features []uint32) (float64, error) {
+	s.maybeReload()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	w := s.st.w
+	if w == nil {
+		return 0, nil
+	}
+	var sum float32
+	for _, f := range features {
+		sum += w[f&(1<<lrBits-1)]
+	}
+	return float64(sum), nil
 }
 
 func (st *state) add(class Class, tokens []string, delta int) {
@@ -152,6 +195,11 @@ func (s *FileStore) Stats() (Stats, error) {
 	defer s.mu.RUnlock()
 	st := s.st
 	out := Stats{Spam: st.nspam, Ham: st.nham, Tokenizer: st.tokVer}
+	for _, v := range st.w {
+		if v != 0 {
+			out.Weights++
+		}
+	}
 	for _, e := range st.index {
 		if e[spamSlot] > 0 {
 			out.SpamTokens++

@@ -2,12 +2,14 @@ package bayes
 
 import (
 	"bufio"
+	"encoding/binary"
 	"encoding/gob"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -17,13 +19,19 @@ import (
 )
 
 // magic starts every model file; the number is the file format version.
-const magic = "sluice-bayes 1\n"
+// Version 2 adds the logistic-regression weights after the counts; a
+// version 1 file is read as a model whose weights are all zero.
+const (
+	magic   = "sluice-bayes 2\n"
+	magicV1 = "sluice-bayes 1\n"
+)
 
 // fileMeta is what the model file holds besides the classifier.
 type fileMeta struct {
 	Tokenizer int
 	Spam, Ham int
 	Digests   map[Digest]Class
+	Steps     map[Digest]float32 // version 2: each learnt message's step
 }
 
 // fileStamp tells whether the file changed since it was last read or
@@ -68,7 +76,7 @@ func readModel(path string) (*state, fileStamp, error) {
 // the two decoders can share it.
 func decodeModel(r *bufio.Reader) (*state, error) {
 	head := make([]byte, len(magic))
-	if _, err := io.ReadFull(r, head); err != nil || string(head) != magic {
+	if _, err := io.ReadFull(r, head); err != nil || (string(head) != magic && string(head) != magicV1) {
 		return nil, errors.New("not a sluice bayes model (bad magic)")
 	}
 	var meta fileMeta
@@ -85,20 +93,92 @@ func decodeModel(r *bufio.Reader) (*state, error) {
 	if meta.Digests == nil {
 		meta.Digests = make(map[Digest]Class)
 	}
-	st := &state{c: c, nspam: meta.Spam, nham: meta.Ham, digests: meta.Digests, tokVer: meta.Tokenizer}
+	if meta.Steps == nil {
+		meta.Steps = make(map[Digest]float32)
+	}
+	st := &state{c: c, nspam: meta.Spam, nham: meta.Ham, digests: meta.Digests, tokVer: meta.Tokenizer, steps: meta.Steps}
+	if string(head) == magic {
+		if st.w, err = readWeights(r); err != nil {
+			return nil, fmt.Errorf("weights: %w", err)
+		}
+	}
 	st.buildIndex()
 	return st, nil
+}
+
+// writeWeights writes the non-zero weights: their number, then for each
+// the gap from the previous index (uvarint) and its float32 bits (little
+// endian). Most of the table is zero, so this is far smaller than it.
+func writeWeights(w io.Writer, ws []float32) error {
+	var n uint64
+	for _, v := range ws {
+		if v != 0 {
+			n++
+		}
+	}
+	buf := binary.AppendUvarint(make([]byte, 0, 1<<12), n)
+	prev := 0
+	for i, v := range ws {
+		if v == 0 {
+			continue
+		}
+		buf = binary.AppendUvarint(buf, uint64(i-prev))
+		buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
+		prev = i
+		if len(buf) > 1<<12-16 {
+			if _, err := w.Write(buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
+		}
+	}
+	_, err := w.Write(buf)
+	return err
+}
+
+// readWeights reads what writeWeights wrote; no weights is a nil table.
+func readWeights(r *bufio.Reader) ([]float32, error) {
+	n, err := binary.ReadUvarint(r)
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	if n > 1<<lrBits {
+		return nil, fmt.Errorf("%d weights, more than the table's %d", n, 1<<lrBits)
+	}
+	ws := make([]float32, 1<<lrBits)
+	var b [4]byte
+	i := uint64(0)
+	for k := uint64(0); k < n; k++ {
+		gap, err := binary.ReadUvarint(r)
+		if err != nil {
+			return nil, err
+		}
+		if i += gap; i >= 1<<lrBits || (k > 0 && gap == 0) {
+			return nil, errors.New("weight index out of order or range")
+		}
+		if _, err := io.ReadFull(r, b[:]); err != nil {
+			return nil, err
+		}
+		ws[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[:]))
+	}
+	return ws, nil
 }
 
 func (st *state) encode(w io.Writer) error {
 	if _, err := io.WriteString(w, magic); err != nil {
 		return err
 	}
-	meta := fileMeta{Tokenizer: st.tokVer, Spam: st.nspam, Ham: st.nham, Digests: st.digests}
+	meta := fileMeta{Tokenizer: st.tokVer, Spam: st.nspam, Ham: st.nham, Digests: st.digests, Steps: st.steps}
 	if err := gob.NewEncoder(w).Encode(&meta); err != nil {
 		return err
 	}
-	return st.c.WriteGob(w)
+	if err := st.c.WriteGob(w); err != nil {
+		return err
+	}
+	return writeWeights(w, st.w)
 }
 
 // afterTempWrite, when set by a test, runs after the temporary file is
@@ -251,4 +331,22 @@ func (s *FileStore) reloadIfChanged() error {
 	}
 	s.st, s.stamp = st, stamp
 	return nil
+}
+
+// EncodedSize returns the bytes the model file would take if saved now:
+// what sharing the model (a file copy, a later Redis value) costs.
+func (s *FileStore) EncodedSize() (int, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var n countWriter
+	err := s.st.encode(&n)
+	return int(n), err
+}
+
+// countWriter counts the bytes written to it.
+type countWriter int
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	*c += countWriter(len(p))
+	return len(p), nil
 }

@@ -17,19 +17,30 @@ type Model struct {
 	store  Store
 	opts   Options
 	params Params
+	lr     LROptions
 	saver  saver
+
+	autoMu sync.Mutex
+	auto   *Autolearner // set by a stage that autolearns (autolearn.go)
 }
 
-// NewModel returns a model over store with the default tokenizer and
-// scorer.
+// NewModel returns a model over store with the default tokenizer, scorer
+// and logistic regression.
 func NewModel(store Store) *Model {
-	return &Model{store: store, opts: DefaultOptions, params: DefaultParams}
+	return &Model{store: store, opts: DefaultOptions, params: DefaultParams, lr: DefaultLR}
 }
 
-// NewModelWith returns a model with a chosen tokenizer and scorer; the
-// accuracy benchmark uses it to measure each choice.
+// NewModelWith returns a model with a chosen tokenizer and scorer and no
+// logistic regression (the Fisher score alone); the accuracy benchmark
+// uses it to measure each choice.
 func NewModelWith(store Store, o Options, p Params) *Model {
 	return &Model{store: store, opts: o, params: p}
+}
+
+// NewModelLR is NewModelWith with a chosen logistic regression beside the
+// counts.
+func NewModelLR(store Store, o Options, p Params, lr LROptions) *Model {
+	return &Model{store: store, opts: o, params: p, lr: lr}
 }
 
 var registry = struct {
@@ -75,6 +86,18 @@ func (m *Model) Tokens(raw []byte) []string {
 	return m.opts.Tokenize(engine.NewMessage(engine.Envelope{}, TrimFromLine(raw)))
 }
 
+// change is what learning or unlearning raw changes: its tokens, and its
+// features for the logistic regression when that is on.
+func (m *Model) change(raw []byte) Change {
+	raw = TrimFromLine(raw)
+	toks := m.opts.Tokenize(engine.NewMessage(engine.Envelope{}, raw))
+	c := Change{Digest: DigestOf(raw), Tokens: toks}
+	if m.lr.On {
+		c.Features = m.lr.features(raw, toks)
+	}
+	return c
+}
+
 // Learn teaches the model that raw is of class. learnt is false when the
 // same message was already learnt as that class; learning it as the other
 // class moves it. Call Save to make it durable.
@@ -82,14 +105,70 @@ func (m *Model) Learn(raw []byte, class Class) (learnt bool, err error) {
 	if class != Spam && class != Ham {
 		return false, fmt.Errorf("bayes: cannot learn as %v", class)
 	}
-	return m.store.Apply(Change{Digest: DigestOf(raw), Class: class, Tokens: m.Tokens(raw)})
+	c := m.change(raw)
+	c.Class = class
+	if m.lr.On {
+		// Logistic regression's gradient step: the further the
+		// regression's own score is from the truth, the larger.
+		margin, err := m.store.Margin(c.Features)
+		if err != nil {
+			return false, fmt.Errorf("bayes weights: %w", err)
+		}
+		y := 0.0
+		if class == Spam {
+			y = 1
+		}
+		c.Step = float32(m.lr.Rate * (y - sigmoid(margin)))
+	}
+	return m.store.Apply(c)
 }
+
+// Correct teaches the model that raw is of class because a user said so:
+// the model had it wrong. It learns it as Learn does; a message rescued
+// from Junk (ham) is then trained until the model would score it clearly
+// ham (train until right, as DSPAM's and SpamAssassin's "TUNE"): a ham
+// junked is the costly mistake, one user correction is strong evidence,
+// and the next message of its kind should show it. Spam a user moves into
+// Junk is learnt once: training spam until right flagged more ham on the
+// online benchmark (bench/bayes/README.md). The whole step is remembered,
+// so unlearning takes it all back.
+func (m *Model) Correct(raw []byte, class Class) (learnt bool, err error) {
+	if class != Ham || !m.lr.On {
+		return m.Learn(raw, class)
+	}
+	c := m.change(raw)
+	c.Class = class
+	res, err := m.ClassifyTokens(c.Tokens)
+	if err != nil {
+		return false, err
+	}
+	margin, err := m.store.Margin(c.Features)
+	if err != nil {
+		return false, fmt.Errorf("bayes weights: %w", err)
+	}
+	step := -m.lr.Rate * sigmoid(margin)
+	// The combined log-odds after a step d on each of the message's n
+	// features is z + n·d; take the step that lands on the target if it
+	// is the larger.
+	if n := float64(len(c.Features)); n > 0 {
+		z := m.lr.join(margin, res.Fisher)
+		step = min(step, (logit(correctHam)-z)/n)
+	}
+	c.Step = float32(step)
+	return m.store.Apply(c)
+}
+
+// correctHam is what a message rescued from Junk is trained to score: as
+// clearly ham as the example rules' bayes-ham rule reads it.
+const correctHam = 0.01
 
 // Unlearn removes a message learnt earlier, whatever it was learnt as (a
 // user moved it out of Junk, or into it by mistake). unlearnt is false when
 // the message was never learnt.
 func (m *Model) Unlearn(raw []byte) (unlearnt bool, err error) {
-	return m.store.Apply(Change{Digest: DigestOf(raw), Tokens: m.Tokens(raw), Unlearn: true})
+	c := m.change(raw)
+	c.Unlearn = true
+	return m.store.Apply(c)
 }
 
 // Save makes the changes durable.
@@ -101,6 +180,8 @@ func (m *Model) Stats() (Stats, error) { return m.store.Stats() }
 // Result is the model's opinion of one message.
 type Result struct {
 	Spam        float64 // 0..1; 0.5 when the evidence is thin or conflicting
+	Fisher      float64 // the counts' score alone (Fisher's method)
+	Margin      float64 // the logistic regression's log-odds (0 when it is off or has learnt nothing)
 	NSpam, NHam int     // messages learnt per class when it was computed
 	Known       int     // the message's tokens the model has seen at least once
 	Clues       []Clue  // the strongest tokens that took part, strongest first, at most 20
@@ -114,7 +195,22 @@ func (m *Model) Classify(msg *engine.Message) (Result, error) {
 	if len(msg.Raw) > 5 && string(msg.Raw[:5]) == "From " {
 		msg = engine.NewMessage(msg.Envelope, TrimFromLine(msg.Raw))
 	}
-	return m.ClassifyTokens(m.opts.Tokenize(msg))
+	toks := m.opts.Tokenize(msg)
+	res, err := m.ClassifyTokens(toks)
+	if err != nil || !m.lr.On {
+		return res, err
+	}
+	margin, err := m.store.Margin(m.lr.features(msg.Raw, toks))
+	if err != nil {
+		return res, fmt.Errorf("bayes weights: %w", err)
+	}
+	// The two learners join in log-odds. With no weights learnt yet (a
+	// model from before the regression) the score is Fisher's alone.
+	res.Margin = margin
+	if margin != 0 {
+		res.Spam = sigmoid(m.lr.join(margin, res.Fisher))
+	}
+	return res, nil
 }
 
 // ClassifyTokens scores a message already tokenized with the model's
@@ -137,5 +233,14 @@ func (m *Model) ClassifyTokens(tokens []string) (Result, error) {
 		clues = append(clues, Clue{Token: t, Prob: m.params.tokenProb(spam[i], ham[i], nspam, nham)})
 	}
 	score, top := m.params.combine(clues, maxClues)
-	return Result{Spam: score, NSpam: nspam, NHam: nham, Known: known, Clues: top}, nil
+	return Result{Spam: score, Fisher: score, NSpam: nspam, NHam: nham, Known: known, Clues: top}, nil
+}
+
+// EncodedSize returns the bytes the model's counts take when saved, or an
+// error when its store cannot tell.
+func (m *Model) EncodedSize() (int, error) {
+	if s, ok := m.store.(interface{ EncodedSize() (int, error) }); ok {
+		return s.EncodedSize()
+	}
+	return 0, fmt.Errorf("bayes: the %T store cannot tell its size", m.store)
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
+	"time"
 
 	"github.com/sluicemail/sluice/engine"
 	"github.com/sluicemail/sluice/stages"
@@ -30,6 +32,9 @@ type Settings struct {
 	// MaxExplain is how many of the weightiest tokens bayes.tokens lists.
 	// Default 10.
 	MaxExplain int `yaml:"max_explain"`
+	// Autolearn, when set, learns the model's own confident verdicts
+	// within its guards (a server only: a dry run never learns).
+	Autolearn *AutolearnSettings `yaml:"autolearn"`
 }
 
 // Defaults of Settings.
@@ -42,6 +47,7 @@ const (
 // Stage fills the bayes facts from a shared Model.
 type Stage struct {
 	model      *Model
+	auto       *Autolearner // nil: no autolearning
 	minLearns  int
 	minTokens  int
 	maxExplain int
@@ -66,7 +72,13 @@ func New(s stages.Settings) (engine.Stage, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Stage{model: m, minLearns: set.MinLearns, minTokens: set.MinTokens, maxExplain: max(set.MaxExplain, 0)}, nil
+	st := &Stage{model: m, minLearns: set.MinLearns, minTokens: set.MinTokens, maxExplain: max(set.MaxExplain, 0)}
+	if set.Autolearn != nil && s.DataDir != "" {
+		if st.auto, err = m.autolearnerFor(*set.Autolearn); err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
 }
 
 // ModelPath resolves the model setting against the data directory, or the
@@ -89,6 +101,10 @@ func NewStage(m *Model, minLearns int) *Stage {
 
 // Model returns the stage's model.
 func (s *Stage) Model() *Model { return s.model }
+
+// Autolearner returns the stage's autolearning guards, nil when it does
+// not autolearn; the Junk trainer tells it of users' corrections.
+func (s *Stage) Autolearner() *Autolearner { return s.auto }
 
 // Namespace implements engine.Stage.
 func (s *Stage) Namespace() string { return "bayes" }
@@ -118,6 +134,11 @@ func (s *Stage) Run(ctx context.Context, in *engine.Input) error {
 	}
 	for i := 0; i < len(res.Clues) && i < s.maxExplain; i++ {
 		f.Tokens = append(f.Tokens, res.Clues[i].Token)
+	}
+	if s.auto != nil {
+		if _, err := s.auto.Consider(in.Msg.Raw, f.Spam, in.Msg.Envelope.MailFrom, time.Now()); err != nil {
+			slog.Warn("bayes autolearn", "err", err) // the verdict stands; only the learning failed
+		}
 	}
 	return nil
 }

@@ -60,6 +60,13 @@ type Change struct {
 	Class   Class    // for a learn: the class to learn it as
 	Tokens  []string // distinct tokens of the message
 	Unlearn bool     // remove the message from whatever class it was learnt as
+	// Features are the message's hashed features for the logistic
+	// regression, and Step how far a learn moves their weights (positive
+	// towards spam). The store remembers each message's step, so that
+	// unlearning it, or learning it as the other class, takes that step
+	// back exactly. No features: the counts alone change.
+	Features []uint32
+	Step     float32
 }
 
 // Stats describe what a model has learnt.
@@ -67,6 +74,7 @@ type Stats struct {
 	Spam, Ham             int // messages learnt per class
 	SpamTokens, HamTokens int // distinct tokens seen per class
 	Tokenizer             int // TokenizerVersion the model was trained with
+	Weights               int // non-zero logistic-regression weights
 }
 
 // Store keeps the counts a model needs: how many messages of each class were
@@ -84,6 +92,9 @@ type Store interface {
 	// learnt at all when unlearning. Learning a message as the other class
 	// moves it.
 	Apply(c Change) (changed bool, err error)
+	// Margin returns the sum of the logistic-regression weights of the
+	// features (0 for a store that learnt none).
+	Margin(features []uint32) (float64, error)
 	// Stats reports the totals.
 	Stats() (Stats, error)
 	// Save makes every change applied so far durable.

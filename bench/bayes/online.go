@@ -1,0 +1,263 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"net/mail"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sluicemail/sluice/engine"
+	"github.com/sluicemail/sluice/stages/bayes"
+)
+
+// The online protocol is the TREC spam track's immediate-feedback run: the
+// messages of all five groups arrive one at a time, the filter scores each
+// before it may learn it, then is told the truth; the figures are over the
+// scores given before learning, for the whole stream, from an empty model.
+
+// onlineRun is one run's settings.
+type onlineRun struct {
+	order    string  // "shuffle" or "date"
+	seed     uint64  // of the shuffle
+	feedback string  // "all": learn every message; "errors": only those misjudged
+	errorsAt float64 // with "errors": a message is misjudged when its score is on the wrong side of this
+	learner  string  // which learner (see learners)
+	block    int     // messages per point of the learning curve
+}
+
+// junkAt is the score from which the example rules junk (bayes-spam in
+// examples/rules/inbound.yaml); the learning curve counts errors there too.
+const junkAt = 0.99
+
+// online runs the protocol over all and prints the run's line and its
+// learning curve.
+func online(all []*msg, r onlineRun) error {
+	stream, err := arrange(all, r.order, r.seed)
+	if err != nil {
+		return err
+	}
+	f, err := newLearner(r.learner)
+	if err != nil {
+		return err
+	}
+	scores := make([]float64, len(stream))
+	spam := make([]bool, len(stream))
+	var classify, learn time.Duration
+	learnt := 0
+	for i, x := range stream {
+		t0 := threadCPU()
+		s, err := f.score(x.raw)
+		if err != nil {
+			return err
+		}
+		t1 := threadCPU()
+		classify += t1 - t0
+		scores[i], spam[i] = s, x.spam
+		wrong := (s >= r.errorsAt) != x.spam
+		if r.feedback == "all" || wrong {
+			// Feedback on errors is a user's correction of what they saw.
+			if err := f.learn(x.raw, x.spam, r.feedback == "errors"); err != nil {
+				return err
+			}
+			learn += threadCPU() - t1
+			learnt++
+		}
+	}
+	tag := fmt.Sprintf("order=%s seed=%d feedback=%s", r.order, r.seed, r.feedback)
+	fmt.Printf("online %s n=%d auc_miss=%.3f%% fpr@0.9=%.2f%% recall@0.9=%.2f%% fpr@0.99=%.2f%% recall@0.99=%.2f%%",
+		tag, len(stream), 100*(1-auc(scores, spam)),
+		100*fpr(scores, spam, 0.9), 100*recall(scores, spam, 0.9),
+		100*fpr(scores, spam, 0.99), 100*recall(scores, spam, 0.99))
+	fmt.Printf(" learner=%s learnt=%d model_bytes=%d", r.learner, learnt, f.size())
+	if r.feedback == "errors" {
+		fmt.Printf(" errors_at=%g", r.errorsAt)
+	}
+	fmt.Printf(" classify_us=%.0f learn_us=%.0f\n",
+		float64(classify.Microseconds())/float64(len(stream)), float64(learn.Microseconds())/float64(max(learnt, 1)))
+	for _, p := range curve(scores, spam, r.block) {
+		fmt.Printf("curve %s learner=%s upto=%d n=%d errors=%d error_rate=%.2f%% fp@0.99=%d fn@0.99=%d\n",
+			tag, r.learner, p.upto, p.n, p.errors, 100*float64(p.errors)/float64(p.n), p.fp, p.fn)
+	}
+	return nil
+}
+
+// arrange returns the stream in the run's order. The input is in file order
+// (groups, then file names).
+func arrange(all []*msg, order string, seed uint64) ([]*msg, error) {
+	out := append([]*msg(nil), all...)
+	switch order {
+	case "shuffle":
+		rand.New(rand.NewPCG(seed, 0x5eed)).Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	case "date":
+		byDate(out)
+	default:
+		return nil, fmt.Errorf("-order must be shuffle or date, not %q", order)
+	}
+	return out, nil
+}
+
+// byDate sorts by the Date header, stably. A message whose Date is missing
+// or unparseable keeps its place in file order: the messages with a date
+// are sorted among the other places.
+func byDate(ms []*msg) {
+	var places []int
+	var dated []*msg
+	when := map[*msg]time.Time{}
+	for i, x := range ms {
+		if t, ok := dateOf(x.raw); ok {
+			places = append(places, i)
+			dated = append(dated, x)
+			when[x] = t
+		}
+	}
+	sort.SliceStable(dated, func(i, j int) bool { return when[dated[i]].Before(when[dated[j]]) })
+	for k, i := range places {
+		ms[i] = dated[k]
+	}
+}
+
+// dateOf parses a message's Date header.
+func dateOf(raw []byte) (time.Time, bool) {
+	m, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		return time.Time{}, false
+	}
+	t, err := mail.ParseDate(strings.TrimSpace(m.Header.Get("Date")))
+	return t, err == nil
+}
+
+// point is one block of the learning curve.
+type point struct {
+	upto, n, errors, fp, fn int
+}
+
+// curve counts, per block of n messages in stream order, the errors at 0.5
+// (either way) and the ham junked and spam missed at the junk threshold.
+func curve(scores []float64, spam []bool, n int) []point {
+	var out []point
+	for i := 0; i < len(scores); i += n {
+		p := point{upto: min(i+n, len(scores))}
+		for j := i; j < p.upto; j++ {
+			p.n++
+			if (scores[j] >= 0.5) != spam[j] {
+				p.errors++
+			}
+			if scores[j] >= junkAt && !spam[j] {
+				p.fp++
+			}
+			if scores[j] < junkAt && spam[j] {
+				p.fn++
+			}
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// learner is what the protocol drives: the stage's model, as configured.
+type learner interface {
+	score(raw []byte) (float64, error)
+	learn(raw []byte, spam, correction bool) error
+	size() int // bytes of the model as the file store writes it
+}
+
+// learners are the named configurations: "default" is the stage's,
+// "fisher" the counts alone (the stage before the regression; the baseline
+// runs called it "shipped").
+var learners = map[string]func() *bayes.Model{
+	"default": func() *bayes.Model { return bayes.NewModel(bayes.NewMemoryStore()) },
+	"fisher": func() *bayes.Model {
+		return bayes.NewModelWith(bayes.NewMemoryStore(), bayes.DefaultOptions, bayes.DefaultParams)
+	},
+}
+
+// parseLR reads a learner named "lr:key=value,...": the stage's default
+// regression with the named settings changed. Keys: w (the Fisher
+// log-odds' weight), r (rate), up (the cap towards spam, "none" for no
+// cap), grams, bytes, tokens (0 or 1). "lr:w=0" is the regression alone.
+func parseLR(spec string) (*bayes.Model, error) {
+	o := bayes.DefaultLR
+	for _, kv := range strings.Split(spec, ",") {
+		k, v, _ := strings.Cut(kv, "=")
+		var err error
+		switch k {
+		case "w":
+			o.Bayes, err = strconv.ParseFloat(v, 64)
+		case "r":
+			o.Rate, err = strconv.ParseFloat(v, 64)
+		case "up":
+			if v == "none" {
+				o.Capped = false
+			} else {
+				o.Capped = true
+				o.Up, err = strconv.ParseFloat(v, 64)
+			}
+		case "grams":
+			o.Grams, err = strconv.Atoi(v)
+		case "bytes":
+			o.Bytes, err = strconv.Atoi(v)
+		case "tokens":
+			o.Tokens = v == "1"
+		default:
+			err = fmt.Errorf("unknown key %q", k)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("-learner lr:%s: %v", spec, err)
+		}
+	}
+	return bayes.NewModelLR(bayes.NewMemoryStore(), bayes.DefaultOptions, bayes.DefaultParams, o), nil
+}
+
+func makeModel(name string) (*bayes.Model, error) {
+	if spec, ok := strings.CutPrefix(name, "lr:"); ok {
+		return parseLR(spec)
+	}
+	mk, ok := learners[name]
+	if !ok {
+		return nil, fmt.Errorf("-learner %q unknown; default, shipped, or lr:key=value,... (see parseLR)", name)
+	}
+	return mk(), nil
+}
+
+func newLearner(name string) (learner, error) {
+	m, err := makeModel(name)
+	if err != nil {
+		return nil, err
+	}
+	return modelLearner{m}, nil
+}
+
+type modelLearner struct{ m *bayes.Model }
+
+func (l modelLearner) score(raw []byte) (float64, error) {
+	res, err := l.m.Classify(engine.NewMessage(engine.Envelope{}, raw))
+	return res.Spam, err
+}
+
+func (l modelLearner) learn(raw []byte, spam, correction bool) error {
+	class := bayes.Ham
+	if spam {
+		class = bayes.Spam
+	}
+	var err error
+	if correction {
+		_, err = l.m.Correct(raw, class)
+	} else {
+		_, err = l.m.Learn(raw, class)
+	}
+	return err
+}
+
+func (l modelLearner) size() int {
+	n, err := l.m.EncodedSize()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "model size:", err)
+		return -1
+	}
+	return n
+}

@@ -1,0 +1,224 @@
+package main
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	gosmtp "github.com/emersion/go-smtp"
+
+	"github.com/sluicemail/sluice/server/smtp"
+	"github.com/sluicemail/sluice/stages/bayes"
+)
+
+const bayesInbound = `pipeline: inbound
+stages:
+  bayes: {model: bayes.model, min_learns: 40}
+rules:
+  - name: known-sender
+    when: sender.known
+    score: -5
+  - name: bayes-spam
+    when: bayes.trained and bayes.spam >= 0.99 and not sender.known
+    action: junk
+    headers: {X-Spam-Flag: "YES"}
+`
+
+// Vocabularies of the user-level test's mail: what the model learnt as
+// spam, as ham, and the words both share.
+var (
+	e2eSpamWords = strings.Fields("exclusive offer discount save today limited deal order now free shipping " +
+		"clearance sale lowest prices unsubscribe special promotion coupon bargain")
+	e2eHamWords = strings.Fields("meeting agenda patch review release notes thanks lunch project deadline " +
+		"draft minutes budget report branch merge schedule question")
+	e2eCommon = strings.Fields("the and you for this that with have your will please")
+)
+
+// bulkMessage is message n of a kind: 60 words, most from its vocabulary.
+func bulkMessage(from, subject string, spam bool, n int) string {
+	r := rand.New(rand.NewPCG(uint64(n), 7))
+	vocab := e2eHamWords
+	if spam {
+		vocab = e2eSpamWords
+	}
+	var body []string
+	for range 60 {
+		if r.IntN(4) == 0 {
+			body = append(body, e2eCommon[r.IntN(len(e2eCommon))])
+		} else {
+			body = append(body, vocab[r.IntN(len(vocab))])
+		}
+	}
+	return fmt.Sprintf("From: <%s>\r\nTo: <alice@example.net>\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: <%d.%d@e2e.test>\r\n\r\n%s\r\n",
+		from, subject, time.Now().Format(time.RFC1123Z), n, time.Now().UnixNano(), strings.Join(body, " "))
+}
+
+// A user's correction through the real server: a newsletter the model
+// takes for spam is delivered to Junk; the user moves it to INBOX with an
+// IMAP client; the next issue of it from that sender is not junked. The
+// move teaches the model the newsletter as ham and puts its sender in the
+// user's book (sender.known), which the rules read.
+func TestServeJunkCorrectionTeachesNextMessage(t *testing.T) {
+	e := newE2E(t, bayesInbound)
+	// The model the server's stage shares (one per file in the process),
+	// trained as `sluice train` would: bulk offers from many senders as
+	// spam, discussion as ham.
+	model, err := bayes.OpenModel(filepath.Join(e.in.cfg.Data, bayes.DefaultModelFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 60 {
+		spam := bulkMessage(fmt.Sprintf("deals%d@shop%d.example", i, i), "Offers of the week", true, i)
+		ham := bulkMessage(fmt.Sprintf("colleague%d@work.example", i), "Re: project", false, 1000+i)
+		if _, err := model.Learn([]byte(spam), bayes.Spam); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := model.Learn([]byte(ham), bayes.Ham); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := model.Save(); err != nil {
+		t.Fatal(err)
+	}
+	const sender = "news@outfitter.example"
+	send := func(n int) {
+		t.Helper()
+		c, err := gosmtp.Dial(e.addr(smtp.MX))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		raw := bulkMessage(sender, "Outfitter news: this week's offers", true, n)
+		if err := c.SendMail(sender, []string{"alice@example.net"}, strings.NewReader(raw)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(500)
+	junk := e.mailbox("alice@example.net", "Junk", 1)[0]
+	if !strings.Contains(junk, "X-Spam-Flag: YES") {
+		t.Fatalf("the first newsletter was not junked by the Bayes rule:\n%s", junk)
+	}
+	c := e.dialIMAPS()
+	if err := c.Login("alice@example.net", "password1").Wait(); err != nil {
+		t.Fatalf("IMAP login: %v", err)
+	}
+	if _, err := c.Select("Junk", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Move(imap.SeqSetNum(1), "INBOX").Wait(); err != nil {
+		t.Fatalf("MOVE Junk -> INBOX: %v", err)
+	}
+	e.mailbox("alice@example.net", "INBOX", 1)
+	if st, _ := model.Stats(); st.Ham != 61 {
+		t.Fatalf("after the move the model has %+v, want the newsletter learnt as ham", st)
+	}
+	send(501) // the next issue: other offers, the same sender and kind
+	inbox := e.mailbox("alice@example.net", "INBOX", 2)
+	e.mailbox("alice@example.net", "Junk", 0)
+	for _, m := range inbox {
+		if strings.Contains(m, "<501.") && strings.Contains(m, "X-Spam-Flag") {
+			t.Errorf("the next issue carries the junk rule's header:\n%s", m)
+		}
+	}
+	// Another sender of the same kind is still junked: what the user
+	// taught is about that sender's mail, not every offer.
+	c2, err := gosmtp.Dial(e.addr(smtp.MX))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	other := bulkMessage("offers@elsewhere.example", "This week's offers", true, 502)
+	if err := c2.SendMail("offers@elsewhere.example", []string{"alice@example.net"}, strings.NewReader(other)); err != nil {
+		t.Fatal(err)
+	}
+	e.mailbox("alice@example.net", "Junk", 1)
+}
+
+// The people a user writes to are known senders: after alice submits a
+// message to a remote address, that address's mail to her is not junked
+// even where the model takes it for spam.
+func TestServeSubmissionMakesRecipientKnown(t *testing.T) {
+	e := newE2E(t, bayesInbound)
+	model, err := bayes.OpenModel(filepath.Join(e.in.cfg.Data, bayes.DefaultModelFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 60 {
+		model.Learn([]byte(bulkMessage(fmt.Sprintf("deals%d@shop%d.example", i, i), "Offers of the week", true, i)), bayes.Spam)
+		model.Learn([]byte(bulkMessage(fmt.Sprintf("colleague%d@work.example", i), "Re: project", false, 1000+i)), bayes.Ham)
+	}
+	const friend = "friend@remote.example"
+	deliver := func(n int) {
+		t.Helper()
+		c, err := gosmtp.Dial(e.addr(smtp.MX))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if err := c.SendMail(friend, []string{"alice@example.net"}, strings.NewReader(bulkMessage(friend, "Deals I found", true, n))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deliver(700)
+	e.mailbox("alice@example.net", "Junk", 1)
+	if err := e.submit("alice@example.net", "alice@example.net", friend, "lunch?"); err != nil {
+		t.Fatal(err)
+	}
+	e.remoteMessages(1)
+	deliver(701)
+	e.mailbox("alice@example.net", "INBOX", 1)
+	e.mailbox("alice@example.net", "Junk", 1)
+}
+
+// Autolearn through the real server: a confident spam is learnt as it is
+// delivered to Junk; the user moving it out over IMAP within the window
+// rolls that learn back (the delivered copy, with the server's header
+// fields, is recognised) and teaches ham instead.
+func TestServeAutolearnRolledBackByMove(t *testing.T) {
+	e := newE2E(t, `pipeline: inbound
+stages:
+  bayes: {model: bayes.model, min_learns: 40, autolearn: {spam: 0.99, per_sender: 5, window: 72h}}
+rules:
+  - name: bayes-spam
+    when: bayes.trained and bayes.spam >= 0.99
+    action: junk
+`)
+	model, err := bayes.OpenModel(filepath.Join(e.in.cfg.Data, bayes.DefaultModelFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 60 {
+		model.Learn([]byte(bulkMessage(fmt.Sprintf("deals%d@shop%d.example", i, i), "Offers of the week", true, i)), bayes.Spam)
+		model.Learn([]byte(bulkMessage(fmt.Sprintf("colleague%d@work.example", i), "Re: project", false, 1000+i)), bayes.Ham)
+	}
+	const sender = "news@outfitter.example"
+	c, err := gosmtp.Dial(e.addr(smtp.MX))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.SendMail(sender, []string{"alice@example.net"}, strings.NewReader(bulkMessage(sender, "Offers", true, 800))); err != nil {
+		t.Fatal(err)
+	}
+	e.mailbox("alice@example.net", "Junk", 1)
+	if st, _ := model.Stats(); st.Spam != 61 || st.Ham != 60 {
+		t.Fatalf("after delivery the model has %+v, want the spam autolearnt (61 spam)", st)
+	}
+	im := e.dialIMAPS()
+	if err := im.Login("alice@example.net", "password1").Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := im.Select("Junk", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := im.Move(imap.SeqSetNum(1), "INBOX").Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := model.Stats(); st.Spam != 60 || st.Ham != 61 {
+		t.Fatalf("after the move the model has %+v, want the autolearn rolled back (60 spam) and the message learnt as ham (61)", st)
+	}
+}

@@ -1,0 +1,142 @@
+package bayes
+
+import (
+	"math"
+	"sync"
+)
+
+// The second learner is online logistic regression over hashed binary
+// features, as the strongest filters of the TREC 2006–2007 spam tracks did
+// it (Goodman & Yih 2006; Cormack's LR runs; Sculley's ROSVM used the same
+// features): every overlapping run of Grams bytes in the first Bytes bytes
+// of the raw message (headers first, so the header carries most weight),
+// and every token of the tokenizer, each hashed into one of 2^Bits
+// weights. The score is the sigmoid of the sum of the weights present;
+// learning a message moves each of its weights by Rate × (truth − score),
+// so a message already judged right moves the model little.
+
+// LROptions tune the logistic-regression learner. The zero value is off.
+type LROptions struct {
+	On     bool
+	Grams  int     // bytes per character n-gram; 0 for none
+	Bytes  int     // how much of the raw message the n-grams are taken from
+	Tokens bool    // the tokenizer's tokens as features too
+	Rate   float64 // learning rate
+	// Bayes weighs the Fisher score's log-odds in the combined score: the
+	// probability the stage reports is sigmoid(LR margin + Bayes ×
+	// logit(Fisher)). 0 reports the LR alone.
+	Bayes float64
+	// Capped bounds what the regression may add towards spam to Up (it
+	// may always take away): a regression that learnt no ham of some kind
+	// (newsletters) reads everything of that kind as spam with great
+	// confidence, and the counts are the more cautious judge of that.
+	Capped bool
+	Up     float64
+}
+
+// DefaultLR is the learner the stage uses (bench/bayes/README.md).
+var DefaultLR = LROptions{On: true, Grams: 4, Bytes: 3000, Tokens: true, Rate: 0.01, Bayes: 1, Capped: true, Up: 0}
+
+// lrBits is log2 of the number of weights: 2^20 float32 are 4 MiB in
+// memory; the file holds only the non-zero ones.
+const lrBits = 20
+
+// Hash seeds keep the two kinds of features apart in the one table.
+const (
+	gramSeed  = 0x9E3779B97F4A7C15
+	tokenSeed = 0xC2B2AE3D27D4EB4F
+)
+
+// features returns the distinct hashed features of a message: indexes
+// into a table of 2^bits weights.
+func (o LROptions) features(raw []byte, tokens []string) []uint32 {
+	set := featurePool.Get().(*featureSet)
+	set.reset()
+	shift := 64 - uint(lrBits)
+	if n := o.Grams; n > 0 && n <= 8 {
+		b := raw[:min(len(raw), o.Bytes)]
+		var v uint64
+		mask := uint64(1)<<(8*uint(n)) - 1
+		if n == 8 {
+			mask = math.MaxUint64
+		}
+		seen := 0
+		for _, c := range b {
+			if c == '\r' {
+				continue // the same grams whether lines end in CRLF or LF
+			}
+			v = (v<<8 | uint64(c)) & mask
+			if seen++; seen >= n {
+				set.add(uint32(((v ^ gramSeed) * 0x9E3779B97F4A7C15) >> shift))
+			}
+		}
+	}
+	if o.Tokens {
+		for _, t := range tokens {
+			h := uint64(tokenSeed)
+			for i := 0; i < len(t); i++ {
+				h ^= uint64(t[i])
+				h *= 0x100000001B3
+			}
+			set.add(uint32((h * 0x9E3779B97F4A7C15) >> shift))
+		}
+	}
+	out := append([]uint32(nil), set.list...)
+	featurePool.Put(set)
+	return out
+}
+
+// featureSet is a set of feature indexes by open addressing; reused
+// through featurePool, it costs no allocation per message.
+type featureSet struct {
+	slots []uint32 // index+1, 0 for empty
+	at    []uint32 // the slot of each feature in list, to empty them again
+	list  []uint32
+}
+
+const featureSlots = 1 << 14 // twice the most features a message yields
+
+var featurePool = sync.Pool{New: func() any {
+	return &featureSet{slots: make([]uint32, featureSlots), at: make([]uint32, 0, 4096), list: make([]uint32, 0, 4096)}
+}}
+
+func (s *featureSet) reset() {
+	for _, i := range s.at {
+		s.slots[i] = 0
+	}
+	s.at, s.list = s.at[:0], s.list[:0]
+}
+
+func (s *featureSet) add(f uint32) {
+	if len(s.list) >= featureSlots/2 {
+		return // bounded work per message
+	}
+	for i := (f * 0x9E3779B1) & (featureSlots - 1); ; i = (i + 1) & (featureSlots - 1) {
+		switch s.slots[i] {
+		case 0:
+			s.slots[i] = f + 1
+			s.at = append(s.at, i)
+			s.list = append(s.list, f)
+			return
+		case f + 1:
+			return
+		}
+	}
+}
+
+// join is the combined log-odds of a regression margin and a Fisher score.
+func (o LROptions) join(margin, fisher float64) float64 {
+	if o.Capped {
+		margin = min(margin, o.Up)
+	}
+	return margin + o.Bayes*logit(fisher)
+}
+
+func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
+
+// logit is the log-odds of p, bounded so that a Fisher score of exactly 0
+// or 1 stays finite.
+func logit(p float64) float64 {
+	p = math.Min(math.Max(p, 1e-9), 1-1e-9)
+	return math.Log(p / (1 - p))
+}

@@ -1,0 +1,116 @@
+package sender
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/mail"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Book is every local user's known correspondents: one bucket per user,
+// one key per address, valued with when it was last added. It is safe for
+// concurrent use, and shared per file within the process (OpenBook), as a
+// bbolt file can be opened once.
+type Book struct {
+	db *bolt.DB
+}
+
+var books = struct {
+	sync.Mutex
+	open map[string]*Book
+}{open: map[string]*Book{}}
+
+// OpenBook opens (or creates) the book at path; every caller naming the
+// same file shares one Book.
+func OpenBook(path string) (*Book, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("sender book %s: %w", path, err)
+	}
+	books.Lock()
+	defer books.Unlock()
+	if b := books.open[abs]; b != nil {
+		return b, nil
+	}
+	db, err := bolt.Open(abs, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("sender book %s: %w", abs, err)
+	}
+	b := &Book{db: db}
+	books.open[abs] = b
+	return b, nil
+}
+
+// Add records that user corresponds with each address (a recipient the
+// user wrote to, the sender of a message the user took out of Junk).
+// Addresses that do not parse are skipped.
+func (b *Book) Add(user string, addrs ...string) error {
+	user = normal(user)
+	if user == "" {
+		return nil
+	}
+	var stamp [8]byte
+	binary.BigEndian.PutUint64(stamp[:], uint64(time.Now().Unix()))
+	return b.db.Update(func(tx *bolt.Tx) error {
+		bk, err := tx.CreateBucketIfNotExists([]byte(user))
+		if err != nil {
+			return err
+		}
+		for _, a := range addrs {
+			if a = normal(a); a != "" {
+				if err := bk.Put([]byte(a), stamp[:]); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// Known reports whether user corresponds with addr.
+func (b *Book) Known(user, addr string) (bool, error) {
+	user, addr = normal(user), normal(addr)
+	if user == "" || addr == "" {
+		return false, nil
+	}
+	known := false
+	err := b.db.View(func(tx *bolt.Tx) error {
+		if bk := tx.Bucket([]byte(user)); bk != nil {
+			known = bk.Get([]byte(addr)) != nil
+		}
+		return nil
+	})
+	return known, err
+}
+
+// normal returns the bare address, lower-case, of an address or a header
+// value naming one ("Name <a@b>"); "" when there is none.
+func normal(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return ""
+	}
+	if a, err := mail.ParseAddress(s); err == nil {
+		s = a.Address
+	}
+	s = strings.ToLower(strings.Trim(s, "<>"))
+	if !strings.Contains(s, "@") {
+		return ""
+	}
+	return s
+}
+
+// FromOf returns the address in a raw message's From header, "" if none
+// parses: what a user sees as the sender, and replies to.
+func FromOf(raw []byte) string {
+	m, err := mail.ReadMessage(strings.NewReader(string(raw)))
+	if err != nil {
+		return ""
+	}
+	return normal(m.Header.Get("From"))
+}
