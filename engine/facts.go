@@ -18,10 +18,10 @@ type Facts struct {
 	DMARC    DMARCFacts    `expr:"dmarc" doc:"DMARC, RFC 7489 (stage dmarc)"`
 	ARC      ARCFacts      `expr:"arc" doc:"the ARC chain of forwarders, RFC 8617 (stage arc)"`
 	Bayes    BayesFacts    `expr:"bayes" doc:"Bayesian spam probability (stage bayes)"`
-	DNS      DNSFacts      `expr:"dns" doc:"health of the server's DNS resolver"`
-	Sender   SenderFacts   `expr:"sender" doc:"whether a recipient corresponds with the sender (stage sender)"`
 	Rate     RateFacts     `expr:"rate" doc:"the rate limits rate_exceeded counted for this message"`
 	Greylist GreylistFacts `expr:"greylist" doc:"what the greylist action decided for this message"`
+	DNS      DNSFacts      `expr:"dns" doc:"health of the server's DNS resolver"`
+	Sender   SenderFacts   `expr:"sender" doc:"whether a recipient corresponds with the sender (stage sender)"`
 	Score    float64       `expr:"score" doc:"sum of the scores of the rules that fired so far"`
 
 	Header  func(name string) string      `expr:"header" doc:"first value of a header field, decoded (\"\" if absent)"`

@@ -52,13 +52,13 @@ type Tx struct {
 	dns   Resolver
 	facts Facts
 
-	observe StageObserver // nil: none
 	// state, the context of the Evaluate in progress, and what this
 	// message was counted for (ratelimit.go, greylist.go).
 	state     State
 	ctx       context.Context
 	rates     map[string]*rateMemo
 	greylists map[string]GreylistResult
+	observe   StageObserver // nil: none
 
 	mu       sync.Mutex
 	runs     map[string]*stageRun

@@ -46,6 +46,7 @@ func runMilter(args []string, stdout, stderr io.Writer) int {
 	log := newLogger(cfg, stderr)
 	in := &instance{cfg: cfg, log: log}
 	defer in.closeState()
+	defer in.closeJournal()
 	if err := in.startMilterAlone(*listen); err != nil {
 		fmt.Fprintln(stderr, "sluice milter:", err)
 		return 1
@@ -98,7 +99,10 @@ func (in *instance) startMilterAlone(addr string) error {
 	}
 	in.live.SetLogger(in.log)
 	go in.live.Watch(ctx, 500*time.Millisecond)
-	m, err := newMilter(cfg, in.live, in.dns, in.log)
+	if err = in.openJournal(); err != nil {
+		return err
+	}
+	m, err := in.newMilter()
 	if err != nil {
 		return err
 	}

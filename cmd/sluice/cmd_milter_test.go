@@ -9,6 +9,7 @@ import (
 
 	gomilter "github.com/d--j/go-milter"
 	"github.com/sluicemail/sluice/server/config"
+	"github.com/sluicemail/sluice/server/journal"
 )
 
 // TestMilterCommand: `sluice milter` serves the config's rules and keeps
@@ -56,5 +57,11 @@ rules:
 	}
 	if act := mail(); act.SMTPCode != 450 || !strings.Contains(act.SMTPReply, "Slow down, 192.0.2.9") {
 		t.Fatalf("second message: %+v, want the rate limit's 450", act)
+	}
+	in.milter.Close()
+	in.closeJournal()
+	recs, err := journal.Find(journalDir(cfg), journal.Query{}, func(w string) { t.Error(w) })
+	if err != nil || len(recs) != 1 || recs[0].Code != 450 || recs[0].Rules[0].Name != "per-ip" {
+		t.Fatalf("journal: %v %+v, want the refusal recorded", err, recs)
 	}
 }

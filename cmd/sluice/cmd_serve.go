@@ -120,9 +120,9 @@ type instance struct {
 	imap     []*imap.Server
 	admin    *admin.Server
 	headroom *diskfree.Monitor // free space of the data directory (serve_headroom.go)
-	book     *sender.Book      // users' known correspondents (serve_senders.go)
 	state    state.Store       // rate limits, greylisting, auth bans (serve_state.go)
 	milter   *milter.Server    // listen.milter (serve_milter.go)
+	book     *sender.Book      // users' known correspondents (serve_senders.go)
 	journal  *journal.Journal  // the verdict journal (serve_journal.go)
 	// dnsHealth tracks the resolver's failures (serve_health.go)
 	dnsHealth *health.DNS

@@ -3,24 +3,25 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net"
 	"time"
 
 	"github.com/sluicemail/sluice/engine"
-	"github.com/sluicemail/sluice/rules"
-	"github.com/sluicemail/sluice/server/config"
 	"github.com/sluicemail/sluice/server/milter"
-	"github.com/sluicemail/sluice/stages/resolver"
 )
 
 // newMilter builds the milter server on the running rules: the same
 // pipelines as the SMTP listeners, our host name in
-// Authentication-Results, the DKIM keys for authenticated senders.
-func newMilter(cfg *config.Config, live *rules.Live, dns resolver.Resolver, log *slog.Logger) (*milter.Server, error) {
+// Authentication-Results, the DKIM keys for authenticated senders, the
+// verdict journal.
+func (in *instance) newMilter() (*milter.Server, error) {
+	cfg, live, dns := in.cfg, in.live, in.dns
 	opts := milter.Options{
 		Pipeline:   func(name string) *engine.Pipeline { return live.Current().Pipeline(name) },
-		AuthservID: cfg.Hostname, Logger: log,
+		AuthservID: cfg.Hostname, Logger: in.log,
+	}
+	if in.journal != nil {
+		opts.Journal = in.journal
 	}
 	if dns != nil {
 		opts.DNS = dns
@@ -41,7 +42,7 @@ func (in *instance) startMilter() error {
 	if addr == "" {
 		return nil
 	}
-	m, err := newMilter(in.cfg, in.live, in.dns, in.log)
+	m, err := in.newMilter()
 	if err != nil {
 		return err
 	}

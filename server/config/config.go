@@ -38,8 +38,8 @@ type Config struct {
 	DMARC      DMARC      `yaml:"dmarc"`      // DMARC aggregate reports, sent and received
 	PublicIPs  []string   `yaml:"public_ips"` // this server's public addresses, for `sluice doctor` (default: the machine's global addresses)
 	MTASTS     MTASTS     `yaml:"mta_sts"`    // the MTA-STS policy published for the local domains (RFC 8461)
-	Migration  Migration  `yaml:"migration"`  // soft_bounce and imported passwords, while moving from another server
 	State      State      `yaml:"state"`      // rate limits, greylisting, bans: the data directory, or Redis shared by several nodes
+	Migration  Migration  `yaml:"migration"`  // soft_bounce and imported passwords, while moving from another server
 
 	// RedirectsAllowed are the non-local addresses a rule may redirect
 	// mail from unauthenticated senders to; the relay-safety proof at

@@ -33,7 +33,9 @@ type Options struct {
 	AuthservID string
 	// Signer signs mail from authenticated senders (nil: none).
 	Signer Signer
-	Logger *slog.Logger
+	// Journal records each verdict (nil: none).
+	Journal Journal
+	Logger  *slog.Logger
 }
 
 // Server is a milter listener.

@@ -62,6 +62,11 @@ rules:
 // startMilter runs a milter server on loopback with the rules above.
 func startMilter(t testing.TB, signer Signer) string {
 	t.Helper()
+	return startMilterWith(t, func(o *Options) { o.Signer = signer })
+}
+
+func startMilterWith(t testing.TB, mod func(*Options)) string {
+	t.Helper()
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "inbound.yaml"), []byte(testRules), 0o644)
 	os.WriteFile(filepath.Join(dir, "outbound.yaml"), []byte(outboundRules), 0o644)
@@ -69,7 +74,9 @@ func startMilter(t testing.TB, signer Signer) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := New(Options{Pipeline: set.Pipeline, AuthservID: "mx.example.net", Signer: signer, Logger: slog.New(slog.DiscardHandler)})
+	o := Options{Pipeline: set.Pipeline, AuthservID: "mx.example.net", Logger: slog.New(slog.DiscardHandler)}
+	mod(&o)
+	s := New(o)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -89,7 +89,7 @@ func (s *session) MailFrom(from, esmtpArgs string, m gomilter.Modifier) (*gomilt
 		}
 		s.tx = p.Begin(s.msg, opts...)
 	}
-	return s.early(engine.PhaseMail)
+	return s.early(engine.PhaseMail, m)
 }
 
 // RcptTo checks one recipient; a refused one is left out of the message.
@@ -98,7 +98,7 @@ func (s *session) RcptTo(rcpt, esmtpArgs string, m gomilter.Modifier) (*gomilter
 		return gomilter.RespContinue, nil
 	}
 	s.msg.Envelope.Rcpt = append(s.msg.Envelope.Rcpt, gomilter.RemoveAngle(rcpt))
-	resp, err := s.early(engine.PhaseRcpt)
+	resp, err := s.early(engine.PhaseRcpt, m)
 	if resp != gomilter.RespContinue {
 		s.msg.Envelope.Rcpt = s.msg.Envelope.Rcpt[:len(s.msg.Envelope.Rcpt)-1]
 	}
@@ -107,7 +107,7 @@ func (s *session) RcptTo(rcpt, esmtpArgs string, m gomilter.Modifier) (*gomilter
 
 // early evaluates the rules known before DATA and answers a decided
 // reject or tempfail at once.
-func (s *session) early(phase engine.Phase) (*gomilter.Response, error) {
+func (s *session) early(phase engine.Phase, m gomilter.Modifier) (*gomilter.Response, error) {
 	if s.tx == nil {
 		return gomilter.RespContinue, nil
 	}
@@ -115,7 +115,7 @@ func (s *session) early(phase engine.Phase) (*gomilter.Response, error) {
 	if !v.Decided || !v.Final() {
 		return gomilter.RespContinue, nil
 	}
-	s.logVerdict(v, phase)
+	s.logVerdict(v, phase, s.journalVerdict(v, m))
 	return reply(v)
 }
 
@@ -162,7 +162,7 @@ func (s *session) EndOfMessage(m gomilter.Modifier) (*gomilter.Response, error) 
 	}
 	s.msg.Raw = append(append(s.head.Bytes(), "\r\n"...), s.body.Bytes()...)
 	v := s.tx.Evaluate(s.ctx, engine.PhaseData)
-	s.logVerdict(v, engine.PhaseData)
+	s.logVerdict(v, engine.PhaseData, s.journalVerdict(v, m))
 	return s.apply(v, m)
 }
 
@@ -208,7 +208,7 @@ func reply(v engine.Verdict) (*gomilter.Response, error) {
 	return gomilter.RejectWithCodeAndReason(uint16(code), strings.TrimSpace(enh+" "+text))
 }
 
-func (s *session) logVerdict(v engine.Verdict, phase engine.Phase) {
+func (s *session) logVerdict(v engine.Verdict, phase engine.Phase, journalID string) {
 	var rcpt []string
 	if s.msg != nil {
 		rcpt = s.msg.Envelope.Rcpt
@@ -218,5 +218,5 @@ func (s *session) logVerdict(v engine.Verdict, phase engine.Phase) {
 		from = s.msg.Envelope.MailFrom
 	}
 	s.srv.log.Info("milter verdict", "ip", s.ip.String(), "helo", s.helo, "user", s.user, "from", from, "rcpt", rcpt,
-		"phase", phase.String(), "action", v.Action, "reply", v.Reply(), "rules", v.Rules(), "score", v.Score, "err", v.Err)
+		"phase", phase.String(), "action", v.Action, "reply", v.Reply(), "rules", v.Rules(), "score", v.Score, "err", v.Err, "journal", journalID)
 }
