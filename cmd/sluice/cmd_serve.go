@@ -27,7 +27,6 @@ import (
 	"github.com/sluicemail/sluice/server/config"
 	"github.com/sluicemail/sluice/server/diskfree"
 	"github.com/sluicemail/sluice/server/imap"
-	"github.com/sluicemail/sluice/server/journal"
 	"github.com/sluicemail/sluice/server/queue"
 	"github.com/sluicemail/sluice/server/relay"
 	"github.com/sluicemail/sluice/server/smtp"
@@ -112,7 +111,6 @@ type instance struct {
 	imap     []*imap.Server
 	admin    *admin.Server
 	headroom *diskfree.Monitor // free space of the data directory (serve_headroom.go)
-	journal  *journal.Journal  // the verdict journal (serve_journal.go)
 	selfTLS  bool
 	addrs    []string // "kind addr" lines for the banner
 	cancel   context.CancelFunc
@@ -125,6 +123,8 @@ type instance struct {
 	// SRS and ARC for forwarded mail, DMARC aggregate reports
 	// (serve_forwarding.go, serve_reports.go)
 	forwardParts
+	// the verdict journal and the shadow rules (serve_journal.go)
+	journalParts
 }
 
 // start brings a server up from cfg. On error, what was started is stopped.
@@ -193,7 +193,7 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 	if err != nil {
 		return in, err
 	}
-	if err = in.openJournal(); err != nil {
+	if err = in.openJournal(ctx); err != nil {
 		return in, err
 	}
 	if err = in.startSMTP(tlsConf); err != nil {
@@ -291,7 +291,7 @@ func (in *instance) startSMTP(tlsConf *tls.Config) error {
 		MaxAuthFailures: cfg.Limits.AuthFailuresPerIP, AuthBan: cfg.Limits.AuthBan.D(),
 		Timeout: cfg.Limits.Timeouts.Command.D(), GreetDelay: cfg.Limits.GreetDelay.D(),
 		RequireFromMatch: cfg.Submission.FromMatch(), Logger: in.log,
-		Forward: in.forward, Reports: in.smtpReports(), Journal: in.smtpJournal(),
+		Forward: in.forward, Reports: in.smtpReports(), Journal: in.smtpJournal(), Shadow: in.smtpShadow(),
 	})
 	if err != nil {
 		return err
@@ -352,7 +352,7 @@ func (in *instance) startAdmin() error {
 	in.mountReports(mounts)
 	in.admin, err = admin.Listen(in.cfg.Listen.Admin, admin.Options{
 		Mount:   mounts,
-		Metrics: []func(io.Writer){in.smtp.Metrics().WriteText, in.rulesMetrics, in.store.WriteMetrics, in.certs.WriteMetrics},
+		Metrics: []func(io.Writer){in.smtp.Metrics().WriteText, in.rulesMetrics, in.store.WriteMetrics, in.certs.WriteMetrics, in.shadowMetrics},
 		Gauges:  map[string]func() float64{"sluice_queue_length": func() float64 { return float64(len(in.queue.List())) }, "sluice_data_free_bytes": in.freeBytes},
 		Health:  in.health,
 		Reload:  in.reload,

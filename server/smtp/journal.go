@@ -16,6 +16,12 @@ type Journal interface {
 	Append(rec *journal.Record, body []byte) error
 }
 
+// Shadow evaluates a second rule set beside the live one (server/shadow):
+// Consider returns at once and never changes the verdict.
+type Shadow interface {
+	Consider(rec *journal.Record, raw []byte)
+}
+
 // resolverFor is the resolver of a new transaction: the server's or the
 // pipeline's, wrapped in a recorder when the journal is on so that the
 // record holds every answer the checks used.
@@ -61,6 +67,9 @@ func (s *session) journalVerdict(queueID string, v engine.Verdict, rcpt string) 
 	if early {
 		s.earlyID = rec.ID
 	}
+	if sh := s.srv.opts.Shadow; sh != nil {
+		sh.Consider(rec, body)
+	}
 	return rec.ID
 }
 
@@ -84,7 +93,7 @@ func (s *session) newRecord(queueID string, v engine.Verdict, rcpt string) *jour
 	if s.tx != nil {
 		rec.RuleSet = s.tx.Pipeline().Version
 		rec.Rules = journal.RulesOf(s.tx.Pipeline(), v.Fired)
-		rec.Facts = engine.FactsMap(s.tx.Facts(), factNamespaces(v))
+		rec.Facts = journal.FactsJSON(engine.FactsMap(s.tx.Facts(), factNamespaces(v)))
 		for _, r := range s.tx.StageRuns() {
 			c := journal.Check{Stage: r.Name, Duration: float64(r.Took.Microseconds()) / 1000}
 			if r.Err != nil {

@@ -89,6 +89,9 @@ type Options struct {
 	Reports Reports
 	// Journal records every verdict (server/journal); nil: off.
 	Journal Journal
+	// Shadow is handed each journalled verdict to evaluate with the
+	// shadow rules (server/shadow); nil: none. It needs the journal.
+	Shadow Shadow
 
 	MaxMessageBytes  int64         // default 25 MiB
 	MaxHeaderBytes   int64         // default 256 KiB
