@@ -40,3 +40,5 @@ require (
 tool github.com/letsencrypt/pebble/v2/cmd/pebble
 
 replace github.com/emersion/go-smtp => ./server/internal/gosmtp
+
+replace github.com/emersion/go-imap/v2 => ./server/internal/go-imap

@@ -125,6 +125,7 @@ type instance struct {
 	forwardParts
 	// the verdict journal and the shadow rules (serve_journal.go)
 	journalParts
+	sieveParts // users' Sieve scripts and ManageSieve (serve_sieve.go)
 }
 
 // start brings a server up from cfg. On error, what was started is stopped.
@@ -181,10 +182,11 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 		return in, err
 	}
 	route := smtp.Router{Domains: cfg.Domains, Accounts: in.accounts, SRS: in.forward.SRS}.Route
-	if in.queue, err = queue.Open(queue.Dir(cfg.Data), queue.Options{Deliverer: in.store, Relay: sender,
+	if in.queue, err = queue.Open(queue.Dir(cfg.Data), queue.Options{Deliverer: in.sieveDeliverer(route), Relay: sender,
 		Hostname: cfg.Hostname, Retry: retry, MaxAge: cfg.Queue.Expire.D(), Route: route, Logger: log}); err != nil {
 		return in, err
 	}
+	in.linkSieveQueue()
 	go func() { in.queue.Run(ctx); close(in.bg) }()
 	if err = in.startReports(ctx); err != nil {
 		return in, err
@@ -200,6 +202,9 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 		return in, err
 	}
 	if err = in.startIMAP(tlsConf); err != nil {
+		return in, err
+	}
+	if err = in.startManageSieve(tlsConf); err != nil {
 		return in, err
 	}
 	if err = in.startAdmin(); err != nil {
@@ -386,6 +391,7 @@ func (in *instance) shutdown(bound time.Duration) {
 		in.admin.Close()
 	}
 	in.stopWeb()
+	in.stopManageSieve()
 	in.cancel()
 	in.stopReports()
 	if in.queue != nil {

@@ -62,6 +62,7 @@ type Listen struct {
 	Admin       string `yaml:"admin"`       // HTTP /healthz, /metrics, POST /reload; keep it on loopback
 	HTTP        string `yaml:"http"`        // port 80: ACME HTTP-01 challenges, the MTA-STS policy, autoconfig
 	HTTPS       string `yaml:"https"`       // port 443: the MTA-STS policy and autoconfig over TLS, ACME TLS-ALPN-01
+	ManageSieve string `yaml:"managesieve"` // port 4190: users edit their Sieve scripts (RFC 5804), STARTTLS then AUTH
 }
 
 // TLS names the certificate and key files (PEM), or asks for certificates

@@ -36,6 +36,7 @@ func (c *Config) validate() []fieldError {
 		{"submissions", c.Listen.Submissions}, {"imap", c.Listen.IMAP},
 		{"imaps", c.Listen.IMAPS}, {"admin", c.Listen.Admin},
 		{"http", c.Listen.HTTP}, {"https", c.Listen.HTTPS},
+		{"managesieve", c.Listen.ManageSieve},
 	} {
 		if l.addr == "" {
 			continue

@@ -2,6 +2,7 @@ package imap
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 
 	"github.com/emersion/go-imap/v2"
@@ -35,6 +36,11 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 			}
 		}
 	}
+	if options.Flags || len(seen) > 0 {
+		if err := s.announceFor(w, ts); err != nil {
+			return err
+		}
+	}
 	for _, t := range ts {
 		if seen[t.msg.UID] {
 			t.msg.Flags = store.CleanFlags(t.msg.Flags + "S")
@@ -65,7 +71,7 @@ func needsBody(o *imap.FetchOptions) bool {
 }
 
 func (s *session) fetchOne(w *imapserver.FetchWriter, t target, o *imap.FetchOptions, flagsChanged bool) error {
-	var raw []byte
+	var raw, binRaw []byte
 	if needsBody(o) {
 		var err error
 		raw, err = s.mbox.ReadMessage(t.msg.UID)
@@ -75,12 +81,16 @@ func (s *session) fetchOne(w *imapserver.FetchWriter, t target, o *imap.FetchOpt
 		if err != nil {
 			return err
 		}
+		binRaw = raw
 		raw = store.CRLF(raw)
+		if !hasBinaryPart(binRaw) {
+			binRaw = raw
+		}
 	}
 	rw := w.CreateMessage(t.seq)
 	rw.WriteUID(imap.UID(t.msg.UID))
 	if o.Flags || flagsChanged {
-		rw.WriteFlags(t.msg.IMAPFlags())
+		rw.WriteFlags(s.withRecent(&t.msg))
 	}
 	if o.InternalDate {
 		rw.WriteInternalDate(t.msg.Date)
@@ -96,20 +106,61 @@ func (s *session) fetchOne(w *imapserver.FetchWriter, t target, o *imap.FetchOpt
 	}
 	for _, bs := range o.BodySection {
 		b := imapserver.ExtractBodySection(bytes.NewReader(raw), bs)
+		if len(bs.Part) > 0 && bs.Specifier == imap.PartSpecifierNone && bytes.IndexByte(b, 0) >= 0 {
+			b = base64Lines(imapserver.ExtractBodySection(bytes.NewReader(binRaw), bs))
+		}
 		if err := writeAll(rw.WriteBodySection(bs, int64(len(b))), b); err != nil {
 			return err
 		}
 	}
 	for _, bs := range o.BinarySection {
-		b := imapserver.ExtractBinarySection(bytes.NewReader(raw), bs)
+		b := imapserver.ExtractBinarySection(bytes.NewReader(binRaw), bs)
 		if err := writeAll(rw.WriteBinarySection(bs, int64(len(b))), b); err != nil {
 			return err
 		}
 	}
 	for _, bss := range o.BinarySectionSize {
-		rw.WriteBinarySectionSize(bss, imapserver.ExtractBinarySectionSize(bytes.NewReader(raw), bss))
+		rw.WriteBinarySectionSize(bss, imapserver.ExtractBinarySectionSize(bytes.NewReader(binRaw), bss))
 	}
 	return rw.Close()
+}
+
+// hasBinaryPart says whether a message has a part with
+// Content-Transfer-Encoding: binary (RFC 3516), whose bytes BINARY must
+// give back as they were appended, bare line feeds included, rather than
+// with the CRLF line ends every other answer gets.
+func hasBinaryPart(raw []byte) bool {
+	const cte = "content-transfer-encoding:"
+	lower := bytes.ToLower(raw)
+	for i := bytes.Index(lower, []byte(cte)); i >= 0; {
+		rest := bytes.TrimLeft(lower[i+len(cte):], " \t")
+		if bytes.HasPrefix(rest, []byte("binary")) {
+			return true
+		}
+		next := bytes.Index(lower[i+1:], []byte(cte))
+		if next < 0 {
+			break
+		}
+		i += 1 + next
+	}
+	return false
+}
+
+// base64Lines encodes the content of a BODY[part] answer that holds a
+// NUL, which a literal may not carry (RFC 3501 section 4.3): such a
+// binary part is sent base64-encoded, as Dovecot does, and the client
+// gets the bytes themselves with BINARY[part].
+func base64Lines(b []byte) []byte {
+	enc := base64.StdEncoding.EncodeToString(b)
+	var out bytes.Buffer
+	for len(enc) > 76 {
+		out.WriteString(enc[:76])
+		out.WriteString("\r\n")
+		enc = enc[76:]
+	}
+	out.WriteString(enc)
+	out.WriteString("\r\n")
+	return out.Bytes()
 }
 
 func writeAll(wc interface {

@@ -59,10 +59,24 @@ func (s *session) List(w *imapserver.ListWriter, ref string, patterns []string, 
 		exists[n] = true
 	}
 	candidates := names
+	// parents are the unsubscribed parents of subscribed mailboxes that
+	// LSUB lists as \Noselect (RFC 3501 6.3.9) and LIST (SUBSCRIBED
+	// RECURSIVEMATCH) with CHILDINFO (RFC 5258 3.5), when a subscribed
+	// mailbox below them does not match the pattern itself.
+	var parents map[string]bool
+	lsub := w.IsLSub()
 	if options.SelectSubscribed {
 		candidates = nil
 		for n := range subs {
 			candidates = append(candidates, n)
+		}
+		if lsub || options.SelectRecursiveMatch {
+			parents = hiddenParents(subs, ref, patterns)
+			for p := range parents {
+				if !subs[p] {
+					candidates = append(candidates, p)
+				}
+			}
 		}
 		sortNames(candidates)
 	}
@@ -71,15 +85,22 @@ func (s *session) List(w *imapserver.ListWriter, ref string, patterns []string, 
 			continue
 		}
 		data := imap.ListData{Mailbox: name, Delim: store.Delim}
-		if !exists[name] {
+		parentOnly := options.SelectSubscribed && !subs[name]
+		switch {
+		case lsub && parentOnly:
+			data.Attrs = append(data.Attrs, imap.MailboxAttrNoSelect)
+		case !exists[name]:
 			data.Attrs = append(data.Attrs, imap.MailboxAttrNonExistent)
-		} else if hasChildren(name, names) {
+		case hasChildren(name, names):
 			data.Attrs = append(data.Attrs, imap.MailboxAttrHasChildren)
-		} else {
+		default:
 			data.Attrs = append(data.Attrs, imap.MailboxAttrHasNoChildren)
 		}
 		if subs[name] && (options.SelectSubscribed || options.ReturnSubscribed) {
 			data.Attrs = append(data.Attrs, imap.MailboxAttrSubscribed)
+		}
+		if options.SelectRecursiveMatch && parents[name] {
+			data.ChildInfo = &imap.ListDataChildInfo{Subscribed: true}
 		}
 		if attr, ok := specialUse[name]; ok {
 			data.Attrs = append(data.Attrs, attr)
@@ -96,6 +117,25 @@ func (s *session) List(w *imapserver.ListWriter, ref string, patterns []string, 
 		}
 	}
 	return nil
+}
+
+// hiddenParents returns the parents of subscribed mailboxes that the
+// patterns match while a subscribed mailbox below them is not matched.
+func hiddenParents(subs map[string]bool, ref string, patterns []string) map[string]bool {
+	out := map[string]bool{}
+	for sub := range subs {
+		if matchAny(sub, ref, patterns) {
+			continue
+		}
+		for i := len(sub) - 1; i > 0; i-- {
+			if sub[i] == store.Delim {
+				if parent := sub[:i]; matchAny(parent, ref, patterns) {
+					out[parent] = true
+				}
+			}
+		}
+	}
+	return out
 }
 
 func matchAny(name, ref string, patterns []string) bool {
@@ -167,8 +207,16 @@ func (s *session) status(name string, options *imap.StatusOptions) (*imap.Status
 		data.Size = &st.Size
 	}
 	if options.NumRecent {
-		var zero uint32
-		data.NumRecent = &zero
+		// The messages no session has claimed yet (recent.go).
+		var n uint32
+		from := m.RecentFrom()
+		m.View(func(msgs []*store.Message) error {
+			for i := len(msgs) - 1; i >= 0 && msgs[i].UID >= from; i-- {
+				n++
+			}
+			return nil
+		})
+		data.NumRecent = &n
 	}
 	return data, nil
 }

@@ -21,19 +21,14 @@ import (
 // UIDs are matched from the index; a message file is read only when a
 // header, body or text criterion needs it.
 func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria, _ *imap.SearchOptions) (*imap.SearchData, error) {
-	all, err := s.targets(imap.SeqSet{{Start: 1, Stop: 0}})
+	found, err := s.matching(criteria)
 	if err != nil {
 		return nil, err
 	}
-	s.staticCriteria(criteria)
 	var data imap.SearchData
 	var seqs imap.SeqSet
 	var uids imap.UIDSet
-	for _, t := range all {
-		m := &matcher{s: s, t: t}
-		if !m.match(criteria) {
-			continue
-		}
+	for _, t := range found {
 		num := t.seq
 		if kind == imapserver.NumKindUID {
 			num = t.msg.UID
@@ -55,6 +50,24 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 		data.All = seqs
 	}
 	return &data, nil
+}
+
+// matching returns the messages, in mailbox order, that match criteria
+// (SEARCH, SORT and THREAD).
+func (s *session) matching(criteria *imap.SearchCriteria) ([]target, error) {
+	all, err := s.targets(imap.SeqSet{{Start: 1, Stop: 0}})
+	if err != nil {
+		return nil, err
+	}
+	s.staticCriteria(criteria)
+	found := all[:0]
+	for _, t := range all {
+		m := &matcher{s: s, t: t}
+		if m.match(criteria) {
+			found = append(found, t)
+		}
+	}
+	return found, nil
 }
 
 // staticCriteria resolves "*" in the sequence and UID sets of criteria.
@@ -88,6 +101,64 @@ type matcher struct {
 	t    target
 	raw  []byte
 	read bool
+	env  *imap.Envelope
+}
+
+// envelope is the message's envelope from the index.
+func (m *matcher) envelope() *imap.Envelope {
+	if m.env == nil {
+		m.env = m.t.msg.Envelope()
+	}
+	return m.env
+}
+
+// matchIndexed answers FROM, TO, CC, BCC and SUBJECT (and HEADER on those
+// fields) from the envelope in the index, without reading the file; ok
+// is false for any other header, and for the empty value, which asks
+// whether the field exists at all. An address matches on its parsed
+// form, "Name <mailbox@host>" (so a comment or a group does not hide
+// it), and a group on its name, as Dovecot matches them.
+func (m *matcher) matchIndexed(hc imap.SearchCriteriaHeaderField) (matched, ok bool) {
+	if hc.Value == "" {
+		return false, false
+	}
+	var list []imap.Address
+	switch strings.ToLower(hc.Key) {
+	case "subject":
+		return containsFold(m.envelope().Subject, hc.Value), true
+	case "from":
+		list = m.envelope().From
+	case "to":
+		list = m.envelope().To
+	case "cc":
+		list = m.envelope().Cc
+	case "bcc":
+		list = m.envelope().Bcc
+	default:
+		return false, false
+	}
+	for _, a := range list {
+		var s string
+		switch {
+		case a.IsGroupStart():
+			s = a.Mailbox
+		case a.IsGroupEnd():
+			continue
+		case a.Name != "":
+			s = a.Name + " <" + a.Mailbox + "@" + a.Host + ">"
+		default:
+			s = a.Mailbox + "@" + a.Host
+		}
+		if containsFold(s, hc.Value) {
+			return true, true
+		}
+	}
+	return false, true
+}
+
+// containsFold is a case-insensitive strings.Contains.
+func containsFold(s, sub string) bool {
+	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
 }
 
 func (m *matcher) body() []byte {
@@ -122,21 +193,29 @@ func (m *matcher) match(c *imap.SearchCriteria) bool {
 		return false
 	}
 	for _, f := range c.Flag {
-		if !hasFlag(msg, f) {
+		if !m.hasFlag(f) {
 			return false
 		}
 	}
 	for _, f := range c.NotFlag {
-		if hasFlag(msg, f) {
+		if m.hasFlag(f) {
 			return false
 		}
 	}
 	if c.Larger != 0 && msg.Size <= c.Larger || c.Smaller != 0 && msg.Size >= c.Smaller {
 		return false
 	}
-	if len(c.Header) > 0 || !c.SentSince.IsZero() || !c.SentBefore.IsZero() {
+	var fromFile []imap.SearchCriteriaHeaderField
+	for _, hc := range c.Header {
+		if matched, ok := m.matchIndexed(hc); !ok {
+			fromFile = append(fromFile, hc)
+		} else if !matched {
+			return false
+		}
+	}
+	if len(fromFile) > 0 || !c.SentSince.IsZero() || !c.SentBefore.IsZero() {
 		h := m.header()
-		for _, hc := range c.Header {
+		for _, hc := range fromFile {
 			if !matchFields(h.FieldsByKey(hc.Key), hc.Value) {
 				return false
 			}
@@ -171,11 +250,11 @@ func (m *matcher) match(c *imap.SearchCriteria) bool {
 	return true
 }
 
-func hasFlag(msg *store.Message, f imap.Flag) bool {
-	if strings.EqualFold(string(f), `\Recent`) {
-		return false
+func (m *matcher) hasFlag(f imap.Flag) bool {
+	if strings.EqualFold(string(f), string(flagRecent)) {
+		return m.s.isRecent(m.t.msg.UID)
 	}
-	for _, have := range msg.IMAPFlags() {
+	for _, have := range m.t.msg.IMAPFlags() {
 		if strings.EqualFold(string(have), string(f)) {
 			return true
 		}

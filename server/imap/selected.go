@@ -26,18 +26,19 @@ func (s *session) Select(name string, options *imap.SelectOptions) (*imap.Select
 	}
 	s.Close()
 	s.mbox, s.tracker, s.readOnly = m, tr, options.ReadOnly
-	flags := []imap.Flag{imap.FlagSeen, imap.FlagAnswered, imap.FlagFlagged, imap.FlagDeleted, imap.FlagDraft, "$Forwarded"}
-	for _, k := range st.Keywords {
-		flags = append(flags, imap.Flag(k))
+	if options.ReadOnly {
+		s.peekRecent(st.UIDNext)
+	} else {
+		s.claimRecent()
 	}
-	var perm []imap.Flag
-	if !options.ReadOnly {
-		perm = append(append(perm, flags...), imap.FlagWildcard)
-	}
+	s.learnKeywords(st.Keywords)
+	s.kwModSeq = st.HighestModSeq
+	flags, perm := s.mailboxFlags()
 	return &imap.SelectData{
 		Flags:             flags,
 		PermanentFlags:    perm,
 		NumMessages:       st.Messages,
+		NumRecent:         s.countRecent(st.Messages),
 		FirstUnseenSeqNum: st.FirstUnseen,
 		UIDNext:           imap.UID(st.UIDNext),
 		UIDValidity:       st.UIDValidity,
@@ -56,7 +57,13 @@ func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
 	if err := s.mbox.SyncIfStale(pollRescan); err != nil {
 		s.srv.log.Warn("imap: rescanning mailbox", "user", s.acct.User(), "mailbox", s.mbox.Name(), "err", err)
 	}
-	return s.tracker.Poll(w, allowExpunge)
+	if err := s.pollKeywords(w); err != nil {
+		return err
+	}
+	if err := s.tracker.Poll(w, allowExpunge); err != nil {
+		return err
+	}
+	return s.pollRecent(w)
 }
 
 // Idle streams changes until the client sends DONE. Deliveries through the
@@ -187,10 +194,6 @@ func (s *session) transfer(numSet imap.NumSet, dest string, move bool) (*imap.Co
 	dm, err := s.acct.Mailbox(dest)
 	if err != nil {
 		return nil, tryCreate(err)
-	}
-	if move && dm == s.mbox {
-		return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot,
-			Text: "Source and destination are the same mailbox"}
 	}
 	ts, err := s.targets(numSet)
 	if err != nil {

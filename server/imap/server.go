@@ -3,7 +3,8 @@
 // UIDPLUS (RFC 4315), SPECIAL-USE (RFC 6154), NAMESPACE (RFC 2342),
 // UNSELECT (RFC 3691), ENABLE (RFC 5161), LIST-EXTENDED and LIST-STATUS
 // (RFC 5258, RFC 5819), STATUS=SIZE (RFC 8438), ESEARCH (RFC 4731),
-// BINARY (RFC 3516), CHILDREN (RFC 3348) and LITERAL+ (RFC 7888). It is a
+// BINARY (RFC 3516), CHILDREN (RFC 3348), LITERAL+ (RFC 7888), ID
+// (RFC 2971), SORT with SORT=DISPLAY and ESORT (RFC 5256, 5957, 5267). It is a
 // github.com/emersion/go-imap/v2 imapserver backend over server/store:
 // the Maildir holds the messages and flags, the store's index the UIDs.
 //
@@ -97,6 +98,10 @@ func New(opts Options) (*Server, error) {
 			imap.CapChildren:     {},
 			imap.CapSpecialUse:   {},
 			imap.CapLiteralPlus:  {},
+			imap.CapID:           {},
+			imap.CapSort:         {},
+			imap.CapSortDisplay:  {},
+			imap.CapESort:        {},
 		},
 		Logger:      slogLogger{opts.Logger},
 		TLSConfig:   opts.TLSConfig,

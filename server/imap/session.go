@@ -22,6 +22,9 @@ type session struct {
 	mbox     *store.Mailbox
 	tracker  *imapserver.SessionTracker
 	readOnly bool
+	recent   imap.UIDSet     // the messages that are \Recent in this session (recent.go)
+	keywords map[string]bool // the keywords the client was told of (keywords.go)
+	kwModSeq uint64          // the mailbox's modseq when they were last checked
 }
 
 var (
@@ -29,6 +32,8 @@ var (
 	_ imapserver.SessionMove        = (*session)(nil)
 	_ imapserver.SessionNamespace   = (*session)(nil)
 	_ imapserver.SessionAppendLimit = (*session)(nil)
+	_ imapserver.SessionID          = (*session)(nil)
+	_ imapserver.SessionSort        = (*session)(nil)
 )
 
 // Login checks the password (go-imap calls it for LOGIN and AUTHENTICATE
@@ -60,7 +65,7 @@ func (s *session) Login(username, password string) error {
 func (s *session) Close() error {
 	if s.tracker != nil {
 		s.tracker.Close()
-		s.tracker, s.mbox = nil, nil
+		s.tracker, s.mbox, s.recent, s.keywords = nil, nil, nil, nil
 	}
 	return nil
 }
@@ -68,6 +73,16 @@ func (s *session) Close() error {
 // Namespace answers NAMESPACE: one personal namespace, "." delimited.
 func (s *session) Namespace() (*imap.NamespaceData, error) {
 	return &imap.NamespaceData{Personal: []imap.NamespaceDescriptor{{Prefix: "", Delim: store.Delim}}}, nil
+}
+
+// ID answers the ID command (RFC 2971), before or after login: the
+// server's name only (no version, which would only help an attacker),
+// and the client's name and version go to the debug log.
+func (s *session) ID(client *imap.IDData) *imap.IDData {
+	if client != nil {
+		s.srv.log.Debug("imap: client id", "ip", s.ip, "name", client.Name, "version", client.Version)
+	}
+	return &imap.IDData{Name: "sluice"}
 }
 
 // AppendLimit is advertised as APPENDLIMIT.

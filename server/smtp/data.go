@@ -44,6 +44,7 @@ func (s *session) Data(r io.Reader) error {
 		return err
 	}
 	raw = authres.Strip(raw, s.srv.opts.Hostname)
+	raw = engine.StripSpamStatus(raw) // only ours may reach the users' filters
 	if s.kind != MX && s.srv.opts.RequireFromMatch {
 		if err := s.checkFromHeader(raw); err != nil {
 			return err

@@ -20,6 +20,7 @@ func (s *session) finalMessage(raw []byte, v engine.Verdict) []byte {
 	var top bytes.Buffer
 	if s.kind == MX {
 		top.WriteString(s.authResults())
+		top.WriteString(s.spamStatus(v)) // for the users' Sieve spamtest
 	}
 	s.receivedField = s.received()
 	top.WriteString(s.receivedField)
@@ -88,6 +89,14 @@ func (s *session) protocol() string {
 		p += "A"
 	}
 	return p
+}
+
+func (s *session) spamStatus(v engine.Verdict) string {
+	var bayes engine.BayesFacts
+	if s.tx != nil {
+		bayes = s.tx.Facts().Bayes
+	}
+	return engine.SpamStatus(v.Score, bayes)
 }
 
 // authResults is our Authentication-Results field (RFC 8601) for the

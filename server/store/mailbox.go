@@ -61,6 +61,8 @@ type Mailbox struct {
 	byBase   map[string]*Message
 	lastFull time.Time
 
+	recentFrom uint32 // first UID no session has seen as \Recent (recent.go)
+
 	pendMu     sync.Mutex
 	pending    []stored
 	rescanSoon bool
@@ -89,6 +91,7 @@ func (a *Account) loadMailbox(name string) (*Mailbox, error) {
 		m.validity = uint32(getU64(b.Get(kValidity)))
 		m.next = uint32(getU64(b.Get(kNext)))
 		m.modSeq = getU64(b.Get(kModSeq))
+		m.recentFrom = max(m.next, 1)
 		return b.Bucket(bMsgs).ForEach(func(k, v []byte) error {
 			var r record
 			if err := json.Unmarshal(v, &r); err != nil || len(k) != 4 {

@@ -175,10 +175,9 @@ func (m *Mailbox) removeLocked(doomed []*Message, del bool) ([]uint32, error) {
 // are hard-linked for a copy and renamed for a move, so the content is
 // never rewritten; the destination directory is fsynced before the source
 // forgets a moved message. Moves into and out of Junk train the Trainer.
+// A move within one mailbox gives the messages new names and new UIDs, as
+// Dovecot does (RFC 6851 allows MOVE to the selected mailbox).
 func (m *Mailbox) Transfer(dest *Mailbox, uids []uint32, move bool) (src, dst []uint32, err error) {
-	if move && dest == m {
-		return nil, nil, errors.New("store: source and destination are the same mailbox")
-	}
 	type item struct {
 		msg  *Message
 		path string
@@ -209,7 +208,7 @@ func (m *Mailbox) Transfer(dest *Mailbox, uids []uint32, move bool) (src, dst []
 	for i := range items {
 		it := &items[i]
 		base := it.msg.base
-		if !move {
+		if !move || dest == m { // a move within one mailbox renames: new name, new UID
 			base = m.a.s.names.base(int(it.msg.Size), now)
 		}
 		name := base + infoSep + it.msg.Flags

@@ -11,6 +11,8 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/emersion/go-message/textproto"
+
+	"github.com/sluicemail/sluice/server/store/envelope"
 )
 
 // View calls fn with the mailbox's messages in UID order (sequence number
@@ -132,7 +134,7 @@ func readIndexInfo(path string) (json.RawMessage, int64, error) {
 		env, _ := json.Marshal(imap.Envelope{})
 		return env, size, nil
 	}
-	env, err := json.Marshal(imapserver.ExtractEnvelope(h))
+	env, err := json.Marshal(envelope.Extract(h))
 	return env, size, err
 }
 
@@ -185,4 +187,13 @@ func (m *Mailbox) Validity() uint32 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.validity
+}
+
+// HighestModSeq returns the mailbox's modification sequence: it grows
+// with every change to a message, so a session can tell cheaply whether
+// anything changed since it last looked.
+func (m *Mailbox) HighestModSeq() uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.modSeq
 }

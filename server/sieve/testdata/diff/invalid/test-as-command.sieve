@@ -1,0 +1,1 @@
+envelope :is "from" "a@b";

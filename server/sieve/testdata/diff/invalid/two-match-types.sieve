@@ -1,0 +1,1 @@
+if header :is :contains "s" "x" { keep; }

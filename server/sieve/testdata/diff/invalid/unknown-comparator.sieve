@@ -1,0 +1,1 @@
+if header :comparator "i;nosuch" "s" "x" { keep; }

@@ -1,0 +1,1 @@
+# An empty script: the implicit keep alone.

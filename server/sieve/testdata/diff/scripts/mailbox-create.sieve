@@ -1,0 +1,3 @@
+require ["fileinto", "mailbox"];
+fileinto :create "Lists.Example";
+fileinto "Lists.Example";

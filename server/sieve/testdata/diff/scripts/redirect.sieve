@@ -1,0 +1,3 @@
+redirect "bob@example.net";
+redirect "Bob <bob@example.net>";
+redirect "other@example.net";

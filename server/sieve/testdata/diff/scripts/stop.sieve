@@ -1,0 +1,3 @@
+require "fileinto";
+if true { stop; }
+fileinto "Never";

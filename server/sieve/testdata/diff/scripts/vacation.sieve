@@ -1,0 +1,2 @@
+require "vacation";
+vacation :days 5 :subject "Out of office" "I am away until Monday.";
