@@ -18,6 +18,7 @@ type Facts struct {
 	DMARC    DMARCFacts    `expr:"dmarc" doc:"DMARC, RFC 7489 (stage dmarc)"`
 	ARC      ARCFacts      `expr:"arc" doc:"the ARC chain of forwarders, RFC 8617 (stage arc)"`
 	Bayes    BayesFacts    `expr:"bayes" doc:"Bayesian spam probability (stage bayes)"`
+	DNS      DNSFacts      `expr:"dns" doc:"health of the server's DNS resolver"`
 	Score    float64       `expr:"score" doc:"sum of the scores of the rules that fired so far"`
 
 	Header  func(name string) string      `expr:"header" doc:"first value of a header field, decoded (\"\" if absent)"`
@@ -25,6 +26,12 @@ type Facts struct {
 	InList  func(list, value string) bool `expr:"in_list" doc:"whether an address, domain or IP is in a named list"`
 	Domain  func(address string) string   `expr:"domain" doc:"the domain of an address, lower-case (\"\" if none)"`
 	CIDR    func(ip, network string) bool `expr:"cidr" doc:"whether ip is inside network (\"10.0.0.0/8\")"`
+}
+
+// DNSFacts describe the resolver the checks use, as the server saw it when
+// the transaction began.
+type DNSFacts struct {
+	Degraded bool `expr:"degraded" doc:"whether too many recent DNS queries failed (see /readyz): checks may say temperror"`
 }
 
 // ConnFacts describe the SMTP connection.

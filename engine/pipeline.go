@@ -48,6 +48,8 @@ type Tx struct {
 	dns   Resolver
 	facts Facts
 
+	observe StageObserver // nil: none
+
 	mu       sync.Mutex
 	runs     map[string]*stageRun
 	ran      []string

@@ -53,7 +53,7 @@ func (r *Rule) terminal() bool { return r.Stop || r.Action.Kind != "" }
 // builtinPhase gives the phase of the namespaces that are not stages.
 var builtinPhase = map[string]Phase{
 	"conn": PhaseConnect, "auth": PhaseMail, "envelope": PhaseMail, "msg": PhaseData,
-	"header": PhaseData, "headers": PhaseData, "score": PhaseConnect,
+	"header": PhaseData, "headers": PhaseData, "score": PhaseConnect, "dns": PhaseConnect,
 	"in_list": PhaseConnect, "domain": PhaseConnect, "cidr": PhaseConnect,
 }
 

@@ -170,6 +170,9 @@ func (tx *Tx) ensure(ctx context.Context, ns string) {
 		slog.Warn("stage failed", "stage", ns, "err", err)
 		st.Fail(&tx.facts, err)
 	}
+	if tx.observe != nil {
+		tx.observe(ns, tx.stageOutcome(sctx, ns, err), time.Since(start))
+	}
 	tx.mu.Lock()
 	run.took, run.err = time.Since(start), err
 	tx.ran = append(tx.ran, ns)

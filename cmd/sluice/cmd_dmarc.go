@@ -203,7 +203,7 @@ func sendLocal(cfg *config.Config, dry bool) ([]reports.Outgoing, error) {
 	if !cfg.DMARC.Reports {
 		return nil, errors.New("DMARC reports are off (dmarc: {reports: true} in the config)")
 	}
-	dns, err := openResolver(cfg)
+	dns, err := openResolver(cfg, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -70,7 +70,7 @@ func runDoctor(args []string, stdout, stderr io.Writer) int {
 
 // doctorEnv gathers what the checks look at from the config.
 func doctorEnv(cfg *config.Config, outbound string) (*doctor.Env, error) {
-	dns, err := openResolver(cfg)
+	dns, err := openResolver(cfg, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -99,6 +99,7 @@ func doctorEnv(cfg *config.Config, outbound string) (*doctor.Env, error) {
 		env.DKIM = append(env.DKIM, doctor.DKIMKey{Domain: k.Domain, Selector: k.Selector, Public: key.Public()})
 	}
 	env.DNSBLZones = ruleZones(cfg)
+	env.SoftBounce = cfg.Migration.SoftBounce
 	return env, nil
 }
 

@@ -14,14 +14,24 @@ import (
 	"github.com/sluicemail/sluice/engine/source"
 	"github.com/sluicemail/sluice/server/auth"
 	"github.com/sluicemail/sluice/server/config"
+	"github.com/sluicemail/sluice/server/migrate"
 	"github.com/sluicemail/sluice/server/store"
 )
 
 func init() {
-	register(&command{name: "import", summary: "copy a Maildir or mbox into a user's mailboxes (migrations)", run: runImport})
+	register(&command{name: "import", summary: "migrations: accounts, imap, maildir, postfix, spamassassin; or a Maildir/mbox into a mailbox", run: runImport})
 }
 
+// importers are the `sluice import KIND` subcommands; a first argument
+// that is none of them is the original `sluice import --user ADDRESS PATH`.
+var importers = map[string]func(args []string, stdin io.Reader, stdout, stderr io.Writer) int{}
+
 func runImport(args []string) int {
+	if len(args) > 0 {
+		if sub := importers[args[0]]; sub != nil {
+			return sub(args[1:], os.Stdin, os.Stdout, os.Stderr)
+		}
+	}
 	fs := newFlags("import", "--user ADDRESS [--config FILE | --data DIR] [--folder NAME] PATH...",
 		"Copy Maildirs (with their Maildir++ sub-folders) and mbox files into a user's mailboxes,\n"+
 			"keeping flags and dates. Running it again skips what was imported already.")
@@ -137,31 +147,13 @@ func importDataDir(cfgPath, data string) (string, error) {
 	return cfg.Data, nil
 }
 
-// wellKnown maps folder names other servers and clients use to ours.
-var wellKnown = map[string]string{
-	"sent items": store.Sent, "sent messages": store.Sent, "sent mail": store.Sent,
-	"spam": store.Junk, "junk e-mail": store.Junk, "junk email": store.Junk, "bulk mail": store.Junk,
-	"deleted items": store.Trash, "deleted messages": store.Trash, "bin": store.Trash,
-	"draft": store.Drafts, "archives": store.Archive,
-}
-
 // importMailbox names the mailbox for a Maildir++ folder ("" is the
 // Maildir's INBOX, or a plain file or mbox).
 func importMailbox(folder, top string) string {
-	if folder == "" {
-		if top != "" {
-			return top
-		}
-		return store.Inbox
+	if folder == "" && top != "" {
+		return top
 	}
-	name, ok := store.NameOfDir("." + folder)
-	if !ok {
-		name = folder // left for Import to refuse with a clear error
-	}
-	if w, ok := wellKnown[strings.ToLower(name)]; ok {
-		return w
-	}
-	return name
+	return migrate.FolderName(folder)
 }
 
 // mboxFlags reads the Status and X-Status headers mbox writers (mutt,

@@ -59,6 +59,7 @@ func runQuarantine(args []string, stdout, stderr io.Writer) int {
 		q, err := queue.Open(queue.Dir(dataDir), queue.Options{})
 		if errors.Is(err, queue.ErrLocked) && loc.admin != "" {
 			// A running server holds the spool: ask it to release.
+			useAdminToken(dataDir)
 			if code, ok := adminPost(loc.admin, "/quarantine/%s/release", ids, "released, queued as", stdout, stderr); ok {
 				return code
 			}

@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/sluicemail/sluice/server/auth"
 	"github.com/sluicemail/sluice/server/config"
 	"github.com/sluicemail/sluice/server/queue"
 )
@@ -46,6 +47,7 @@ func runQueue(args []string, stdout, stderr io.Writer) int {
 	q, err := queue.Open(queue.Dir(dir), queue.Options{})
 	if errors.Is(err, queue.ErrLocked) && loc.admin != "" {
 		// A running server holds the spool: ask it through its admin listener.
+		useAdminToken(dir)
 		if code, ok := remoteQueue(loc.admin, sub, ids, stdout, stderr); ok {
 			return code
 		}
@@ -244,7 +246,32 @@ func idsOf(list []queue.Info) []string {
 	return ids
 }
 
-var adminClient = &http.Client{Timeout: 30 * time.Second}
+var adminClient = &http.Client{Timeout: 30 * time.Second, Transport: bearerTransport{}}
+
+// adminToken is the bearer token sent to the admin listener's console
+// APIs: the command line's own, from the data directory (useAdminToken).
+var adminToken string
+
+// useAdminToken takes the command line's token from the data directory, if
+// this user can read or make it; without one the server answers 401.
+func useAdminToken(dataDir string) {
+	if dataDir == "" {
+		return
+	}
+	if tok, err := auth.CLIToken(dataDir); err == nil {
+		adminToken = tok
+	}
+}
+
+type bearerTransport struct{}
+
+func (bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if adminToken != "" {
+		r = r.Clone(r.Context())
+		r.Header.Set("Authorization", "Bearer "+adminToken)
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
 
 func adminGet(url string, v any) error {
 	resp, err := adminClient.Get(url)

@@ -75,7 +75,7 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 	}
 	var live engine.Resolver
 	if policy == resolver.UnrecordedLive {
-		if live, err = openResolver(cfg); err != nil {
+		if live, err = openResolver(cfg, nil); err != nil {
 			fmt.Fprintln(stderr, "sluice replay:", err)
 			return replayError
 		}

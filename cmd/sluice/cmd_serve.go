@@ -26,11 +26,13 @@ import (
 	"github.com/sluicemail/sluice/server/auth"
 	"github.com/sluicemail/sluice/server/config"
 	"github.com/sluicemail/sluice/server/diskfree"
+	"github.com/sluicemail/sluice/server/health"
 	"github.com/sluicemail/sluice/server/imap"
 	"github.com/sluicemail/sluice/server/queue"
 	"github.com/sluicemail/sluice/server/relay"
 	"github.com/sluicemail/sluice/server/smtp"
 	"github.com/sluicemail/sluice/server/store"
+	"github.com/sluicemail/sluice/server/verdicts"
 	_ "github.com/sluicemail/sluice/stages/all" // every check, registered by namespace
 	"github.com/sluicemail/sluice/stages/bayes"
 	"github.com/sluicemail/sluice/stages/resolver"
@@ -63,6 +65,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	in.banner(stdout, *confPath)
+	if cfg.Migration.SoftBounce {
+		log.Warn(softBounceNotice) // the log is what a service manager keeps
+	}
 	notify(log, "READY=1")
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
@@ -111,11 +116,14 @@ type instance struct {
 	imap     []*imap.Server
 	admin    *admin.Server
 	headroom *diskfree.Monitor // free space of the data directory (serve_headroom.go)
-	selfTLS  bool
-	addrs    []string // "kind addr" lines for the banner
-	cancel   context.CancelFunc
-	bg       chan struct{} // closed when the queue runner has returned
-	stopOnce sync.Once
+	// dnsHealth tracks the resolver's failures (serve_health.go)
+	dnsHealth *health.DNS
+	verdicts  *verdicts.Ring // the recent verdicts, for the console
+	selfTLS   bool
+	addrs     []string // "kind addr" lines for the banner
+	cancel    context.CancelFunc
+	bg        chan struct{} // closed when the queue runner has returned
+	stopOnce  sync.Once
 	// pidWritten: the pid file is ours to remove (a start that failed,
 	// say on a spool locked by a running server, must leave its pid file)
 	pidWritten bool
@@ -130,7 +138,7 @@ type instance struct {
 
 // start brings a server up from cfg. On error, what was started is stopped.
 func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
-	in = &instance{cfg: cfg, log: log, bg: make(chan struct{})}
+	in = &instance{cfg: cfg, log: log, bg: make(chan struct{}), verdicts: verdicts.NewRing(recentVerdicts)}
 	ctx, cancel := context.WithCancel(context.Background())
 	in.cancel = cancel
 	defer func() {
@@ -141,7 +149,7 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 	if err = os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return in, err
 	}
-	if in.dns, err = openResolver(cfg); err != nil {
+	if in.dns, in.dnsHealth, err = openTrackedResolver(ctx, in); err != nil {
 		return in, err
 	}
 	rulesDir, err := rulesDir(cfg)
@@ -159,6 +167,8 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 	if in.accounts, err = auth.Open(cfg.Data); err != nil {
 		return in, err
 	}
+	in.accounts.SetRehash(cfg.Migration.Rehash())
+	in.accounts.SetLogger(log)
 	quota := int64(cfg.Quota)
 	trainer, err := junkTrainer(in.live, cfg.Data)
 	if err != nil {
@@ -183,7 +193,8 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 	}
 	route := smtp.Router{Domains: cfg.Domains, Accounts: in.accounts, SRS: in.forward.SRS}.Route
 	if in.queue, err = queue.Open(queue.Dir(cfg.Data), queue.Options{Deliverer: in.sieveDeliverer(route), Relay: sender,
-		Hostname: cfg.Hostname, Retry: retry, MaxAge: cfg.Queue.Expire.D(), Route: route, Logger: log}); err != nil {
+		Hostname: cfg.Hostname, Retry: retry, MaxAge: cfg.Queue.Expire.D(), Route: route, Logger: log,
+		SoftBounce: cfg.Migration.SoftBounce}); err != nil {
 		return in, err
 	}
 	in.linkSieveQueue()
@@ -219,7 +230,9 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 	return in, nil
 }
 
-func openResolver(cfg *config.Config) (resolver.Resolver, error) {
+// openResolver opens the configured resolver; observe, if not nil, is told
+// of each exchange with an upstream server.
+func openResolver(cfg *config.Config, observe func(resolver.Attempt)) (resolver.Resolver, error) {
 	switch {
 	case cfg.DNS.Zonefile != "":
 		z, err := resolver.LoadZoneFile(cfg.DNS.Zonefile)
@@ -228,9 +241,13 @@ func openResolver(cfg *config.Config) (resolver.Resolver, error) {
 		}
 		return z, nil
 	case len(cfg.DNS.Servers) > 0:
-		return resolver.NewClient(resolver.ClientOptions{Servers: cfg.DNS.Servers})
+		return resolver.NewClient(resolver.ClientOptions{Servers: cfg.DNS.Servers, Observe: observe})
 	}
-	return resolver.FromResolvConf("/etc/resolv.conf")
+	servers, err := resolver.ServersFromResolvConf("/etc/resolv.conf")
+	if err != nil {
+		return nil, err
+	}
+	return resolver.NewClient(resolver.ClientOptions{Servers: servers, Observe: observe})
 }
 
 // rulesDir returns the configured rule directory, or <data>/rules, filled
@@ -297,6 +314,8 @@ func (in *instance) startSMTP(tlsConf *tls.Config) error {
 		Timeout: cfg.Limits.Timeouts.Command.D(), GreetDelay: cfg.Limits.GreetDelay.D(),
 		RequireFromMatch: cfg.Submission.FromMatch(), Logger: in.log,
 		Forward: in.forward, Reports: in.smtpReports(), Journal: in.smtpJournal(), Shadow: in.smtpShadow(),
+		DNSDegraded: in.dnsHealth.Degraded, Verdicts: in.verdicts,
+		SoftBounce: cfg.Migration.SoftBounce,
 	})
 	if err != nil {
 		return err
@@ -352,27 +371,23 @@ func (in *instance) startAdmin() error {
 		return nil
 	}
 	var err error
-	queueAPI := queue.Handler(in.queue)
-	mounts := map[string]http.Handler{"/queue": queueAPI, "/queue/": queueAPI, "/quarantine": queueAPI, "/quarantine/": queueAPI}
+	// The console serves the pages and the queue and quarantine APIs
+	// behind its login (serve_console.go).
+	mounts := map[string]http.Handler{"/": in.console()}
 	in.mountReports(mounts)
 	in.admin, err = admin.Listen(in.cfg.Listen.Admin, admin.Options{
-		Mount:   mounts,
-		Metrics: []func(io.Writer){in.smtp.Metrics().WriteText, in.rulesMetrics, in.store.WriteMetrics, in.certs.WriteMetrics, in.shadowMetrics},
-		Gauges:  map[string]func() float64{"sluice_queue_length": func() float64 { return float64(len(in.queue.List())) }, "sluice_data_free_bytes": in.freeBytes},
-		Health:  in.health,
-		Reload:  in.reload,
-		Logger:  in.log,
+		Mount:      mounts,
+		Collectors: append(in.collectors(), in.shadowCollectors()...),
+		Ready:      in.readiness,
+		Health:     in.health,
+		Reload:     in.reload,
+		Logger:     in.log,
 	})
 	if err != nil {
 		return err
 	}
-	in.addrs = append(in.addrs, fmt.Sprintf("%-12s http://%s/ (healthz, metrics, POST reload, queue, quarantine)", "admin", in.admin.Addr))
+	in.addrs = append(in.addrs, fmt.Sprintf("%-12s http://%s/ (console, healthz, readyz, metrics, POST reload)", "admin", in.admin.Addr))
 	return nil
-}
-
-func (in *instance) rulesMetrics(w io.Writer) {
-	fmt.Fprintf(w, "# TYPE sluice_rules_reloads_total counter\nsluice_rules_reloads_total %d\n", in.live.Reloads())
-	fmt.Fprintf(w, "# TYPE sluice_rules_reload_errors_total counter\nsluice_rules_reload_errors_total %d\n", in.live.Failures())
 }
 
 // reload rebuilds the rules (and their lists); a broken set is refused and
@@ -427,8 +442,14 @@ func (in *instance) banner(w io.Writer, confPath string) {
 	} else {
 		fmt.Fprintf(w, "%d users. Add another: sluice user add %sADDRESS\n", len(in.accounts.List()), where)
 	}
+	if in.cfg.Migration.SoftBounce {
+		fmt.Fprintln(w, softBounceNotice)
+	}
 	fmt.Fprintf(w, "Reload the rules: sluice reload %s(or SIGHUP, or just edit them)\n", where)
 }
+
+// softBounceNotice is said at startup (banner and log) and by doctor.
+const softBounceNotice = "SOFT BOUNCE IS ON (migration: {soft_bounce: true}): permanent refusals are sent as 4xx and bounces stay queued; turn it off once the migration is checked"
 
 const pidFile = "sluice.pid"
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	gosmtp "github.com/emersion/go-smtp"
+	"github.com/sluicemail/sluice/server/auth"
 )
 
 // runIn runs the sluice binary with stdin and returns stdout, stderr and
@@ -52,6 +53,13 @@ func TestUserCommand(t *testing.T) {
 		{"", []string{"user", "list", "--config", conf}, 0, "alice@example.net  0 B of 1.0 MB (0%)  @example.net, info@example.net"},
 		{"", []string{"user", "list", "--config", conf}, 0, "catch-all @example.net -> alice@example.net"},
 		{"", []string{"user", "add", "--config", conf, "carol@example.net"}, 1, "not a terminal"},
+		{"password1\n", []string{"user", "add", "--admin", "--config", conf, "--password-stdin", "root@example.net"}, 0, "added root@example.net"},
+		{"", []string{"user", "admin", "--config", conf, "root@example.net", "off"}, 0, "console access off for root@example.net"},
+		{"", []string{"user", "admin", "--config", conf, "alice@example.net", "on"}, 0, "console access on for alice@example.net"},
+		{"", []string{"user", "admin", "--config", conf, "nobody@example.net", "on"}, 1, "no such user"},
+		{"", []string{"user", "admin", "--config", conf, "alice@example.net", "maybe"}, 2, "usage"},
+		{"", []string{"admin", "token", "--config", conf}, 0, "sluice_"},
+		{"", []string{"admin", "frobnicate"}, 2, "usage"},
 		{"", []string{"user", "unalias", "--config", conf, "info@example.net"}, 0, "removed alias"},
 		{"", []string{"user", "del", "--config", conf, "alice@example.net"}, 0, "deleted alice@example.net"},
 		{"", []string{"user", "frobnicate"}, 2, "usage"},
@@ -61,6 +69,16 @@ func TestUserCommand(t *testing.T) {
 		if code != s.code || !strings.Contains(out+errOut, s.out) {
 			t.Errorf("sluice %s: exit %d, output %q %q; want %d and %q", strings.Join(s.args, " "), code, out, errOut, s.code, s.out)
 		}
+		if s.args[0] == "admin" && code == 0 && !auth.CheckAdminToken(filepath.Join(dir, "data"), strings.TrimSpace(out)) {
+			t.Errorf("the printed token %q is not accepted", out)
+		}
+	}
+	accounts, err := auth.Open(filepath.Join(dir, "data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if accounts.IsAdmin("root@example.net") || accounts.IsAdmin("alice@example.net") {
+		t.Error("admin flags: root's was turned off, alice was deleted")
 	}
 }
 

@@ -17,6 +17,8 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+	"github.com/sluicemail/sluice/server/auth"
 	"github.com/sluicemail/sluice/server/config"
 	"github.com/sluicemail/sluice/server/queue"
 	"github.com/sluicemail/sluice/server/smtp"
@@ -66,23 +68,57 @@ func TestServeAdmin(t *testing.T) {
 		t.Errorf("healthz: %s", got)
 	}
 	metrics := body(http.Get(base + "/metrics"))
-	for _, want := range []string{`sluice_smtp_messages_total{listener="smtp",action="reject"} 1`, "sluice_rules_reload_errors_total 0", "sluice_queue_length 0"} {
+	for _, want := range []string{`sluice_smtp_transactions_total{listener="smtp",outcome="reject"} 1`, "sluice_rules_reload_errors_total 0", "sluice_queue_messages 0",
+		`sluice_verdicts_total{action="reject",pipeline="inbound"} 1`, `sluice_rule_hits_total{pipeline="inbound",rule="buy-now"} 1`,
+		`sluice_stage_duration_seconds_count{outcome="ok",stage="dnsbl"} 1`, `sluice_smtp_message_size_bytes_count 1`,
+		"go_goroutines ", "process_cpu_seconds_total "} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %q:\n%s", want, metrics)
 		}
+	}
+	// promtool check metrics, as the library does it.
+	if problems, err := promlint.New(strings.NewReader(metrics[strings.Index(metrics, "\n")+1:])).Lint(); err != nil || len(problems) > 0 {
+		t.Errorf("promlint: %v %v", err, problems)
+	}
+	if got := body(http.Get(base + "/readyz")); !strings.HasPrefix(got, "200") || !strings.Contains(got, `"name": "dns"`) {
+		t.Errorf("readyz: %s", got)
 	}
 	if got := body(http.Post(base+"/reload", "text/plain", nil)); !strings.HasPrefix(got, "200") {
 		t.Errorf("reload: %s", got)
 	}
 
-	// The queue API is mounted: a quarantined message is listed, and
-	// releasing it delivers it as addressed.
+	// The queue API is mounted behind the console's login: refused
+	// without credentials, served with a token of `sluice admin token`; a
+	// quarantined message is listed, and releasing it delivers it as
+	// addressed.
+	for _, path := range []string{"/queue", "/quarantine", "/verdicts", "/events"} {
+		if got := body(http.Get(base + path)); !strings.HasPrefix(got, "401") && !strings.HasPrefix(got, "200 OK\n<!doctype") {
+			t.Errorf("GET %s without a session: %s", path, got)
+		}
+		req, _ := http.NewRequest("GET", base+path, nil)
+		req.Header.Set("Accept", "application/json")
+		if got := body(http.DefaultClient.Do(req)); !strings.HasPrefix(got, "401") {
+			t.Errorf("GET %s as JSON without a session: %s", path, got)
+		}
+	}
+	if got := body(http.Post(base+"/quarantine/x/release", "text/plain", nil)); !strings.HasPrefix(got, "401") {
+		t.Errorf("POST without a session: %s", got)
+	}
+	tok, err := auth.NewAdminToken(e.in.cfg.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withToken := func(method, url string) (*http.Response, error) {
+		req, _ := http.NewRequest(method, url, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		return http.DefaultClient.Do(req)
+	}
 	if err := e.send("s@example.org", "alice@example.net", "HOLD this one"); err != nil {
 		t.Fatal(err)
 	}
 	var held []queue.Held
 	for deadline := time.Now().Add(5 * time.Second); len(held) == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		got := body(http.Get(base + "/quarantine"))
+		got := body(withToken("GET", base+"/quarantine"))
 		if !strings.HasPrefix(got, "200") {
 			t.Fatalf("quarantine list: %s", got)
 		}
@@ -93,11 +129,11 @@ func TestServeAdmin(t *testing.T) {
 	if len(held) != 1 {
 		t.Fatalf("quarantine holds %d messages, want 1", len(held))
 	}
-	if got := body(http.Post(base+"/quarantine/"+held[0].ID+"/release", "text/plain", nil)); !strings.HasPrefix(got, "200") {
+	if got := body(withToken("POST", base+"/quarantine/"+held[0].ID+"/release")); !strings.HasPrefix(got, "200") {
 		t.Fatalf("release: %s", got)
 	}
 	e.mailbox("alice@example.net", "INBOX", 1)
-	if got := body(http.Get(base + "/queue")); !strings.HasPrefix(got, "200") {
+	if got := body(withToken("GET", base+"/queue")); !strings.HasPrefix(got, "200") || !strings.HasPrefix(strings.SplitN(got, "\n", 2)[1], "[") {
 		t.Errorf("queue list: %s", got)
 	}
 }

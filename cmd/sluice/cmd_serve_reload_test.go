@@ -12,6 +12,8 @@ import (
 	"time"
 
 	gosmtp "github.com/emersion/go-smtp"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/sluicemail/sluice/server/smtp"
 )
 
@@ -129,9 +131,13 @@ func TestHotReloadUnderLoad(t *testing.T) {
 	}
 	t.Logf("%d messages during %d rewrites (%d refused); versions seen: %d", sent.Load(), versions, e.in.live.Failures(), len(seen))
 	// The metrics report the refused reloads.
-	var sb strings.Builder
-	e.in.rulesMetrics(&sb)
-	if !strings.Contains(sb.String(), fmt.Sprintf("sluice_rules_reload_errors_total %d", e.in.live.Failures())) {
-		t.Errorf("metrics: %s", sb.String())
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(e.in.collectors()...)
+	if n, err := testutil.GatherAndCount(reg, "sluice_rules_reload_errors_total"); err != nil || n != 1 {
+		t.Fatalf("sluice_rules_reload_errors_total: %d series, %v", n, err)
+	}
+	want := fmt.Sprintf("# HELP sluice_rules_reload_errors_total Rule-set reloads refused (the running rules stayed).\n# TYPE sluice_rules_reload_errors_total counter\nsluice_rules_reload_errors_total %d\n", e.in.live.Failures())
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "sluice_rules_reload_errors_total"); err != nil {
+		t.Error(err)
 	}
 }

@@ -19,12 +19,13 @@ import (
 func init() {
 	register(&command{
 		name:    "user",
-		summary: "manage accounts: add, passwd, del, list, alias, unalias",
+		summary: "manage accounts: add, passwd, del, list, alias, unalias, admin",
 		run:     func(args []string) int { return runUser(args, os.Stdin, os.Stdout, os.Stderr) },
 	})
 }
 
-const userUsage = `usage: sluice user add|passwd ADDRESS [--password-stdin] [--config FILE | --data DIR]
+const userUsage = `usage: sluice user add|passwd ADDRESS [--password-stdin] [--admin] [--config FILE | --data DIR]
+       sluice user admin ADDRESS on|off   (access to the web console of the admin listener)
        sluice user del ADDRESS
        sluice user list
        sluice user alias ALIAS TARGET...   (ALIAS "@domain" is the domain's catch-all)
@@ -43,6 +44,7 @@ func runUser(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	data := dataDirFlags(fs)
 	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
+	admin := fs.Bool("admin", false, "with add: the account may log in to the web console")
 	pos, err := parseInterspersed(fs, args[1:])
 	if err != nil {
 		return 2
@@ -57,7 +59,7 @@ func runUser(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "sluice user:", err)
 		return 1
 	}
-	need := map[string]int{"add": 1, "passwd": 1, "del": 1, "list": 0, "unalias": 1}
+	need := map[string]int{"add": 1, "passwd": 1, "del": 1, "list": 0, "unalias": 1, "admin": 2}
 	if n, ok := need[sub]; (ok && len(pos) != n) || (sub == "alias" && len(pos) < 2) {
 		fmt.Fprintln(stderr, userUsage)
 		return 2
@@ -70,10 +72,19 @@ func runUser(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		} else if err == nil {
 			err = accounts.SetPassword(pos[0], pw)
 		}
+		if err == nil && sub == "add" && *admin {
+			err = accounts.SetAdmin(pos[0], true)
+		}
 		if err == nil && sub == "add" {
 			warnForeignDomain(stderr, fs, pos[0])
 		}
 		return userReport(stdout, stderr, err, "%s %s", map[string]string{"add": "added", "passwd": "password changed for"}[sub], auth.Normalize(pos[0]))
+	case "admin":
+		if pos[1] != "on" && pos[1] != "off" {
+			fmt.Fprintln(stderr, userUsage)
+			return 2
+		}
+		return userReport(stdout, stderr, accounts.SetAdmin(pos[0], pos[1] == "on"), "console access %s for %s", pos[1], auth.Normalize(pos[0]))
 	case "del":
 		return userReport(stdout, stderr, accounts.DeleteUser(pos[0]), "deleted %s (its mail stays in the data directory)", auth.Normalize(pos[0]))
 	case "alias":

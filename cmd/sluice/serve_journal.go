@@ -3,10 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"path/filepath"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sluicemail/sluice/engine"
 	"github.com/sluicemail/sluice/rules"
 	"github.com/sluicemail/sluice/server/shadow"
@@ -64,13 +64,13 @@ func (in *instance) smtpShadow() smtp.Shadow {
 	return in.shadow
 }
 
-// shadowMetrics writes sluice_shadow_disagreements_total{live,shadow} for
-// the admin /metrics. The hook to register with a Prometheus registry
-// instead is shadow.Shadow.Disagreements.
-func (in *instance) shadowMetrics(w io.Writer) {
-	if in.shadow != nil {
-		in.shadow.WriteMetrics(w)
+// shadowCollectors are the shadow rule set's metrics
+// (sluice_shadow_disagreements_total{live,shadow}), none without one.
+func (in *instance) shadowCollectors() []prometheus.Collector {
+	if in.shadow == nil {
+		return nil
 	}
+	return []prometheus.Collector{in.shadow}
 }
 
 // smtpJournal is the journal as the SMTP server takes it (a nil interface

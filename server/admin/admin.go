@@ -1,7 +1,9 @@
 // Package admin is sluice's small HTTP interface for operators and
-// monitoring: GET /healthz, GET /metrics (counters in the Prometheus text
-// exposition format) and POST /reload (what SIGHUP does). It has no
-// authentication, so it belongs on a loopback address.
+// monitoring: GET /healthz (liveness), GET /readyz (each dependency with a
+// reason, 503 when one fails), GET /metrics (Prometheus, from
+// client_golang, with the Go and process collectors) and POST /reload
+// (what SIGHUP does). These have no authentication, so the listener
+// belongs on a loopback address.
 package admin
 
 import (
@@ -10,18 +12,23 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sort"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/sluicemail/sluice/server/health"
 )
 
 // Options say what the admin listener reports and does.
 type Options struct {
-	// Metrics writes counters in the text format; each is called per
-	// request, in order.
-	Metrics []func(w io.Writer)
-	// Gauges are single values computed per request (queue length...).
-	Gauges map[string]func() float64
+	// Collectors are registered, beside the Go and process collectors,
+	// in a registry of this handler's own (so that servers in one test
+	// process do not share counters).
+	Collectors []prometheus.Collector
+	// Ready lists the dependencies /readyz checks (none: always ready).
+	Ready func() []health.Check
 	// Reload does what SIGHUP does; its error is the response body.
 	Reload func() error
 	// Health returns nil while the server works.
@@ -47,20 +54,12 @@ func Handler(o Options) http.Handler {
 		}
 		io.WriteString(w, "ok\n")
 	})
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-		for _, m := range o.Metrics {
-			m(w)
-		}
-		names := make([]string, 0, len(o.Gauges))
-		for n := range o.Gauges {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		for _, n := range names {
-			fmt.Fprintf(w, "# TYPE %s gauge\n%s %g\n", n, n, o.Gauges[n]())
-		}
-	})
+	ready := o.Ready
+	if ready == nil {
+		ready = func() []health.Check { return nil }
+	}
+	mux.Handle("GET /readyz", health.Handler(ready))
+	mux.Handle("GET /metrics", metricsHandler(o))
 	var reloadMu sync.Mutex
 	mux.HandleFunc("POST /reload", func(w http.ResponseWriter, r *http.Request) {
 		if o.Reload == nil {
@@ -81,6 +80,20 @@ func Handler(o Options) http.Handler {
 		mux.Handle(pattern, h)
 	}
 	return mux
+}
+
+// metricsHandler registers the collectors; a collector that cannot be
+// registered (a name clash) is logged and left out rather than failing
+// the whole listener.
+func metricsHandler(o Options) http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for _, c := range o.Collectors {
+		if err := reg.Register(c); err != nil {
+			o.Logger.Error("admin: metrics collector refused", "err", err)
+		}
+	}
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(o.Logger.Handler(), slog.LevelError)})
 }
 
 // Server is a running admin listener.

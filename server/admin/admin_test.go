@@ -1,12 +1,16 @@
 package admin
 
 import (
+	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+	"github.com/sluicemail/sluice/server/health"
 )
 
 func get(t *testing.T, method, url string) (int, string) {
@@ -22,12 +26,16 @@ func get(t *testing.T, method, url string) (int, string) {
 }
 
 func TestAdmin(t *testing.T) {
-	var reloadErr error
+	var reloadErr, diskErr error
 	reloads := 0
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "sluice_x_total", Help: "A test counter."})
+	c.Add(3)
 	s, err := Listen("127.0.0.1:0", Options{
-		Metrics: []func(io.Writer){func(w io.Writer) { fmt.Fprintln(w, "sluice_x_total 3") }},
-		Gauges:  map[string]func() float64{"sluice_queue_length": func() float64 { return 7 }},
-		Reload:  func() error { reloads++; return reloadErr },
+		Collectors: []prometheus.Collector{c},
+		Reload:     func() error { reloads++; return reloadErr },
+		Ready: func() []health.Check {
+			return []health.Check{{Name: "rules", Run: func() error { return nil }}, {Name: "disk", Run: func() error { return diskErr }}}
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -38,8 +46,23 @@ func TestAdmin(t *testing.T) {
 		t.Errorf("healthz: %d %q", code, body)
 	}
 	code, body := get(t, "GET", base+"/metrics")
-	if code != 200 || !strings.Contains(body, "sluice_x_total 3") || !strings.Contains(body, "sluice_queue_length 7") {
-		t.Errorf("metrics: %d %q", code, body)
+	for _, want := range []string{"sluice_x_total 3", "go_goroutines ", "process_cpu_seconds_total "} {
+		if code != 200 || !strings.Contains(body, want) {
+			t.Errorf("metrics: %d, no %q in\n%s", code, want, body)
+		}
+	}
+	if problems, err := promlint.New(strings.NewReader(body)).Lint(); err != nil || len(problems) > 0 {
+		t.Errorf("promlint: %v %v", err, problems)
+	}
+	if code, body := get(t, "GET", base+"/readyz"); code != 200 || !strings.Contains(body, `"ok": true`) {
+		t.Errorf("readyz healthy: %d %s", code, body)
+	}
+	diskErr = errors.New("12 MB free in /data, below the 100 MB headroom")
+	code, body = get(t, "GET", base+"/readyz")
+	var rep health.Report
+	if err := json.Unmarshal([]byte(body), &rep); err != nil || code != 503 || rep.OK ||
+		len(rep.Failing) != 1 || rep.Failing[0].Name != "disk" || !strings.Contains(rep.Failing[0].Reason, "12 MB") {
+		t.Errorf("readyz degraded: %d %s (%v)", code, body, err)
 	}
 	if code, _ := get(t, "POST", base+"/reload"); code != 200 || reloads != 1 {
 		t.Errorf("reload: %d, %d calls", code, reloads)

@@ -10,6 +10,7 @@ package auth
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -32,7 +33,15 @@ var (
 
 // User is one account as stored.
 type User struct {
-	Password string `yaml:"password"` // bcrypt hash
+	// Password is a bcrypt hash, or a hash imported from another server
+	// in Dovecot's "{SCHEME}hash" notation (see hashes.go).
+	Password string `yaml:"password"`
+	// Disabled, when set, says why the account cannot log in (an imported
+	// hash of a scheme sluice cannot verify); mail is still delivered.
+	// `sluice user passwd` clears it.
+	Disabled string `yaml:"disabled,omitempty"`
+	// Admin lets the user log in to the web console of the admin listener.
+	Admin bool `yaml:"admin,omitempty"`
 }
 
 // file is the accounts file. A catch-all is the alias "@domain".
@@ -44,7 +53,9 @@ type file struct {
 // Accounts is the account database of one data directory. It is safe for
 // concurrent use and reloads itself when the file changes on disk.
 type Accounts struct {
-	path string
+	path   string
+	keep   bool         // keep foreign hashes on login instead of re-hashing
+	logger *slog.Logger // for re-hash failures; nil is slog.Default()
 
 	mu   sync.RWMutex
 	cur  *file
@@ -125,17 +136,58 @@ func Normalize(addr string) string {
 var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("sluice-dummy-password"), bcrypt.MinCost+6)
 
 // Authenticate checks a user's password. It returns ErrBadCredentials for
-// an unknown user or a wrong password alike.
+// an unknown user, a disabled account or a wrong password alike. A
+// correct password against an imported hash replaces that hash with
+// sluice's own, unless SetRehash(false) was called.
 func (a *Accounts) Authenticate(user, pass string) error {
-	u, ok := a.snapshot().Users[Normalize(user)]
-	if !ok {
+	addr := Normalize(user)
+	u, ok := a.snapshot().Users[addr]
+	if !ok || u.Disabled != "" {
 		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(pass))
 		return ErrBadCredentials
 	}
-	if bcrypt.CompareHashAndPassword([]byte(u.Password), []byte(pass)) != nil {
+	if !verifyHash(u.Password, pass) {
 		return ErrBadCredentials
 	}
+	if isForeign(u.Password) && !a.keep {
+		a.rehash(addr, u.Password, pass)
+	}
 	return nil
+}
+
+// SetRehash chooses whether a successful login against an imported hash
+// replaces it with a bcrypt hash (the default, true). Keeping the foreign
+// hashes lets the old server's password file stay in step during a
+// migration's first days.
+func (a *Accounts) SetRehash(on bool) { a.keep = !on }
+
+// SetLogger sets where re-hash failures are logged.
+func (a *Accounts) SetLogger(l *slog.Logger) { a.logger = l }
+
+// rehash stores a bcrypt hash of pass for addr if its password is still
+// old: a password changed meanwhile is left alone. A failure only logs:
+// the login it follows has succeeded.
+func (a *Accounts) rehash(addr, old, pass string) {
+	h, err := bcrypt.GenerateFromPassword([]byte(pass), HashCost)
+	if err == nil {
+		err = a.update(func(f *file) error {
+			if u, ok := f.Users[addr]; ok && u.Password == old {
+				u.Password = string(h)
+				f.Users[addr] = u
+			}
+			return nil
+		})
+	}
+	l := a.logger
+	if l == nil {
+		l = slog.Default()
+	}
+	if err != nil {
+		l.Warn("auth: could not replace an imported password hash", "user", addr, "err", err)
+		return
+	}
+	scheme, _ := SplitScheme(old)
+	l.Info("auth: imported password hash replaced by bcrypt", "user", addr, "was", scheme)
 }
 
 // Exists reports whether user is an account.

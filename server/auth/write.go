@@ -41,10 +41,12 @@ func (a *Accounts) SetPassword(addr, password string) error {
 		return err
 	}
 	return a.update(func(f *file) error {
-		if _, ok := f.Users[addr]; !ok {
+		u, ok := f.Users[addr]
+		if !ok {
 			return fmt.Errorf("%w: %s", ErrNoSuchUser, addr)
 		}
-		f.Users[addr] = User{Password: hash}
+		u.Password, u.Disabled = hash, ""
+		f.Users[addr] = u
 		return nil
 	})
 }

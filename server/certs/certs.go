@@ -15,8 +15,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -201,23 +199,6 @@ func (m *Manager) fixHint() string {
 		return "delete the self-signed certificate to make a new one, or configure tls.acme"
 	}
 	return "renew the certificate files (certbot renew); sluice reloads them by itself"
-}
-
-// WriteMetrics writes the expiry in the Prometheus text format.
-func (m *Manager) WriteMetrics(w io.Writer) {
-	m.mu.Lock()
-	na, warnings := m.notAfter, m.warnings
-	m.mu.Unlock()
-	if na.IsZero() {
-		return
-	}
-	fmt.Fprintf(w, "# TYPE sluice_tls_certificate_expiry_seconds gauge\nsluice_tls_certificate_expiry_seconds %d\n", na.Unix())
-	exp := 0
-	if na.Sub(m.opts.Now()) < ExpiryWarning {
-		exp = 1
-	}
-	fmt.Fprintf(w, "# TYPE sluice_tls_certificate_expiring gauge\nsluice_tls_certificate_expiring %d\n", exp)
-	fmt.Fprintf(w, "# TYPE sluice_tls_certificate_expiry_warnings_total counter\nsluice_tls_certificate_expiry_warnings_total %d\n", warnings)
 }
 
 // errNoCertificate is returned by a source with nothing to serve yet.

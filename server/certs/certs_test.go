@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/sluicemail/sluice/server/certs"
 	"github.com/sluicemail/sluice/server/certs/certstest"
 )
@@ -150,10 +152,24 @@ func TestExpiryWarning(t *testing.T) {
 	if !strings.Contains(logs.String(), "certbot renew") {
 		t.Errorf("the warning gives no fix:\n%s", logs.String())
 	}
-	var metrics bytes.Buffer
-	m.WriteMetrics(&metrics)
-	if !strings.Contains(metrics.String(), "sluice_tls_certificate_expiring 1") {
-		t.Errorf("metrics:\n%s", metrics.String())
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(m)
+	left := -1.0
+	if mfs, err := reg.Gather(); err == nil {
+		for _, mf := range mfs {
+			if mf.GetName() == "sluice_certificate_expiry_seconds" {
+				left = mf.GetMetric()[0].GetGauge().GetValue()
+			}
+		}
+	}
+	if left <= 0 || left > certs.ExpiryWarning.Seconds() {
+		t.Errorf("sluice_certificate_expiry_seconds = %v, want within (0, %v]", left, certs.ExpiryWarning.Seconds())
+	}
+	if problems, err := testutil.CollectAndLint(m); err != nil || len(problems) > 0 {
+		t.Errorf("lint: %v %v", err, problems)
+	}
+	if err := m.Check(); err == nil || !strings.Contains(err.Error(), "certbot renew") {
+		t.Errorf("readiness check: %v", err)
 	}
 }
 

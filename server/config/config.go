@@ -38,6 +38,7 @@ type Config struct {
 	DMARC      DMARC      `yaml:"dmarc"`      // DMARC aggregate reports, sent and received
 	PublicIPs  []string   `yaml:"public_ips"` // this server's public addresses, for `sluice doctor` (default: the machine's global addresses)
 	MTASTS     MTASTS     `yaml:"mta_sts"`    // the MTA-STS policy published for the local domains (RFC 8461)
+	Migration  Migration  `yaml:"migration"`  // soft_bounce and imported passwords, while moving from another server
 
 	// RedirectsAllowed are the non-local addresses a rule may redirect
 	// mail from unauthenticated senders to; the relay-safety proof at
@@ -78,6 +79,9 @@ type TLS struct {
 type DNS struct {
 	Servers  []string `yaml:"servers"`
 	Zonefile string   `yaml:"zonefile"`
+	// HealthWindow is how far back failed queries count for /readyz, the
+	// dns.degraded fact and the WARN line (default 1m).
+	HealthWindow Duration `yaml:"health_window"`
 }
 
 // Relay is how mail for other domains leaves: direct MX delivery unless a

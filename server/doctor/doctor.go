@@ -79,6 +79,7 @@ type Env struct {
 	Smarthost      string
 
 	DNSBLZones []string // the IP lists the rules query
+	SoftBounce bool     // migration: {soft_bounce: true} is set
 	Now        func() time.Time
 	Timeout    time.Duration // per network probe; default 5s
 }

@@ -106,3 +106,18 @@ func (q *Queue) Delete(id string) error {
 	q.log.Info("message deleted by operator", "id", id)
 	return nil
 }
+
+// OldestAge returns how long the oldest queued message has waited (0 when
+// the queue is empty): a queue that stops moving shows here first.
+func (q *Queue) OldestAge() time.Duration {
+	now := q.opts.Now()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var oldest time.Duration
+	for _, m := range q.msgs {
+		if !m.env.Received.IsZero() {
+			oldest = max(oldest, now.Sub(m.env.Received))
+		}
+	}
+	return oldest
+}

@@ -173,7 +173,8 @@ func (q *Queue) attempt(ctx context.Context, m *message) {
 		}
 		return
 	}
-	if tempErr != nil && q.opts.Now().Sub(m.env.Received) >= q.opts.MaxAge {
+	fails, tempErr = q.softBounce(m, fails, tempErr)
+	if tempErr != nil && q.opts.Now().Sub(m.env.Received) >= q.opts.MaxAge && !q.opts.SoftBounce {
 		fails = append(fails, q.expire(m, done, fails, tempErr)...)
 		tempErr = nil
 	}

@@ -31,6 +31,7 @@ func (q *Queue) bounce(m *message, raw []byte, fails []failure) error {
 	if err != nil {
 		return err
 	}
+	q.counts.dsns.Add(1)
 	q.log.Info("DSN queued", "id", m.id, "dsn", id, "to", m.env.From, "failed", len(fails))
 	return nil
 }

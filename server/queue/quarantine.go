@@ -176,3 +176,7 @@ func validID(id string) bool {
 	}
 	return true
 }
+
+// QuarantineDir returns where held messages are kept, for ListQuarantine
+// and ReadQuarantined.
+func (q *Queue) QuarantineDir() string { return q.opts.QuarantineDir }

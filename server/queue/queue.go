@@ -92,6 +92,11 @@ type Options struct {
 	// Delivery workers call it concurrently.
 	Route func(addr string) ([]Recipient, bool)
 
+	// SoftBounce keeps mail that would bounce (a permanent relay or local
+	// failure, or expiry) queued and retried instead, logging each
+	// failure (migration: {soft_bounce}).
+	SoftBounce bool
+
 	// ReadOnly opens the spool for inspection beside a running server: no
 	// lock, no writes, no delivery, and a view that may be a moment old.
 	ReadOnly bool
@@ -162,6 +167,7 @@ type Queue struct {
 	kick    chan struct{} // wakes the scanner (retry now, segment cleanup)
 	domains sync.Map      // destination domain -> chan struct{} (semaphore)
 	running sync.WaitGroup
+	counts  counts // for the metrics (metrics.go)
 }
 
 // message is the in-memory state of a queued message.

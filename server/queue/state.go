@@ -29,6 +29,7 @@ func (q *Queue) record(m *message, done []doneEntry) bool {
 		for _, s := range m.state {
 			ok = ok && s == rcptDelivered
 		}
+		q.counts.finished(ok)
 		q.log.Info("message done", "id", m.id, "from", m.env.From, "rcpts", len(m.state), "all_delivered", ok,
 			"attempts", m.attempts+1, "delay", q.opts.Now().Sub(m.env.Received).Round(time.Millisecond))
 		if q.opts.OnDone != nil {
@@ -48,6 +49,7 @@ func (q *Queue) deferMsg(m *message, err error) {
 	m.busy, m.raw = false, nil
 	attempts, next, lastErr := m.attempts, m.next, m.lastErr
 	q.mu.Unlock()
+	q.counts.deferred.Add(1)
 	q.appendAsync(recDefer, encodeDefer(m.id, attempts, next, lastErr))
 	q.log.Info("message deferred", "id", m.id, "attempts", attempts, "next", next.Format(time.RFC3339), "err", lastErr)
 }

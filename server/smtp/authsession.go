@@ -70,6 +70,9 @@ func (s *session) login(user, pass string) error {
 func (s *session) loginFailed(user string, err error) error {
 	s.srv.auth.fail(s.ip.String())
 	s.srv.opts.Metrics.AuthFailures.Add(1)
+	if s.srv.auth.blocked(s.ip.String()) { // this failure began a ban
+		s.srv.opts.Metrics.AuthBans.Add(1)
+	}
 	s.srv.log.Warn("auth failed", "session", s.id, "ip", s.ip.String(), "listener", s.kind, "user", user, "err", err)
 	return errAuthInvalid
 }

@@ -51,6 +51,7 @@ func (s *session) Data(r io.Reader) error {
 		}
 	}
 	s.msg.SetRaw(raw)
+	s.srv.opts.Metrics.Size(len(raw))
 	v := s.evaluate(engine.PhaseData)
 	s.report(v)
 	if v.Final() {

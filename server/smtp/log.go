@@ -31,6 +31,8 @@ func (s *session) logVerdict(queueID string, v engine.Verdict, phase engine.Phas
 		attrs = append(attrs, "stages", v.Stages)
 	}
 	s.srv.log.Info("verdict", attrs...)
+	s.srv.opts.Metrics.Verdict(s.pipelineName(), v)
+	s.recordVerdict(queueID, v, phase, rcpts)
 }
 
 func joinComma(s []string) string { return strings.Join(s, ", ") }

@@ -1,34 +1,56 @@
 package smtp
 
 import (
-	"fmt"
-	"io"
-	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sluicemail/sluice/engine"
 )
 
-// Metrics counts what the SMTP server did, for the admin /metrics page.
+// Metrics counts what the SMTP server did. It is a prometheus.Collector
+// for the admin listener's /metrics; the plain counters stay atomics so
+// that the session code only adds to them.
 type Metrics struct {
 	mu       sync.Mutex
-	messages map[string]*atomic.Int64 // by listener and action
+	messages map[[2]string]*atomic.Int64 // transactions by listener and outcome
 
 	RelayDenied  atomic.Int64 // RCPTs refused as relay attempts
 	UnknownRcpt  atomic.Int64 // RCPTs refused for an unknown local user
 	AuthFailures atomic.Int64 // failed AUTH attempts
 	AuthSuccess  atomic.Int64 // successful AUTH
+	AuthBans     atomic.Int64 // clients banned for too many AUTH failures
 	BadData      atomic.Int64 // messages refused for malformed or oversized DATA
 	Sessions     atomic.Int64 // SMTP sessions started
 	Pregreet     atomic.Int64 // clients dropped for talking before the greeting
 	NoStorage    atomic.Int64 // MAILs refused while the data file system was too full
+
+	verdicts *prometheus.CounterVec
+	ruleHits *prometheus.CounterVec
+	stages   *prometheus.HistogramVec
+	size     prometheus.Histogram
 }
 
 // NewMetrics returns zeroed counters.
-func NewMetrics() *Metrics { return &Metrics{messages: map[string]*atomic.Int64{}} }
+func NewMetrics() *Metrics {
+	return &Metrics{
+		messages: map[[2]string]*atomic.Int64{},
+		verdicts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_verdicts_total",
+			Help: "Verdicts of the rules, by pipeline (inbound, outbound) and action."}, []string{"pipeline", "action"}),
+		ruleHits: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_rule_hits_total",
+			Help: "Rules that fired, by pipeline and rule name."}, []string{"pipeline", "rule"}),
+		stages: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "sluice_stage_duration_seconds",
+			Help:    "Time a check stage took, by stage and outcome (ok, temperror, permerror, timeout).",
+			Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}}, []string{"stage", "outcome"}),
+		size: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "sluice_smtp_message_size_bytes",
+			Help: "Size of the messages received (DATA).", Buckets: prometheus.ExponentialBuckets(1024, 4, 9)}),
+	}
+}
 
-// Message counts one message's final action on a listener.
+// Message counts one transaction's outcome (the final action) on a listener.
 func (m *Metrics) Message(listener, action string) {
-	key := listener + "\x00" + action
+	key := [2]string{listener, action}
 	m.mu.Lock()
 	c := m.messages[key]
 	if c == nil {
@@ -43,44 +65,71 @@ func (m *Metrics) Message(listener, action string) {
 func (m *Metrics) Messages(listener, action string) int64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if c := m.messages[listener+"\x00"+action]; c != nil {
+	if c := m.messages[[2]string{listener, action}]; c != nil {
 		return c.Load()
 	}
 	return 0
 }
 
-// WriteText writes the counters in the Prometheus text format.
-func (m *Metrics) WriteText(w io.Writer) {
-	fmt.Fprintln(w, "# TYPE sluice_smtp_messages_total counter")
-	m.mu.Lock()
-	keys := make([]string, 0, len(m.messages))
-	for k := range m.messages {
-		keys = append(keys, k)
+// Verdict counts a verdict and the rules that fired in it.
+func (m *Metrics) Verdict(pipeline string, v engine.Verdict) {
+	m.verdicts.WithLabelValues(pipeline, v.Action).Inc()
+	for _, f := range v.Fired {
+		m.ruleHits.WithLabelValues(pipeline, f.Name).Inc()
 	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		var listener, action string
-		for i := range k {
-			if k[i] == 0 {
-				listener, action = k[:i], k[i+1:]
-			}
-		}
-		fmt.Fprintf(w, "sluice_smtp_messages_total{listener=%q,action=%q} %d\n", listener, action, m.messages[k].Load())
+}
+
+// Stage records one stage run; it is the transactions' engine.StageObserver.
+func (m *Metrics) Stage(stage, outcome string, took time.Duration) {
+	m.stages.WithLabelValues(stage, outcome).Observe(took.Seconds())
+}
+
+// Size records the size of a message received.
+func (m *Metrics) Size(n int) { m.size.Observe(float64(n)) }
+
+var (
+	transactionsDesc = prometheus.NewDesc("sluice_smtp_transactions_total",
+		"SMTP transactions by listener and outcome (the action that ended them).", []string{"listener", "outcome"}, nil)
+	plainCounters = []struct {
+		desc *prometheus.Desc
+		get  func(*Metrics) *atomic.Int64
+	}{
+		{prometheus.NewDesc("sluice_smtp_sessions_total", "SMTP sessions started.", nil, nil), func(m *Metrics) *atomic.Int64 { return &m.Sessions }},
+		{prometheus.NewDesc("sluice_smtp_relay_denied_total", "Recipients refused as relay attempts.", nil, nil), func(m *Metrics) *atomic.Int64 { return &m.RelayDenied }},
+		{prometheus.NewDesc("sluice_smtp_unknown_recipient_total", "Recipients refused as unknown local users.", nil, nil), func(m *Metrics) *atomic.Int64 { return &m.UnknownRcpt }},
+		{prometheus.NewDesc("sluice_smtp_auth_failures_total", "Failed SMTP AUTH attempts.", nil, nil), func(m *Metrics) *atomic.Int64 { return &m.AuthFailures }},
+		{prometheus.NewDesc("sluice_smtp_auth_success_total", "Successful SMTP AUTH.", nil, nil), func(m *Metrics) *atomic.Int64 { return &m.AuthSuccess }},
+		{prometheus.NewDesc("sluice_smtp_auth_bans_total", "Clients banned for too many AUTH failures.", nil, nil), func(m *Metrics) *atomic.Int64 { return &m.AuthBans }},
+		{prometheus.NewDesc("sluice_smtp_bad_data_total", "Messages refused for malformed or oversized DATA.", nil, nil), func(m *Metrics) *atomic.Int64 { return &m.BadData }},
+		{prometheus.NewDesc("sluice_smtp_pregreet_total", "Clients dropped for talking before the greeting.", nil, nil), func(m *Metrics) *atomic.Int64 { return &m.Pregreet }},
+		{prometheus.NewDesc("sluice_smtp_no_storage_total", "MAILs refused while the data file system was too full.", nil, nil), func(m *Metrics) *atomic.Int64 { return &m.NoStorage }},
+	}
+)
+
+// Describe implements prometheus.Collector.
+func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
+	ch <- transactionsDesc
+	for _, c := range plainCounters {
+		ch <- c.desc
+	}
+	m.verdicts.Describe(ch)
+	m.ruleHits.Describe(ch)
+	m.stages.Describe(ch)
+	m.size.Describe(ch)
+}
+
+// Collect implements prometheus.Collector.
+func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
+	m.mu.Lock()
+	for k, c := range m.messages {
+		ch <- prometheus.MustNewConstMetric(transactionsDesc, prometheus.CounterValue, float64(c.Load()), k[0], k[1])
 	}
 	m.mu.Unlock()
-	for _, c := range []struct {
-		name string
-		v    *atomic.Int64
-	}{
-		{"sluice_smtp_relay_denied_total", &m.RelayDenied},
-		{"sluice_smtp_unknown_recipient_total", &m.UnknownRcpt},
-		{"sluice_smtp_auth_failures_total", &m.AuthFailures},
-		{"sluice_smtp_auth_success_total", &m.AuthSuccess},
-		{"sluice_smtp_bad_data_total", &m.BadData},
-		{"sluice_smtp_sessions_total", &m.Sessions},
-		{"sluice_smtp_pregreet_total", &m.Pregreet},
-		{"sluice_smtp_no_storage_total", &m.NoStorage},
-	} {
-		fmt.Fprintf(w, "# TYPE %s counter\n%s %d\n", c.name, c.name, c.v.Load())
+	for _, c := range plainCounters {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(c.get(m).Load()))
 	}
+	m.verdicts.Collect(ch)
+	m.ruleHits.Collect(ch)
+	m.stages.Collect(ch)
+	m.size.Collect(ch)
 }

@@ -107,9 +107,17 @@ type Options struct {
 	// GreetDelay makes the MX listener wait this long before its 220 and
 	// drop a client that talks first (0: greet at once).
 	GreetDelay time.Duration
+	// SoftBounce sends every permanent refusal (5xx) as a temporary one
+	// (4xx) and logs the reply it replaced (migration: {soft_bounce}).
+	SoftBounce bool
 
 	Logger  *slog.Logger
 	Metrics *Metrics // nil: a private one
+	// DNSDegraded, if set, gives the dns.degraded fact of each new
+	// transaction (the resolver's health, server/health).
+	DNSDegraded func() bool
+	// Verdicts, if set, receives each verdict (the console's live list).
+	Verdicts VerdictSink
 }
 
 func (o *Options) defaults() {
@@ -227,6 +235,9 @@ func (s *Server) Listen(kind, addr string) (net.Addr, error) {
 	// a plaintext AUTH with 538 5.7.11 itself instead of go-smtp's 523.
 	gs.AllowInsecureAuth = true
 	gs.ErrorLog = slogLogger{s.log}
+	if s.opts.SoftBounce {
+		gs.RewriteReply = s.softBounce
+	}
 	s.mu.Lock()
 	s.servers = append(s.servers, gs)
 	s.addrs[kind] = l.Addr()

@@ -120,7 +120,14 @@ func (s *session) begin() {
 	s.tx = nil
 	s.started = time.Now()
 	if p := s.srv.opts.Pipeline(s.pipelineName()); p != nil {
-		s.tx = p.Begin(s.msg, engine.WithResolver(s.resolverFor(p)))
+		opts := []engine.TxOption{
+			engine.WithResolver(s.resolverFor(p)),
+			engine.WithStageObserver(s.srv.opts.Metrics.Stage),
+		}
+		if s.srv.opts.DNSDegraded != nil {
+			opts = append(opts, engine.WithDNSDegraded(s.srv.opts.DNSDegraded()))
+		}
+		s.tx = p.Begin(s.msg, opts...)
 	}
 }
 

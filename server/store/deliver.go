@@ -24,6 +24,12 @@ func (s *Store) Deliver(user, mailbox string, raw []byte, flags string, date tim
 // put writes one message and returns its mailbox's clean name and the file
 // name it got. inCur puts it in cur/ with an info part even without flags.
 func (s *Store) put(user, mailbox string, raw []byte, flags string, date time.Time, inCur bool) (stored, error) {
+	return s.putNamed(user, mailbox, raw, flags, date, inCur, "")
+}
+
+// putNamed is put with a given unique base name ("" makes one): an
+// importer keeps the old server's names, which its dovecot-uidlist uses.
+func (s *Store) putNamed(user, mailbox string, raw []byte, flags string, date time.Time, inCur bool, base string) (stored, error) {
 	user = strings.ToLower(user)
 	userDir, err := s.UserDir(user)
 	if err != nil {
@@ -41,7 +47,9 @@ func (s *Store) put(user, mailbox string, raw []byte, flags string, date time.Ti
 	if date.IsZero() {
 		date = now
 	}
-	base := s.names.base(len(raw), now)
+	if base == "" {
+		base = s.names.base(len(raw), now)
+	}
 	tmp := filepath.Join(dir, "tmp", base)
 	if err := writeSynced(tmp, raw, date); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {

@@ -7,10 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/sluicemail/sluice/engine/source"
 )
 
@@ -240,19 +242,21 @@ func TestQuota(t *testing.T) {
 	}
 }
 
-func TestWriteMetrics(t *testing.T) {
+func TestMetrics(t *testing.T) {
 	s, _ := openTest(t, Options{Quota: func(string) int64 { return 1000 }})
 	s.Deliver("a@example.org", "INBOX", make([]byte, 100), "", time.Time{})
 	s.Deliver("b@example.net", "Junk", make([]byte, 30), "", time.Time{})
-	var buf bytes.Buffer
-	s.WriteMetrics(&buf)
-	for _, want := range []string{
-		`sluice_mailbox_usage_bytes{user="a@example.org"} 100`,
-		`sluice_mailbox_usage_bytes{user="b@example.net"} 30`,
-		`sluice_mailbox_quota_bytes{user="a@example.org"} 1000`,
-	} {
-		if !bytes.Contains(buf.Bytes(), []byte(want)) {
-			t.Errorf("metrics lack %s:\n%s", want, buf.String())
-		}
+	want := `
+# HELP sluice_mailbox_quota_bytes Storage limit of a user (0: none).
+# TYPE sluice_mailbox_quota_bytes gauge
+sluice_mailbox_quota_bytes{user="a@example.org"} 1000
+sluice_mailbox_quota_bytes{user="b@example.net"} 1000
+# HELP sluice_mailbox_usage_bytes Bytes stored in all mailboxes of a user.
+# TYPE sluice_mailbox_usage_bytes gauge
+sluice_mailbox_usage_bytes{user="a@example.org"} 100
+sluice_mailbox_usage_bytes{user="b@example.net"} 30
+`
+	if err := testutil.CollectAndCompare(s, strings.NewReader(want)); err != nil {
+		t.Error(err)
 	}
 }

@@ -63,22 +63,85 @@ func (im *Importer) Import(mailbox string, raw []byte, flags string, date time.T
 	if err != nil {
 		return false, err
 	}
-	h := sha256.New()
-	h.Write([]byte(clean))
-	h.Write([]byte{0})
-	h.Write(raw)
-	digest := hex.EncodeToString(h.Sum(nil))
+	digest := importDigest(clean, raw)
 	if im.seen[digest] {
 		return false, nil
 	}
 	if err := im.s.Deliver(im.user, clean, raw, CleanFlags(flags), date); err != nil {
 		return false, err
 	}
+	return true, im.remember(digest)
+}
+
+// ImportNamed is Import keeping the message's Maildir base name from the
+// old server (so that a dovecot-uidlist written beside it gives it its old
+// UID). A file of that base already in the mailbox counts as imported.
+func (im *Importer) ImportNamed(mailbox, base string, raw []byte, flags string, date time.Time) (stored bool, err error) {
+	if base == "" || base[0] == '.' || strings.ContainsAny(base, "/\x00") || strings.Contains(base, infoSep) {
+		return false, fmt.Errorf("%w: Maildir base name %q", ErrBadName, base)
+	}
+	clean, err := CleanName(mailbox)
+	if err != nil {
+		return false, err
+	}
+	digest := importDigest(clean, raw)
+	if im.seen[digest] {
+		return false, nil
+	}
+	dir, err := im.s.MailboxDir(im.user, clean)
+	if err != nil {
+		return false, err
+	}
+	if have, _ := filepath.Glob(filepath.Join(dir, "cur", globEscape(base)+"*")); len(have) > 0 {
+		return false, im.remember(digest)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "new", base)); err == nil {
+		return false, im.remember(digest)
+	}
+	if _, err := im.s.putNamed(im.user, clean, raw, CleanFlags(flags), date, true, base); err != nil {
+		return false, wrapErr("import", im.user, clean, err)
+	}
+	return true, im.remember(digest)
+}
+
+// Mailbox creates mailbox if needed and returns its clean name and
+// directory, so that an importer can put dovecot-keywords and
+// dovecot-uidlist there before the first message.
+func (im *Importer) Mailbox(mailbox string) (clean, dir string, err error) {
+	if clean, err = CleanName(mailbox); err != nil {
+		return "", "", err
+	}
+	userDir, err := im.s.UserDir(im.user)
+	if err != nil {
+		return "", "", err
+	}
+	if err := im.s.ensureMailbox(userDir, clean); err != nil {
+		return "", "", wrapErr("create", im.user, clean, err)
+	}
+	return clean, filepath.Join(userDir, folderDir(clean)), nil
+}
+
+func importDigest(mailbox string, raw []byte) string {
+	h := sha256.New()
+	h.Write([]byte(mailbox))
+	h.Write([]byte{0})
+	h.Write(raw)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// remember records digest in the import log.
+func (im *Importer) remember(digest string) error {
 	im.seen[digest] = true
 	if _, err := im.w.WriteString(digest + "\n"); err != nil {
-		return true, err
+		return err
 	}
-	return true, im.w.Flush()
+	return im.w.Flush()
+}
+
+// globEscape quotes the glob metacharacters of a file name.
+func globEscape(s string) string {
+	r := strings.NewReplacer(`*`, `\*`, `?`, `\?`, `[`, `\[`, `\`, `\\`)
+	return r.Replace(s)
 }
 
 // Close makes the import log durable.

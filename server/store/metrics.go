@@ -1,11 +1,11 @@
 package store
 
 import (
-	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Users returns the addresses that have a Maildir under the store, sorted.
@@ -34,24 +34,29 @@ func (s *Store) Users() ([]string, error) {
 	return users, nil
 }
 
-// WriteMetrics writes each user's storage use and limit in the Prometheus
-// text format, for the admin listener's /metrics.
-func (s *Store) WriteMetrics(w io.Writer) {
+var (
+	usageDesc = prometheus.NewDesc("sluice_mailbox_usage_bytes", "Bytes stored in all mailboxes of a user.", []string{"user"}, nil)
+	quotaDesc = prometheus.NewDesc("sluice_mailbox_quota_bytes", "Storage limit of a user (0: none).", []string{"user"}, nil)
+)
+
+// Describe implements prometheus.Collector: each user's storage use and
+// limit, for the admin listener's /metrics.
+func (s *Store) Describe(ch chan<- *prometheus.Desc) {
+	ch <- usageDesc
+	ch <- quotaDesc
+}
+
+// Collect implements prometheus.Collector.
+func (s *Store) Collect(ch chan<- prometheus.Metric) {
 	users, err := s.Users()
 	if err != nil {
 		s.log.Warn("store: metrics", "err", err)
 		return
 	}
-	fmt.Fprintln(w, "# HELP sluice_mailbox_usage_bytes Bytes stored in all mailboxes of a user.")
-	fmt.Fprintln(w, "# TYPE sluice_mailbox_usage_bytes gauge")
 	for _, u := range users {
 		if n, err := s.Usage(u); err == nil {
-			fmt.Fprintf(w, "sluice_mailbox_usage_bytes{user=%q} %d\n", u, n)
+			ch <- prometheus.MustNewConstMetric(usageDesc, prometheus.GaugeValue, float64(n), u)
 		}
-	}
-	fmt.Fprintln(w, "# HELP sluice_mailbox_quota_bytes Storage limit of a user (0: none).")
-	fmt.Fprintln(w, "# TYPE sluice_mailbox_quota_bytes gauge")
-	for _, u := range users {
-		fmt.Fprintf(w, "sluice_mailbox_quota_bytes{user=%q} %d\n", u, s.Limit(u))
+		ch <- prometheus.MustNewConstMetric(quotaDesc, prometheus.GaugeValue, float64(s.Limit(u)), u)
 	}
 }

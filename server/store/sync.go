@@ -121,10 +121,12 @@ func (m *Mailbox) apply(disk map[string]diskFile, full bool) error {
 		}
 	}
 	sortBases(newBases)
-	next, modSeq := m.next, m.modSeq
+	next, modSeq, validity := m.next, m.modSeq, m.validity
 	var dovecot map[byte]string
-	if len(newBases) > 0 {
+	var uids map[string]uint32
+	if len(newBases) > 0 || (full && len(m.msgs) == 0 && next == 1) {
 		dovecot = dovecotKeywords(m.dir)
+		uids, next, validity = assignUIDs(m.dir, newBases, next, validity, len(m.msgs) == 0)
 	}
 	for _, base := range newBases {
 		msg, err := m.indexFile(disk[base])
@@ -134,8 +136,7 @@ func (m *Mailbox) apply(disk map[string]diskFile, full bool) error {
 		}
 		msg.Keywords = keywordsOfLetters(msg.Flags, dovecot)
 		modSeq++
-		msg.UID, msg.ModSeq = next, modSeq
-		next++
+		msg.UID, msg.ModSeq = uids[base], modSeq
 		added = append(added, msg)
 	}
 	for _, c := range changed {
@@ -145,13 +146,13 @@ func (m *Mailbox) apply(disk map[string]diskFile, full bool) error {
 	if len(removed) > 0 {
 		modSeq++
 	}
-	if len(added)+len(changed)+len(removed) == 0 {
+	if len(added)+len(changed)+len(removed) == 0 && next == m.next && validity == m.validity {
 		return nil
 	}
-	if err := m.commit(added, changed, removed, next, modSeq); err != nil {
+	if err := m.commitValidity(added, changed, removed, next, modSeq, validity); err != nil {
 		return err
 	}
-	m.next, m.modSeq = next, modSeq
+	m.next, m.modSeq, m.validity = next, modSeq, validity
 	if full && len(added)+len(removed) > 0 {
 		// Files came or went that the store may not have counted.
 		m.a.s.recount(m.a.user)
@@ -200,6 +201,12 @@ func (m *Mailbox) indexFile(f diskFile) (*Message, error) {
 
 // commit writes a batch of changes to the index in one transaction.
 func (m *Mailbox) commit(added, changed, removed []*Message, next uint32, modSeq uint64) error {
+	return m.commitValidity(added, changed, removed, next, modSeq, m.validity)
+}
+
+// commitValidity is commit that also records the mailbox's UIDVALIDITY,
+// which a first sync may take from a dovecot-uidlist.
+func (m *Mailbox) commitValidity(added, changed, removed []*Message, next uint32, modSeq uint64, validity uint32) error {
 	return m.a.db.Update(func(tx *bolt.Tx) error {
 		b, err := boxBucket(tx, m.name, false)
 		if err != nil {
@@ -222,6 +229,9 @@ func (m *Mailbox) commit(added, changed, removed []*Message, next uint32, modSeq
 			}
 		}
 		if err := b.Put(kNext, putU64(uint64(next))); err != nil {
+			return err
+		}
+		if err := b.Put(kValidity, putU64(uint64(validity))); err != nil {
 			return err
 		}
 		return b.Put(kModSeq, putU64(modSeq))

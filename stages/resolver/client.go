@@ -39,6 +39,10 @@ type ClientOptions struct {
 	// UDPSize is the EDNS0 payload size advertised to servers. Default
 	// 1232 (the DNS flag day 2020 value, safe against fragmentation).
 	UDPSize uint16
+	// Observe, if set, is told of every attempt with a server (metrics,
+	// the health of the resolver). It must be quick and safe for
+	// concurrent use.
+	Observe func(Attempt)
 }
 
 // The defaults of ClientOptions.

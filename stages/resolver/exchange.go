@@ -51,14 +51,19 @@ func (c *Client) attempt(ctx context.Context, q *dns.Msg, server string) (*Answe
 	defer cancel()
 	q = q.Copy()
 	q.Id = dns.Id()
+	start := time.Now()
 	resp, _, err := c.udp.ExchangeContext(actx, q, server)
 	if err == nil && resp.Truncated {
 		resp, _, err = c.tcp.ExchangeContext(actx, q, server)
 	}
 	if err != nil {
-		return nil, classify(server, err)
+		err = classify(server, err)
+		c.observe(q, server, start, nil, err)
+		return nil, err
 	}
-	return interpret(q, resp, server)
+	a, err := interpret(q, resp, server)
+	c.observe(q, server, start, resp, err)
+	return a, err
 }
 
 // classify turns a network error into ErrTimeout or ErrServFail.

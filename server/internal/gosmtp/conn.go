@@ -1284,6 +1284,9 @@ func (c *Conn) greet() {
 }
 
 func (c *Conn) writeResponse(code int, enhCode EnhancedCode, text ...string) {
+	if c.server.RewriteReply != nil {
+		code, enhCode = c.server.RewriteReply(c, code, enhCode, text)
+	}
 	// TODO: error handling
 	if c.server.WriteTimeout != 0 {
 		c.conn.SetWriteDeadline(time.Now().Add(c.server.WriteTimeout))

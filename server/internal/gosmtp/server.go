@@ -82,6 +82,10 @@ type Server struct {
 	// The server backend.
 	Backend Backend
 
+	// RewriteReply, when set, sees every reply before it is written and
+	// may change its codes (sluice: soft_bounce turns 5xx into 4xx).
+	RewriteReply func(c *Conn, code int, enhCode EnhancedCode, text []string) (int, EnhancedCode)
+
 	wg   sync.WaitGroup
 	done chan struct{}
 

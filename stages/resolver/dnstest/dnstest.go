@@ -31,7 +31,7 @@ type Server struct {
 	maxInFlight atomic.Int64
 	mu          sync.Mutex
 	perName     map[string]int
-	servers     []*dns.Server
+	running     []*dns.Server // nil while stopped
 }
 
 // Start starts a server answering from zone and returns its address; it
@@ -47,6 +47,12 @@ func StartServer(t testing.TB, zone *resolver.Zone) *Server {
 	s := &Server{zone: zone, perName: map[string]int{}}
 	pc, ln := listen(t)
 	s.Addr = pc.LocalAddr().String()
+	s.serve(pc, ln)
+	t.Cleanup(s.Stop)
+	return s
+}
+
+func (s *Server) serve(pc net.PacketConn, ln net.Listener) {
 	udp := &dns.Server{PacketConn: pc, Handler: s}
 	tcp := &dns.Server{Listener: ln, Handler: s}
 	for _, srv := range []*dns.Server{udp, tcp} {
@@ -54,22 +60,38 @@ func StartServer(t testing.TB, zone *resolver.Zone) *Server {
 		srv.NotifyStartedFunc = func() { close(started) }
 		go func() { _ = srv.ActivateAndServe() }()
 		<-started
-		s.servers = append(s.servers, srv)
 	}
-	t.Cleanup(s.Stop)
-	return s
+	s.mu.Lock()
+	s.running = []*dns.Server{udp, tcp}
+	s.mu.Unlock()
 }
 
-// Stop stops the server: queries to its address get no answer from then
-// on (a test of what works without the DNS of the time).
+// Stop closes the server's sockets, as a DNS server that went away: UDP
+// queries to it then fail (port unreachable) and TCP is refused. Restart
+// brings it back on the same address.
 func (s *Server) Stop() {
 	s.mu.Lock()
-	srvs := s.servers
-	s.servers = nil
+	running := s.running
+	s.running = nil
 	s.mu.Unlock()
-	for _, srv := range srvs {
+	for _, srv := range running {
 		_ = srv.Shutdown()
 	}
+}
+
+// Restart serves again on the address of a stopped server.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", s.Addr)
+	if err != nil {
+		t.Fatalf("dnstest: restart: %v", err)
+	}
+	ln, err := net.Listen("tcp", s.Addr)
+	if err != nil {
+		pc.Close()
+		t.Fatalf("dnstest: restart: %v", err)
+	}
+	s.serve(pc, ln)
 }
 
 // listen opens UDP and TCP on the same loopback port, retrying when the

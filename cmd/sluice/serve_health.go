@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sluicemail/sluice/server/health"
+	"github.com/sluicemail/sluice/stages/resolver"
+)
+
+// The health of a running server: what /readyz checks and what /metrics
+// exports, wired from the parts cmd_serve.go starts.
+
+// maxQueueBacklog is the number of queued messages past which /readyz says
+// the queue is backed up: far more than a household or small company ever
+// has waiting, unless delivery has stopped.
+const maxQueueBacklog = 5000
+
+// openTrackedResolver opens the configured resolver with its exchanges
+// observed by a DNS health tracker, which it returns too; the tracker's
+// probe and log run until ctx ends.
+func openTrackedResolver(ctx context.Context, in *instance) (resolver.Resolver, *health.DNS, error) {
+	var tracker *health.DNS
+	dns, err := openResolver(in.cfg, func(x resolver.Attempt) { tracker.Observe(x) })
+	if err != nil {
+		return nil, nil, err
+	}
+	opts := health.DNSOptions{Window: in.cfg.DNS.HealthWindow.D(), Logger: in.log}
+	if c, ok := dns.(*resolver.Client); ok {
+		opts.Probe = c.Probe
+	}
+	tracker = health.NewDNS(opts)
+	go tracker.Run(ctx)
+	return dns, tracker, nil
+}
+
+// readiness lists the dependencies /readyz checks.
+func (in *instance) readiness() []health.Check {
+	checks := []health.Check{
+		{Name: "dns", Run: in.dnsHealth.Err},
+		{Name: "disk", Run: func() error {
+			if in.headroom != nil && in.headroom.Low() {
+				return fmt.Errorf("%d MB free in %s, below limits.min_free: new mail is refused (452 4.3.1)", in.headroom.Free()>>20, in.cfg.Data)
+			}
+			return nil
+		}},
+	}
+	if in.certs != nil {
+		checks = append(checks, health.Check{Name: "certificate", Run: in.certs.Check})
+	}
+	checks = append(checks,
+		health.Check{Name: "queue", Run: func() error {
+			if n := in.queue.Stats().Messages; n > maxQueueBacklog {
+				return fmt.Errorf("%d messages queued (more than %d): is delivery stuck? see `sluice queue list`", n, maxQueueBacklog)
+			}
+			return nil
+		}},
+		health.Check{Name: "rules", Run: func() error {
+			if e := in.live.LastError(); e != "" {
+				return fmt.Errorf("the last reload of %s was refused, the previous rules still run: %s", in.live.Dir(), e)
+			}
+			return nil
+		}})
+	return checks
+}
+
+// collectors are the metrics of every part, for /metrics.
+func (in *instance) collectors() []prometheus.Collector {
+	cs := []prometheus.Collector{in.smtp.Metrics(), in.store, in.queue, in.dnsHealth,
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sluice_rules_reloads_total",
+			Help: "Rule-set reloads that took effect."}, func() float64 { return float64(in.live.Reloads()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sluice_rules_reload_errors_total",
+			Help: "Rule-set reloads refused (the running rules stayed)."}, func() float64 { return float64(in.live.Failures()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sluice_rules_last_reload_ok",
+			Help: "1 if the last reload of the rules succeeded, 0 if it was refused."}, func() float64 {
+			if in.live.LastError() != "" {
+				return 0
+			}
+			return 1
+		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sluice_data_free_bytes",
+			Help: "Free space of the file system holding the data directory."}, in.freeBytes),
+	}
+	if in.certs != nil {
+		cs = append(cs, in.certs)
+	}
+	return cs
+}
