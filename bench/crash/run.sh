@@ -20,12 +20,14 @@ data="$work/data"
 if [ "${SERVER:-harness}" = sluice ]; then
 	go build -o "$work/sluice" ./cmd/sluice
 	server="$work/sluice serve --config $(bench/smtpload/sluice-config.sh "$work" "$PORT" 10)"
+	journal="-journal $data/journal"
 else
 	go build -o "$work/harness" ./bench/crash/harness
 	server="$work/harness -data $data -listen 127.0.0.1:$PORT -segment ${SEGMENT:-0}"
 fi
 status=0
-"$work/driver" -server "$server" -addr "127.0.0.1:$PORT" -maildir "$data/mail" \
+# shellcheck disable=SC2086 # $journal is empty or two words
+"$work/driver" ${journal:-} -server "$server" -addr "127.0.0.1:$PORT" -maildir "$data/mail" \
 	-kills "$KILLS" -s "$SESSIONS" -min "$MIN" -max "$MAX" || status=$?
 rm -rf "$work"
 exit $status

@@ -7,7 +7,8 @@
 #   bench/smtpload/run.sh                  # the harness: queue + go-smtp + Maildir store
 #   SERVER=sluice bench/smtpload/run.sh    # sluice serve (rules and checks included)
 #
-# Knobs: SESSIONS (20), MESSAGES (5000), SIZE (5120), USERS (20), PORT (12525).
+# Knobs: SESSIONS (20), MESSAGES (5000), SIZE (5120), USERS (20), PORT (12525),
+# SLUICE_BIN (a sluice binary to run instead of building the work tree's).
 # With Postfix's smtp-source installed, SMTP_SOURCE=1 also drives the same
 # server with it.
 set -eu
@@ -19,7 +20,7 @@ go build -o "$work/loadgen" ./bench/smtpload/loadgen
 data="$work/data"
 addr=127.0.0.1:$PORT
 if [ "${SERVER:-harness}" = sluice ]; then
-	go build -o "$work/sluice" ./cmd/sluice
+	if [ -n "${SLUICE_BIN:-}" ]; then cp "$SLUICE_BIN" "$work/sluice"; else go build -o "$work/sluice" ./cmd/sluice; fi
 	conf=$(bench/smtpload/sluice-config.sh "$work" "$PORT" "$USERS")
 	"$work/sluice" serve --config "$conf" >"$work/server.log" 2>&1 &
 else
@@ -42,5 +43,12 @@ if [ "${SMTP_SOURCE:-}" ] && command -v smtp-source >/dev/null; then
 	awk -v m="$MESSAGES" -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN {
 		printf "smtp-source -s %d: %d accepted in %.2fs = %.0f msg/s accepted; delivered in %.2fs = %.0f msg/s end to end\n",
 			'"$SESSIONS"', m, b-a, m/(b-a), c-a, m/(c-a) }'
+fi
+if [ -d "$data/journal" ]; then
+	files=$(ls "$data"/journal/*.jsonl | wc -l)
+	lines=$(cat "$data"/journal/*.jsonl | wc -l)
+	bytes=$(cat "$data"/journal/*.jsonl | wc -c)
+	bodies=$(cat "$data"/journal/*.body 2>/dev/null | wc -c)
+	awk -v r=$((lines - files)) -v b="$bytes" -v c="$bodies" 'BEGIN { printf "journal: %d records, %.0f bytes per record, plus %.0f bytes per record of message copies\n", r, b/r, c/r }'
 fi
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

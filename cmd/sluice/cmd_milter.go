@@ -99,7 +99,7 @@ func (in *instance) startMilterAlone(addr string) error {
 	}
 	in.live.SetLogger(in.log)
 	go in.live.Watch(ctx, 500*time.Millisecond)
-	if err = in.openJournal(); err != nil {
+	if err = in.openJournal(ctx); err != nil {
 		return err
 	}
 	m, err := in.newMilter()

@@ -149,6 +149,8 @@ func (r *replayer) run(stderr io.Writer) int {
 		return replayError
 	}
 	r.records, r.outcome = map[string]*journal.Record{}, map[string]replay.Outcome{}
+	r.opts.Bodies = journal.NewBodies(r.dir)
+	defer r.opts.Bodies.Close()
 	bar := newProgress("replay", len(recs), !r.out.o.json)
 	ctx := context.Background()
 	for _, rec := range recs {

@@ -28,7 +28,6 @@ import (
 	"github.com/sluicemail/sluice/server/diskfree"
 	"github.com/sluicemail/sluice/server/health"
 	"github.com/sluicemail/sluice/server/imap"
-	"github.com/sluicemail/sluice/server/journal"
 	"github.com/sluicemail/sluice/server/milter"
 	"github.com/sluicemail/sluice/server/queue"
 	"github.com/sluicemail/sluice/server/relay"
@@ -123,7 +122,6 @@ type instance struct {
 	state    state.Store       // rate limits, greylisting, auth bans (serve_state.go)
 	milter   *milter.Server    // listen.milter (serve_milter.go)
 	book     *sender.Book      // users' known correspondents (serve_senders.go)
-	journal  *journal.Journal  // the verdict journal (serve_journal.go)
 	// dnsHealth tracks the resolver's failures (serve_health.go)
 	dnsHealth *health.DNS
 	verdicts  *verdicts.Ring // the recent verdicts, for the console
@@ -139,6 +137,8 @@ type instance struct {
 	// SRS and ARC for forwarded mail, DMARC aggregate reports
 	// (serve_forwarding.go, serve_reports.go)
 	forwardParts
+	// the verdict journal and the shadow rules (serve_journal.go)
+	journalParts
 	sieveParts // users' Sieve scripts and ManageSieve (serve_sieve.go)
 }
 
@@ -219,7 +219,7 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 	if err != nil {
 		return in, err
 	}
-	if err = in.openJournal(); err != nil {
+	if err = in.openJournal(ctx); err != nil {
 		return in, err
 	}
 	if err = in.startSMTP(tlsConf); err != nil {
@@ -329,7 +329,7 @@ func (in *instance) startSMTP(tlsConf *tls.Config) error {
 		MaxAuthFailures: cfg.Limits.AuthFailuresPerIP, AuthBan: cfg.Limits.AuthBan.D(), Bans: in.state,
 		Timeout: cfg.Limits.Timeouts.Command.D(), GreetDelay: cfg.Limits.GreetDelay.D(),
 		RequireFromMatch: cfg.Submission.FromMatch(), Logger: in.log,
-		Forward: in.forward, Reports: in.smtpReports(), Journal: in.smtpJournal(), Sent: in.sent,
+		Forward: in.forward, Reports: in.smtpReports(), Journal: in.smtpJournal(), Shadow: in.smtpShadow(), Sent: in.sent,
 		DNSDegraded: in.dnsHealth.Degraded, Verdicts: in.verdicts,
 		SoftBounce: cfg.Migration.SoftBounce,
 	})
@@ -393,7 +393,7 @@ func (in *instance) startAdmin() error {
 	in.mountReports(mounts)
 	in.admin, err = admin.Listen(in.cfg.Listen.Admin, admin.Options{
 		Mount:      mounts,
-		Collectors: in.collectors(),
+		Collectors: append(in.collectors(), in.shadowCollectors()...),
 		Ready:      in.readiness,
 		Health:     in.health,
 		Reload:     in.reload,

@@ -48,9 +48,9 @@ func story(w io.Writer, r *journal.Record) {
 		fmt.Fprintf(w, "  rule error: %s\n", r.Error)
 	}
 	storyStored(w, r)
-	if len(r.Facts) > 0 {
-		names := make([]string, 0, len(r.Facts))
-		for k := range r.Facts {
+	if facts := r.FactsMap(); len(facts) > 0 {
+		names := make([]string, 0, len(facts))
+		for k := range facts {
 			names = append(names, k)
 		}
 		sort.Strings(names)
@@ -78,10 +78,11 @@ func orDash(s string) string {
 // storyChecks prints each check with its result, its time and the DNS
 // answers of the transaction.
 func storyChecks(w io.Writer, r *journal.Record) {
+	facts := r.FactsMap()
 	if len(r.Checks) > 0 {
 		fmt.Fprintln(w, "\nChecks:")
 		for _, c := range r.Checks {
-			line := fmt.Sprintf("  %-8s %-10s %7.1f ms", c.Stage, resultOf(r.Facts, c.Stage), c.Duration)
+			line := fmt.Sprintf("  %-8s %-10s %7.1f ms", c.Stage, resultOf(facts, c.Stage), c.Duration)
 			if c.Error != "" {
 				line += "  error: " + c.Error
 			}
@@ -143,6 +144,7 @@ func storyRules(w io.Writer, r *journal.Record) {
 		return
 	}
 	fmt.Fprintln(w, "\nRules that fired, in order:")
+	facts := r.FactsMap()
 	for _, ru := range r.Rules {
 		where := ru.File
 		if ru.Line > 0 {
@@ -159,7 +161,7 @@ func storyRules(w io.Writer, r *journal.Record) {
 		if len(ru.Reads) > 0 {
 			var vals []string
 			for _, f := range ru.Reads {
-				vals = append(vals, f+" = "+factValue(r.Facts, f))
+				vals = append(vals, f+" = "+factValue(facts, f))
 			}
 			fmt.Fprintf(w, "      because: %s\n", strings.Join(vals, "; "))
 		}

@@ -50,7 +50,8 @@ type journalServer struct {
 	logs   *lockedBuffer
 }
 
-func startJournalServer(t *testing.T, inbound, more string) *journalServer {
+// files are more files to write beside the config before the start.
+func startJournalServer(t *testing.T, inbound, more string, files ...string) *journalServer {
 	t.Helper()
 	auth.HashCost = bcrypt.MinCost
 	js := &journalServer{t: t, dir: t.TempDir(), logs: &lockedBuffer{}}
@@ -61,6 +62,9 @@ func startJournalServer(t *testing.T, inbound, more string) *journalServer {
 	js.dns = dnstest.StartServer(t, zone)
 	js.write("rules/inbound.yaml", inbound)
 	js.write("rules/outbound.yaml", e2eOutbound)
+	for i := 0; i+1 < len(files); i += 2 {
+		js.write(files[i], files[i+1])
+	}
 	js.config = js.write("sluice.yaml", fmt.Sprintf(`hostname: mx.example.net
 domains: [example.net]
 data: data

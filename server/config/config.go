@@ -45,6 +45,10 @@ type Config struct {
 	// mail from unauthenticated senders to; the relay-safety proof at
 	// load refuses any other (rules.ProveRelaySafety).
 	RedirectsAllowed []string `yaml:"redirects_allowed"`
+	// ShadowRules is a second rule directory (the layout of rules:)
+	// evaluated beside the live one on every message, never acting;
+	// `sluice shadow report` lists where the two disagree.
+	ShadowRules string `yaml:"shadow_rules"`
 
 	// File is the path the config was read from ("" for the default).
 	File string `yaml:"-"`
@@ -325,6 +329,7 @@ func (c *Config) resolve(base string) {
 	}
 	abs(&c.Data)
 	abs(&c.Rules)
+	abs(&c.ShadowRules)
 	abs(&c.TLS.Cert)
 	abs(&c.TLS.Key)
 	abs(&c.DNS.Zonefile)

@@ -48,7 +48,7 @@ func sample(action string) *Record {
 		Conn:     Conn{IP: "192.0.2.7", HELO: "mx.example.org", Listener: "smtp"},
 		Envelope: Envelope{From: "a@example.org", Rcpt: []string{"b@example.com"}},
 		Rules:    []Rule{{Name: "spammy", File: "rules/inbound.yml", Line: 12, Score: 5, Action: "junk"}},
-		Facts:    map[string]any{"dnsbl": map[string]any{"listed": true}},
+		Facts:    FactsJSON(map[string]any{"dnsbl": map[string]any{"listed": true}}),
 		DNS: []resolver.Exchange{{Name: "7.2.0.192.zen.example.", Type: "A", Rcode: "success",
 			Records: []string{"7.2.0.192.zen.example.\t300\tIN\tA\t127.0.0.2"}, TTL: 300}},
 	}

@@ -18,11 +18,16 @@ type Query struct {
 	Direction string // in or out
 	Since     time.Time
 	Until     time.Time // exclusive
+	// Kind selects records of this kind only: "" (the default) for
+	// verdicts, "shadow" for the shadow rules' disagreements.
+	Kind string
 }
 
 // Match reports whether r is selected.
 func (q *Query) Match(r *Record) bool {
 	switch {
+	case r.Kind != q.Kind:
+		return false
 	case !q.Since.IsZero() && r.Time.Before(q.Since):
 		return false
 	case !q.Until.IsZero() && !r.Time.Before(q.Until):

@@ -171,20 +171,7 @@ func lastSeq(path string) (uint64, error) {
 
 // ReadBody returns the copy of a message the record points to.
 func ReadBody(dir string, b *Body) ([]byte, error) {
-	if b == nil {
-		return nil, errors.New("the journal kept no copy of this message")
-	}
-	if b.File != filepath.Base(b.File) || !strings.HasSuffix(b.File, bodySuffix) {
-		return nil, fmt.Errorf("journal: bad body file name %q", b.File)
-	}
-	f, err := os.Open(filepath.Join(dir, b.File))
-	if err != nil {
-		return nil, fmt.Errorf("journal: the copy of the message is gone: %w", err)
-	}
-	defer f.Close()
-	out := make([]byte, b.Size)
-	if _, err := f.ReadAt(out, b.Offset); err != nil {
-		return nil, fmt.Errorf("journal: reading the copy of the message: %w", err)
-	}
-	return out, nil
+	bs := NewBodies(dir)
+	defer bs.Close()
+	return bs.Read(b)
 }

@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/sluicemail/sluice/stages/resolver"
@@ -27,7 +28,11 @@ const (
 // Record is one decided message, or one SMTP phase that refused it: what
 // `sluice explain` tells and `sluice replay` evaluates again.
 type Record struct {
-	Seq       uint64    `json:"seq"`  // set by Append: one more than the previous record
+	Seq uint64 `json:"seq"` // set by Append: one more than the previous record
+	// Kind is "" for a verdict, "shadow" for a disagreement of the shadow
+	// rules with the verdict of record Of.
+	Kind      string    `json:"kind,omitempty"`
+	Of        string    `json:"of,omitempty"`
 	ID        string    `json:"id"`   // the journal ID, also in the verdict log line
 	Time      time.Time `json:"time"` // when the verdict was reached
 	Direction string    `json:"direction"`
@@ -50,7 +55,9 @@ type Record struct {
 	Rules    []Rule  `json:"rules"`           // the rules that fired, in order
 	RuleSet  string  `json:"ruleset,omitempty"`
 
-	Facts  map[string]any      `json:"facts,omitempty"` // per namespace, as rules see them
+	// Facts are the facts per namespace as rules see them, kept as JSON:
+	// readers that need them decode them (FactsMap), a replay does not.
+	Facts  json.RawMessage     `json:"facts,omitempty"`
 	Checks []Check             `json:"checks,omitempty"`
 	DNS    []resolver.Exchange `json:"dns,omitempty"` // every answer the checks used
 
@@ -125,4 +132,25 @@ type Shadow struct {
 	Code    int     `json:"code,omitempty"`
 	Score   float64 `json:"score"`
 	Rules   []Rule  `json:"rules"`
+	// Unrecorded are the DNS questions the shadow rules asked that the
+	// live checks had not (answered temperror).
+	Unrecorded []string `json:"unrecorded,omitempty"`
+}
+
+// FactsJSON encodes the facts of a record (engine.FactsMap's result).
+func FactsJSON(m map[string]any) json.RawMessage {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// FactsMap decodes the record's facts (nil when there are none).
+func (r *Record) FactsMap() map[string]any {
+	var m map[string]any
+	if len(r.Facts) > 0 {
+		json.Unmarshal(r.Facts, &m)
+	}
+	return m
 }

@@ -45,7 +45,7 @@ func (s *session) journalVerdict(v engine.Verdict, m gomilter.Modifier) string {
 		if v.Phase >= engine.PhaseData {
 			ns = append(ns, "msg")
 		}
-		rec.Facts = engine.FactsMap(s.tx.Facts(), append(ns, v.Stages...))
+		rec.Facts = journal.FactsJSON(engine.FactsMap(s.tx.Facts(), append(ns, v.Stages...)))
 		for _, r := range s.tx.StageRuns() {
 			c := journal.Check{Stage: r.Name, Duration: float64(r.Took.Microseconds()) / 1000}
 			if r.Err != nil {

@@ -34,8 +34,8 @@ func TestJournal(t *testing.T) {
 	if grey.Action != "tempfail" || grey.Text != "Greylisted, retry after 1h0m0s" || grey.Phase != "rcpt" || len(grey.Rules) != 1 || grey.Rules[0].Name != "grey" {
 		t.Errorf("greylist record: %+v", grey)
 	}
-	if grey.Conn.Listener != Listener || grey.Conn.IP != "192.0.2.7" || grey.Facts["greylist"] == nil {
-		t.Errorf("greylist record conn/facts: %+v %v", grey.Conn, grey.Facts)
+	if grey.Conn.Listener != Listener || grey.Conn.IP != "192.0.2.7" || grey.FactsMap()["greylist"] == nil {
+		t.Errorf("greylist record conn/facts: %+v %v", grey.Conn, grey.FactsMap())
 	}
 	if refused.Code != 550 || refused.Phase != "mail" || refused.Envelope.From != "spammer@bad.example" {
 		t.Errorf("refusal record: %+v", refused)

@@ -22,6 +22,12 @@ type Options struct {
 	Pipeline   func(string) *engine.Pipeline // the new rules, by pipeline name
 	Unrecorded resolver.Unrecorded           // default temperror
 	Live       engine.Resolver               // for UnrecordedLive
+	// Body, when set, is the message text, instead of the journal's copy
+	// (the shadow rules evaluate a message as it is being decided).
+	Body []byte
+	// Bodies, when set, reads the journal's copies with its files kept
+	// open (a replay of many records); otherwise each is opened anew.
+	Bodies *journal.Bodies
 }
 
 // Outcome is what the new rules decide for one record.
@@ -49,9 +55,12 @@ func Record(ctx context.Context, rec *journal.Record, o Options) (Outcome, error
 		policy = resolver.UnrecordedTemperror
 	}
 	dns := resolver.NewReplay(rec.DNS, policy, o.Live)
-	raw, err := body(o.Dir, rec)
-	if err != nil {
-		return out, err
+	raw := o.Body
+	if raw == nil {
+		var err error
+		if raw, err = body(o, rec); err != nil {
+			return out, err
+		}
 	}
 	out.NoBody = raw == nil
 	if p == nil {
@@ -87,11 +96,17 @@ func evaluate(ctx context.Context, tx *engine.Tx, m *engine.Message, raw []byte,
 	return tx.Evaluate(ctx, engine.PhaseData)
 }
 
-func body(dir string, rec *journal.Record) ([]byte, error) {
+func body(o Options, rec *journal.Record) ([]byte, error) {
 	if rec.Stored == nil || rec.Stored.Body == nil {
 		return nil, nil
 	}
-	raw, err := journal.ReadBody(dir, rec.Stored.Body)
+	var raw []byte
+	var err error
+	if o.Bodies != nil {
+		raw, err = o.Bodies.Read(rec.Stored.Body)
+	} else {
+		raw, err = journal.ReadBody(o.Dir, rec.Stored.Body)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("record %s: %w", rec.ID, err)
 	}

@@ -16,6 +16,12 @@ type Journal interface {
 	Append(rec *journal.Record, body []byte) error
 }
 
+// Shadow evaluates a second rule set beside the live one (server/shadow):
+// Consider returns at once and never changes the verdict.
+type Shadow interface {
+	Consider(rec *journal.Record, raw []byte)
+}
+
 // resolverFor is the resolver of a new transaction: the server's or the
 // pipeline's, wrapped in a recorder when the journal is on so that the
 // record holds every answer the checks used.
@@ -49,7 +55,7 @@ func (s *session) journalVerdict(queueID string, v engine.Verdict, rcpt string) 
 	}
 	rec := s.newRecord(queueID, v, rcpt)
 	var body []byte
-	if s.msg != nil && s.msg.Raw != nil && v.Phase >= engine.PhaseData {
+	if s.msg != nil && s.msg.Raw != nil { // decided after DATA, whatever phase the rules needed
 		body = s.msg.Raw
 		sum := sha256.Sum256(body)
 		rec.Stored = &journal.Stored{Queue: queueID, Size: len(body), SHA256: hex.EncodeToString(sum[:]), Header: headerOf(body)}
@@ -60,6 +66,9 @@ func (s *session) journalVerdict(queueID string, v engine.Verdict, rcpt string) 
 	}
 	if early {
 		s.earlyID = rec.ID
+	}
+	if sh := s.srv.opts.Shadow; sh != nil {
+		sh.Consider(rec, body)
 	}
 	return rec.ID
 }
@@ -84,7 +93,7 @@ func (s *session) newRecord(queueID string, v engine.Verdict, rcpt string) *jour
 	if s.tx != nil {
 		rec.RuleSet = s.tx.Pipeline().Version
 		rec.Rules = journal.RulesOf(s.tx.Pipeline(), v.Fired)
-		rec.Facts = engine.FactsMap(s.tx.Facts(), factNamespaces(v))
+		rec.Facts = journal.FactsJSON(engine.FactsMap(s.tx.Facts(), factNamespaces(v, s.msg != nil && s.msg.Raw != nil)))
 		for _, r := range s.tx.StageRuns() {
 			c := journal.Check{Stage: r.Name, Duration: float64(r.Took.Microseconds()) / 1000}
 			if r.Err != nil {
@@ -106,9 +115,9 @@ func (s *session) newRecord(queueID string, v engine.Verdict, rcpt string) *jour
 
 // factNamespaces are the namespaces a record keeps: the connection's and
 // envelope's always, the message's after DATA, and each stage that ran.
-func factNamespaces(v engine.Verdict) []string {
+func factNamespaces(v engine.Verdict, data bool) []string {
 	ns := []string{"conn", "auth", "envelope"}
-	if v.Phase >= engine.PhaseData {
+	if data {
 		ns = append(ns, "msg")
 	}
 	return append(ns, v.Stages...)

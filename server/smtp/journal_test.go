@@ -77,7 +77,7 @@ func TestJournalRecordsVerdicts(t *testing.T) {
 	if len(ref.Checks) != 1 || ref.Checks[0].Stage != "dnsbl" || ref.Stored != nil || ref.RuleSet == "" {
 		t.Errorf("refusal checks %+v stored %+v ruleset %q", ref.Checks, ref.Stored, ref.RuleSet)
 	}
-	if d, _ := ref.Facts["dnsbl"].(map[string]any); d["listed"] != true {
+	if d, _ := ref.FactsMap()["dnsbl"].(map[string]any); d["listed"] != true {
 		t.Errorf("refusal facts: %v", ref.Facts)
 	}
 	if jk.Action != "junk" || jk.Subject != "cheap viagra" || jk.MessageID == "" || jk.Stored == nil || jk.Stored.Queue == "" ||

@@ -93,6 +93,9 @@ type Options struct {
 	Sent func(user string, rcpts []string)
 	// Journal records every verdict (server/journal); nil: off.
 	Journal Journal
+	// Shadow is handed each journalled verdict to evaluate with the
+	// shadow rules (server/shadow); nil: none. It needs the journal.
+	Shadow Shadow
 
 	MaxMessageBytes  int64         // default 25 MiB
 	MaxHeaderBytes   int64         // default 256 KiB

@@ -37,6 +37,7 @@ func main() {
 	size := flag.Int("l", 5120, "message size")
 	users := flag.Int("users", 10, "recipient users")
 	domain := flag.String("domain", "local.test", "recipient domain")
+	journalDir := flag.String("journal", "", "verdict journal to check too (<data>/journal, sluice serve only)")
 	flag.Parse()
 	if *server == "" || *maildir == "" {
 		flag.Usage()
@@ -97,6 +98,9 @@ func main() {
 	damaged := checkBodies(*maildir)
 	fmt.Printf("RESULT kills=%d acked=%d found=%d missing=%d duplicates=%d (client resends after a lost reply: up to %d) stored-without-250=%d damaged=%d\n",
 		*kills, len(res.Acked), found, miss, dups, res.Ambiguous, extra, damaged)
+	if *journalDir != "" && checkJournal(*journalDir, res.Acked) > 0 {
+		os.Exit(1)
+	}
 	if miss > 0 || damaged > 0 {
 		os.Exit(1)
 	}
