@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
+	"slices"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
@@ -21,6 +22,14 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 	if err != nil {
 		return err
 	}
+	if options.Vanished {
+		if err := s.writeVanished(w, numSet, options.ChangedSince); err != nil {
+			return err
+		}
+	}
+	if options.ChangedSince != 0 {
+		ts = changedSince(ts, options.ChangedSince)
+	}
 	seen := map[uint32]bool{}
 	if !s.readOnly && setsSeen(options) {
 		var uids []uint32
@@ -33,6 +42,9 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 		if len(uids) > 0 {
 			if err := s.mbox.SetFlags(uids, '+', []string{string(imap.FlagSeen)}, s.tracker); err != nil {
 				return imapError(err)
+			}
+			if s.conn.CondStoreEnabled() {
+				ts = s.refreshModSeqs(ts)
 			}
 		}
 	}
@@ -91,6 +103,9 @@ func (s *session) fetchOne(w *imapserver.FetchWriter, t target, o *imap.FetchOpt
 	rw.WriteUID(imap.UID(t.msg.UID))
 	if o.Flags || flagsChanged {
 		rw.WriteFlags(s.withRecent(&t.msg))
+	}
+	if o.ModSeq || flagsChanged && s.conn.CondStoreEnabled() {
+		rw.WriteModSeq(modSeqOf(&t.msg))
 	}
 	if o.InternalDate {
 		rw.WriteInternalDate(t.msg.Date)
@@ -176,7 +191,7 @@ func writeAll(wc interface {
 
 // Store answers STORE and UID STORE (+FLAGS, -FLAGS, FLAGS, .SILENT).
 // Other sessions get the new flags as unsolicited FETCH responses.
-func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *imap.StoreFlags, _ *imap.StoreOptions) error {
+func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *imap.StoreFlags, options *imap.StoreOptions) error {
 	if s.readOnly {
 		return errReadOnly
 	}
@@ -189,18 +204,26 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 	for i, f := range flags.Flags {
 		list[i] = string(f)
 	}
-	if err := s.mbox.SetFlags(uidsOf(ts), op, list, s.tracker); err != nil {
+	modified, err := s.mbox.SetFlagsUnchangedSince(uidsOf(ts), op, list, s.tracker, options.UnchangedSince)
+	if err != nil {
 		return imapError(err)
 	}
-	if flags.Silent {
-		return nil
+	if !flags.Silent {
+		var set imap.UIDSet
+		for _, t := range ts {
+			if !slices.Contains(modified, t.msg.UID) {
+				set.AddNum(imap.UID(t.msg.UID))
+			}
+		}
+		if len(set) > 0 {
+			o := &imap.FetchOptions{Flags: true, ModSeq: s.conn.CondStoreEnabled()}
+			if err := s.Fetch(w, set, o); err != nil {
+				return err
+			}
+		}
 	}
-	var set imap.UIDSet
-	for _, t := range ts {
-		set.AddNum(imap.UID(t.msg.UID))
+	if len(modified) > 0 {
+		return imapserver.ModifiedError(modifiedSet(numSet, ts, modified))
 	}
-	if len(set) == 0 {
-		return nil
-	}
-	return s.Fetch(w, set, &imap.FetchOptions{Flags: true})
+	return nil
 }

@@ -206,6 +206,9 @@ func (s *session) status(name string, options *imap.StatusOptions) (*imap.Status
 	if options.Size {
 		data.Size = &st.Size
 	}
+	if options.HighestModSeq {
+		data.HighestModSeq = max(st.HighestModSeq, 1)
+	}
 	if options.NumRecent {
 		// The messages no session has claimed yet (recent.go).
 		var n uint32

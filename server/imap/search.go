@@ -20,7 +20,7 @@ import (
 // and ALL) over the full RFC 3501 criteria. Flags, dates, sizes and
 // UIDs are matched from the index; a message file is read only when a
 // header, body or text criterion needs it.
-func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria, _ *imap.SearchOptions) (*imap.SearchData, error) {
+func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria, options *imap.SearchOptions) (*imap.SearchData, error) {
 	found, err := s.matching(criteria)
 	if err != nil {
 		return nil, err
@@ -48,6 +48,9 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 		data.All = uids
 	} else {
 		data.All = seqs
+	}
+	if hasModSeqKey(criteria) {
+		data.ModSeq = searchModSeq(found, kind, options, data.Min, data.Max)
 	}
 	return &data, nil
 }
@@ -201,6 +204,9 @@ func (m *matcher) match(c *imap.SearchCriteria) bool {
 		if m.hasFlag(f) {
 			return false
 		}
+	}
+	if c.ModSeq != nil && modSeqOf(msg) < c.ModSeq.ModSeq {
+		return false
 	}
 	if c.Larger != 0 && msg.Size <= c.Larger || c.Smaller != 0 && msg.Size >= c.Smaller {
 		return false

@@ -42,6 +42,7 @@ func (s *session) Select(name string, options *imap.SelectOptions) (*imap.Select
 		FirstUnseenSeqNum: st.FirstUnseen,
 		UIDNext:           imap.UID(st.UIDNext),
 		UIDValidity:       st.UIDValidity,
+		HighestModSeq:     max(st.HighestModSeq, 1),
 	}, nil
 }
 

@@ -106,6 +106,8 @@ func New(opts Options) (*Server, error) {
 			imap.CapESort:                 {},
 			imap.CapMultiAppend:           {},
 			imap.CapQuota:                 {},
+			imap.CapCondStore:             {},
+			imap.CapQResync:               {},
 			imap.Cap("QUOTA=RES-STORAGE"): {},
 			imap.Cap("THREAD=" + imap.ThreadReferences):     {},
 			imap.Cap("THREAD=" + imap.ThreadOrderedSubject): {},

@@ -67,7 +67,7 @@ func (m *Mailbox) adopt(files []stored, keywords [][]string) ([]uint32, error) {
 		for _, c := range changed {
 			seq, msg := m.find(c.UID)
 			*msg = *c
-			m.Tracker.QueueMessageFlags(seq, imap.UID(msg.UID), flagsOf(msg), nil)
+			m.Tracker.QueueMessageFlagsModSeq(seq, imap.UID(msg.UID), flagsOf(msg), msg.ModSeq, nil)
 		}
 	}
 	return uids, nil
@@ -81,17 +81,31 @@ type FlagOp = byte
 // renaming their files, keywords in the index. Every session but source
 // (which may be nil) is told; source answers its own STORE.
 func (m *Mailbox) SetFlags(uids []uint32, op FlagOp, flags []string, source *imapserver.SessionTracker) error {
+	_, err := m.SetFlagsUnchangedSince(uids, op, flags, source, 0)
+	return err
+}
+
+// SetFlagsUnchangedSince is SetFlags for STORE (UNCHANGEDSINCE n) (RFC
+// 7162 section 3.1.3): a message whose MODSEQ is above unchangedSince
+// keeps its flags and its UID is returned. Zero means no condition. The
+// check and the change happen under the mailbox's lock, so no other
+// change can slip between them.
+func (m *Mailbox) SetFlagsUnchangedSince(uids []uint32, op FlagOp, flags []string, source *imapserver.SessionTracker, unchangedSince uint64) (modified []uint32, err error) {
 	letters, kw := SplitFlags(flags)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.gone {
-		return ErrGone
+		return nil, ErrGone
 	}
 	var changed []*Message
 	modSeq := m.modSeq
 	for _, uid := range uids {
 		_, msg := m.find(uid)
 		if msg == nil {
+			continue
+		}
+		if unchangedSince != 0 && msg.ModSeq > unchangedSince {
+			modified = append(modified, uid)
 			continue
 		}
 		c := *msg
@@ -105,25 +119,25 @@ func (m *Mailbox) SetFlags(uids []uint32, op FlagOp, flags []string, source *ima
 			if errors.Is(err, os.ErrNotExist) {
 				continue // gone from outside; the next full sync expunges it
 			}
-			return err
+			return modified, err
 		}
 		modSeq++
 		c.ModSeq = modSeq
 		changed = append(changed, &c)
 	}
 	if len(changed) == 0 {
-		return nil
+		return modified, nil
 	}
-	err := m.commit(nil, changed, nil, m.next, modSeq)
+	err = m.commit(nil, changed, nil, m.next, modSeq)
 	m.modSeq = modSeq
 	for _, c := range changed {
 		// The files are renamed whatever the index says: memory follows
 		// the files, and a failed commit is repaired by the next sync.
 		seq, msg := m.find(c.UID)
 		*msg = *c
-		m.Tracker.QueueMessageFlags(seq, imap.UID(msg.UID), flagsOf(msg), source)
+		m.Tracker.QueueMessageFlagsModSeq(seq, imap.UID(msg.UID), flagsOf(msg), msg.ModSeq, source)
 	}
-	return err
+	return modified, err
 }
 
 // Expunge removes the messages flagged \Deleted (only those in uids, when

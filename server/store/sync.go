@@ -165,7 +165,7 @@ func (m *Mailbox) apply(disk map[string]diskFile, full bool) error {
 		}
 		*msg = *c
 		if m.Tracker != nil {
-			m.Tracker.QueueMessageFlags(seq, imap.UID(msg.UID), flagsOf(msg), nil)
+			m.Tracker.QueueMessageFlagsModSeq(seq, imap.UID(msg.UID), flagsOf(msg), msg.ModSeq, nil)
 		}
 	}
 	for _, msg := range added {
@@ -259,7 +259,7 @@ func (m *Mailbox) expungeLocked(removed []*Message) {
 	for i := len(m.msgs) - 1; i >= 0; i-- {
 		if gone[m.msgs[i]] {
 			if m.Tracker != nil {
-				m.Tracker.QueueExpunge(uint32(i + 1))
+				m.Tracker.QueueExpungeUID(uint32(i+1), imap.UID(m.msgs[i].UID))
 			}
 			m.msgs = append(m.msgs[:i], m.msgs[i+1:]...)
 		}

@@ -197,3 +197,10 @@ func (m *Mailbox) HighestModSeq() uint64 {
 	defer m.mu.Unlock()
 	return m.modSeq
 }
+
+// UIDNext returns the UID the next message will get.
+func (m *Mailbox) UIDNext() uint32 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.next
+}

@@ -21,6 +21,10 @@ type FetchOptions struct {
 	ModSeq            bool                          // requires CONDSTORE
 
 	ChangedSince uint64 // requires CONDSTORE
+
+	// sluice: the VANISHED modifier of UID FETCH (requires QRESYNC,
+	// RFC 7162 section 3.2.6), server-only.
+	Vanished bool
 }
 
 // FetchItemBodyStructure contains FETCH options for the body structure.

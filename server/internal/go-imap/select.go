@@ -4,6 +4,18 @@ package imap
 type SelectOptions struct {
 	ReadOnly  bool
 	CondStore bool // requires CONDSTORE
+
+	// sluice: the QRESYNC select parameter (RFC 7162 section 3.2.5),
+	// server-only.
+	QResync *SelectQResync
+}
+
+// SelectQResync is the QRESYNC parameter of SELECT or EXAMINE: what the
+// client knew of the mailbox (sluice).
+type SelectQResync struct {
+	UIDValidity uint32
+	ModSeq      uint64
+	KnownUIDs   UIDSet // nil: every UID
 }
 
 // SelectData is the data returned by a SELECT command.

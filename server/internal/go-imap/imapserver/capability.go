@@ -107,6 +107,8 @@ func (c *Conn) availableCaps() []imap.Cap {
 			imap.Cap("QUOTA=RES-STORAGE"),
 			imap.Cap("THREAD=" + imap.ThreadOrderedSubject),
 			imap.Cap("THREAD=" + imap.ThreadReferences),
+			imap.CapCondStore, // condstore.go
+			imap.CapQResync,
 		})
 
 		if appendLimitSession, ok := c.session.(SessionAppendLimit); ok {

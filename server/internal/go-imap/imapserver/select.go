@@ -9,7 +9,14 @@ import (
 
 func (c *Conn) handleSelect(tag string, dec *imapwire.Decoder, readOnly bool) error {
 	var mailbox string
-	if !dec.ExpectSP() || !dec.ExpectMailbox(&mailbox) || !dec.ExpectCRLF() {
+	if !dec.ExpectSP() || !dec.ExpectMailbox(&mailbox) {
+		return dec.Err()
+	}
+	options := imap.SelectOptions{ReadOnly: readOnly}
+	if err := c.readSelectParams(dec, &options); err != nil { // sluice
+		return err
+	}
+	if !dec.ExpectCRLF() {
 		return dec.Err()
 	}
 
@@ -32,7 +39,11 @@ func (c *Conn) handleSelect(tag string, dec *imapwire.Decoder, readOnly bool) er
 		}
 	}
 
-	options := imap.SelectOptions{ReadOnly: readOnly}
+	if options.CondStore { // sluice: the untagged HIGHESTMODSEQ comes with SELECT's own
+		c.mutex.Lock()
+		c.enabled[imap.CapCondStore] = struct{}{}
+		c.mutex.Unlock()
+	}
 	data, err := c.session.Select(mailbox, &options)
 	if err != nil {
 		return err
@@ -65,6 +76,16 @@ func (c *Conn) handleSelect(tag string, dec *imapwire.Decoder, readOnly bool) er
 	}
 	if data.List != nil {
 		if err := c.writeList(data.List); err != nil {
+			return err
+		}
+	}
+	if c.server.options.caps().Has(imap.CapCondStore) { // sluice
+		if err := c.writeHighestModSeq(data.HighestModSeq); err != nil {
+			return err
+		}
+	}
+	if s, ok := c.session.(SessionQResync); ok && options.QResync != nil { // sluice
+		if err := s.ResyncSelect(&FetchWriter{conn: c}, options.QResync); err != nil {
 			return err
 		}
 	}

@@ -72,6 +72,9 @@ func (c *Conn) writeStatus(data *imap.StatusData, options *imap.StatusOptions) e
 	if options.Size {
 		listEnc.Item().Atom("SIZE").SP().Number64(*data.Size)
 	}
+	if options.HighestModSeq { // sluice: CONDSTORE
+		listEnc.Item().Atom("HIGHESTMODSEQ").SP().ModSeq(data.HighestModSeq)
+	}
 	if options.AppendLimit {
 		listEnc.Item().Atom("APPENDLIMIT").SP()
 		if data.AppendLimit != nil {
@@ -115,6 +118,8 @@ func readStatusItem(dec *imapwire.Decoder, options *imap.StatusOptions) error {
 		options.DeletedStorage = true
 	case "RECENT":
 		options.NumRecent = true
+	case "HIGHESTMODSEQ": // sluice: CONDSTORE
+		options.HighestModSeq = true
 	default:
 		return &imap.Error{
 			Type: imap.StatusResponseTypeBad,

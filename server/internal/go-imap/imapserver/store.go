@@ -13,7 +13,15 @@ func (c *Conn) handleStore(dec *imapwire.Decoder, numKind NumKind) error {
 		numSet imap.NumSet
 		item   string
 	)
-	if !dec.ExpectSP() || !dec.ExpectNumSet(numKind.wire(), &numSet) || !dec.ExpectSP() || !dec.ExpectAtom(&item) || !dec.ExpectSP() {
+	options := imap.StoreOptions{}
+	if !dec.ExpectSP() || !dec.ExpectNumSet(numKind.wire(), &numSet) || !dec.ExpectSP() {
+		return dec.Err()
+	}
+	conditional, err := readStoreModifiers(dec, &options) // sluice: CONDSTORE
+	if err != nil {
+		return err
+	}
+	if !dec.ExpectAtom(&item) || !dec.ExpectSP() {
 		return dec.Err()
 	}
 	var flags []imap.Flag
@@ -68,8 +76,17 @@ func (c *Conn) handleStore(dec *imapwire.Decoder, numKind NumKind) error {
 		return err
 	}
 
+	if conditional {
+		if err := c.enableCondStore(); err != nil {
+			return err
+		}
+		if options.UnchangedSince == 0 {
+			// RFC 7162 section 3.1.3: UNCHANGEDSINCE 0 always fails,
+			// and the zero value means "no condition" to the session.
+			return ModifiedError(numSet)
+		}
+	}
 	w := &FetchWriter{conn: c}
-	options := imap.StoreOptions{}
 	return c.session.Store(w, numSet, &imap.StoreFlags{
 		Op:     op,
 		Silent: silent,

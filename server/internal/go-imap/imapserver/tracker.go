@@ -97,8 +97,30 @@ func (t *MailboxTracker) QueueMessageFlags(seqNum uint32, uid imap.UID, flags []
 	}}, source)
 }
 
+// QueueExpungeUID queues a new EXPUNGE update and keeps the UID, which a
+// session with QRESYNC enabled reports as VANISHED (sluice).
+func (t *MailboxTracker) QueueExpungeUID(seqNum uint32, uid imap.UID) {
+	if seqNum == 0 {
+		panic("invalid sequence number")
+	}
+	t.queueUpdate(&trackerUpdate{expunge: seqNum, expungeUID: uid}, nil)
+}
+
+// QueueMessageFlagsModSeq queues a new FETCH FLAGS update with the
+// message's modification sequence, which a session with CONDSTORE enabled
+// receives as MODSEQ (sluice).
+func (t *MailboxTracker) QueueMessageFlagsModSeq(seqNum uint32, uid imap.UID, flags []imap.Flag, modSeq uint64, source *SessionTracker) {
+	t.queueUpdate(&trackerUpdate{fetch: &trackerUpdateFetch{
+		seqNum: seqNum,
+		uid:    uid,
+		flags:  flags,
+		modSeq: modSeq,
+	}}, source)
+}
+
 type trackerUpdate struct {
 	expunge      uint32
+	expungeUID   imap.UID // sluice
 	numMessages  uint32
 	mailboxFlags []imap.Flag
 	fetch        *trackerUpdateFetch
@@ -108,6 +130,7 @@ type trackerUpdateFetch struct {
 	seqNum uint32
 	uid    imap.UID
 	flags  []imap.Flag
+	modSeq uint64 // sluice
 }
 
 // SessionTracker tracks the state of a mailbox for an IMAP client.
@@ -172,13 +195,13 @@ func (t *SessionTracker) Poll(w *UpdateWriter, allowExpunge bool) error {
 		var err error
 		switch {
 		case update.expunge != 0:
-			err = w.WriteExpunge(update.expunge)
+			err = w.writeExpungeUID(update.expunge, update.expungeUID)
 		case update.numMessages != 0:
 			err = w.WriteNumMessages(update.numMessages)
 		case update.mailboxFlags != nil:
 			err = w.WriteMailboxFlags(update.mailboxFlags)
 		case update.fetch != nil:
-			err = w.WriteMessageFlags(update.fetch.seqNum, update.fetch.uid, update.fetch.flags)
+			err = w.writeMessageFlagsModSeq(update.fetch.seqNum, update.fetch.uid, update.fetch.flags, update.fetch.modSeq)
 		default:
 			panic(fmt.Errorf("imapserver: unknown tracker update %#v", update))
 		}
