@@ -2,6 +2,9 @@ package imap
 
 import (
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -211,5 +214,43 @@ func TestMissingUIDs(t *testing.T) {
 		if got := missingUIDs(c.set, c.present, c.last).String(); got != c.want {
 			t.Errorf("missingUIDs(%v, %v, %d) = %q, want %q", c.set, c.present, c.last, got, c.want)
 		}
+	}
+}
+
+// imapflowDir is where .ci/run installs imapflow (npm ci of
+// testdata/imapflow); IMAPFLOW_DIR overrides it.
+func imapflowDir() string {
+	if d := os.Getenv("IMAPFLOW_DIR"); d != "" {
+		return d
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".cache", "sluice-node", "imapflow-2.10.2")
+}
+
+// TestImapflowCondStore: imapflow, a Node client that switches on
+// CONDSTORE and QRESYNC when offered, fetches with CHANGEDSINCE, stores
+// with UNCHANGEDSINCE, hears an expunge as VANISHED, and resynchronises a
+// second connection in its SELECT (testdata/imapflow/condstore.cjs).
+func TestImapflowCondStore(t *testing.T) {
+	node := needTool(t, "node")
+	dir := imapflowDir()
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "imapflow")); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("imapflow is required in CI (.ci/run installs it): %v", err)
+		}
+		t.Skipf("imapflow not installed in %s (see .ci/run)", dir)
+	}
+	ts := condstoreBox(t, 4)
+	const user = "alice@example.org"
+	host, port, _ := strings.Cut(ts.tls, ":")
+	cmd := exec.Command(node, "testdata/imapflow/condstore.cjs", host, port, ts.caFile, user, testUsers[user])
+	cmd.Env = append(os.Environ(), "IMAPFLOW_DIR="+dir)
+	out, err := cmd.CombinedOutput()
+	t.Logf("imapflow:\n%s", out)
+	if err != nil {
+		t.Fatalf("imapflow: %v", err)
+	}
+	if n := strings.Count(string(out), "ok "); n != 10 {
+		t.Errorf("%d steps passed, want 10", n)
 	}
 }
