@@ -64,7 +64,10 @@ func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
 	if err := s.tracker.Poll(w, allowExpunge); err != nil {
 		return err
 	}
-	return s.pollRecent(w)
+	if err := s.pollRecent(w); err != nil {
+		return err
+	}
+	return s.pollSearches(w)
 }
 
 // Idle streams changes until the client sends DONE. Deliveries through the

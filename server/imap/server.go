@@ -108,6 +108,7 @@ func New(opts Options) (*Server, error) {
 			imap.CapQuota:                 {},
 			imap.CapCondStore:             {},
 			imap.CapQResync:               {},
+			imap.Cap("CONTEXT=SEARCH"):    {},
 			imap.Cap("QUOTA=RES-STORAGE"): {},
 			imap.Cap("THREAD=" + imap.ThreadReferences):     {},
 			imap.Cap("THREAD=" + imap.ThreadOrderedSubject): {},

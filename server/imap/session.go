@@ -25,6 +25,8 @@ type session struct {
 	recent   imap.UIDSet     // the messages that are \Recent in this session (recent.go)
 	keywords map[string]bool // the keywords the client was told of (keywords.go)
 	kwModSeq uint64          // the mailbox's modseq when they were last checked
+	live     []*liveSearch   // searches with RETURN (UPDATE) (context.go)
+	liveAt   searchState     // the mailbox when they were last run
 }
 
 var (
@@ -68,7 +70,7 @@ func (s *session) Login(username, password string) error {
 func (s *session) Close() error {
 	if s.tracker != nil {
 		s.tracker.Close()
-		s.tracker, s.mbox, s.recent, s.keywords = nil, nil, nil, nil
+		s.tracker, s.mbox, s.recent, s.keywords, s.live = nil, nil, nil, nil, nil
 	}
 	return nil
 }

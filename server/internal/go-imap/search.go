@@ -14,6 +14,17 @@ type SearchOptions struct {
 	ReturnCount bool
 	// Requires IMAP4rev2 or SEARCHRES
 	ReturnSave bool
+
+	// sluice: CONTEXT=SEARCH (RFC 5267), server-only. ReturnPartial is a
+	// range of result positions, 1-based (negative: from the end, RFC
+	// 9394); ReturnUpdate asks for ADDTO/REMOVEFROM as the result changes.
+	ReturnPartial *SearchReturnPartial
+	ReturnUpdate  bool
+}
+
+// SearchReturnPartial is the PARTIAL return option's range (sluice).
+type SearchReturnPartial struct {
+	Low, High int32
 }
 
 // SearchCriteria is a criteria for the SEARCH command.

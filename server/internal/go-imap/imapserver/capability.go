@@ -109,6 +109,7 @@ func (c *Conn) availableCaps() []imap.Cap {
 			imap.Cap("THREAD=" + imap.ThreadReferences),
 			imap.CapCondStore, // condstore.go
 			imap.CapQResync,
+			imap.Cap("CONTEXT=SEARCH"), // context.go
 		})
 
 		if appendLimitSession, ok := c.session.(SessionAppendLimit); ok {

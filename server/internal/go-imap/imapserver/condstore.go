@@ -253,6 +253,13 @@ func hasModSeq(c *imap.SearchCriteria) bool {
 // writeExpungeUID writes EXPUNGE, or VANISHED when the client enabled
 // QRESYNC (RFC 7162 section 3.2.10) and the UID is known.
 func (w *UpdateWriter) writeExpungeUID(seqNum uint32, uid imap.UID) error {
+	if h, ok := w.conn.session.(SessionSearchUpdate); ok && w.allowExpunge {
+		// sluice: CONTEXT=SEARCH's REMOVEFROM names the message by the
+		// number it has until this expunge (context.go).
+		if err := h.Expunging(w, seqNum, uid); err != nil {
+			return err
+		}
+	}
 	if uid == 0 || !w.conn.enabledCap(imap.CapQResync) {
 		return w.WriteExpunge(seqNum)
 	}

@@ -284,6 +284,8 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 		err = c.handleSearch(tag, dec, numKind)
 	case "SORT", "UID SORT": // sluice: RFC 5256 (sort.go)
 		err = c.handleSort(tag, dec, numKind)
+	case "CANCELUPDATE": // sluice: RFC 5267 (context.go)
+		err = c.handleCancelUpdate(dec)
 	case "THREAD", "UID THREAD": // sluice: RFC 5256 (sort.go)
 		err = c.handleThread(dec, numKind)
 	case "GETQUOTA", "GETQUOTAROOT", "SETQUOTA": // sluice: RFC 9208 (quota.go)

@@ -81,13 +81,18 @@ func (c *Conn) handleSearch(tag string, dec *imapwire.Decoder, numKind NumKind) 
 	}
 
 	// If no return option is specified, ALL is assumed
-	if !options.ReturnMin && !options.ReturnMax && !options.ReturnAll && !options.ReturnCount {
+	if !options.ReturnMin && !options.ReturnMax && !options.ReturnAll && !options.ReturnCount && options.ReturnPartial == nil {
 		options.ReturnAll = true
 	}
 
 	data, err := c.session.Search(numKind, &criteria, &options)
 	if err != nil {
 		return err
+	}
+	if options.ReturnUpdate { // sluice: CONTEXT=SEARCH (context.go)
+		if err := c.watchSearch(tag, numKind, &criteria); err != nil {
+			return err
+		}
 	}
 
 	if c.enabled.Has(imap.CapIMAP4rev2) || extended {
@@ -121,6 +126,9 @@ func (c *Conn) writeESearch(tag string, data *imap.SearchData, options *imap.Sea
 	}
 	if options.ReturnCount {
 		enc.SP().Atom("COUNT").SP().Number(data.Count)
+	}
+	if options.ReturnPartial != nil { // sluice: CONTEXT=SEARCH (context.go)
+		writePartial(enc, options.ReturnPartial, data.All)
 	}
 	if data.ModSeq != 0 { // sluice: CONDSTORE
 		enc.SP().Atom("MODSEQ").SP().ModSeq(data.ModSeq)
@@ -188,6 +196,8 @@ func readSearchReturnOpts(dec *imapwire.Decoder, options *imap.SearchOptions) er
 			options.ReturnCount = true
 		case "SAVE":
 			options.ReturnSave = true
+		case "PARTIAL", "UPDATE", "CONTEXT": // sluice: CONTEXT=SEARCH (context.go)
+			return readContextReturnOpt(dec, strings.ToUpper(name), options)
 		default:
 			return newClientBugError("unknown SEARCH RETURN option")
 		}
