@@ -92,7 +92,7 @@ func TestMoveWithinMailbox(t *testing.T) {
 }
 
 // dialRawTLS is dialRaw on the implicit-TLS listener, logged in as user.
-func dialRawTLS(t *testing.T, ts *testServer, user string) *rawConn {
+func dialRawTLS(t testing.TB, ts *testServer, user string) *rawConn {
 	t.Helper()
 	c, err := tls.Dial("tcp", ts.tls, ts.clientTLS)
 	if err != nil {
@@ -109,7 +109,7 @@ func dialRawTLS(t *testing.T, ts *testServer, user string) *rawConn {
 }
 
 // session sends a command and returns its untagged lines and tagged reply.
-func (rc *rawConn) session(t *testing.T, tag, text string) ([]string, string) {
+func (rc *rawConn) session(t testing.TB, tag, text string) ([]string, string) {
 	t.Helper()
 	fmt.Fprintf(rc.c, "%s %s\r\n", tag, text)
 	var untagged []string

@@ -19,7 +19,7 @@ import (
 
 // condstoreBox delivers n messages to alice's INBOX and returns the
 // server.
-func condstoreBox(t *testing.T, n int) *testServer {
+func condstoreBox(t testing.TB, n int) *testServer {
 	t.Helper()
 	ts := newTestServer(t, Options{}, store.Options{})
 	for i := range n {
@@ -50,7 +50,7 @@ func number(t *testing.T, re *regexp.Regexp, lines ...string) uint64 {
 }
 
 // ok runs a command and fails the test unless it ends in OK.
-func (rc *rawConn) ok(t *testing.T, tag, text string) []string {
+func (rc *rawConn) ok(t testing.TB, tag, text string) []string {
 	t.Helper()
 	untagged, status := rc.session(t, tag, text)
 	if !strings.HasPrefix(status, tag+" OK") {
@@ -120,6 +120,10 @@ func TestCondStore(t *testing.T) {
 	found = a.ok(t, "5", fmt.Sprintf("UID SEARCH RETURN (COUNT) MODSEQ %d", h0+1))
 	if len(found) != 1 || !strings.HasSuffix(found[0], fmt.Sprintf("COUNT 2 MODSEQ %d", m2)) {
 		t.Errorf("ESEARCH MODSEQ: %q", found)
+	}
+	silent, status := a.session(t, "7", fmt.Sprintf(`STORE 3 (UNCHANGEDSINCE %d) +FLAGS.SILENT (\Answered)`, m2))
+	if !strings.HasPrefix(status, "7 OK") || len(silent) != 1 || strings.Contains(silent[0], "FLAGS") || number(t, reModSeq, silent...) <= m2 {
+		t.Errorf("conditional STORE .SILENT: %q %s, want FETCH with only UID and the new MODSEQ", silent, status)
 	}
 	if _, status := a.session(t, "6", "STORE 3 (UNCHANGEDSINCE 0) +FLAGS (\\Seen)"); !strings.HasPrefix(status, "6 OK [MODIFIED 3]") {
 		t.Errorf("UNCHANGEDSINCE 0 must fail every message: %s", status)

@@ -208,7 +208,9 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 	if err != nil {
 		return imapError(err)
 	}
-	if !flags.Silent {
+	// RFC 7162 section 3.1.3: a conditional STORE tells the new MODSEQs
+	// even when .SILENT, or the client's cache would be stale.
+	if conditional := options.UnchangedSince != 0; !flags.Silent || conditional {
 		var set imap.UIDSet
 		for _, t := range ts {
 			if !slices.Contains(modified, t.msg.UID) {
@@ -216,7 +218,7 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 			}
 		}
 		if len(set) > 0 {
-			o := &imap.FetchOptions{Flags: true, ModSeq: s.conn.CondStoreEnabled()}
+			o := &imap.FetchOptions{Flags: !flags.Silent, ModSeq: s.conn.CondStoreEnabled()}
 			if err := s.Fetch(w, set, o); err != nil {
 				return err
 			}

@@ -42,7 +42,7 @@ var testUsers = map[string]string{
 	"bob@example.org":   "bob-secret",
 }
 
-func newTestServer(t *testing.T, opts Options, so store.Options) *testServer {
+func newTestServer(t testing.TB, opts Options, so store.Options) *testServer {
 	t.Helper()
 	auth.HashCost = bcrypt.MinCost
 	data := t.TempDir()
@@ -68,7 +68,7 @@ func newTestServerAt(t *testing.T, data string) *testServer {
 	return startServer(t, data, accts, Options{}, store.Options{})
 }
 
-func startServer(t *testing.T, data string, accts *auth.Accounts, opts Options, so store.Options) *testServer {
+func startServer(t testing.TB, data string, accts *auth.Accounts, opts Options, so store.Options) *testServer {
 	t.Helper()
 	if opts.Store == nil {
 		so.Hostname = "test"
@@ -114,7 +114,7 @@ func startServer(t *testing.T, data string, accts *auth.Accounts, opts Options, 
 		caFile: caFile, clientTLS: &tls.Config{RootCAs: pool, ServerName: "localhost"}}
 }
 
-func selfSigned(t *testing.T) (tls.Certificate, []byte) {
+func selfSigned(t testing.TB) (tls.Certificate, []byte) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {

@@ -253,7 +253,7 @@ func dialRaw(t *testing.T, addr, local string) *rawConn {
 	return rc
 }
 
-func (rc *rawConn) line(t *testing.T) string {
+func (rc *rawConn) line(t testing.TB) string {
 	t.Helper()
 	l, err := rc.r.ReadString('\n')
 	if err != nil {
@@ -263,7 +263,7 @@ func (rc *rawConn) line(t *testing.T) string {
 }
 
 // cmd sends a command and returns the tagged reply.
-func (rc *rawConn) cmd(t *testing.T, tag, text string) string {
+func (rc *rawConn) cmd(t testing.TB, tag, text string) string {
 	t.Helper()
 	fmt.Fprintf(rc.c, "%s %s\r\n", tag, text)
 	for {

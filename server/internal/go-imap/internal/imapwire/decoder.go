@@ -392,6 +392,13 @@ func (dec *Decoder) Quoted(ptr *string) bool {
 		if ch == '"' {
 			break
 		}
+		if ch == '\r' || ch == '\n' {
+			// sluice: a quoted string ends at the line (RFC 3501 QUOTED-CHAR
+			// excludes CR and LF); reading on would swallow the next
+			// command and leave the client waiting for an answer.
+			dec.mustUnreadByte()
+			return false
+		}
 
 		if ch == '\\' {
 			ch, ok = dec.readByte()
