@@ -259,7 +259,14 @@ func (s *session) AppendMulti(name string, msgs []imapserver.AppendMessage) (*im
 		return nil, tryCreate(err)
 	}
 	var total int64
-	for _, msg := range msgs {
+	for i, msg := range msgs {
+		if msg.Parts != nil { // CATENATE (catenate.go)
+			b, err := s.catenate(msg.Parts)
+			if err != nil {
+				return nil, err
+			}
+			msgs[i].Data, msg.Data = b, b
+		}
 		if len(msg.Data) > int(s.srv.opts.AppendLimit) {
 			return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeTooBig, Text: "Message too large"}
 		}

@@ -109,6 +109,7 @@ func New(opts Options) (*Server, error) {
 			imap.CapCondStore:             {},
 			imap.CapQResync:               {},
 			imap.Cap("CONTEXT=SEARCH"):    {},
+			imap.CapCatenate:              {},
 			imap.Cap("QUOTA=RES-STORAGE"): {},
 			imap.Cap("THREAD=" + imap.ThreadReferences):     {},
 			imap.Cap("THREAD=" + imap.ThreadOrderedSubject): {},

@@ -46,9 +46,20 @@ func (c *Conn) handleAppend(tag string, dec *imapwire.Decoder) error {
 	}
 	options.Time = t
 
+	appendLimit := int64(defaultAppendLimit)
+	if appendLimitSession, ok := c.session.(SessionAppendLimit); ok {
+		appendLimit = int64(appendLimitSession.AppendLimit())
+	}
+
 	var dataExt string
 	if !dec.Special('~') && dec.Atom(&dataExt) { // ignore literal8 prefix if any for BINARY
 		switch strings.ToUpper(dataExt) {
+		case "CATENATE": // sluice: RFC 4469 (catenate.go)
+			multi, ok := c.session.(SessionMultiAppend)
+			if !ok || !c.server.options.caps().Has(imap.CapCatenate) {
+				return newClientBugError("CATENATE is not supported")
+			}
+			return c.handleCatenateAppend(tag, dec, multi, mailbox, &options, appendLimit)
 		case "UTF8":
 			// '~' is the literal8 prefix
 			if !dec.ExpectSP() || !dec.ExpectSpecial('(') || !dec.ExpectSpecial('~') {
@@ -62,11 +73,6 @@ func (c *Conn) handleAppend(tag string, dec *imapwire.Decoder) error {
 	lit, nonSync, err := dec.ExpectLiteralReader()
 	if err != nil {
 		return err
-	}
-
-	appendLimit := int64(defaultAppendLimit)
-	if appendLimitSession, ok := c.session.(SessionAppendLimit); ok {
-		appendLimit = int64(appendLimitSession.AppendLimit())
 	}
 
 	if lit.Size() > appendLimit {
@@ -128,9 +134,11 @@ func (c *Conn) writeAppendOK(tag string, data *imap.AppendData) error {
 
 // sluice: MULTIAPPEND (RFC 3502).
 
-// AppendMessage is one message of a MULTIAPPEND command.
+// AppendMessage is one message of a MULTIAPPEND command: Data, or for
+// CATENATE (catenate.go) the Parts to join.
 type AppendMessage struct {
 	Data    []byte
+	Parts   []CatenatePart
 	Options imap.AppendOptions
 }
 
@@ -194,6 +202,11 @@ func (c *Conn) handleMultiAppend(tag string, dec *imapwire.Decoder, session Sess
 		utf8Ext = false
 		var ext string
 		if !dec.Special('~') && dec.Atom(&ext) {
+			if strings.EqualFold(ext, "CATENATE") && c.server.options.caps().Has(imap.CapCatenate) {
+				// sluice: the rest of the command goes to the CATENATE
+				// reader, which takes literals too (catenate.go).
+				return newClientBugError("CATENATE after a literal message is not supported")
+			}
 			if !strings.EqualFold(ext, "UTF8") || !dec.ExpectSP() || !dec.ExpectSpecial('(') || !dec.ExpectSpecial('~') {
 				return newClientBugError("Unknown APPEND data extension")
 			}

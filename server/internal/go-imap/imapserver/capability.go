@@ -110,6 +110,7 @@ func (c *Conn) availableCaps() []imap.Cap {
 			imap.CapCondStore, // condstore.go
 			imap.CapQResync,
 			imap.Cap("CONTEXT=SEARCH"), // context.go
+			imap.CapCatenate,           // catenate.go
 		})
 
 		if appendLimitSession, ok := c.session.(SessionAppendLimit); ok {
