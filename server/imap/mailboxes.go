@@ -29,6 +29,9 @@ func (s *session) Create(name string, _ *imap.CreateOptions) error {
 func (s *session) Delete(name string) error { return imapError(s.acct.Delete(name)) }
 
 func (s *session) Rename(from, to string, _ *imap.RenameOptions) error {
+	if name, err := store.CleanName(from); err == nil && name == store.Inbox {
+		return imapError(s.acct.RenameInbox(to))
+	}
 	return imapError(s.acct.Rename(from, to))
 }
 
