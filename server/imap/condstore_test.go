@@ -258,3 +258,39 @@ func TestImapflowCondStore(t *testing.T) {
 		t.Errorf("%d steps passed, want 10", n)
 	}
 }
+
+// TestModSeqSurvivesRestart: MODSEQs live in the index, so a client's
+// saved HIGHESTMODSEQ stays meaningful across a restart, and later
+// changes never reuse a MODSEQ given out before it.
+func TestModSeqSurvivesRestart(t *testing.T) {
+	ts := condstoreBox(t, 3)
+	state := func() (uint64, []string) {
+		t.Helper()
+		rc := dialRawTLS(t, ts, "alice@example.org")
+		h := number(t, reHighest, rc.ok(t, "s", "SELECT INBOX (CONDSTORE)")...)
+		lines := rc.ok(t, "m", "FETCH 1:* (UID MODSEQ)")
+		rc.c.Close()
+		return h, lines
+	}
+	h0, _ := state()
+	rc := dialRawTLS(t, ts, "alice@example.org")
+	rc.ok(t, "s", "SELECT INBOX")
+	rc.ok(t, "f", `STORE 2 +FLAGS (\Flagged)`)
+	rc.c.Close()
+	h1, before := state()
+	if h1 <= h0 {
+		t.Fatalf("HIGHESTMODSEQ %d did not rise above %d after STORE", h1, h0)
+	}
+	ts.srv.Close()
+	ts.store.Close()
+	*ts = *newTestServerAt(t, ts.data)
+	h2, after := state()
+	if h2 != h1 || !slices.Equal(after, before) {
+		t.Fatalf("after restart: HIGHESTMODSEQ %d %q, want %d %q", h2, after, h1, before)
+	}
+	rc = dialRawTLS(t, ts, "alice@example.org")
+	rc.ok(t, "s", "SELECT INBOX (CONDSTORE)")
+	if m := number(t, reModSeq, rc.ok(t, "f", `STORE 1 +FLAGS (\Seen)`)...); m <= h1 {
+		t.Errorf("MODSEQ %d after restart reuses one given out before (highest was %d)", m, h1)
+	}
+}

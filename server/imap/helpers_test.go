@@ -59,7 +59,7 @@ func newTestServer(t testing.TB, opts Options, so store.Options) *testServer {
 }
 
 // newTestServerAt starts a server again on an existing data directory.
-func newTestServerAt(t *testing.T, data string) *testServer {
+func newTestServerAt(t testing.TB, data string) *testServer {
 	t.Helper()
 	accts, err := auth.Open(data)
 	if err != nil {
