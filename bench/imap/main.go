@@ -43,6 +43,7 @@ func main() {
 	appends := flag.Int("appends", 1000, "5 KB messages APPENDed one by one")
 	stressSecs := flag.Int("stress", 30, "seconds of imaptest stress mode per server (0: skip)")
 	imaptestBin := flag.String("imaptest", defaultImaptest(), "imaptest binary (.ci/run builds it)")
+	flag.BoolVar(&appendNagle, "append-nagle", true, "APPEND over a client socket with Nagle's algorithm on (a C client's default)")
 	noDovecot := flag.Bool("no-dovecot", false, "measure sluice alone")
 	flag.Parse()
 	if *corpus == "" && !*synthetic {

@@ -160,11 +160,14 @@ func warmRows(addr string, rounds int) ([]row, error) {
 	return rows, nil
 }
 
+// appendNagle is the -append-nagle flag.
+var appendNagle = true
+
 // appendRun APPENDs n copies of msg one after another (each waits for its
 // tagged OK, as a client moving mail does) into a fresh mailbox, over a
 // socket with Nagle's algorithm on.
 func appendRun(addr string, msg []byte, n int) (time.Duration, error) {
-	c, err := dial(addr, true)
+	c, err := dial(addr, appendNagle)
 	if err != nil {
 		return 0, err
 	}

@@ -100,7 +100,11 @@ func printTable(w io.Writer, servers []*server, res []result, n, size, appends, 
 	c, d = dur(func(r result) (time.Duration, string, error) {
 		return r.appendD.Round(time.Millisecond), "", r.appendErr
 	})
-	line(fmt.Sprintf("APPEND %d x 5 KB, Nagle on", appends), c, d, false)
+	nagle := "on"
+	if !appendNagle {
+		nagle = "off"
+	}
+	line(fmt.Sprintf("APPEND %d x 5 KB, Nagle %s", appends, nagle), c, d, false)
 	if stressSecs > 0 {
 		var cells []string
 		var ds []time.Duration
