@@ -17,6 +17,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -45,13 +46,26 @@ func main() {
 	imaptestBin := flag.String("imaptest", defaultImaptest(), "imaptest binary (.ci/run builds it)")
 	flag.BoolVar(&appendNagle, "append-nagle", true, "APPEND over a client socket with Nagle's algorithm on (a C client's default)")
 	noDovecot := flag.Bool("no-dovecot", false, "measure sluice alone")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (sluice's server runs in this process) to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench/imap:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if *corpus == "" && !*synthetic {
 		fmt.Fprintln(os.Stderr, "usage: imap (-corpus DIR | -synthetic) [-n N] [-rounds R] [-appends N] [-stress SECS] [-no-dovecot]")
 		os.Exit(2)
 	}
 	if err := run(*corpus, *n, *rounds, *appends, *stressSecs, *imaptestBin, !*noDovecot); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/imap:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
