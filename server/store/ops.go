@@ -101,7 +101,7 @@ func (m *Mailbox) SetFlags(uids []uint32, op FlagOp, flags []string, source *ima
 			continue
 		}
 		c.sub = "cur"
-		if err := os.Rename(m.Path(msg), m.Path(&c)); err != nil {
+		if err := renameMessage(m.Path(msg), m.Path(&c)); err != nil {
 			if errors.Is(err, os.ErrNotExist) {
 				continue // gone from outside; the next full sync expunges it
 			}
