@@ -1,7 +1,10 @@
-// Command imap benchmarks sluice's IMAP server on a large mailbox: it
-// delivers n messages of the SpamAssassin corpus into one INBOX through the
-// store, starts the server on loopback, and times what a mail client does
-// when it opens the mailbox, with go-imap's client over TLS.
+// Command imap benchmarks sluice's IMAP server beside Dovecot on the same
+// large mailbox: it delivers n messages (the SpamAssassin corpus, or
+// synthetic 5 KB messages) into sluice's store and into a Maildir that a
+// throw-away Dovecot serves, then times, over implicit TLS on loopback with
+// go-imap's client, what a mail client does on both servers and prints one
+// table with a sluice/Dovecot ratio column. Last, imaptest's stress mode
+// runs against each.
 package main
 
 import (
@@ -14,13 +17,13 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/goccy/go-yaml"
 
 	"github.com/sluicemail/sluice/server/auth"
 	"github.com/sluicemail/sluice/server/config"
@@ -35,153 +38,220 @@ const (
 
 func main() {
 	corpus := flag.String("corpus", "", "SpamAssassin corpus data directory (from bench/corpus.sh)")
+	synthetic := flag.Bool("synthetic", false, "use synthetic 5 KB messages instead of the corpus")
 	n := flag.Int("n", 10000, "messages in the mailbox")
-	rounds := flag.Int("rounds", 5, "repetitions of each timed step (the median is reported)")
+	rounds := flag.Int("rounds", 3, "repetitions of each warm step (the median is reported)")
+	appends := flag.Int("appends", 1000, "5 KB messages APPENDed one by one")
+	stressSecs := flag.Int("stress", 30, "seconds of imaptest stress mode per server (0: skip)")
+	imaptestBin := flag.String("imaptest", defaultImaptest(), "imaptest binary (.ci/run builds it)")
+	flag.BoolVar(&appendNagle, "append-nagle", true, "APPEND over a client socket with Nagle's algorithm on (a C client's default)")
+	noDovecot := flag.Bool("no-dovecot", false, "measure sluice alone")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (sluice's server runs in this process) to this file")
 	flag.Parse()
-	if *corpus == "" {
-		fmt.Fprintln(os.Stderr, "usage: imap -corpus DIR [-n N] [-rounds R]")
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench/imap:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if *corpus == "" && !*synthetic {
+		fmt.Fprintln(os.Stderr, "usage: imap (-corpus DIR | -synthetic) [-n N] [-rounds R] [-appends N] [-stress SECS] [-no-dovecot]")
 		os.Exit(2)
 	}
-	if err := run(*corpus, *n, *rounds); err != nil {
+	if err := run(*corpus, *n, *rounds, *appends, *stressSecs, *imaptestBin, !*noDovecot); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/imap:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
 
-func run(corpus string, n, rounds int) error {
-	msgs, err := loadCorpus(corpus, n)
+// server is one side of the table: where it listens and how to restart it
+// (for the cold open from the index on disk).
+type server struct {
+	name    string
+	addr    string
+	restart func() error
+	stop    func()
+}
+
+// result is one server's column.
+type result struct {
+	first, restarted time.Duration
+	warm             []row
+	appendD          time.Duration
+	appendErr        error
+	stress           stressResult
+}
+
+func run(corpus string, n, rounds, appends, stressSecs int, imaptestBin string, withDovecot bool) error {
+	var msgs [][]byte
+	var err error
+	if corpus != "" {
+		msgs, err = loadCorpus(corpus, n)
+	} else {
+		msgs = synthesize(n)
+	}
 	if err != nil {
 		return err
 	}
-	data, err := os.MkdirTemp("", "sluice-bench-imap")
+	tmp, err := os.MkdirTemp("", "sluice-bench-imap")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(data)
+	if os.Getenv("BENCH_KEEP") == "" {
+		os.Chmod(tmp, 0o755) // Dovecot's auth and mail processes run as nobody
+		defer os.RemoveAll(tmp)
+	} else {
+		fmt.Fprintln(os.Stderr, "keeping", tmp)
+	}
+	certPEM, keyPEM, err := config.SelfSigned("localhost")
+	if err != nil {
+		return err
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return err
+	}
+	date := func(i int) time.Time {
+		return time.Date(2002, 8, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Minute)
+	}
+
+	sl, hash, err := startSluice(filepath.Join(tmp, "sluice"), msgs, date, cert)
+	if err != nil {
+		return err
+	}
+	defer sl.stop()
+	servers := []*server{sl}
+	if withDovecot {
+		dv, err := startDovecot(filepath.Join(tmp, "dovecot"), msgs, date, hash, certPEM, keyPEM)
+		if err != nil {
+			return err
+		}
+		defer dv.stop()
+		servers = append(servers, dv)
+	}
+	mbox := filepath.Join(tmp, "stress.mbox")
+	if err := writeMbox(mbox, msgs[:min(len(msgs), 1000)]); err != nil {
+		return err
+	}
+	appendMsg := synthesize(1)[0]
+
+	results := make([]result, len(servers))
+	for i, s := range servers {
+		r := &results[i]
+		fmt.Fprintf(os.Stderr, "%s: cold open...\n", s.name)
+		if r.first, err = coldOpen(s.addr); err != nil {
+			return fmt.Errorf("%s: first open: %w", s.name, err)
+		}
+		if err := s.restart(); err != nil {
+			return fmt.Errorf("%s: restart: %w", s.name, err)
+		}
+		if r.restarted, err = coldOpen(s.addr); err != nil {
+			return fmt.Errorf("%s: open after restart: %w", s.name, err)
+		}
+		fmt.Fprintf(os.Stderr, "%s: warm steps...\n", s.name)
+		if r.warm, err = warmRows(s.addr, rounds); err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+		fmt.Fprintf(os.Stderr, "%s: %d APPENDs...\n", s.name, appends)
+		r.appendD, r.appendErr = appendRun(s.addr, appendMsg, appends)
+		if stressSecs > 0 {
+			fmt.Fprintf(os.Stderr, "%s: imaptest stress %d s...\n", s.name, stressSecs)
+			r.stress = stress(imaptestBin, s.addr, mbox, stressSecs)
+		}
+	}
+	printTable(os.Stdout, servers, results, len(msgs), totalSize(msgs), appends, stressSecs)
+	return nil
+}
+
+// startSluice delivers msgs through the store (as the queue does) and
+// serves them; it returns the bcrypt hash it stored for the user, so that
+// Dovecot checks the same scheme.
+func startSluice(data string, msgs [][]byte, date func(int) time.Time, cert tls.Certificate) (*server, string, error) {
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		return nil, "", err
+	}
 	accts, err := auth.Open(data)
 	if err != nil {
-		return err
+		return nil, "", err
 	}
 	if err := accts.AddUser(user, password); err != nil {
-		return err
+		return nil, "", err
+	}
+	hash, err := storedHash(accts.Path())
+	if err != nil {
+		return nil, "", err
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	st, err := store.Open(data, store.Options{Logger: quiet})
 	if err != nil {
+		return nil, "", err
+	}
+	d := deliver(st, msgs, date)
+	fmt.Fprintf(os.Stderr, "sluice: delivered %d messages (%.1f MB) in %v\n", len(msgs), float64(totalSize(msgs))/1e6, d.Round(time.Millisecond))
+	s := &server{name: "sluice"}
+	var srv *sluiceimap.Server
+	listen := func() error {
+		var err error
+		srv, s.addr, err = serve(st, accts, quiet, cert)
 		return err
 	}
-	d := deliver(st, msgs)
-	fmt.Printf("delivered %d messages (%.1f MB) in %v: %.0f msgs/s with fsync, 8 goroutines\n",
-		len(msgs), float64(totalSize(msgs))/1e6, d.Round(time.Millisecond), float64(len(msgs))/d.Seconds())
-
-	// The first login indexes the Maildir (reads every file once).
-	srv, addr, err := serve(st, accts, quiet)
-	if err != nil {
-		return err
+	s.stop = func() {
+		srv.Close()
+		st.Close()
 	}
-	c, err := dial(addr)
-	if err != nil {
-		return err
-	}
-	t0 := time.Now()
-	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
-		return err
-	}
-	fmt.Printf("first SELECT, indexing %d new messages:  %v\n", len(msgs), time.Since(t0).Round(time.Millisecond))
-	c.Close()
-	srv.Close()
-	st.Close()
-
-	// A restart: the index is read from disk, the directory rescanned.
-	if st, err = store.Open(data, store.Options{Logger: quiet}); err != nil {
-		return err
-	}
-	defer st.Close()
-	if srv, addr, err = serve(st, accts, quiet); err != nil {
-		return err
-	}
-	defer srv.Close()
-	if c, err = dial(addr); err != nil {
-		return err
-	}
-	defer c.Close()
-	t0 = time.Now()
-	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
-		return err
-	}
-	fmt.Printf("SELECT after restart (index from disk): %v\n", time.Since(t0).Round(time.Millisecond))
-
-	var sel, fetchAll, search, searchFrom, sortDate, body []time.Duration
-	var fetched, hits, fromHits int
-	sortErr := error(nil)
-	var bodyLen int
-	for r := 0; r < rounds; r++ {
-		c.Unselect().Wait()
-		t := time.Now()
-		if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+	s.restart = func() error {
+		s.stop()
+		var err error
+		if st, err = store.Open(data, store.Options{Logger: quiet}); err != nil {
 			return err
 		}
-		sel = append(sel, time.Since(t))
-		t = time.Now()
-		all, err := c.Fetch(imap.SeqSet{{Start: 1, Stop: 0}}, &imap.FetchOptions{Flags: true, Envelope: true, RFC822Size: true}).Collect()
-		if err != nil {
-			return err
-		}
-		fetchAll = append(fetchAll, time.Since(t))
-		fetched = len(all)
-		t = time.Now()
-		res, err := c.UIDSearch(&imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: "Subject", Value: "mortgage"}}}, nil).Wait()
-		if err != nil {
-			return err
-		}
-		search = append(search, time.Since(t))
-		hits = len(res.AllUIDs())
-		t = time.Now()
-		res, err = c.Search(&imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: "From", Value: "john"}}}, nil).Wait()
-		if err != nil {
-			return err
-		}
-		searchFrom = append(searchFrom, time.Since(t))
-		fromHits = len(res.AllSeqNums())
-		t = time.Now()
-		if _, err := c.Sort(&imapclient.SortOptions{SearchCriteria: &imap.SearchCriteria{},
-			SortCriteria: []imapclient.SortCriterion{{Key: imapclient.SortKeyDate}}}).Wait(); err != nil {
-			sortErr = err
-		}
-		sortDate = append(sortDate, time.Since(t))
-		t = time.Now()
-		one, err := c.Fetch(imap.SeqSetNum(uint32(len(all)/2)), &imap.FetchOptions{BodySection: []*imap.FetchItemBodySection{{Peek: true}}}).Collect()
-		if err != nil || len(one) != 1 {
-			return fmt.Errorf("fetch BODY[]: %v", err)
-		}
-		body = append(body, time.Since(t))
-		for _, b := range one[0].BodySection {
-			bodyLen = len(b.Bytes)
-		}
+		return listen()
 	}
-	fmt.Printf("SELECT INBOX (%d messages):                 %v\n", fetched, median(sel))
-	fmt.Printf("FETCH 1:* (FLAGS ENVELOPE RFC822.SIZE):      %v\n", median(fetchAll))
-	fmt.Printf("UID SEARCH HEADER Subject \"mortgage\":       %v (%d hits)\n", median(search), hits)
-	fmt.Printf("SEARCH FROM \"john\":                         %v (%d hits)\n", median(searchFrom), fromHits)
-	if sortErr != nil {
-		fmt.Printf("SORT (DATE) ALL:                            not supported (%v)\n", sortErr)
-	} else {
-		fmt.Printf("SORT (DATE) ALL:                            %v\n", median(sortDate))
-	}
-	fmt.Printf("FETCH one message BODY.PEEK[] (%d bytes):   %v\n", bodyLen, median(body))
-	total := median(sel) + median(fetchAll)
-	verdict := "met"
-	if total >= time.Second {
-		verdict = "MISSED"
-	}
-	fmt.Printf("SELECT + full-envelope FETCH:                %v (target < 1s: %s)\n", total, verdict)
-	return nil
+	return s, hash, listen()
 }
 
-func median(d []time.Duration) time.Duration {
-	s := append([]time.Duration(nil), d...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[len(s)/2].Round(100 * time.Microsecond)
+// storedHash reads the user's password hash from the accounts file.
+func storedHash(path string) (string, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	var f struct {
+		Users map[string]struct {
+			Password string `yaml:"password"`
+		} `yaml:"users"`
+	}
+	if err := yaml.Unmarshal(raw, &f); err != nil {
+		return "", err
+	}
+	h := f.Users[user].Password
+	if h == "" {
+		return "", fmt.Errorf("no hash for %s in %s", user, path)
+	}
+	return h, nil
+}
+
+func startDovecot(dir string, msgs [][]byte, date func(int) time.Time, hash string, certPEM, keyPEM []byte) (*server, error) {
+	d, err := newDovecot(dir, user, hash, certPEM, keyPEM)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeMaildir(d.maildir(user), msgs, date); err != nil {
+		return nil, err
+	}
+	if err := d.start(); err != nil {
+		return nil, err
+	}
+	return &server{name: "Dovecot", addr: d.addr, stop: d.stop, restart: func() error {
+		d.stop()
+		return d.start()
+	}}, nil
 }
 
 // loadCorpus reads up to n messages, cycling through the corpus groups,
@@ -217,11 +287,10 @@ func totalSize(msgs [][]byte) int {
 }
 
 // deliver stores every message through the store, as the queue does.
-func deliver(st *store.Store, msgs [][]byte) time.Duration {
+func deliver(st *store.Store, msgs [][]byte, date func(int) time.Time) time.Duration {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	start := time.Now()
-	base := time.Date(2002, 8, 1, 0, 0, 0, 0, time.UTC)
 	for w := 0; w < 8; w++ {
 		wg.Add(1)
 		go func() {
@@ -231,7 +300,7 @@ func deliver(st *store.Store, msgs [][]byte) time.Duration {
 				if i >= len(msgs) {
 					return
 				}
-				if err := st.Deliver(user, "INBOX", msgs[i], "", base.Add(time.Duration(i)*time.Minute)); err != nil {
+				if err := st.Deliver(user, "INBOX", msgs[i], "", date(i)); err != nil {
 					panic(err)
 				}
 			}
@@ -241,15 +310,7 @@ func deliver(st *store.Store, msgs [][]byte) time.Duration {
 	return time.Since(start)
 }
 
-func serve(st *store.Store, accts *auth.Accounts, log *slog.Logger) (*sluiceimap.Server, string, error) {
-	certPEM, keyPEM, err := config.SelfSigned("localhost")
-	if err != nil {
-		return nil, "", err
-	}
-	cert, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		return nil, "", err
-	}
+func serve(st *store.Store, accts *auth.Accounts, log *slog.Logger, cert tls.Certificate) (*sluiceimap.Server, string, error) {
 	srv, err := sluiceimap.New(sluiceimap.Options{Store: st, Auth: accts, Logger: log,
 		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}})
 	if err != nil {
@@ -261,12 +322,4 @@ func serve(st *store.Store, accts *auth.Accounts, log *slog.Logger) (*sluiceimap
 	}
 	go srv.ServeTLS(ln)
 	return srv, ln.Addr().String(), nil
-}
-
-func dial(addr string) (*imapclient.Client, error) {
-	c, err := imapclient.DialTLS(addr, &imapclient.Options{TLSConfig: &tls.Config{InsecureSkipVerify: true}})
-	if err != nil {
-		return nil, err
-	}
-	return c, c.Login(user, password).Wait()
 }

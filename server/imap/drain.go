@@ -49,7 +49,7 @@ func (l *trackedListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	tc := &trackedConn{Conn: c, t: l.t}
+	tc := &trackedConn{Conn: quickAck(c), t: l.t}
 	l.t.mu.Lock()
 	l.t.conns[tc] = struct{}{}
 	l.t.mu.Unlock()

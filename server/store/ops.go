@@ -115,7 +115,7 @@ func (m *Mailbox) SetFlagsUnchangedSince(uids []uint32, op FlagOp, flags []strin
 			continue
 		}
 		c.sub = "cur"
-		if err := os.Rename(m.Path(msg), m.Path(&c)); err != nil {
+		if err := renameMessage(m.Path(msg), m.Path(&c)); err != nil {
 			if errors.Is(err, os.ErrNotExist) {
 				continue // gone from outside; the next full sync expunges it
 			}

@@ -183,7 +183,7 @@ func (m *Mailbox) apply(disk map[string]diskFile, full bool) error {
 func (m *Mailbox) indexFile(f diskFile) (*Message, error) {
 	if f.sub == "new" {
 		to := f.base + infoSep + f.flags
-		if err := os.Rename(filepath.Join(m.dir, "new", f.name), filepath.Join(m.dir, "cur", to)); err == nil {
+		if err := renameMessage(filepath.Join(m.dir, "new", f.name), filepath.Join(m.dir, "cur", to)); err == nil {
 			f.sub, f.name = "cur", to
 		}
 	}

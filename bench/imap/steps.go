@@ -1,0 +1,202 @@
+package main
+
+import (
+	"crypto/tls"
+	"fmt"
+	"net"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+)
+
+// dial opens an implicit-TLS session and logs in. With nagle the client
+// socket keeps the kernel's default (Nagle's algorithm on), as a C client
+// that never sets TCP_NODELAY has; Go's dialer turns it off otherwise.
+func dial(addr string, nagle bool) (*imapclient.Client, error) {
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	if nagle {
+		if err := conn.(*net.TCPConn).SetNoDelay(false); err != nil {
+			conn.Close()
+			return nil, err
+		}
+	}
+	tc := tls.Client(conn, &tls.Config{InsecureSkipVerify: true, ServerName: "localhost"})
+	if err := tc.Handshake(); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	c := imapclient.New(tc, nil)
+	if err := c.WaitGreeting(); err != nil {
+		c.Close()
+		return nil, err
+	}
+	if err := c.Login(user, password).Wait(); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// coldOpen is what a client does when it opens the mailbox: connect, TLS,
+// LOGIN, SELECT INBOX and FETCH the newest 50 envelopes (the first screen).
+func coldOpen(addr string) (time.Duration, error) {
+	t := time.Now()
+	c, err := dial(addr, false)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	sel, err := c.Select("INBOX", nil).Wait()
+	if err != nil {
+		return 0, err
+	}
+	from := uint32(1)
+	if sel.NumMessages > 50 {
+		from = sel.NumMessages - 49
+	}
+	if _, err := c.Fetch(imap.SeqSet{{Start: from, Stop: sel.NumMessages}}, &imap.FetchOptions{Flags: true, Envelope: true, RFC822Size: true}).Collect(); err != nil {
+		return 0, err
+	}
+	return time.Since(t), nil
+}
+
+// row is one timed step: its median over the rounds and a note (hit
+// counts) to check that both servers did the same work.
+type row struct {
+	name string
+	d    time.Duration
+	note string
+	err  error
+}
+
+// warmRows times each step of a session on the open mailbox, rounds times.
+func warmRows(addr string, rounds int) ([]row, error) {
+	c, err := dial(addr, false)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		return nil, err
+	}
+	seen := &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagSeen}}
+	unseen := &imap.StoreFlags{Op: imap.StoreFlagsDel, Flags: []imap.Flag{imap.FlagSeen}, Silent: true}
+	steps := []struct {
+		name string
+		run  func() (string, error)
+		undo func() error // untimed, after the step: puts the mailbox back
+	}{
+		{name: "warm SELECT INBOX", run: func() (string, error) {
+			if err := c.Unselect().Wait(); err != nil {
+				return "", err
+			}
+			sel, err := c.Select("INBOX", nil).Wait()
+			if err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("%d msgs", sel.NumMessages), nil
+		}},
+		{name: "FETCH 1:* (FLAGS ENVELOPE RFC822.SIZE)", run: func() (string, error) {
+			all, err := c.Fetch(imap.SeqSet{{Start: 1, Stop: 0}}, &imap.FetchOptions{Flags: true, Envelope: true, RFC822Size: true}).Collect()
+			return fmt.Sprintf("%d msgs", len(all)), err
+		}},
+		{name: `UID SEARCH HEADER Subject "mortgage"`, run: func() (string, error) {
+			res, err := c.UIDSearch(&imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: "Subject", Value: "mortgage"}}}, nil).Wait()
+			if err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("%d hits", len(res.AllUIDs())), nil
+		}},
+		{name: `SEARCH FROM "john"`, run: func() (string, error) {
+			res, err := c.Search(&imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: "From", Value: "john"}}}, nil).Wait()
+			if err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("%d hits", len(res.AllSeqNums())), nil
+		}},
+		{name: "SORT (DATE) UTF-8 ALL", run: func() (string, error) {
+			res, err := c.Sort(&imapclient.SortOptions{SearchCriteria: &imap.SearchCriteria{},
+				SortCriteria: []imapclient.SortCriterion{{Key: imapclient.SortKeyDate}}}).Wait()
+			return fmt.Sprintf("%d msgs", len(res)), err
+		}},
+		{name: "FETCH 1:100 BODY.PEEK[]", run: func() (string, error) {
+			msgs, err := c.Fetch(imap.SeqSet{{Start: 1, Stop: 100}}, &imap.FetchOptions{BodySection: []*imap.FetchItemBodySection{{Peek: true}}}).Collect()
+			n := 0
+			for _, m := range msgs {
+				for _, b := range m.BodySection {
+					n += len(b.Bytes)
+				}
+			}
+			return fmt.Sprintf("%d KB", n/1024), err
+		}},
+		{name: `STORE 1:* +FLAGS (\Seen)`, run: func() (string, error) {
+			res, err := c.Store(imap.SeqSet{{Start: 1, Stop: 0}}, seen, nil).Collect()
+			return fmt.Sprintf("%d msgs", len(res)), err
+		}, undo: func() error {
+			return c.Store(imap.SeqSet{{Start: 1, Stop: 0}}, unseen, nil).Close()
+		}},
+	}
+	var rows []row
+	for _, s := range steps {
+		var ds []time.Duration
+		r := row{name: s.name}
+		for i := 0; i < rounds && r.err == nil; i++ {
+			t := time.Now()
+			r.note, r.err = s.run()
+			ds = append(ds, time.Since(t))
+			if s.undo != nil && r.err == nil {
+				r.err = s.undo()
+			}
+		}
+		r.d = median(ds)
+		rows = append(rows, r)
+	}
+	return rows, nil
+}
+
+// appendNagle is the -append-nagle flag.
+var appendNagle = true
+
+// appendRun APPENDs n copies of msg one after another (each waits for its
+// tagged OK, as a client moving mail does) into a fresh mailbox, over a
+// socket with Nagle's algorithm on.
+func appendRun(addr string, msg []byte, n int) (time.Duration, error) {
+	c, err := dial(addr, appendNagle)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	box := "Append" + strings.ReplaceAll(time.Now().Format("150405.000"), ".", "")
+	if err := c.Create(box, nil).Wait(); err != nil {
+		return 0, err
+	}
+	t := time.Now()
+	for i := 0; i < n; i++ {
+		cmd := c.Append(box, int64(len(msg)), nil)
+		if _, err := cmd.Write(msg); err != nil {
+			return 0, err
+		}
+		if err := cmd.Close(); err != nil {
+			return 0, err
+		}
+		if _, err := cmd.Wait(); err != nil {
+			return 0, err
+		}
+	}
+	return time.Since(t), nil
+}
+
+func median(d []time.Duration) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2].Round(100 * time.Microsecond)
+}
