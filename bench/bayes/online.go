@@ -179,7 +179,7 @@ var learners = map[string]func() *bayes.Model{
 // parseLR reads a learner named "lr:key=value,...": the stage's default
 // regression with the named settings changed. Keys: w (the Fisher
 // log-odds' weight), r (rate), up (the cap towards spam, "none" for no
-// cap), grams, bytes, tokens (0 or 1). "lr:w=0" is the regression alone.
+// cap), grams, bytes, tokens (0 or 1), norm (0 or 1: features worth 1/√n). "lr:w=0" is the regression alone.
 func parseLR(spec string) (*bayes.Model, error) {
 	o := bayes.DefaultLR
 	for _, kv := range strings.Split(spec, ",") {
@@ -203,6 +203,8 @@ func parseLR(spec string) (*bayes.Model, error) {
 			o.Bytes, err = strconv.Atoi(v)
 		case "tokens":
 			o.Tokens = v == "1"
+		case "norm":
+			o.Norm = v == "1"
 		default:
 			err = fmt.Errorf("unknown key %q", k)
 		}
