@@ -179,9 +179,9 @@ var learners = map[string]func() *bayes.Model{
 // parseLR reads a learner named "lr:key=value,...": the stage's default
 // regression with the named settings changed. Keys: w (the Fisher
 // log-odds' weight), r (rate), up (the cap towards spam, "none" for no
-// cap), grams, bytes, tokens (0 or 1). "lr:w=0" is the regression alone.
+// cap), grams, bytes, tokens (0 or 1), norm (0 or 1: features worth 1/√n); and the counts' scorer's s, clues, minstrength, esf (Params). "lr:w=0" is the regression alone.
 func parseLR(spec string) (*bayes.Model, error) {
-	o := bayes.DefaultLR
+	o, p := bayes.DefaultLR, bayes.DefaultParams
 	for _, kv := range strings.Split(spec, ",") {
 		k, v, _ := strings.Cut(kv, "=")
 		var err error
@@ -203,6 +203,17 @@ func parseLR(spec string) (*bayes.Model, error) {
 			o.Bytes, err = strconv.Atoi(v)
 		case "tokens":
 			o.Tokens = v == "1"
+		case "norm":
+			o.Norm = v == "1"
+		case "s":
+			p.Strength, err = strconv.ParseFloat(v, 64)
+		case "clues":
+			p.MaxClues, err = strconv.Atoi(v)
+		case "minstrength":
+			p.MinStrength, err = strconv.ParseFloat(v, 64)
+		case "esf":
+			p.SpamESF, err = strconv.ParseFloat(v, 64)
+			p.HamESF = p.SpamESF
 		default:
 			err = fmt.Errorf("unknown key %q", k)
 		}
@@ -210,7 +221,7 @@ func parseLR(spec string) (*bayes.Model, error) {
 			return nil, fmt.Errorf("-learner lr:%s: %v", spec, err)
 		}
 	}
-	return bayes.NewModelLR(bayes.NewMemoryStore(), bayes.DefaultOptions, bayes.DefaultParams, o), nil
+	return bayes.NewModelLR(bayes.NewMemoryStore(), bayes.DefaultOptions, p, o), nil
 }
 
 func makeModel(name string) (*bayes.Model, error) {

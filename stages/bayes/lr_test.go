@@ -3,6 +3,7 @@ package bayes
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -177,4 +178,40 @@ func FuzzDecodeModel(f *testing.F) {
 			t.Fatalf("a table of %d weights", len(st.w))
 		}
 	})
+}
+
+// TestLRStepIndependentOfLength: with features worth 1/√n, one learn moves
+// the learnt message's own margin by Rate × (truth − score), however many
+// features it has; unnormalised, a message twice as long moves its margin
+// about twice as far.
+func TestLRStepIndependentOfLength(t *testing.T) {
+	short := synthMessage(true, 8000)
+	long := append([]byte(nil), short...)
+	for i := range 200 {
+		long = append(long, fmt.Sprintf("\nline %d of a much longer body, word%d", i, i*7919)...)
+	}
+	moved := func(o LROptions, raw []byte) (got, want float64) {
+		m := NewModelLR(NewMemoryStore(), DefaultOptions, DefaultParams, o)
+		if err := train(m, 0, 10); err != nil {
+			t.Fatal(err)
+		}
+		before := margin(t, m, raw)
+		if _, err := m.Learn(raw, Spam); err != nil {
+			t.Fatal(err)
+		}
+		return margin(t, m, raw) - before, o.Rate * (1 - sigmoid(before))
+	}
+	for _, raw := range [][]byte{short, long} {
+		got, want := moved(DefaultLR, raw)
+		if math.Abs(got-want) > 1e-3*math.Max(1, want) {
+			t.Errorf("normalised: a %d-byte message's margin moved %v, want Rate×(1−p) = %v", len(raw), got, want)
+		}
+	}
+	plain := DefaultLR
+	plain.Norm, plain.Rate = false, 0.01
+	gs, ws := moved(plain, short)
+	gl, wl := moved(plain, long)
+	if gl/wl < 1.5*gs/ws {
+		t.Errorf("unnormalised: the long message moved %v×Rate×(1−p), the short %v×; want the long one to move further", gl/wl, gs/ws)
+	}
 }

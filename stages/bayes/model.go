@@ -110,7 +110,7 @@ func (m *Model) Learn(raw []byte, class Class) (learnt bool, err error) {
 	if m.lr.On {
 		// Logistic regression's gradient step: the further the
 		// regression's own score is from the truth, the larger.
-		margin, err := m.store.Margin(c.Features)
+		sum, err := m.store.Margin(c.Features)
 		if err != nil {
 			return false, fmt.Errorf("bayes weights: %w", err)
 		}
@@ -118,7 +118,7 @@ func (m *Model) Learn(raw []byte, class Class) (learnt bool, err error) {
 		if class == Spam {
 			y = 1
 		}
-		c.Step = float32(m.lr.Rate * (y - sigmoid(margin)))
+		c.Step = float32(m.lr.step(sum, len(c.Features), y))
 	}
 	return m.store.Apply(c)
 }
@@ -142,17 +142,18 @@ func (m *Model) Correct(raw []byte, class Class) (learnt bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	margin, err := m.store.Margin(c.Features)
+	sum, err := m.store.Margin(c.Features)
 	if err != nil {
 		return false, fmt.Errorf("bayes weights: %w", err)
 	}
-	step := -m.lr.Rate * sigmoid(margin)
+	step := m.lr.step(sum, len(c.Features), 0)
 	// The combined log-odds after a step d on each of the message's n
-	// features is z + n·d; take the step that lands on the target if it
-	// is the larger.
-	if n := float64(len(c.Features)); n > 0 {
-		z := m.lr.join(margin, res.Fisher)
-		step = min(step, (logit(correctHam)-z)/n)
+	// features (each worth s) is z + n·d·s; take the step that lands on
+	// the target if it is the larger.
+	if n := len(c.Features); n > 0 {
+		s := m.lr.scale(n)
+		z := m.lr.join(sum*s, res.Fisher)
+		step = min(step, (logit(correctHam)-z)/(float64(n)*s))
 	}
 	c.Step = float32(step)
 	return m.store.Apply(c)
@@ -200,10 +201,12 @@ func (m *Model) Classify(msg *engine.Message) (Result, error) {
 	if err != nil || !m.lr.On {
 		return res, err
 	}
-	margin, err := m.store.Margin(m.lr.features(msg.Raw, toks))
+	feats := m.lr.features(msg.Raw, toks)
+	sum, err := m.store.Margin(feats)
 	if err != nil {
 		return res, fmt.Errorf("bayes weights: %w", err)
 	}
+	margin := sum * m.lr.scale(len(feats))
 	// The two learners join in log-odds. With no weights learnt yet (a
 	// model from before the regression) the score is Fisher's alone.
 	res.Margin = margin
