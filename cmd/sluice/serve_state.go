@@ -5,11 +5,12 @@ import (
 	"time"
 
 	"github.com/sluicemail/sluice/server/state"
+	"github.com/sluicemail/sluice/stages/bayes"
 )
 
-// openState opens the state of rate limits, greylisting and auth bans:
-// Redis when the config names one (shared by every node that does), else
-// a file in the data directory. A Redis that is down at start is logged,
+// openState opens the state of rate limits, greylisting, auth bans and
+// Bayes token counts: Redis when the config names one (shared by every
+// node that does), else files in the data directory. A Redis that is down at start is logged,
 // not fatal: its users see temperror until it answers.
 func (in *instance) openState() error {
 	r := in.cfg.State.Redis
@@ -34,12 +35,15 @@ func (in *instance) openState() error {
 		in.log.Info("state: redis", "addr", r.Addr, "db", r.DB)
 	}
 	in.state = rs
-	return nil
+	// The Bayes token counts go to the same Redis, so that a correction
+	// on one node helps every node (the weights stay in the data dir).
+	return bayes.ShareCounts(in.cfg.Data, rs.Client(), r.Timeout.D())
 }
 
 // closeState closes the state after everything that uses it has stopped.
 func (in *instance) closeState() {
 	if in.state != nil {
+		bayes.StopSharing(in.cfg.Data)
 		in.state.Close()
 	}
 }

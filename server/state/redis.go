@@ -67,6 +67,10 @@ func OpenRedis(o RedisOptions) *Redis {
 	return &Redis{c: c, now: time.Now}
 }
 
+// Client returns the connection pool, for the other users of the shared
+// Redis (the Bayes token counts: stages/bayes.ShareCounts).
+func (r *Redis) Client() *redis.Client { return r.c }
+
 // Close closes the connections.
 func (r *Redis) Close() error { return r.c.Close() }
 
