@@ -116,8 +116,14 @@ func TestRedisStoreDownFailsFastAndRecovers(t *testing.T) {
 	}
 	mr.Close()
 	start := time.Now()
-	if err := st.Run(t.Context(), in()); err == nil {
+	down := in()
+	err := st.Run(t.Context(), down)
+	if err == nil {
 		t.Fatal("classified with Redis down")
+	}
+	st.Fail(down.Facts, err) // as the engine does
+	if f := down.Facts.Bayes; f.Result != "temperror" || f.Spam != 0.5 {
+		t.Errorf("facts with Redis down: %+v", f)
 	}
 	if _, err := m.Learn(synthMessage(true, 51), Spam); err == nil {
 		t.Fatal("learnt with Redis down")
@@ -132,7 +138,7 @@ func TestRedisStoreDownFailsFastAndRecovers(t *testing.T) {
 	if err := st.Run(t.Context(), x); err != nil {
 		t.Fatalf("after Redis came back: %v", err)
 	}
-	if !x.Facts.Bayes.Trained || x.Facts.Bayes.Spam <= 0.5 {
+	if f := x.Facts.Bayes; !f.Trained || f.Spam <= 0.5 || f.Result != "ok" {
 		t.Errorf("after Redis came back: %+v", x.Facts.Bayes)
 	}
 }

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/alicebob/miniredis/v2"
+)
+
+// With --config naming a Redis, `sluice train` teaches the shared counts
+// every node reads (not the node's file), and --stats reads them back.
+func TestTrainConfigTrainsSharedCounts(t *testing.T) {
+	mr := miniredis.RunT(t)
+	spamDir, _, hamMbox := trainFixture(t)
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "sluice.yaml")
+	os.WriteFile(conf, fmt.Appendf(nil, "hostname: mx.example.net\ndomains: [example.net]\ndata: data\nstate: {redis: {addr: %q}}\n", mr.Addr()), 0o644)
+	code, out, errOut := trainCmd(t, "--config", conf, "--spam", spamDir, "--ham", hamMbox)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "counts: on Redis") || !strings.Contains(out, "spam: 4 messages") {
+		t.Errorf("output:\n%s", out)
+	}
+	if n := mr.HGet("sluice:bayes:{bayes.model}:counts", "#s"); n != "4" {
+		t.Errorf("spam learnt on Redis: %q, want 4", n)
+	}
+	if n := mr.HGet("sluice:bayes:{bayes.model}:counts", "#h"); n != "3" {
+		t.Errorf("ham learnt on Redis: %q, want 3", n)
+	}
+	// Another node's --stats, with its own data directory, sees them.
+	conf2 := filepath.Join(t.TempDir(), "sluice.yaml")
+	os.WriteFile(conf2, fmt.Appendf(nil, "hostname: mx2.example.net\ndomains: [example.net]\ndata: data\nstate: {redis: {addr: %q}}\n", mr.Addr()), 0o644)
+	code, out, _ = trainCmd(t, "--config", conf2, "--stats")
+	if code != 0 || !strings.Contains(out, "spam: 4 messages") || !strings.Contains(out, "ham:  3 messages") {
+		t.Errorf("--stats on the other node, exit %d:\n%s", code, out)
+	}
+	// Redis gone: a clear error, not a hang or an empty model.
+	mr.Close()
+	code, _, errOut = trainCmd(t, "--config", conf2, "--spam", spamDir)
+	if code == 0 || !strings.Contains(errOut, "redis") {
+		t.Errorf("training with Redis down: exit %d, %q", code, errOut)
+	}
+}
