@@ -25,10 +25,10 @@ func TestTrainConfigTrainsSharedCounts(t *testing.T) {
 	if !strings.Contains(out, "counts: on Redis") || !strings.Contains(out, "spam: 4 messages") {
 		t.Errorf("output:\n%s", out)
 	}
-	if n := mr.HGet("sluice:bayes:{bayes.model}:counts", "#s"); n != "4" {
+	if n := mr.HGet("sluice:bayes:{bayes.model}:totals", "spam"); n != "4" {
 		t.Errorf("spam learnt on Redis: %q, want 4", n)
 	}
-	if n := mr.HGet("sluice:bayes:{bayes.model}:counts", "#h"); n != "3" {
+	if n := mr.HGet("sluice:bayes:{bayes.model}:totals", "ham"); n != "3" {
 		t.Errorf("ham learnt on Redis: %q, want 3", n)
 	}
 	// Another node's --stats, with its own data directory, sees them.

@@ -60,8 +60,9 @@ func TestRedisStoreSharedAcrossNodes(t *testing.T) {
 	if err != nil || st.Spam+st.Ham+st.SpamTokens+st.HamTokens != 0 || st.Tokenizer != TokenizerVersion {
 		t.Fatalf("after unlearning everything: %+v, %v", st, err)
 	}
-	if f, err := mr.HKeys("sluice:bayes:{bayes.model}:counts"); err != nil || len(f) > 5 {
-		t.Errorf("fields left in the counts hash: %q, %v; tokens at zero must be deleted", f, err)
+	if mr.Exists("sluice:bayes:{bayes.model}:counts") {
+		f, _ := mr.HKeys("sluice:bayes:{bayes.model}:counts")
+		t.Errorf("fields left in the counts hash: %q; tokens at zero must be deleted", f)
 	}
 }
 
