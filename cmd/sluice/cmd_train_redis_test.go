@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/alicebob/miniredis/v2"
+
+	"github.com/sluicemail/sluice/server/state/redistest"
 )
 
 // With --config naming a Redis, `sluice train` teaches the shared counts
@@ -43,5 +45,19 @@ func TestTrainConfigTrainsSharedCounts(t *testing.T) {
 	code, _, errOut = trainCmd(t, "--config", conf2, "--spam", spamDir)
 	if code == 0 || !strings.Contains(errOut, "redis") {
 		t.Errorf("training with Redis down: exit %d, %q", code, errOut)
+	}
+}
+
+// state.redis.tls reaches a redis-server that speaks only TLS, verified
+// with ca_file for server_name: the config's TLS settings are wired.
+func TestTrainConfigRedisTLS(t *testing.T) {
+	srv := redistest.StartTLS(t)
+	spamDir, _, hamMbox := trainFixture(t)
+	conf := filepath.Join(t.TempDir(), "sluice.yaml")
+	os.WriteFile(conf, fmt.Appendf(nil, "hostname: mx.example.net\ndomains: [example.net]\ndata: data\n"+
+		"state: {redis: {addr: %q, tls: true, ca_file: %q, server_name: %s}}\n", srv.Addr, srv.CAFile, srv.ServerName), 0o644)
+	code, out, errOut := trainCmd(t, "--config", conf, "--spam", spamDir, "--ham", hamMbox)
+	if code != 0 || !strings.Contains(out, "counts: on Redis") || !strings.Contains(out, "spam: 4 messages") {
+		t.Fatalf("exit %d: %s\n%s", code, out, errOut)
 	}
 }

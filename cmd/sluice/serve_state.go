@@ -46,7 +46,13 @@ func openRedis(r *config.Redis) (*state.Redis, error) {
 	if err != nil {
 		return nil, err
 	}
-	return state.OpenRedis(state.RedisOptions{Addr: r.Addr, Username: r.Username, Password: pass, DB: r.DB, Timeout: r.Timeout.D()}), nil
+	o := state.RedisOptions{Addr: r.Addr, Username: r.Username, Password: pass, DB: r.DB, Timeout: r.Timeout.D()}
+	if r.TLS {
+		if o.TLS, err = state.RedisTLS(r.Addr, r.CAFile, r.ServerName); err != nil {
+			return nil, err
+		}
+	}
+	return state.OpenRedis(o), nil
 }
 
 // closeState closes the state after everything that uses it has stopped.
