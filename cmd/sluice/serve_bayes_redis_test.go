@@ -24,6 +24,9 @@ rules:
     when: bayes.trained and bayes.spam >= 0.9
     action: junk
     headers: {X-Spam-Flag: "YES"}
+  - name: bayes-unavailable
+    when: bayes.result == "temperror"
+    headers: {X-Bayes: "temperror"}
 `
 
 // cryptoWords are a kind of spam neither node has seen in training.
@@ -121,5 +124,29 @@ func TestTwoNodesShareBayesOnRedis(t *testing.T) {
 	b.mailbox("alice@example.net", "INBOX", 1)
 	if !strings.Contains(junk, "Presale whitelist airdrop 3") {
 		t.Fatalf("node B junked another message:\n%s", junk)
+	}
+
+	// Redis killed: B still takes the next one (the stage fails within
+	// state.redis.timeout, bayes.result says temperror, the mail flows).
+	srv.Stop()
+	send(b, "launch@token4.example", 4)
+	inbox := b.mailbox("alice@example.net", "INBOX", 2)
+	down := ""
+	for _, m := range inbox {
+		if strings.Contains(m, "airdrop 4") {
+			down = m
+		}
+	}
+	if !strings.Contains(down, "X-Bayes: temperror") || strings.Contains(down, "X-Spam-Flag") {
+		t.Fatalf("with Redis down, the message in B's INBOX:\n%s", down)
+	}
+	// Back (empty: nothing was saved): learning and reading work again
+	// with nothing restarted.
+	srv.Restart()
+	if _, err := modelA.Learn([]byte(cryptoMessage("launch@token5.example", 5)), bayes.Spam); err != nil {
+		t.Fatalf("learning on A after Redis came back: %v", err)
+	}
+	if st, err := modelB.Stats(); err != nil || st.Spam != 1 {
+		t.Fatalf("B after Redis came back: %+v, %v", st, err)
 	}
 }
