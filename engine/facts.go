@@ -169,6 +169,7 @@ type BayesFacts struct {
 	Ham     float64  `expr:"ham" doc:"probability of ham, 0..1"`
 	Tokens  []string `expr:"tokens" doc:"the tokens that weighed most"`
 	Known   int      `expr:"known" doc:"how many of the message's tokens the model has seen (spam is 0.5 below the stage's min_tokens)"`
+	Result  string   `expr:"result" doc:"ok, or temperror when the model's counts could not be read (Redis down): spam is then 0.5"`
 }
 
 // SenderFacts say whether the sender is a known correspondent.

@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/sluicemail/sluice/engine/source"
+	"github.com/sluicemail/sluice/server/config"
 	"github.com/sluicemail/sluice/stages/bayes"
 )
 
@@ -23,10 +25,12 @@ func runTrain(args []string) int { return runTrainTo(args, os.Stdout, os.Stderr)
 
 // runTrainTo is runTrain with its output streams given, for tests.
 func runTrainTo(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("train", "--model PATH --spam PATH... --ham PATH... [--unlearn] | --model PATH --stats",
-		"Teach the Bayes model spam and ham from files, Maildirs or mbox files; learning a message twice counts once.")
+	fs := newFlags("train", "[--config FILE] [--model PATH] --spam PATH... --ham PATH... [--unlearn] | --model PATH --stats",
+		"Teach the Bayes model spam and ham from files, Maildirs or mbox files; learning a message twice counts once.\n"+
+			"With --config, the model is the server's (DATA/bayes.model), its counts on state.redis when that is set.")
 	var spam, ham multiFlag
-	model := fs.String("model", "sluice-data/bayes.model", "the model file")
+	model := fs.String("model", "", "the model file (default: DATA/bayes.model with --config, else sluice-data/bayes.model)")
+	confPath := fs.String("config", "", "the server's config: its data directory, and its Redis for the shared counts")
 	fs.Var(&spam, "spam", "spam to learn: files, Maildirs or mbox files (repeatable; several paths may follow)")
 	fs.Var(&ham, "ham", "ham to learn: files, Maildirs or mbox files (repeatable; several paths may follow)")
 	unlearn := fs.Bool("unlearn", false, "forget the messages given with --spam and --ham instead of learning them")
@@ -39,6 +43,12 @@ func runTrainTo(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "sluice train: unexpected argument %q (give paths after --spam or --ham)\n", fs.Arg(0))
 		return 2
 	}
+	closeShared, err := trainConfig(*confPath, model)
+	if err != nil {
+		fmt.Fprintln(stderr, "sluice train:", err)
+		return 1
+	}
+	defer closeShared()
 	m, err := bayes.OpenModel(*model)
 	if err != nil {
 		fmt.Fprintln(stderr, "sluice train:", err)
@@ -77,6 +87,37 @@ func runTrainTo(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return printStats(stdout, stderr, *model, m)
+}
+
+// trainConfig applies --config: the model defaults to the data
+// directory's, and with state.redis its counts are the shared ones, as
+// `sluice serve` reads them. The returned func closes the connection.
+func trainConfig(path string, model *string) (func(), error) {
+	if path == "" {
+		if *model == "" {
+			*model = "sluice-data/bayes.model"
+		}
+		return func() {}, nil
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if *model == "" {
+		*model = filepath.Join(cfg.Data, bayes.DefaultModelFile)
+	}
+	if cfg.State.Redis == nil {
+		return func() {}, nil
+	}
+	rs, err := openRedis(cfg.State.Redis)
+	if err != nil {
+		return nil, err
+	}
+	if err := bayes.ShareCounts(cfg.Data, rs.Client(), cfg.State.Redis.Timeout.D()); err != nil {
+		rs.Close()
+		return nil, err
+	}
+	return func() { bayes.StopSharing(cfg.Data); rs.Close() }, nil
 }
 
 // trainInterleaved learns (or unlearns) the spam and the ham interleaved
@@ -173,6 +214,9 @@ func printStats(w, stderr io.Writer, path string, m *bayes.Model) int {
 		return 1
 	}
 	fmt.Fprintf(w, "model %s (tokenizer version %d)\n", path, st.Tokenizer)
+	if _, shared := m.Store().(*bayes.RedisStore); shared {
+		fmt.Fprintln(w, "  counts: on Redis (state.redis), shared by every node")
+	}
 	fmt.Fprintf(w, "  spam: %d messages, %d tokens\n", st.Spam, st.SpamTokens)
 	fmt.Fprintf(w, "  ham:  %d messages, %d tokens\n", st.Ham, st.HamTokens)
 	if st.Tokenizer != bayes.TokenizerVersion {

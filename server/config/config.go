@@ -345,6 +345,7 @@ func (c *Config) resolve(base string) {
 	}
 	if c.State.Redis != nil {
 		abs(&c.State.Redis.PasswordFile)
+		abs(&c.State.Redis.CAFile)
 	}
 }
 

@@ -16,6 +16,9 @@ type Redis struct {
 	Username     string   `yaml:"username"`      // ACL user (Redis 6+); empty for the default user
 	DB           int      `yaml:"db"`            // database number; default 0
 	Timeout      Duration `yaml:"timeout"`       // per command, connect included; default 1s
+	TLS          bool     `yaml:"tls"`           // speak TLS to Redis (its tls-port)
+	CAFile       string   `yaml:"ca_file"`       // PEM CA certificates to verify it with; default the system's
+	ServerName   string   `yaml:"server_name"`   // name its certificate must hold; default the host of addr
 }
 
 func (c *Config) validateState() []fieldError {
@@ -32,6 +35,9 @@ func (c *Config) validateState() []fieldError {
 	}
 	if r.Timeout < 0 {
 		errs = append(errs, fieldError{"$.state.redis.timeout", "timeout must not be negative"})
+	}
+	if !r.TLS && (r.CAFile != "" || r.ServerName != "") {
+		errs = append(errs, fieldError{"$.state.redis.tls", "ca_file and server_name need tls: true"})
 	}
 	return errs
 }

@@ -18,6 +18,13 @@ func TestStateRedis(t *testing.T) {
 	if r == nil || r.Addr != "127.0.0.1:6379" || r.DB != 2 || r.PasswordFile != filepath.Join(base, "redis.pass") {
 		t.Fatalf("state.redis = %+v", r)
 	}
+	c, err = Parse([]byte("domains: [a.example]\nstate: {redis: {addr: 127.0.0.1:6380, tls: true, ca_file: ca.pem, server_name: redis.internal}}\n"), "t.yaml", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := c.State.Redis; !r.TLS || r.CAFile != filepath.Join(base, "ca.pem") || r.ServerName != "redis.internal" {
+		t.Fatalf("state.redis with tls = %+v", r)
+	}
 	if c, _ := Parse([]byte("domains: [a.example]\n"), "t.yaml", base); c.State.Redis != nil {
 		t.Fatal("no state block: want the embedded state (nil redis)")
 	}
@@ -25,6 +32,7 @@ func TestStateRedis(t *testing.T) {
 		{"state: {redis: {addr: nowhere}}", "state.redis.addr"},
 		{"state: {redis: {addr: 127.0.0.1:6379, db: 99}}", "state.redis.db"},
 		{"state: {redis: {adr: 127.0.0.1:6379}}", "adr"},
+		{"state: {redis: {addr: 127.0.0.1:6379, ca_file: ca.pem}}", "state.redis.tls"},
 	} {
 		_, err := Parse([]byte("domains: [a.example]\n"+tc.yaml+"\n"), "t.yaml", base)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

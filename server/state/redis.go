@@ -2,8 +2,11 @@ package state
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -20,6 +23,33 @@ type RedisOptions struct {
 	Password string        // "" for none
 	DB       int           // database number
 	Timeout  time.Duration // per command and per connect; default 1s
+	TLS      *tls.Config   // nil: plain TCP (RedisTLS builds one)
+}
+
+// RedisTLS returns the TLS settings to reach Redis at addr: its
+// certificate verified against the PEM CAs in caFile (the system's when
+// empty) for serverName (the host of addr when empty).
+func RedisTLS(addr, caFile, serverName string) (*tls.Config, error) {
+	if serverName == "" {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, fmt.Errorf("state: redis tls: %w", err)
+		}
+		serverName = host
+	}
+	c := &tls.Config{ServerName: serverName, MinVersion: tls.VersionTLS12}
+	if caFile == "" {
+		return c, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("state: redis tls: %w", err)
+	}
+	c.RootCAs = x509.NewCertPool()
+	if !c.RootCAs.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("state: redis tls: no PEM certificate in %s", caFile)
+	}
+	return c, nil
 }
 
 // RedisPassword reads a password file: its first line, without the
@@ -57,7 +87,7 @@ func OpenRedis(o RedisOptions) *Redis {
 		o.Timeout = time.Second
 	}
 	c := redis.NewClient(&redis.Options{
-		Addr: o.Addr, Username: o.Username, Password: o.Password, DB: o.DB,
+		Addr: o.Addr, Username: o.Username, Password: o.Password, DB: o.DB, TLSConfig: o.TLS,
 		DialTimeout: o.Timeout, ReadTimeout: o.Timeout, WriteTimeout: o.Timeout,
 		ContextTimeoutEnabled: true, MaxRetries: 1,
 		// No client-side identity call at connect (CLIENT SETINFO): older
@@ -66,6 +96,10 @@ func OpenRedis(o RedisOptions) *Redis {
 	})
 	return &Redis{c: c, now: time.Now}
 }
+
+// Client returns the connection pool, for the other users of the shared
+// Redis (the Bayes token counts: stages/bayes.ShareCounts).
+func (r *Redis) Client() *redis.Client { return r.c }
 
 // Close closes the connections.
 func (r *Redis) Close() error { return r.c.Close() }

@@ -299,38 +299,53 @@ func (s *FileStore) maybeReload() {
 }
 
 // reloadIfChanged reads the file again when its stamp changed, and replays
-// the changes applied here since the last load or save on top of it.
+// the changes applied here since the last load or save on top of it. When
+// a concurrent reload installed a model while this one read, it looks
+// again: that reload may have read an older file (it started before
+// another process's save), and Save, which relies on this to merge the
+// file under its lock, must not write over a file it never merged.
 func (s *FileStore) reloadIfChanged() error {
+	for {
+		done, err := s.reloadOnce()
+		if done || err != nil {
+			return err
+		}
+	}
+}
+
+// reloadOnce is one look at the file; done is false when another reload
+// got in first and the file must be looked at again.
+func (s *FileStore) reloadOnce() (done bool, err error) {
 	fi, err := os.Stat(s.path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+		return true, nil
 	}
 	if err != nil {
-		return fmt.Errorf("bayes model: %w", err)
+		return true, fmt.Errorf("bayes model: %w", err)
 	}
 	s.mu.RLock()
 	old, bad := s.stamp, s.badStamp
 	s.mu.RUnlock()
 	if now := stampOf(fi); now == old || now == bad {
-		return nil // unchanged, or the same broken file as last time
+		return true, nil // unchanged, or the same broken file as last time
 	}
 	st, stamp, err := readModel(s.path)
 	if err != nil {
 		s.mu.Lock()
 		s.badStamp = stampOf(fi)
 		s.mu.Unlock()
-		return err
+		return true, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.stamp != old {
-		return nil // a concurrent save or reload got there first
+		return false, nil
 	}
 	for _, c := range s.pending {
 		st.apply(c)
 	}
 	s.st, s.stamp = st, stamp
-	return nil
+	return true, nil
 }
 
 // EncodedSize returns the bytes the model file would take if saved now:

@@ -46,10 +46,12 @@ func NewModelLR(store Store, o Options, p Params, lr LROptions) *Model {
 var registry = struct {
 	sync.Mutex
 	models map[string]*Model
-}{models: map[string]*Model{}}
+	shared map[string]sharedDir // data directories whose counts are on Redis (shared.go)
+}{models: map[string]*Model{}, shared: map[string]sharedDir{}}
 
 // OpenModel returns the model kept in the file at path, creating an empty
-// one if the file does not exist yet. Every caller in the process that
+// one if the file does not exist yet (its counts on Redis when the file's
+// directory shares them: ShareCounts). Every caller in the process that
 // names the same file gets the same Model, so that the stage and the Junk
 // trainer see the same counts.
 func OpenModel(path string) (*Model, error) {
@@ -62,13 +64,13 @@ func OpenModel(path string) (*Model, error) {
 	if m := registry.models[abs]; m != nil {
 		return m, nil
 	}
-	fs, err := OpenFileStore(abs)
+	s, err := openStore(abs)
 	if err != nil {
 		return nil, err
 	}
-	m := NewModel(fs)
+	m := NewModel(s)
 	registry.models[abs] = m
-	if st, err := fs.Stats(); err == nil && st.Spam+st.Ham > 0 && st.Tokenizer != TokenizerVersion {
+	if st, err := s.Stats(); err == nil && st.Spam+st.Ham > 0 && st.Tokenizer != TokenizerVersion {
 		// Still usable: tokens it never saw weigh nothing. But the
 		// scores drift from what was measured, and unlearning subtracts
 		// tokens the message may not have added, so say so once.

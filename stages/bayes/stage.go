@@ -124,6 +124,7 @@ func (s *Stage) Run(ctx context.Context, in *engine.Input) error {
 		return err
 	}
 	f := &in.Facts.Bayes
+	f.Result = "ok"
 	f.Trained = res.NSpam >= s.minLearns && res.NHam >= s.minLearns
 	f.Known = res.Known
 	f.Spam, f.Ham = res.Spam, 1-res.Spam
@@ -143,7 +144,8 @@ func (s *Stage) Run(ctx context.Context, in *engine.Input) error {
 	return nil
 }
 
-// Fail implements engine.Stage: a failed classification decides nothing.
+// Fail implements engine.Stage: a failed classification (the counts on
+// Redis out of reach) decides nothing, and says so as DNS checks do.
 func (s *Stage) Fail(f *engine.Facts, err error) {
-	f.Bayes = engine.BayesFacts{Spam: 0.5, Ham: 0.5}
+	f.Bayes = engine.BayesFacts{Spam: 0.5, Ham: 0.5, Result: "temperror"}
 }

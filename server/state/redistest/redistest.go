@@ -4,6 +4,7 @@
 package redistest
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
@@ -17,9 +18,14 @@ import (
 // Server is one redis-server process with no persistence, owned by a test.
 type Server struct {
 	Addr string
-	t    testing.TB
-	bin  string
-	dir  string
+	// CAFile and ServerName verify a TLS server's certificate (StartTLS);
+	// empty for a plain one.
+	CAFile, ServerName string
+
+	t   testing.TB
+	bin string
+	dir string
+	tls *tlsFiles
 
 	mu  sync.Mutex
 	cmd *exec.Cmd
@@ -30,6 +36,18 @@ type Server struct {
 // skips elsewhere.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return start(t, false)
+}
+
+// StartTLS is Start with TLS only (its tls-port; no plain port), under a
+// certificate for ServerName signed by a throw-away CA in CAFile.
+func StartTLS(t testing.TB) *Server {
+	t.Helper()
+	return start(t, true)
+}
+
+func start(t testing.TB, withTLS bool) *Server {
+	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		if os.Getenv("CI") != "" {
@@ -38,6 +56,10 @@ func Start(t testing.TB) *Server {
 		t.Skipf("redis-server not installed: %v", err)
 	}
 	s := &Server{t: t, bin: bin, dir: t.TempDir(), Addr: "127.0.0.1:" + strconv.Itoa(freePort(t))}
+	if withTLS {
+		s.tls = writeTLSFiles(t, s.dir)
+		s.CAFile, s.ServerName = s.tls.ca, tlsServerName
+	}
 	s.start()
 	t.Cleanup(s.Stop)
 	return s
@@ -55,8 +77,14 @@ func freePort(t testing.TB) int {
 func (s *Server) start() {
 	s.t.Helper()
 	_, port, _ := net.SplitHostPort(s.Addr)
-	cmd := exec.Command(s.bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+	args := []string{"--port", port}
+	if s.tls != nil {
+		args = []string{"--port", "0", "--tls-port", port, "--tls-cert-file", s.tls.cert,
+			"--tls-key-file", s.tls.key, "--tls-ca-cert-file", s.tls.ca, "--tls-auth-clients", "no"}
+	}
+	args = append(args, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
 		"--dir", s.dir, "--daemonize", "no", "--loglevel", "warning")
+	cmd := exec.Command(s.bin, args...)
 	if err := cmd.Start(); err != nil {
 		s.t.Fatalf("redis-server: %v", err)
 	}
@@ -65,7 +93,7 @@ func (s *Server) start() {
 	s.mu.Unlock()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if err := ping(s.Addr); err == nil {
+		if err := s.ping(); err == nil {
 			return
 		} else if time.Now().After(deadline) {
 			s.t.Fatalf("redis-server on %s did not answer: %v", s.Addr, err)
@@ -75,8 +103,15 @@ func (s *Server) start() {
 }
 
 // ping speaks just enough RESP to know the server is up.
-func ping(addr string) error {
-	c, err := net.DialTimeout("tcp", addr, time.Second)
+func (s *Server) ping() error {
+	var c net.Conn
+	var err error
+	if s.tls != nil {
+		d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: time.Second}, Config: s.tls.client}
+		c, err = d.Dial("tcp", s.Addr)
+	} else {
+		c, err = net.DialTimeout("tcp", s.Addr, time.Second)
+	}
 	if err != nil {
 		return err
 	}
