@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -8,20 +9,29 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/sluicemail/sluice/rules"
 	"github.com/sluicemail/sluice/server/auth"
 	"github.com/sluicemail/sluice/server/migrate"
 )
 
 func init() { importers["postfix"] = runImportPostfix }
 
-const importPostfixUsage = `usage: sluice import postfix [--config FILE | --data DIR] DIR
+const importPostfixUsage = `usage: sluice import postfix [--config FILE | --data DIR] [--rules-out OUT] DIR
 
-Read a copy of the old server's /etc/postfix in DIR: main.cf and the
-virtual_alias_maps it names (paths under its config_directory are read
-from DIR) become sluice aliases and catch-alls. Every other setting sluice
-does not translate yet (access maps, header_checks, mynetworks, relayhost,
-message_size_limit, alias_maps) is printed with its line and what to do
-instead. Exit status 1 when an alias table or entry could not be imported.`
+Read a copy of the old server's /etc/postfix in DIR: main.cf and the maps
+it names (paths under its config_directory are read from DIR; other
+paths, such as /etc/aliases, from DIR when a file of that name is there).
+
+  virtual_alias_maps, alias_maps  become sluice aliases and catch-alls
+  access maps in smtpd_*_restrictions, mynetworks (with permit_mynetworks),
+  header_checks, body_checks      become OUT/postfix.yaml, a rule file whose
+                                  rules name their source file:line, and
+                                  OUT/postfix_test.yaml, a rule test per
+                                  source entry; both are checked here
+  relayhost, message_size_limit   are printed as sluice config settings
+
+Every line that could not be translated is printed with the reason. Exit
+status 1 when anything was not translated or a generated test fails.`
 
 // postfixAliasTypes are the table types whose source file is the
 // "key value" text postmap(1) reads.
@@ -32,6 +42,7 @@ func runImportPostfix(args []string, _ io.Reader, stdout, stderr io.Writer) int 
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprintln(stderr, importPostfixUsage+"\n\nflags:"); fs.PrintDefaults() }
 	data := dataDirFlags(fs)
+	out := fs.String("rules-out", "postfix-rules", "directory for the generated rule file and its tests")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return 2
@@ -75,10 +86,23 @@ func runImportPostfix(args []string, _ io.Reader, stdout, stderr io.Writer) int 
 			incomplete = true
 		}
 	}
-	for _, note := range migrate.PostfixUntranslated(cf) {
+	for _, t := range migrate.Tables(cf["alias_maps"].Value) {
+		if !importLocalAliases(accounts, cf, t, pos[0], stdout, stderr) {
+			incomplete = true
+		}
+	}
+	g := migrate.TranslatePostfix(cf, pos[0])
+	if !writePostfixRules(g, *out, filepath.Join(pos[0], "main.cf"), stdout, stderr) {
+		incomplete = true
+	}
+	for _, c := range g.Config {
+		fmt.Fprintln(stdout, "config:", c)
+	}
+	notes := append(g.Untranslated, migrate.PostfixUntranslated(cf)...)
+	for _, note := range notes {
 		fmt.Fprintln(stdout, note)
 	}
-	if incomplete {
+	if incomplete || len(notes) > 0 {
 		return 1
 	}
 	return 0
@@ -111,4 +135,89 @@ func importAliasTable(accounts *auth.Accounts, path string, stdout, stderr io.Wr
 		fmt.Fprintf(stdout, "alias %s -> %s (%s:%d)\n", e.Key, strings.Join(e.Targets, ", "), name, e.Line)
 	}
 	return ok
+}
+
+// importLocalAliases makes sluice aliases of an aliases(5) file: each
+// name at each domain of mydestination.
+func importLocalAliases(accounts *auth.Accounts, cf map[string]migrate.PostfixSetting, t migrate.PostfixTable, dir string, stdout, stderr io.Writer) bool {
+	line := cf["alias_maps"].Line
+	if !postfixAliasTypes[t.Type] {
+		fmt.Fprintf(stderr, "main.cf:%d: alias_maps %s:%s: not translated (%s tables: write the aliases with sluice user alias)\n", line, t.Type, t.Path, t.Type)
+		return false
+	}
+	domains := migrate.LocalDomains(cf)
+	if len(domains) == 0 {
+		fmt.Fprintf(stderr, "main.cf:%d: alias_maps: not translated (mydestination names no domain but localhost)\n", line)
+		return false
+	}
+	path := migrate.TablePath(t.Path, cf["config_directory"].Value, dir)
+	f, err := os.Open(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "main.cf:%d: alias_maps: %v\n", line, err)
+		return false
+	}
+	defer f.Close()
+	entries, bad, err := migrate.ParseAliases(f)
+	name := filepath.Base(path)
+	ok := err == nil && len(bad) == 0
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", path, err)
+	}
+	for _, b := range bad {
+		fmt.Fprintf(stderr, "%s:%d: skipped: %s\n", name, b.Line, b.Err)
+	}
+	for _, e := range entries {
+		for _, d := range domains {
+			targets, err := migrate.AliasTargets(e.Targets, d)
+			if err == nil {
+				err = accounts.SetAlias(e.Key+"@"+d, targets)
+			}
+			if err != nil {
+				ok = false
+				fmt.Fprintf(stderr, "%s:%d: %s: not translated (%v)\n", name, e.Line, e.Key, err)
+				break
+			}
+			fmt.Fprintf(stdout, "alias %s@%s -> %s (%s:%d)\n", e.Key, d, strings.Join(targets, ", "), name, e.Line)
+		}
+	}
+	return ok
+}
+
+// writePostfixRules writes the generated rule file and its tests to out,
+// then loads them and runs the tests as sluice test would; it reports
+// whether they load and every test passes.
+func writePostfixRules(g *migrate.GenRules, out, mainCF string, stdout, stderr io.Writer) bool {
+	header := fmt.Sprintf(`Generated by "sluice import postfix" from %s.
+Every list entry and rule names the Postfix file and line it comes from.
+Check: sluice rules lint %[2]s && sluice test %[2]s
+Use: copy postfix.yaml and postfix_test.yaml into the rules directory.
+Files of one pipeline run in name order, and an accept ends the rules:
+rename them (00-postfix.yaml) to run these checks before the others,
+as Postfix ran its restrictions before the content filter.`, mainCF, out)
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		fmt.Fprintln(stderr, "sluice import postfix:", err)
+		return false
+	}
+	ruleFile, testFile := filepath.Join(out, "postfix.yaml"), filepath.Join(out, "postfix_test.yaml")
+	for path, data := range map[string][]byte{ruleFile: g.RuleFile(header), testFile: g.TestFile(header)} {
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			fmt.Fprintln(stderr, "sluice import postfix:", err)
+			return false
+		}
+	}
+	fmt.Fprintf(stdout, "rules: wrote %s (%d lists, %d rules) and %s (%d tests)\n", ruleFile, len(g.Lists), len(g.Rules), testFile, len(g.Tests))
+	set, err := rules.Load(out, rules.Options{})
+	if err != nil {
+		fmt.Fprintf(stderr, "rules: the generated rules do not load: %v\n", err)
+		return false
+	}
+	failed := 0
+	for _, r := range set.RunTests(context.Background()) {
+		if !r.Passed() {
+			failed++
+			fmt.Fprintf(stderr, "rules: generated test %q fails: %s (rules fired: %s)\n", r.Case.Name, strings.Join(r.Failures, "; "), orNone(r.Verdict.Rules()))
+		}
+	}
+	fmt.Fprintf(stdout, "rules: %d of %d generated tests pass\n", len(set.Tests)-failed, len(set.Tests))
+	return failed == 0
 }

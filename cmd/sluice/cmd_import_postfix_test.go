@@ -11,10 +11,14 @@ import (
 )
 
 // TestImportPostfix reads a copy of /etc/postfix in real formats: the
-// virtual_alias_maps hash table becomes aliases and a catch-all that
-// deliver where Postfix delivered; the regexp table, a virtual alias
-// domain line, a line without target and every setting sluice does not
-// translate are each named, and the exit status says it is incomplete.
+// virtual_alias_maps hash table and /etc/aliases become aliases and a
+// catch-all that deliver where Postfix delivered; the access maps,
+// mynetworks and header and body checks become a rule file and rule
+// tests that `sluice rules lint` and `sluice test` pass; relayhost and
+// message_size_limit become config settings; the regexp alias table, a
+// virtual alias domain line, lines without target, untranslatable table
+// lines and settings are each named, and the exit status says it is
+// incomplete.
 func TestImportPostfix(t *testing.T) {
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "sluice.yaml")
@@ -29,28 +33,34 @@ func TestImportPostfix(t *testing.T) {
 		}
 	}
 	src, _ := filepath.Abs("../../server/migrate/testdata/postfix")
-	out, errOut, code := runIn(t, "", "import", "postfix", "--config", conf, src)
+	rulesOut := filepath.Join(dir, "postfix-rules")
+	out, errOut, code := runIn(t, "", "import", "postfix", "--config", conf, "--rules-out", rulesOut, src)
 	if code != 1 {
 		t.Fatalf("exit %d, want 1\n%s\n%s", code, out, errOut)
 	}
 	for _, want := range []string{"alias sales@example.org -> alice@example.org, bob@example.org (virtual:3)",
-		"alias @example.net -> alice@example.org (virtual:6)", "main.cf:33: header_checks = regexp:/etc/postfix/header_checks: not translated",
-		"main.cf:14: alias_maps"} {
+		"alias @example.net -> alice@example.org (virtual:6)", "alias postmaster@mail.example.org -> root@mail.example.org (aliases:2)",
+		"rules: wrote " + rulesOut + "/postfix.yaml (20 lists, 30 rules)", "rules: 30 of 30 generated tests pass",
+		"config: relay: {smarthost: {host: smtp.isp.example, port: 587}}", "config: limits: {message_size: 52428800}",
+		"header_checks:8: /viagra/ REJECT: not translated", "sender_access:12: unknown.example FILTER smtp:[127.0.0.1]:10025: not translated",
+		"main.cf:43: content_filter = smtp-amavis:[127.0.0.1]:10024: not translated"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, out)
 		}
 	}
 	for _, want := range []string{"virtual_alias_maps regexp:/etc/postfix/virtual_regexp: not translated",
-		"virtual:8: example.com: not translated (a virtual alias domain", "virtual:9: skipped: \"broken-line-without-target\" has no target"} {
+		"virtual:8: example.com: not translated (a virtual alias domain", "virtual:9: skipped: \"broken-line-without-target\" has no target",
+		"aliases:8: script: not translated (target |/usr/local/bin/handler is a command", "aliases:9: skipped: not a \"name: value\" line"} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errOut)
 		}
 	}
 	for rcpt, want := range map[string][]string{
-		"team@example.org":    {"alice@example.org", "carol@example.org"},
-		"info@example.org":    {"alice@example.org"},
-		"anyone@example.net":  {"alice@example.org"},
-		"forward@example.org": {"someone@elsewhere.example"},
+		"team@example.org":            {"alice@example.org", "carol@example.org"},
+		"info@example.org":            {"alice@example.org"},
+		"anyone@example.net":          {"alice@example.org"},
+		"forward@example.org":         {"someone@elsewhere.example"},
+		"postmaster@mail.example.org": {"alice@example.org"},
 	} {
 		got, ok := accts.Resolve(rcpt)
 		slices.Sort(got)
@@ -58,7 +68,13 @@ func TestImportPostfix(t *testing.T) {
 			t.Errorf("%s resolves to %v, want %v", rcpt, got, want)
 		}
 	}
-	if _, errOut, code := runIn(t, "", "import", "postfix", "--config", conf, dir); code != 1 || !strings.Contains(errOut, "main.cf: no such file") {
+	if out, errOut, code := runIn(t, "", "rules", "lint", rulesOut); code != 0 {
+		t.Errorf("rules lint: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if out, errOut, code := runIn(t, "", "test", rulesOut); code != 0 || !strings.Contains(out, "30 passed, 0 failed") {
+		t.Errorf("sluice test: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if _, errOut, code := runIn(t, "", "import", "postfix", "--config", conf, "--rules-out", rulesOut, dir); code != 1 || !strings.Contains(errOut, "main.cf: no such file") {
 		t.Errorf("no main.cf: exit %d %s", code, errOut)
 	}
 }
