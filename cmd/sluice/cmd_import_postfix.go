@@ -29,6 +29,7 @@ paths, such as /etc/aliases, from DIR when a file of that name is there).
                                   OUT/postfix_test.yaml, a rule test per
                                   source entry; both are checked here
   relayhost, message_size_limit   are printed as sluice config settings
+  reject_unauth_destination, ...  are printed as built in: sluice does them
 
 Every line that could not be translated is printed with the reason. Exit
 status 1 when anything was not translated or a generated test fails.`
@@ -94,6 +95,9 @@ func runImportPostfix(args []string, _ io.Reader, stdout, stderr io.Writer) int 
 	g := migrate.TranslatePostfix(cf, pos[0])
 	if !writePostfixRules(g, *out, filepath.Join(pos[0], "main.cf"), stdout, stderr) {
 		incomplete = true
+	}
+	for _, c := range g.Covered {
+		fmt.Fprintln(stdout, "built in:", c)
 	}
 	for _, c := range g.Config {
 		fmt.Fprintln(stdout, "config:", c)

@@ -1,11 +1,16 @@
 package main
 
 import (
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
+
+	gosmtp "github.com/emersion/go-smtp"
 
 	"github.com/sluicemail/sluice/server/auth"
 )
@@ -76,5 +81,96 @@ func TestImportPostfix(t *testing.T) {
 	}
 	if _, errOut, code := runIn(t, "", "import", "postfix", "--config", conf, "--rules-out", rulesOut, dir); code != 1 || !strings.Contains(errOut, "main.cf: no such file") {
 		t.Errorf("no main.cf: exit %d %s", code, errOut)
+	}
+}
+
+// TestImportPostfixServe runs the rules `sluice import postfix` wrote in
+// the real server: a message whose Subject matches a header_checks
+// REJECT is refused after DATA with that entry's text, a sender on the
+// access map is refused at RCPT, and ordinary mail is accepted.
+func TestImportPostfixServe(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "etc-postfix")
+	os.MkdirAll(src, 0o755)
+	for name, text := range map[string]string{
+		"main.cf": "# main.cf of the old server\nsmtpd_recipient_restrictions = permit_sasl_authenticated,\n" +
+			"    check_sender_access hash:/etc/postfix/sender_access,\n    reject_unauth_destination\n" +
+			"header_checks = regexp:/etc/postfix/header_checks\n",
+		"sender_access": "# access(5)\nspammer@bad.example   REJECT Go away\n",
+		"header_checks": "# header_checks(5)\n/^Subject:.*cheap (pills|watches)/   REJECT Spam is not welcome here\n",
+	} {
+		os.WriteFile(filepath.Join(src, name), []byte(text), 0o644)
+	}
+	os.WriteFile(filepath.Join(dir, "test.zone"), []byte("$ORIGIN .\n$TTL 300\n"), 0o644)
+	conf := filepath.Join(dir, "sluice.yaml")
+	os.WriteFile(conf, []byte(`hostname: mx.example.org
+domains: [example.org]
+data: data
+rules: rules
+listen: {smtp: "127.0.0.1:0"}
+dns: {zonefile: test.zone}
+`), 0o644)
+	accts, err := auth.Open(filepath.Join(dir, "data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := accts.AddUser("alice@example.org", "password1"); err != nil {
+		t.Fatal(err)
+	}
+	if out, errOut, code := runIn(t, "", "import", "postfix", "--config", conf, "--rules-out", filepath.Join(dir, "rules"), src); code != 0 ||
+		!strings.Contains(out, "rules: 2 of 2 generated tests pass") || !strings.Contains(out, "built in: main.cf:2: smtpd_recipient_restrictions: reject_unauth_destination") {
+		t.Fatalf("import postfix: exit %d\n%s\n%s", code, out, errOut)
+	}
+	cmd := exec.Command(sluiceBin(t), "serve", "--config", conf)
+	stdout, _ := cmd.StdoutPipe()
+	var stderr lockedBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("server stderr:\n%s", stderr.String())
+		}
+	}()
+	banner := readBanner(t, stdout)
+	m := regexp.MustCompile(`smtp\s+(127\.0\.0\.1:\d+)`).FindStringSubmatch(banner)
+	if m == nil {
+		t.Fatalf("no smtp listener in banner:\n%s", banner)
+	}
+	send := func(from, subject string) error {
+		c, err := gosmtp.Dial(m[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if err := c.Hello("mail.example.net"); err != nil {
+			return err
+		}
+		if err := c.Mail(from, nil); err != nil {
+			return err
+		}
+		if err := c.Rcpt("alice@example.org", nil); err != nil {
+			return err
+		}
+		w, err := c.Data()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "From: %s\r\nTo: alice@example.org\r\nSubject: %s\r\nDate: Mon, 16 Nov 2026 10:00:00 +0000\r\nMessage-ID: <%d@example.net>\r\n\r\nHello.\r\n", from, subject, len(subject))
+		return w.Close()
+	}
+	err = send("someone@example.net", "Cheap watches for you")
+	if se, ok := err.(*gosmtp.SMTPError); !ok || se.Code != 550 || se.Message != "Spam is not welcome here" {
+		t.Errorf("header_checks REJECT: %v, want 550 Spam is not welcome here", err)
+	}
+	err = send("spammer@bad.example", "Hello")
+	if se, ok := err.(*gosmtp.SMTPError); !ok || se.Code != 554 || se.Message != "Go away" {
+		t.Errorf("sender_access REJECT: %v, want 554 Go away", err)
+	}
+	if err := send("someone@example.net", "Lunch on Friday?"); err != nil {
+		t.Errorf("ordinary mail: %v", err)
 	}
 }

@@ -18,13 +18,18 @@ var restrictionLists = []string{"smtpd_client_restrictions", "smtpd_helo_restric
 var accessChecks = map[string]accessKind{"check_client_access": kindClient, "check_helo_access": kindHELO,
 	"check_sender_access": kindSender, "check_recipient_access": kindRecipient}
 
+// builtinRestrictions are the restrictions sluice applies itself,
+// whatever the rules say: nothing to translate.
+var builtinRestrictions = map[string]string{
+	"permit_sasl_authenticated": "sluice relays for authenticated users itself",
+	"reject_unauth_destination": "sluice never relays for unauthenticated clients",
+	"defer_unauth_destination":  "sluice never relays for unauthenticated clients",
+	"permit_auth_destination":   "sluice accepts mail for its own domains itself",
+	"reject_unlisted_recipient": "sluice refuses unknown recipients itself",
+}
+
 // restrictionNotes say why a restriction is left out and what to do.
 var restrictionNotes = map[string]string{
-	"permit_sasl_authenticated":              "sluice relays for authenticated users itself",
-	"reject_unauth_destination":              "sluice never relays for unauthenticated clients",
-	"defer_unauth_destination":               "sluice never relays for unauthenticated clients",
-	"permit_auth_destination":                "sluice accepts mail for its own domains itself",
-	"reject_unlisted_recipient":              "sluice refuses unknown recipients itself",
 	"reject_unauth_pipelining":               "sluice's SMTP listener refuses clients that talk too early (limits.greet_delay)",
 	"reject_unknown_client_hostname":         "write a rule on rdns.fcrdns",
 	"reject_unknown_reverse_client_hostname": "write a rule on rdns.result == \"fail\"",
@@ -118,6 +123,8 @@ func (t *postfixTranslator) restrictions(s PostfixSetting) {
 		case w == "permit_mynetworks":
 			t.mynetworks(s)
 		case w == "permit":
+		case builtinRestrictions[w] != "":
+			t.g.Covered = append(t.g.Covered, fmt.Sprintf("%s: %s: %s", t.mainSrc(s), s.Name+": "+w, builtinRestrictions[w]))
 		default:
 			why := restrictionNotes[w]
 			if why == "" {

@@ -110,6 +110,10 @@ func TestTranslatePostfixFixture(t *testing.T) {
 			t.Errorf("untranslated lacks %q:\n%s", want, notes)
 		}
 	}
+	if covered := strings.Join(g.Covered, "\n"); strings.Contains(notes, "reject_unauth_destination") ||
+		!strings.Contains(covered, "main.cf:31: smtpd_recipient_restrictions: reject_unauth_destination: sluice never relays") {
+		t.Errorf("built-in restrictions: covered %q", covered)
+	}
 	if strings.Contains(notes, "header_checks:12") || strings.Contains(notes, "sender_access:13") {
 		t.Errorf("continued entries reported as untranslated:\n%s", notes)
 	}

@@ -40,6 +40,7 @@ type GenRules struct {
 	Tests        []GenTest
 	Untranslated []string // "file:line: text: not translated (why)"
 	Config       []string // settings for the sluice config, with their source
+	Covered      []string // source lines sluice does by itself, with why
 }
 
 // note records a line that could not be translated.
