@@ -34,6 +34,9 @@ func writeRules(t *testing.T, g *GenRules) (*rules.Set, string) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "postfix.yaml"), g.RuleFile("generated"), 0o644)
 	os.WriteFile(filepath.Join(dir, "postfix_test.yaml"), g.TestFile("generated"), 0o644)
+	if len(g.Zone) > 0 {
+		os.WriteFile(filepath.Join(dir, SATestZone), g.ZoneFile(), 0o644)
+	}
 	set, err := rules.Load(dir, rules.Options{})
 	if err != nil {
 		b, _ := os.ReadFile(filepath.Join(dir, "postfix.yaml"))

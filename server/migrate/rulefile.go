@@ -19,7 +19,9 @@ type GenEntry struct{ Value, Source string }
 // GenRule is one generated rule; Comment names its source lines.
 type GenRule struct {
 	Comment, Name, When, Action string
-	Warn                        string // for WARN: the X-Postfix-Warn header it adds instead of a log line
+	Warn                        string  // for WARN: the X-Postfix-Warn header it adds instead of a log line
+	Score                       float64 // added to the message's score
+	Spam                        bool    // adds X-Spam-Flag: YES, as SpamAssassin marked spam
 }
 
 // GenTest is one generated rule test: a message and envelope made from a
@@ -30,6 +32,8 @@ type GenTest struct {
 	Action, Reply             string
 	Rules, NotRules           []string
 	Headers                   map[string]string
+	Score                     float64 // the score expected, when not 0
+	DNS                       string  // the zone file the test reads, beside the test file
 }
 
 // GenRules is a rule file, its rule tests and what could not be
@@ -39,6 +43,7 @@ type GenRules struct {
 	Rules        []GenRule
 	Tests        []GenTest
 	Untranslated []string // "file:line: text: not translated (why)"
+	Zone         []string // records of the zone file tests name in DNS
 	Config       []string // settings for the sluice config, with their source
 	Covered      []string // source lines sluice does by itself, with why
 }
@@ -78,6 +83,12 @@ func (g *GenRules) RuleFile(header string) []byte {
 		if r.Action != "" {
 			fmt.Fprintf(&b, "    action: %s\n", q(r.Action))
 		}
+		if r.Score != 0 {
+			fmt.Fprintf(&b, "    score: %g\n", r.Score)
+		}
+		if r.Spam {
+			b.WriteString("    headers: {X-Spam-Flag: \"YES\"}\n")
+		}
 		if r.Warn != "" {
 			fmt.Fprintf(&b, "    headers: {X-Postfix-Warn: %s}\n", q(r.Warn))
 		}
@@ -97,10 +108,16 @@ func (g *GenRules) TestFile(header string) []byte {
 	b.WriteString("tests:\n")
 	for _, t := range g.Tests {
 		fmt.Fprintf(&b, "  - name: %s\n    raw: %s\n", q(t.Name), q(t.Raw))
+		if t.DNS != "" {
+			fmt.Fprintf(&b, "    dns: %s\n", q(t.DNS))
+		}
 		fmt.Fprintf(&b, "    envelope: {ip: %s, helo: %s, from: %s, to: [%s]}\n", q(t.IP), q(t.HELO), q(t.From), quoteAll(t.To))
 		fmt.Fprintf(&b, "    expect: {action: %s", q(t.Action))
 		if t.Reply != "" {
 			fmt.Fprintf(&b, ", reply: %s", q(t.Reply))
+		}
+		if t.Score != 0 {
+			fmt.Fprintf(&b, ", score: %g", t.Score)
 		}
 		if len(t.Rules) > 0 {
 			fmt.Fprintf(&b, ", rules: [%s]", quoteAll(t.Rules))
@@ -165,4 +182,10 @@ func testMessage(headerLine, body string) string {
 	}
 	b.WriteString("\n" + body + "\n")
 	return b.String()
+}
+
+// ZoneFile renders the DNS records the tests read, in RFC 1035 master
+// format.
+func (g *GenRules) ZoneFile() []byte {
+	return []byte("; DNS for the generated rule tests\n$ORIGIN .\n$TTL 300\n" + strings.Join(g.Zone, "\n") + "\n")
 }
