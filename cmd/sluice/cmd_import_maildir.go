@@ -10,6 +10,8 @@ import (
 
 	"github.com/sluicemail/sluice/server/auth"
 	"github.com/sluicemail/sluice/server/migrate"
+	"github.com/sluicemail/sluice/server/sieve"
+	"github.com/sluicemail/sluice/server/sieve/scripts"
 	"github.com/sluicemail/sluice/server/store"
 )
 
@@ -81,7 +83,8 @@ func runImportMaildir(args []string, _ io.Reader, stdout, stderr io.Writer) int 
 func importMaildirUsers(st *store.Store, accounts *auth.Accounts, users []migrate.MaildirUser, bar bool, stdout, stderr io.Writer) int {
 	var bytesDone int64
 	p := newProgress("importing", 0, bar)
-	mi := &migrate.MaildirImporter{Store: st, Progress: func(n int64) { bytesDone += n; p.add(1) }}
+	mi := &migrate.MaildirImporter{Store: st, Progress: func(n int64) { bytesDone += n; p.add(1) },
+		Sieve: scripts.New(st.UserDir, sieve.Limits{}).ImportDovecot}
 	incomplete := false
 	start := time.Now()
 	var msgs int
@@ -101,8 +104,16 @@ func importMaildirUsers(st *store.Store, accounts *auth.Accounts, users []migrat
 			}
 			incomplete = incomplete || !f.Complete()
 		}
-		for _, s := range res.SieveScripts {
-			fmt.Fprintf(stderr, "%s: Sieve script %s not imported (sluice has no Sieve import yet): recreate its filters as rules\n", u.Address, s)
+		if len(res.SieveFound) > 0 {
+			active := res.SieveActive
+			if active == "" {
+				active = "none"
+			}
+			fmt.Fprintf(stdout, "%s Sieve: %d script files found, active script: %s\n", u.Address, len(res.SieveFound), active)
+		}
+		if res.SieveErr != nil {
+			incomplete = true
+			fmt.Fprintf(stderr, "%s: Sieve: not imported: %v\n", u.Address, strings.ReplaceAll(res.SieveErr.Error(), "\n", "; "))
 		}
 		if err != nil {
 			fmt.Fprintf(stderr, "sluice import maildir: %s: stopped: %v (run again to resume)\n", u.Address, err)

@@ -30,6 +30,7 @@ func TestImportMaildirAccounts(t *testing.T) {
 	for user := range dovecotMail {
 		before[user] = dovecotSnapshot(t, root, user)
 	}
+	addPigeonholeScripts(t, root)
 
 	conf := filepath.Join(dir, "sluice.yaml")
 	os.WriteFile(filepath.Join(dir, "test.zone"), []byte("$ORIGIN .\n$TTL 300\n"), 0o644)
@@ -53,8 +54,21 @@ func TestImportMaildirAccounts(t *testing.T) {
 			t.Errorf("import output lacks %q:\n%s", want, out)
 		}
 	}
-	if !strings.Contains(errOut, "alice@example.org: Sieve script") || !strings.Contains(errOut, ".dovecot.sieve not imported") {
-		t.Errorf("the Sieve script found is not reported:\n%s", errOut)
+	for _, want := range []string{"alice@example.org Sieve: 1 script files found, active script: dovecot",
+		"bob@example.org Sieve: 3 script files found, active script: rules"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("import output lacks %q:\n%s\n%s", want, out, errOut)
+		}
+	}
+	// The imported active scripts are the ones sluice runs: what each
+	// would do with a message, in sieve-test's words.
+	msgFile := filepath.Join(dir, "from-boss.eml")
+	os.WriteFile(msgFile, []byte("From: Boss <boss@example.net>\r\nTo: bob@example.org\r\nList-Id: <golang.example>\r\nSubject: now\r\n\r\nCome.\r\n"), 0o644)
+	for user, want := range map[string]string{"alice@example.org": "Lists.Go", "bob@example.org": "Work"} {
+		o, e, code := runIn(t, "", "sieve", "test", "--config", conf, "--user", user, msgFile)
+		if code != 0 || !strings.Contains(o, want) {
+			t.Errorf("sieve test for %s: exit %d, want %s\n%s\n%s", user, code, want, o, e)
+		}
 	}
 
 	banner, _ := startServe(t, conf)

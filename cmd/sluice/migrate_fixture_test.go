@@ -88,6 +88,21 @@ func makeDovecotRoot(t *testing.T, root string) {
 	os.WriteFile(filepath.Join(root, "example.org", "alice", ".dovecot.sieve"), []byte("require \"fileinto\";\nif header :contains \"List-Id\" \"golang\" { fileinto \"Lists.Go\"; }\n"), 0o644)
 }
 
+// addPigeonholeScripts gives bob Sieve scripts as Pigeonhole keeps them:
+// sieve/NAME.sieve, and .dovecot.sieve a link to the active one. It runs
+// after the Dovecot snapshots, since with the Maildir at the home's root
+// Dovecot would take the link for a folder.
+func addPigeonholeScripts(t *testing.T, root string) {
+	t.Helper()
+	bobSieve := filepath.Join(root, "example.org", "bob", "sieve")
+	os.MkdirAll(bobSieve, 0o700)
+	os.WriteFile(filepath.Join(bobSieve, "rules.sieve"), []byte("require [\"fileinto\", \"imap4flags\"];\n# rules\nif address :is \"from\" \"boss@example.net\" { addflag \"\\\\Flagged\"; fileinto \"Work\"; stop; }\n"), 0o600)
+	os.WriteFile(filepath.Join(bobSieve, "holiday.sieve"), []byte("require \"vacation\";\nvacation :days 7 \"Away until Monday.\";\n"), 0o600)
+	if err := os.Symlink("sieve/rules.sieve", filepath.Join(root, "example.org", "bob", ".dovecot.sieve")); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // dovecotSnapshot is what a mail client sees on the old server.
 func dovecotSnapshot(t *testing.T, root, user string) map[string]dovecottest.Mailbox {
 	t.Helper()

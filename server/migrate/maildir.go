@@ -124,17 +124,21 @@ type MaildirImporter struct {
 	Store *store.Store
 	// Progress, when set, is called after each message with its size.
 	Progress func(bytes int64)
-	// Sieve, when set, is called for each Sieve script found in a user's
-	// home (.dovecot.sieve, sieve/): the hook for the Sieve importer.
-	// Unset, ImportUser lists them in SieveScripts for the caller to say
-	// they were not imported.
-	Sieve func(address, path string) error
+	// Sieve, when set, is called once for a user whose home holds Sieve
+	// scripts (.dovecot.sieve, sieve/*.sieve) to take them over, as
+	// (*scripts.Store).ImportDovecot does; it returns the script it made
+	// active. Unset, ImportUser lists them in SieveScripts for the caller
+	// to say they were not imported.
+	Sieve func(address, home string) (active string, err error)
 }
 
 // UserResult is the outcome of one user's import.
 type UserResult struct {
 	Folders      []FolderResult
 	SieveScripts []string // found and not handed to a Sieve hook
+	SieveFound   []string // found and handed to the Sieve hook
+	SieveActive  string   // the script the hook made active ("" for none)
+	SieveErr     error    // what the hook could not import; the rest was
 }
 
 // ImportUser copies every folder of u's Maildir into the account u.Address,
@@ -162,12 +166,11 @@ func (mi *MaildirImporter) ImportUser(u MaildirUser) (UserResult, error) {
 	if cerr := im.Close(); err == nil {
 		err = cerr
 	}
-	for _, p := range SieveScripts(u.Home) {
-		if mi.Sieve == nil {
-			res.SieveScripts = append(res.SieveScripts, p)
-		} else if serr := mi.Sieve(u.Address, p); serr != nil && err == nil {
-			err = serr
-		}
+	if found := SieveScripts(u.Home); len(found) > 0 && mi.Sieve == nil {
+		res.SieveScripts = found
+	} else if len(found) > 0 {
+		res.SieveFound = found
+		res.SieveActive, res.SieveErr = mi.Sieve(u.Address, u.Home)
 	}
 	return res, err
 }

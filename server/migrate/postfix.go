@@ -143,24 +143,29 @@ func splitTargets(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
 }
 
-// postfixNotes are the main.cf parameters sluice has no translation for
-// yet, and what to do instead.
+// postfixNotes are the main.cf parameters sluice has no translation
+// for, and what to do instead. The ones it translates (aliases, access
+// maps, header and body checks, mynetworks, relayhost,
+// message_size_limit) are not here.
 var postfixNotes = map[string]string{
-	"alias_maps":                   "local aliases(5): recreate with sluice user alias ALIAS@DOMAIN TARGET",
-	"header_checks":                "header_checks: write rules on msg.header(...) in a rule file",
-	"body_checks":                  "body_checks: write rules in a rule file",
-	"mynetworks":                   "mynetworks: sluice relays only for authenticated users",
-	"relayhost":                    "relayhost: set relay.smarthost in the sluice config",
-	"message_size_limit":           "message_size_limit: set limits.message_size in the sluice config",
-	"smtpd_recipient_restrictions": "access maps: write allow/deny lists and rules",
-	"smtpd_sender_restrictions":    "access maps: write allow/deny lists and rules",
-	"smtpd_client_restrictions":    "access maps: write allow/deny lists and rules",
-	"smtpd_helo_restrictions":      "access maps: write allow/deny lists and rules",
+	"content_filter":                  "a content filter (amavis, SpamAssassin): sluice's rules and bayes stage take its place; sluice import spamassassin reads local.cf",
+	"smtpd_milters":                   "milters: sluice runs its own checks; a milter it cannot call",
+	"non_smtpd_milters":               "milters: sluice runs its own checks; a milter it cannot call",
+	"transport_maps":                  "per-domain transports: sluice delivers locally or by MX or smarthost",
+	"relay_domains":                   "sluice is not a backup MX for other domains",
+	"sender_dependent_relayhost_maps": "one smarthost for all senders (relay.smarthost)",
+	"sender_canonical_maps":           "address rewriting: no sluice equivalent",
+	"recipient_canonical_maps":        "address rewriting: use aliases (sluice user alias)",
+	"canonical_maps":                  "address rewriting: use aliases (sluice user alias)",
+	"sender_bcc_maps":                 "automatic BCC: no sluice equivalent",
+	"recipient_bcc_maps":              "automatic BCC: no sluice equivalent",
+	"always_bcc":                      "automatic BCC: no sluice equivalent",
+	"smtpd_sender_login_maps":         "sluice checks that an authenticated sender owns its address itself",
+	"virtual_mailbox_limit":           "mailbox quotas: no sluice equivalent",
 }
 
-// PostfixUntranslated lists the settings of main.cf that an import of
-// the aliases leaves for the operator, one line each with the main.cf
-// line number.
+// PostfixUntranslated lists the settings of main.cf that sluice has no
+// translation for, one line each with the main.cf line number.
 func PostfixUntranslated(cf map[string]PostfixSetting) []string {
 	var out []string
 	for name, note := range postfixNotes {
