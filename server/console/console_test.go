@@ -77,7 +77,8 @@ func newFixture(t *testing.T) *fixture {
 	}
 	t.Cleanup(func() { q.Close() })
 	ring := verdicts.NewRing(100)
-	c := New(Options{Accounts: accounts, DataDir: dir, Verdicts: ring, Queue: q,
+	src := &verdicts.Journaled{Source: ring, Dir: filepath.Join(dir, "journal")}
+	c := New(Options{Accounts: accounts, DataDir: dir, Verdicts: src, Queue: q,
 		Pipeline: func(n string) *engine.Pipeline { return live.Current().Pipeline(n) },
 		Ready:    func() health.Report { return health.Run(nil) },
 		RulesDir: live.Dir, RulesError: live.LastError,
