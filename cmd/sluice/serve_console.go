@@ -21,7 +21,11 @@ const recentVerdicts = 2000
 // (the story `sluice explain` tells, found even when the ring forgot it).
 func (in *instance) console() http.Handler {
 	src := &verdicts.Journaled{Source: in.verdicts, Dir: journalDir(in.cfg), Logger: in.log}
-	return console.New(console.Options{
+	var shadowPipeline func(string) *engine.Pipeline
+	if in.shadowRules != nil {
+		shadowPipeline = func(name string) *engine.Pipeline { return in.shadowRules.Current().Pipeline(name) }
+	}
+	return console.New(console.Options{ShadowPipeline: shadowPipeline,
 		Accounts: in.accounts, DataDir: in.cfg.Data, Verdicts: src, Queue: in.queue,
 		Pipeline:   func(name string) *engine.Pipeline { return in.live.Current().Pipeline(name) },
 		DNS:        in.dns,
