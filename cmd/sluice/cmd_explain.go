@@ -54,7 +54,7 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	dir := journalDirOf(w.data)
-	recs, err := journal.Find(dir, q, func(s string) { fmt.Fprintln(stderr, "warning:", s) })
+	recs, err := journal.Explain(dir, q, func(s string) { fmt.Fprintln(stderr, "warning:", s) })
 	if err != nil {
 		fmt.Fprintln(stderr, "sluice explain:", err)
 		return 1
@@ -79,7 +79,7 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 		listRecords(stdout, recs)
 		return 0
 	}
-	story(stdout, recs[0])
+	journal.Story(stdout, recs[0])
 	return 0
 }
 
@@ -92,17 +92,6 @@ func listRecords(w io.Writer, recs []*journal.Record) {
 			rcpt = r.Envelope.Refused
 		}
 		fmt.Fprintf(w, "%s  %s  %-3s %-10s at %-7s %s <%s> -> <%s>  %s\n", r.ID, r.Time.Local().Format("2006-01-02 15:04:05"),
-			r.Direction, r.Action, r.Phase, r.Conn.IP, r.Envelope.From, rcpt, ruleNames(r.Rules))
+			r.Direction, r.Action, r.Phase, r.Conn.IP, r.Envelope.From, rcpt, journal.RuleNames(r.Rules))
 	}
-}
-
-func ruleNames(rs []journal.Rule) string {
-	if len(rs) == 0 {
-		return "(no rule fired)"
-	}
-	names := make([]string, len(rs))
-	for i, r := range rs {
-		names[i] = r.Name
-	}
-	return strings.Join(names, ", ")
 }

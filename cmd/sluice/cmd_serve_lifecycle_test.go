@@ -71,7 +71,8 @@ func TestServeAdmin(t *testing.T) {
 	for _, want := range []string{`sluice_smtp_transactions_total{listener="smtp",outcome="reject"} 1`, "sluice_rules_reload_errors_total 0", "sluice_queue_messages 0",
 		`sluice_verdicts_total{action="reject",pipeline="inbound"} 1`, `sluice_rule_hits_total{pipeline="inbound",rule="buy-now"} 1`,
 		`sluice_stage_duration_seconds_count{outcome="ok",stage="dnsbl"} 1`, `sluice_smtp_message_size_bytes_count 1`,
-		"go_goroutines ", "process_cpu_seconds_total "} {
+		"go_goroutines ", "process_cpu_seconds_total ", `sluice_rules_version_info{version="` + e.in.live.Current().Version() + `"} 1`,
+		`sluice_smtp_replies_total{class="5xx",listener="smtp"} 1`} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %q:\n%s", want, metrics)
 		}

@@ -83,7 +83,7 @@ func shadowReport(args []string, stdout, stderr io.Writer) int {
 			continue
 		}
 		fmt.Fprintf(stdout, "%s  %s  live %s (%s), shadow %s (%s)  <%s> -> %v  %s\n", r.Of, r.Time.Local().Format("2006-01-02 15:04:05"),
-			r.Action, ruleNames(r.Rules), r.Shadow.Action, ruleNames(r.Shadow.Rules), r.Envelope.From, r.Envelope.Rcpt, r.Subject)
+			r.Action, journal.RuleNames(r.Rules), r.Shadow.Action, journal.RuleNames(r.Shadow.Rules), r.Envelope.From, r.Envelope.Rcpt, r.Subject)
 	}
 	if *asJSON {
 		enc.Encode(map[string]any{"summary": map[string]any{"disagreements": len(recs), "pairs": pairs}})

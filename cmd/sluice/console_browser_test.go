@@ -161,10 +161,14 @@ func TestConsoleInBrowser(t *testing.T) {
 		inBrowser(t, ctx, slow, "the explanation",
 			chromedp.Click(xpath(`//tbody/tr[contains(., "live viagra offer")]//a`)),
 			chromedp.WaitVisible(css(`#fired`)))
-		got := value(t, ctx, "explanation", chromedp.Evaluate[[]string](`["#fired", "pre.facts"].map(s => document.querySelector(s).textContent)`))
-		fired, facts := got[0], got[1]
+		got := value(t, ctx, "explanation", chromedp.Evaluate[[]string](`["#fired", "pre.facts", "#story"].map(s => document.querySelector(s).textContent)`))
+		fired, facts, story := got[0], got[1], got[2]
 		if !strings.Contains(fired, "spammy") || !strings.Contains(facts, `"subject": "live viagra offer"`) {
 			t.Errorf("explanation: rules %q, facts %q", fired, facts)
+		}
+		// The journal's story, as `sluice explain` prints it.
+		if !strings.Contains(story, "Rules that fired, in order:\n  spammy (") || !strings.Contains(story, "Subject: live viagra offer") {
+			t.Errorf("the journal's story on the page:\n%s", story)
 		}
 		// The console's verdict is the journal's record: `sluice explain ID`.
 		m := regexp.MustCompile(`journal=(\S+)`).FindStringSubmatch(e.verdictLine("rules=[spammy]"))

@@ -10,15 +10,23 @@ import (
 	"github.com/sluicemail/sluice/rules"
 	"github.com/sluicemail/sluice/server/console"
 	"github.com/sluicemail/sluice/server/health"
+	"github.com/sluicemail/sluice/server/verdicts"
 )
 
 // recentVerdicts is how many verdicts the console keeps in memory.
 const recentVerdicts = 2000
 
-// console builds the web console of the admin listener.
+// console builds the web console of the admin listener. Its verdicts are
+// the recent ones in memory, and the verdict journal's for an explanation
+// (the story `sluice explain` tells, found even when the ring forgot it).
 func (in *instance) console() http.Handler {
-	return console.New(console.Options{
-		Accounts: in.accounts, DataDir: in.cfg.Data, Verdicts: in.verdicts, Queue: in.queue,
+	src := &verdicts.Journaled{Source: in.verdicts, Dir: journalDir(in.cfg), Logger: in.log}
+	var shadowPipeline func(string) *engine.Pipeline
+	if in.shadowRules != nil {
+		shadowPipeline = func(name string) *engine.Pipeline { return in.shadowRules.Current().Pipeline(name) }
+	}
+	return console.New(console.Options{ShadowPipeline: shadowPipeline,
+		Accounts: in.accounts, DataDir: in.cfg.Data, Verdicts: src, Queue: in.queue,
 		Pipeline:   func(name string) *engine.Pipeline { return in.live.Current().Pipeline(name) },
 		DNS:        in.dns,
 		Ready:      func() health.Report { return health.Run(in.readiness()) },

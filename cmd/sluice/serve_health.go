@@ -67,7 +67,7 @@ func (in *instance) readiness() []health.Check {
 
 // collectors are the metrics of every part, for /metrics.
 func (in *instance) collectors() []prometheus.Collector {
-	cs := []prometheus.Collector{in.smtp.Metrics(), in.store, in.queue, in.dnsHealth,
+	cs := []prometheus.Collector{in.smtp.Metrics(), in.store, in.queue, in.dnsHealth, rulesVersion{in},
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sluice_rules_reloads_total",
 			Help: "Rule-set reloads that took effect."}, func() float64 { return float64(in.live.Reloads()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sluice_rules_reload_errors_total",

@@ -33,7 +33,9 @@ func journalDirOf(data string) string { return filepath.Join(data, "journal") }
 // openJournal opens the verdict journal before the listeners start, and
 // the shadow rule set (config shadow_rules) that reads it.
 func (in *instance) openJournal(ctx context.Context) error {
-	j, err := journal.Open(journalDir(in.cfg), journal.Options{Logger: in.log})
+	jc := in.cfg.Journal
+	j, err := journal.Open(journalDir(in.cfg), journal.Options{Logger: in.log,
+		MaxAge: time.Duration(jc.MaxAge), MaxTotal: int64(jc.MaxSize), MaxBody: int64(jc.KeepBodies)})
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sluicemail/sluice/server/auth"
 	"github.com/sluicemail/sluice/server/journal"
 )
 
@@ -63,6 +64,32 @@ func TestShadowRules(t *testing.T) {
 	resp.Body.Close()
 	if !strings.Contains(string(body), `sluice_shadow_disagreements_total{live="accept",shadow="junk"} 1`) {
 		t.Errorf("/metrics lacks the disagreement:\n%s", body)
+	}
+
+	// explain and the console's explanation tell the disagreement beside
+	// the live verdict, in the same words.
+	out, stderr, code = js.run(explain, "--config", js.config, recs[0].ID)
+	if want := "would have said: junk by meeting"; code != 0 || !strings.Contains(out, want) {
+		t.Errorf("explain lacks %q (exit %d, %s):\n%s", want, code, stderr, out)
+	}
+	tok, err := auth.NewAdminToken(js.in.cfg.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", "http://"+js.in.admin.Addr.String()+"/verdicts/"+recs[0].ID, nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page struct {
+		Action  string
+		Journal *journal.Record
+	}
+	err = json.NewDecoder(resp.Body).Decode(&page)
+	resp.Body.Close()
+	if err != nil || page.Action != "accept" || page.Journal == nil || page.Journal.Shadow == nil || page.Journal.Shadow.Action != "junk" {
+		t.Errorf("console /verdicts/%s: %v %+v", recs[0].ID, err, page)
 	}
 
 	// Promote: point the config at the running admin listener, as a real

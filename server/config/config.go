@@ -49,6 +49,8 @@ type Config struct {
 	// evaluated beside the live one on every message, never acting;
 	// `sluice shadow report` lists where the two disagree.
 	ShadowRules string `yaml:"shadow_rules"`
+	// Journal is the verdict journal's retention (journal.go).
+	Journal Journal `yaml:"journal"`
 
 	// File is the path the config was read from ("" for the default).
 	File string `yaml:"-"`

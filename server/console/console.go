@@ -47,7 +47,10 @@ type Options struct {
 	// Pipeline returns the live pipeline by name (inbound, outbound) for
 	// "try a message"; DNS is the server's resolver.
 	Pipeline func(name string) *engine.Pipeline
-	DNS      engine.Resolver
+	// ShadowPipeline, when set (config shadow_rules), returns the shadow
+	// rule set's pipeline: /try offers it beside the live rules.
+	ShadowPipeline func(name string) *engine.Pipeline
+	DNS            engine.Resolver
 	// Ready runs the readiness checks (the same as /readyz).
 	Ready func() health.Report
 	// Readings are figures the overview shows beside the checks (free

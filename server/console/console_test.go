@@ -71,16 +71,26 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The shadow set rejects what the live one junks.
+	sdir := filepath.Join(dir, "rules-next")
+	os.MkdirAll(sdir, 0o755)
+	os.WriteFile(filepath.Join(sdir, "inbound.yaml"), []byte(strings.Replace(testRules, "action: junk", "action: reject", 1)), 0o644)
+	shadow, err := rules.NewLive(sdir, rules.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	q, err := queue.Open(filepath.Join(dir, "queue"), queue.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { q.Close() })
 	ring := verdicts.NewRing(100)
-	c := New(Options{Accounts: accounts, DataDir: dir, Verdicts: ring, Queue: q,
-		Pipeline: func(n string) *engine.Pipeline { return live.Current().Pipeline(n) },
-		Ready:    func() health.Report { return health.Run(nil) },
-		RulesDir: live.Dir, RulesError: live.LastError,
+	src := &verdicts.Journaled{Source: ring, Dir: filepath.Join(dir, "journal")}
+	c := New(Options{Accounts: accounts, DataDir: dir, Verdicts: src, Queue: q,
+		Pipeline:       func(n string) *engine.Pipeline { return live.Current().Pipeline(n) },
+		ShadowPipeline: func(n string) *engine.Pipeline { return shadow.Current().Pipeline(n) },
+		Ready:          func() health.Report { return health.Run(nil) },
+		RulesDir:       live.Dir, RulesError: live.LastError,
 		RuleTests: func(ctx context.Context) []rules.TestResult { return live.Current().RunTests(ctx) }, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	srv := httptest.NewServer(c)
 	t.Cleanup(srv.Close)
@@ -246,6 +256,12 @@ func TestTryAndBearer(t *testing.T) {
 	_, body, _ := do(t, c, post(f.srv.URL+"/try", url.Values{"csrf": {csrf}, "message": {msg}, "ip": {"192.0.2.1"}, "pipeline": {"inbound"}, "zone": {"$ORIGIN .\n"}}))
 	if !strings.Contains(body, "prize-subject") || !strings.Contains(body, `class="junk">junk`) {
 		t.Errorf("try: no verdict in\n%s", body)
+	}
+	// The same message against the shadow rule set: its reject.
+	_, body, _ = do(t, c, post(f.srv.URL+"/try", url.Values{"csrf": {csrf}, "message": {msg}, "ip": {"192.0.2.1"}, "pipeline": {"inbound"},
+		"zone": {"$ORIGIN .\n"}, "rules": {"shadow"}}))
+	if !strings.Contains(body, "prize-subject") || !strings.Contains(body, `class="reject">reject`) || !strings.Contains(body, `<option value="shadow" selected>`) {
+		t.Errorf("try with the shadow rules:\n%s", body)
 	}
 	tok, err := auth.NewAdminToken(f.dir)
 	if err != nil {

@@ -26,16 +26,19 @@ type tryInput struct {
 	To       string
 	Pipeline string
 	Zone     string // RFC 1035 zone text; empty: the server's live DNS
+	Shadow   bool   // the shadow rule set rather than the live one
 }
 
 type tryData struct {
-	In     tryInput
-	Error  string
-	Result *verdicts.Verdict
+	HasShadow bool // a shadow rule set is configured
+	In        tryInput
+	Error     string
+	Result    *verdicts.Verdict
 }
 
 func (c *Console) tryForm(w http.ResponseWriter, r *http.Request, sess *session) {
-	c.render(w, sess, "try", "Try a message", tryData{In: tryInput{IP: "192.0.2.1", HELO: "mail.example.com", Pipeline: "inbound"}})
+	c.render(w, sess, "try", "Try a message", tryData{HasShadow: c.opts.ShadowPipeline != nil,
+		In: tryInput{IP: "192.0.2.1", HELO: "mail.example.com", Pipeline: "inbound"}})
 }
 
 // readTry reads the form, the message from the upload if one was sent.
@@ -43,7 +46,7 @@ func readTry(r *http.Request) (tryInput, error) {
 	r.Body = http.MaxBytesReader(nil, r.Body, maxTryBytes+1<<20)
 	in := tryInput{Message: r.FormValue("message"), IP: strings.TrimSpace(r.FormValue("ip")), HELO: strings.TrimSpace(r.FormValue("helo")),
 		From: strings.TrimSpace(r.FormValue("from")), To: strings.TrimSpace(r.FormValue("to")),
-		Pipeline: r.FormValue("pipeline"), Zone: r.FormValue("zone")}
+		Pipeline: r.FormValue("pipeline"), Zone: r.FormValue("zone"), Shadow: r.FormValue("rules") == "shadow"}
 	if f, _, err := r.FormFile("file"); err == nil {
 		defer f.Close()
 		b, err := io.ReadAll(io.LimitReader(f, maxTryBytes+1))
@@ -72,7 +75,7 @@ func (c *Console) try(w http.ResponseWriter, r *http.Request, sess *session) {
 	if err == nil {
 		res, err = c.evaluate(r.Context(), in)
 	}
-	d := tryData{In: in, Result: res}
+	d := tryData{HasShadow: c.opts.ShadowPipeline != nil, In: in, Result: res}
 	if err != nil {
 		d.Error = err.Error()
 	}
@@ -87,12 +90,19 @@ func (c *Console) try(w http.ResponseWriter, r *http.Request, sess *session) {
 	c.render(w, sess, "try", "Try a message", d)
 }
 
-// evaluate runs the message through the live rules, as DATA would, with
-// the live DNS or the given zone.
+// evaluate runs the message through the live rules (or the shadow set),
+// as DATA would, with the live DNS or the given zone.
 func (c *Console) evaluate(ctx context.Context, in tryInput) (*verdicts.Verdict, error) {
-	p := c.opts.Pipeline(in.Pipeline)
+	pipeline, set := c.opts.Pipeline, "live"
+	if in.Shadow {
+		if c.opts.ShadowPipeline == nil {
+			return nil, fmt.Errorf("no shadow rule set is configured (shadow_rules)")
+		}
+		pipeline, set = c.opts.ShadowPipeline, "shadow"
+	}
+	p := pipeline(in.Pipeline)
 	if p == nil {
-		return nil, fmt.Errorf("no %s rules are loaded", in.Pipeline)
+		return nil, fmt.Errorf("no %s %s rules are loaded", set, in.Pipeline)
 	}
 	env := engine.Envelope{HELO: in.HELO, MailFrom: in.From, Listener: "smtp", Port: 25}
 	if in.Pipeline == "outbound" {

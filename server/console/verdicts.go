@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 
+	"github.com/sluicemail/sluice/server/journal"
 	"github.com/sluicemail/sluice/server/verdicts"
 )
 
@@ -36,17 +38,34 @@ func (c *Console) verdictList(w http.ResponseWriter, r *http.Request, sess *sess
 	c.render(w, sess, "verdicts", "Verdicts", verdictListData{Filter: f, Actions: actions, Verdicts: list})
 }
 
+// verdictPage is one verdict and, with the verdict journal on, its
+// record and the story `sluice explain` tells of it.
+type verdictPage struct {
+	verdicts.Verdict
+	Journal *journal.Record `json:"journal,omitempty"`
+	Story   string          `json:"-"`
+}
+
 func (c *Console) verdictOne(w http.ResponseWriter, r *http.Request, sess *session) {
-	v, ok := c.opts.Verdicts.Get(r.PathValue("id"))
+	id := r.PathValue("id")
+	v, ok := c.opts.Verdicts.Get(id)
 	if !ok {
-		http.Error(w, "404 no such verdict (only recent verdicts are kept)", http.StatusNotFound)
+		http.Error(w, "404 no such verdict (neither among the recent ones nor in the verdict journal)", http.StatusNotFound)
 		return
+	}
+	p := verdictPage{Verdict: v}
+	if rc, ok := c.opts.Verdicts.(verdicts.Recorder); ok && v.ID != "" {
+		if rec, ok := rc.Record(v.ID); ok {
+			var b strings.Builder
+			journal.Story(&b, rec)
+			p.Journal, p.Story = rec, b.String()
+		}
 	}
 	if wantsJSON(r) {
-		writeJSON(w, v)
+		writeJSON(w, p)
 		return
 	}
-	c.render(w, sess, "verdict", "Verdict "+v.ID, v)
+	c.render(w, sess, "verdict", "Verdict "+v.ID, p)
 }
 
 // events streams new verdicts passing the request's filter as server-sent

@@ -30,6 +30,7 @@ type Metrics struct {
 	ruleHits *prometheus.CounterVec
 	stages   *prometheus.HistogramVec
 	size     prometheus.Histogram
+	replies  *prometheus.CounterVec
 }
 
 // NewMetrics returns zeroed counters.
@@ -45,6 +46,8 @@ func NewMetrics() *Metrics {
 			Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}}, []string{"stage", "outcome"}),
 		size: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "sluice_smtp_message_size_bytes",
 			Help: "Size of the messages received (DATA).", Buckets: prometheus.ExponentialBuckets(1024, 4, 9)}),
+		replies: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_smtp_replies_total",
+			Help: "SMTP replies sent, by listener and code class (2xx, 3xx, 4xx, 5xx)."}, []string{"listener", "class"}),
 	}
 }
 
@@ -116,6 +119,7 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	m.ruleHits.Describe(ch)
 	m.stages.Describe(ch)
 	m.size.Describe(ch)
+	m.replies.Describe(ch)
 }
 
 // Collect implements prometheus.Collector.
@@ -132,4 +136,5 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	m.ruleHits.Collect(ch)
 	m.stages.Collect(ch)
 	m.size.Collect(ch)
+	m.replies.Collect(ch)
 }

@@ -240,9 +240,7 @@ func (s *Server) Listen(kind, addr string) (net.Addr, error) {
 	// a plaintext AUTH with 538 5.7.11 itself instead of go-smtp's 523.
 	gs.AllowInsecureAuth = true
 	gs.ErrorLog = slogLogger{s.log}
-	if s.opts.SoftBounce {
-		gs.RewriteReply = s.softBounce
-	}
+	gs.RewriteReply = s.replyHook(kind)
 	s.mu.Lock()
 	s.servers = append(s.servers, gs)
 	s.addrs[kind] = l.Addr()

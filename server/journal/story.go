@@ -1,4 +1,4 @@
-package main
+package journal
 
 import (
 	"encoding/json"
@@ -6,14 +6,13 @@ import (
 	"io"
 	"sort"
 	"strings"
-
-	"github.com/sluicemail/sluice/server/journal"
 )
 
-// story prints one record for a human: who connected, what each check
-// found and from which DNS answers, which rules fired and why, and what
-// sluice did.
-func story(w io.Writer, r *journal.Record) {
+// Story prints one record for a human: who connected, what each check
+// found and from which DNS answers, which rules fired and why, what sluice
+// did, and what the shadow rules would have done when they disagreed.
+// `sluice explain` and the web console's explanation page both print it.
+func Story(w io.Writer, r *Record) {
 	fmt.Fprintf(w, "Message %s (session %s), %s, %s\n", r.ID, r.Session, r.Time.Local().Format("2006-01-02 15:04:05 MST"), direction(r.Direction))
 	if r.MessageID != "" || r.Subject != "" {
 		fmt.Fprintf(w, "  Message-ID: <%s>  Subject: %s\n", r.MessageID, r.Subject)
@@ -57,12 +56,12 @@ func story(w io.Writer, r *journal.Record) {
 		fmt.Fprintf(w, "Facts recorded: %s (see --json)\n", strings.Join(names, ", "))
 	}
 	if r.Shadow != nil {
-		fmt.Fprintf(w, "\nShadow rules (%s) would have said: %s by %s\n", orDash(r.Shadow.RuleSet), r.Shadow.Action, ruleNames(r.Shadow.Rules))
+		fmt.Fprintf(w, "\nShadow rules (%s) would have said: %s by %s\n", orDash(r.Shadow.RuleSet), r.Shadow.Action, RuleNames(r.Shadow.Rules))
 	}
 }
 
 func direction(d string) string {
-	if d == journal.Out {
+	if d == Out {
 		return "outbound (submission)"
 	}
 	return "inbound"
@@ -77,7 +76,7 @@ func orDash(s string) string {
 
 // storyChecks prints each check with its result, its time and the DNS
 // answers of the transaction.
-func storyChecks(w io.Writer, r *journal.Record) {
+func storyChecks(w io.Writer, r *Record) {
 	facts := r.FactsMap()
 	if len(r.Checks) > 0 {
 		fmt.Fprintln(w, "\nChecks:")
@@ -138,7 +137,7 @@ func resultOf(facts map[string]any, stage string) string {
 
 // storyRules prints each rule that fired, where it is written, its
 // condition and the values of the facts it read.
-func storyRules(w io.Writer, r *journal.Record) {
+func storyRules(w io.Writer, r *Record) {
 	if len(r.Rules) == 0 {
 		fmt.Fprintln(w, "\nNo rule fired.")
 		return
@@ -187,7 +186,7 @@ func factValue(facts map[string]any, name string) string {
 	return string(b[:160]) + "…"
 }
 
-func storyStored(w io.Writer, r *journal.Record) {
+func storyStored(w io.Writer, r *Record) {
 	st := r.Stored
 	if st == nil {
 		fmt.Fprintln(w, "\nNo message text: refused before DATA.")
@@ -206,4 +205,16 @@ func storyStored(w io.Writer, r *journal.Record) {
 	if r.Received != "" {
 		fmt.Fprintf(w, "Our trace field: %s\n", strings.ReplaceAll(r.Received, "\r\n", "\n    "))
 	}
+}
+
+// RuleNames lists the names of rules that fired, for one line of text.
+func RuleNames(rs []Rule) string {
+	if len(rs) == 0 {
+		return "(no rule fired)"
+	}
+	names := make([]string, len(rs))
+	for i, r := range rs {
+		names[i] = r.Name
+	}
+	return strings.Join(names, ", ")
 }
