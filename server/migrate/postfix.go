@@ -101,42 +101,18 @@ type AliasEntry struct {
 // reads): "key value" with the value's addresses separated by commas or
 // spaces, continued on lines starting with white space.
 func ParseAliasTable(r io.Reader) ([]AliasEntry, []LineError, error) {
-	type logical struct {
-		line int
-		text string
-	}
-	var lines []logical
-	var bad []LineError
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 4096), maxLine)
-	n := 0
-	for sc.Scan() {
-		n++
-		line := strings.TrimRight(sc.Text(), "\r")
-		t := strings.TrimSpace(line)
-		switch {
-		case t == "" || strings.HasPrefix(t, "#"):
-		case line[0] == ' ' || line[0] == '\t':
-			if len(lines) == 0 {
-				bad = append(bad, LineError{n, "continuation line without an entry before it"})
-				continue
-			}
-			lines[len(lines)-1].text += " " + t
-		default:
-			lines = append(lines, logical{n, t})
-		}
-	}
+	lines, bad, err := readLogical(r)
 	var out []AliasEntry
 	for _, l := range lines {
-		key, rest, _ := strings.Cut(strings.Join(strings.Fields(l.text), " "), " ")
+		key, rest, _ := strings.Cut(strings.Join(strings.Fields(l.Text), " "), " ")
 		targets := splitTargets(rest)
 		if len(targets) == 0 {
-			bad = append(bad, LineError{l.line, fmt.Sprintf("%q has no target", key)})
+			bad = append(bad, LineError{l.Line, fmt.Sprintf("%q has no target", key)})
 			continue
 		}
-		out = append(out, AliasEntry{Line: l.line, Key: strings.ToLower(key), Targets: targets})
+		out = append(out, AliasEntry{Line: l.Line, Key: strings.ToLower(key), Targets: targets})
 	}
-	return out, bad, sc.Err()
+	return out, bad, err
 }
 
 func splitTargets(s string) []string {
