@@ -177,28 +177,9 @@ func (c *Conn) handleMultiAppend(tag string, dec *imapwire.Decoder, session Sess
 		}
 		// The next message: [flags SP] [date-time SP] literal.
 		options = &imap.AppendOptions{}
-		hasFlagList, err := dec.List(func() error {
-			flag, err := internal.ExpectFlag(dec)
-			if err != nil {
-				return err
-			}
-			options.Flags = append(options.Flags, flag)
-			return nil
-		})
-		if err != nil {
+		if err := readAppendOptions(dec, options); err != nil {
 			return err
 		}
-		if hasFlagList && !dec.ExpectSP() {
-			return dec.Err()
-		}
-		t, err := internal.DecodeDateTime(dec)
-		if err != nil {
-			return err
-		}
-		if !t.IsZero() && !dec.ExpectSP() {
-			return dec.Err()
-		}
-		options.Time = t
 		utf8Ext = false
 		var ext string
 		if !dec.Special('~') && dec.Atom(&ext) {
