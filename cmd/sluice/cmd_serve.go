@@ -205,9 +205,16 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 		return in, err
 	}
 	route := smtp.Router{Domains: cfg.Domains, Accounts: in.accounts, SRS: in.forward.SRS}.Route
+	// DSNs are signed with the host's domain keys like submitted mail.
+	var signDSN func([]byte) ([]byte, error)
+	if s, err := newDKIMSigner(cfg); err != nil {
+		return in, fmt.Errorf("dkim: %w", err)
+	} else if s != nil {
+		signDSN = s.Sign
+	}
 	if in.queue, err = queue.Open(queue.Dir(cfg.Data), queue.Options{Deliverer: in.sieveDeliverer(route), Relay: sender,
 		Hostname: cfg.Hostname, Retry: retry, MaxAge: cfg.Queue.Expire.D(), Route: route, Logger: log,
-		SoftBounce: cfg.Migration.SoftBounce}); err != nil {
+		SoftBounce: cfg.Migration.SoftBounce, Sign: signDSN}); err != nil {
 		return in, err
 	}
 	in.linkSieveQueue()

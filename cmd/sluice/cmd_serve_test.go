@@ -386,6 +386,11 @@ func TestServeSubmissionRelayDSNAndRetry(t *testing.T) {
 			t.Errorf("DSN lacks %q:\n%s", want, dsn)
 		}
 	}
+	// The DSN, from MAILER-DAEMON@mx.example.net, is signed with
+	// example.net's key like the user's own mail.
+	if res := dkim.Verify(context.Background(), e.zone, []byte(dsn), 5); res.Result != "pass" {
+		t.Errorf("DKIM on the DSN: %+v\n%s", res, dsn)
+	}
 	// A temporary failure is retried (retry: [1s]) and then delivered.
 	if err := e.submit("bob@example.net", "bob@example.net", "flaky@remote.example", "retried"); err != nil {
 		t.Fatal(err)

@@ -23,6 +23,13 @@ func (q *Queue) bounce(m *message, raw []byte, fails []failure) error {
 		return nil
 	}
 	dsn := buildDSN(q.opts.Hostname, m, raw, fails, q.opts.Now())
+	if q.opts.Sign != nil {
+		if signed, err := q.opts.Sign(dsn); err == nil {
+			dsn = signed
+		} else {
+			q.log.Warn("DSN not signed", "id", m.id, "err", err)
+		}
+	}
 	// The report quotes the message's header, so it travels under the same
 	// terms: SMTPUTF8 when that header may hold UTF-8, and REQUIRETLS when
 	// the sender asked for it (RFC 8689 section 5).

@@ -92,6 +92,13 @@ type Options struct {
 	// Delivery workers call it concurrently.
 	Route func(addr string) ([]Recipient, bool)
 
+	// Sign, when set, signs each DSN before it is queued (serve passes
+	// the DKIM signer). A DSN is mail from MAILER-DAEMON@Hostname like any
+	// other: a receiver that checks DMARC on an unsigned one may junk or
+	// refuse the very report that tells the sender what went wrong. An
+	// error (no key for that domain) leaves the DSN unsigned.
+	Sign func(raw []byte) ([]byte, error)
+
 	// SoftBounce keeps mail that would bounce (a permanent relay or local
 	// failure, or expiry) queued and retried instead, logging each
 	// failure (migration: {soft_bounce}).
