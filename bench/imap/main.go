@@ -77,6 +77,7 @@ type server struct {
 	addr    string
 	restart func() error
 	stop    func()
+	clock   *serverClock // nil: no server-side time (Dovecot)
 }
 
 // result is one server's column.
@@ -155,7 +156,7 @@ func run(corpus string, n, rounds, appends, stressSecs int, imaptestBin string, 
 			return fmt.Errorf("%s: open after restart: %w", s.name, err)
 		}
 		fmt.Fprintf(os.Stderr, "%s: warm steps...\n", s.name)
-		if r.warm, err = warmRows(s.addr, rounds); err != nil {
+		if r.warm, err = warmRows(s.addr, rounds, s.clock); err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
 		fmt.Fprintf(os.Stderr, "%s: %d APPENDs...\n", s.name, appends)
@@ -188,17 +189,20 @@ func startSluice(data string, msgs [][]byte, date func(int) time.Time, cert tls.
 		return nil, "", err
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if os.Getenv("BENCH_VERBOSE") != "" { // the cause of a stress error is only in sluice's log
+		quiet = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
 	st, err := store.Open(data, store.Options{Logger: quiet})
 	if err != nil {
 		return nil, "", err
 	}
 	d := deliver(st, msgs, date)
 	fmt.Fprintf(os.Stderr, "sluice: delivered %d messages (%.1f MB) in %v\n", len(msgs), float64(totalSize(msgs))/1e6, d.Round(time.Millisecond))
-	s := &server{name: "sluice"}
+	s := &server{name: "sluice", clock: new(serverClock)}
 	var srv *sluiceimap.Server
 	listen := func() error {
 		var err error
-		srv, s.addr, err = serve(st, accts, quiet, cert)
+		srv, s.addr, err = serve(st, accts, quiet, cert, s.clock)
 		return err
 	}
 	s.stop = func() {
@@ -310,7 +314,7 @@ func deliver(st *store.Store, msgs [][]byte, date func(int) time.Time) time.Dura
 	return time.Since(start)
 }
 
-func serve(st *store.Store, accts *auth.Accounts, log *slog.Logger, cert tls.Certificate) (*sluiceimap.Server, string, error) {
+func serve(st *store.Store, accts *auth.Accounts, log *slog.Logger, cert tls.Certificate, clock *serverClock) (*sluiceimap.Server, string, error) {
 	srv, err := sluiceimap.New(sluiceimap.Options{Store: st, Auth: accts, Logger: log,
 		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}})
 	if err != nil {
@@ -320,6 +324,6 @@ func serve(st *store.Store, accts *auth.Accounts, log *slog.Logger, cert tls.Cer
 	if err != nil {
 		return nil, "", err
 	}
-	go srv.ServeTLS(ln)
+	go srv.ServeTLS(clock.listener(ln))
 	return srv, ln.Addr().String(), nil
 }

@@ -71,12 +71,17 @@ func coldOpen(addr string) (time.Duration, error) {
 type row struct {
 	name string
 	d    time.Duration
+	srv  time.Duration // median server time (serverClock), 0 without a clock
 	note string
 	err  error
 }
 
 // warmRows times each step of a session on the open mailbox, rounds times.
-func warmRows(addr string, rounds int) ([]row, error) {
+func warmRows(addr string, rounds int, clock *serverClock) ([]row, error) {
+	if clock != nil {
+		clock.armed.Store(true) // this session's connection is timed
+		defer clock.armed.Store(false)
+	}
 	c, err := dial(addr, false)
 	if err != nil {
 		return nil, err
@@ -144,17 +149,26 @@ func warmRows(addr string, rounds int) ([]row, error) {
 	}
 	var rows []row
 	for _, s := range steps {
-		var ds []time.Duration
+		var ds, srv []time.Duration
 		r := row{name: s.name}
 		for i := 0; i < rounds && r.err == nil; i++ {
+			if clock != nil {
+				clock.mark()
+			}
 			t := time.Now()
 			r.note, r.err = s.run()
 			ds = append(ds, time.Since(t))
+			if clock != nil {
+				srv = append(srv, clock.elapsed())
+			}
 			if s.undo != nil && r.err == nil {
 				r.err = s.undo()
 			}
 		}
 		r.d = median(ds)
+		if len(srv) > 0 {
+			r.srv = median(srv)
+		}
 		rows = append(rows, r)
 	}
 	return rows, nil

@@ -121,6 +121,15 @@ func printTable(w io.Writer, servers []*server, res []result, n, size, appends, 
 		line(fmt.Sprintf("imaptest stress, 10 clients, %d s", stressSecs), cells, ds, true)
 	}
 	tw.Flush()
+	for i, s := range servers {
+		if s.clock == nil {
+			continue
+		}
+		fmt.Fprintf(w, "\n%s server time of the warm steps (its read of the command to its last write), medians:\n", s.name)
+		for _, r := range res[i].warm {
+			fmt.Fprintf(w, "  %-40s %v\n", r.name, r.srv.Round(10*time.Microsecond))
+		}
+	}
 	if stressSecs > 0 {
 		for i, s := range servers {
 			fmt.Fprintf(w, "\nimaptest totals, %s:\n", s.name)

@@ -158,5 +158,7 @@ func (g *idleGuard) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error
 func (g *idleGuard) Close() error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.srv.opts.Metrics.ended(g.acct != nil) // go-imap closes a session once, at its end
+	g.session.stopNotify()
 	return g.session.Close()
 }

@@ -22,25 +22,93 @@ var specialUse = map[string]imap.MailboxAttr{
 // Create, Delete, Rename, Subscribe and Unsubscribe act on the user's own
 // mailboxes only: every name goes through store.CleanName and is resolved
 // inside the account's Maildir.
+//
+// Each change is published to the user's other sessions under NOTIFY
+// (mailboxevents.go).
 func (s *session) Create(name string, _ *imap.CreateOptions) error {
-	return imapError(s.acct.Create(strings.TrimSuffix(name, string(store.Delim))))
+	before, _ := s.acct.List()
+	if err := s.acct.Create(strings.TrimSuffix(name, string(store.Delim))); err != nil {
+		return imapError(err)
+	}
+	after, _ := s.acct.List()
+	had := map[string]bool{}
+	for _, n := range before {
+		had[n] = true
+	}
+	var evs []mailboxEvent
+	for _, n := range after { // the mailbox and any parents it needed
+		if !had[n] {
+			evs = append(evs, mailboxEvent{kind: mailboxCreated, name: n})
+		}
+	}
+	s.publish(evs...)
+	return nil
 }
 
-func (s *session) Delete(name string) error { return imapError(s.acct.Delete(name)) }
+func (s *session) Delete(name string) error {
+	if err := s.acct.Delete(name); err != nil {
+		return imapError(err)
+	}
+	if clean, err := store.CleanName(name); err == nil {
+		s.publish(mailboxEvent{kind: mailboxDeleted, name: clean})
+	}
+	return nil
+}
 
 func (s *session) Rename(from, to string, _ *imap.RenameOptions) error {
-	if name, err := store.CleanName(from); err == nil && name == store.Inbox {
-		return imapError(s.acct.RenameInbox(to))
+	src, err := store.CleanName(from)
+	if err == nil && src == store.Inbox {
+		if err := s.acct.RenameInbox(to); err != nil {
+			return imapError(err)
+		}
+		dst, _ := store.CleanName(to)
+		s.publish(mailboxEvent{kind: mailboxCreated, name: dst}) // INBOX stays
+		return nil
 	}
-	return imapError(s.acct.Rename(from, to))
+	before, _ := s.acct.List()
+	if err := s.acct.Rename(from, to); err != nil {
+		return imapError(err)
+	}
+	dst, _ := store.CleanName(to)
+	var evs []mailboxEvent
+	for _, n := range before { // the mailbox and its children move
+		if n == src || strings.HasPrefix(n, src+string(store.Delim)) {
+			evs = append(evs, mailboxEvent{kind: mailboxRenamed, name: dst + n[len(src):], oldName: n})
+		}
+	}
+	s.publish(evs...)
+	return nil
 }
 
 func (s *session) Subscribe(name string) error {
-	return imapError(s.acct.SetSubscribed(name, true))
+	return s.setSubscribed(name, true)
 }
 
 func (s *session) Unsubscribe(name string) error {
-	return imapError(s.acct.SetSubscribed(name, false))
+	return s.setSubscribed(name, false)
+}
+
+func (s *session) setSubscribed(name string, on bool) error {
+	if err := s.acct.SetSubscribed(name, on); err != nil {
+		return imapError(err)
+	}
+	kind := mailboxSubscribed
+	if !on {
+		kind = mailboxUnsubscribed
+	}
+	if clean, err := store.CleanName(name); err == nil {
+		s.publish(mailboxEvent{kind: kind, name: clean})
+	}
+	return nil
+}
+
+// publish tells the user's other sessions under NOTIFY of a change.
+func (s *session) publish(evs ...mailboxEvent) {
+	var self *eventQueue
+	if s.ntf != nil {
+		self = s.ntf.queue
+	}
+	s.srv.events.publish(s.acct.User(), self, evs...)
 }
 
 // List answers LIST and LSUB, with the LIST-EXTENDED selection and return

@@ -105,34 +105,9 @@ func TestIdleSeesDeliveries(t *testing.T) {
 	t.Logf("Deliver to IDLE EXISTS: %v", time.Since(start))
 
 	// Through SMTP: the MX listener, the durable queue, the store.
-	q, err := queue.Open(queue.Dir(ts.data), queue.Options{Deliverer: ts.store, Hostname: "mx.example.org",
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { q.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done; q.Close() }()
-	accts := ts.srv.opts.Auth.(smtp.Accounts)
-	mx, err := smtp.New(smtp.Options{Hostname: "mx.example.org", Domains: []string{"example.org"}, Queue: q,
-		Accounts: accts, Quota: ts.store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr, err := mx.Listen(smtp.MX, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mx.Shutdown(context.Background())
+	addr := ts.startMX(t)
 	start = time.Now()
-	sc, err := gosmtp.Dial(addr.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sc.Hello("client.example.net"); err != nil {
-		t.Fatal(err)
-	}
+	sc := dialSMTP(t, addr)
 	if err := sc.SendMail("dave@example.net", []string{user}, strings.NewReader(msgSecond)); err != nil {
 		t.Fatal(err)
 	}
@@ -151,6 +126,47 @@ func TestIdleSeesDeliveries(t *testing.T) {
 	if err != nil || len(msgs) != 1 || msgs[0].Envelope.Subject != "second message" {
 		t.Fatalf("fetch of the SMTP message: %v %v", msgs, err)
 	}
+}
+
+// startMX starts sluice's SMTP MX listener on loopback, delivering
+// through the durable queue into the test server's store, and returns its
+// address; both stop at the end of the test.
+func (ts *testServer) startMX(t *testing.T) string {
+	t.Helper()
+	q, err := queue.Open(queue.Dir(ts.data), queue.Options{Deliverer: ts.store, Hostname: "mx.example.org",
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { q.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done; q.Close() })
+	accts := ts.srv.opts.Auth.(smtp.Accounts)
+	mx, err := smtp.New(smtp.Options{Hostname: "mx.example.org", Domains: []string{"example.org"}, Queue: q,
+		Accounts: accts, Quota: ts.store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, err := mx.Listen(smtp.MX, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mx.Shutdown(context.Background()) })
+	return addr.String()
+}
+
+// dialSMTP connects to an SMTP listener and says EHLO.
+func dialSMTP(t *testing.T, addr string) *gosmtp.Client {
+	t.Helper()
+	sc, err := gosmtp.Dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sc.Hello("client.example.net"); err != nil {
+		t.Fatal(err)
+	}
+	return sc
 }
 
 // TestTwoSessions: flags, expunges and new mail made by one session reach

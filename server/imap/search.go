@@ -104,64 +104,42 @@ type matcher struct {
 	t    target
 	raw  []byte
 	read bool
-	env  *imap.Envelope
-}
-
-// envelope is the message's envelope from the index.
-func (m *matcher) envelope() *imap.Envelope {
-	if m.env == nil {
-		m.env = m.t.msg.Envelope()
-	}
-	return m.env
 }
 
 // matchIndexed answers FROM, TO, CC, BCC and SUBJECT (and HEADER on those
-// fields) from the envelope in the index, without reading the file; ok
-// is false for any other header, and for the empty value, which asks
-// whether the field exists at all. An address matches on its parsed
-// form, "Name <mailbox@host>" (so a comment or a group does not hide
-// it), and a group on its name, as Dovecot matches them.
+// fields) from the keys in the index, without reading the file or
+// decoding the envelope; ok is false for any other header, and for the
+// empty value, which asks whether the field exists at all. An address
+// matches on its parsed form, "Name <mailbox@host>" (so a comment or a
+// group does not hide it), and a group on its name, as Dovecot matches
+// them; the keys hold those forms lower-cased.
 func (m *matcher) matchIndexed(hc imap.SearchCriteriaHeaderField) (matched, ok bool) {
 	if hc.Value == "" {
 		return false, false
 	}
-	var list []imap.Address
+	k := m.t.msg.Keys()
+	value := strings.ToLower(hc.Value)
+	var list []string
 	switch strings.ToLower(hc.Key) {
 	case "subject":
-		return containsFold(m.envelope().Subject, hc.Value), true
+		return strings.Contains(k.Subject, value), true
 	case "from":
-		list = m.envelope().From
+		list = k.From
 	case "to":
-		list = m.envelope().To
+		list = k.To
 	case "cc":
-		list = m.envelope().Cc
+		list = k.Cc
 	case "bcc":
-		list = m.envelope().Bcc
+		list = k.Bcc
 	default:
 		return false, false
 	}
-	for _, a := range list {
-		var s string
-		switch {
-		case a.IsGroupStart():
-			s = a.Mailbox
-		case a.IsGroupEnd():
-			continue
-		case a.Name != "":
-			s = a.Name + " <" + a.Mailbox + "@" + a.Host + ">"
-		default:
-			s = a.Mailbox + "@" + a.Host
-		}
-		if containsFold(s, hc.Value) {
+	for _, s := range list {
+		if strings.Contains(s, value) {
 			return true, true
 		}
 	}
 	return false, true
-}
-
-// containsFold is a case-insensitive strings.Contains.
-func containsFold(s, sub string) bool {
-	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
 }
 
 func (m *matcher) body() []byte {

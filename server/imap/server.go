@@ -6,7 +6,7 @@
 // BINARY (RFC 3516), CHILDREN (RFC 3348), LITERAL+ (RFC 7888), ID
 // (RFC 2971), SORT with SORT=DISPLAY and ESORT (RFC 5256, 5957, 5267)
 // THREAD=REFERENCES and ORDEREDSUBJECT (RFC 5256), MULTIAPPEND (RFC
-// 3502) and QUOTA (RFC 9208). It is a
+// 3502), QUOTA (RFC 9208) and NOTIFY (RFC 5465). It is a
 // github.com/emersion/go-imap/v2 imapserver backend over server/store:
 // the Maildir holds the messages and flags, the store's index the UIDs.
 //
@@ -56,6 +56,10 @@ type Options struct {
 
 	// Debug, if set, receives the raw protocol (including passwords).
 	Debug io.Writer
+
+	// Metrics counts sessions, commands and logins; default a new one
+	// (Server.Metrics returns it).
+	Metrics *Metrics
 }
 
 // Server is an IMAP server over the mailbox store.
@@ -64,7 +68,8 @@ type Server struct {
 	log     *slog.Logger
 	imap    *imapserver.Server
 	limiter *limiter
-	track   tracker // for a graceful Shutdown (drain.go)
+	track   tracker       // for a graceful Shutdown (drain.go)
+	events  mailboxEvents // for NOTIFY (mailboxevents.go)
 }
 
 // New builds a Server; call Serve or ServeTLS for each listener.
@@ -83,6 +88,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.AppendLimit == 0 {
 		opts.AppendLimit = 64 << 20
+	}
+	if opts.Metrics == nil {
+		opts.Metrics = NewMetrics()
 	}
 	s := &Server{opts: opts, log: opts.Logger, limiter: newLimiter(opts.MaxLoginFailures, opts.FailureWindow)}
 	s.imap = imapserver.New(&imapserver.Options{
@@ -110,6 +118,7 @@ func New(opts Options) (*Server, error) {
 			imap.CapQResync:               {},
 			imap.Cap("CONTEXT=SEARCH"):    {},
 			imap.CapCatenate:              {},
+			imap.CapNotify:                {},
 			imap.Cap("QUOTA=RES-STORAGE"): {},
 			imap.Cap("THREAD=" + imap.ThreadReferences):     {},
 			imap.Cap("THREAD=" + imap.ThreadOrderedSubject): {},
@@ -117,6 +126,7 @@ func New(opts Options) (*Server, error) {
 		Logger:      slogLogger{opts.Logger},
 		TLSConfig:   opts.TLSConfig,
 		DebugWriter: opts.Debug,
+		CommandDone: opts.Metrics.command,
 	})
 	return s, nil
 }
@@ -139,6 +149,7 @@ func (s *Server) Close() error { return s.imap.Close() }
 
 func (s *Server) newSession(c *imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
 	s.track.started(c)
+	s.opts.Metrics.started()
 	ip := ""
 	if addr := c.NetConn().RemoteAddr(); addr != nil {
 		ip = addr.String()

@@ -27,6 +27,8 @@ type session struct {
 	kwModSeq uint64          // the mailbox's modseq when they were last checked
 	live     []*liveSearch   // searches with RETURN (UPDATE) (context.go)
 	liveAt   searchState     // the mailbox when they were last run
+	ntf      *notifyState    // what NOTIFY SET asked for (notify.go)
+	newFrom  uint32          // first UID of the selected mailbox not yet sent for MessageNew
 }
 
 var (
@@ -47,11 +49,13 @@ func (s *session) Login(username, password string) error {
 	user := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(username)), ".")
 	if s.srv.limiter.blocked(s.ip, user) {
 		s.srv.log.Warn("imap: login refused, too many failures", "ip", s.ip, "user", user)
+		s.srv.opts.Metrics.login(loginRefused)
 		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnavailable,
 			Text: "Too many failed logins, try again later"}
 	}
 	if err := s.srv.opts.Auth.Authenticate(user, password); err != nil {
 		s.srv.limiter.fail(s.ip, user)
+		s.srv.opts.Metrics.login(loginFailed)
 		s.srv.log.Info("imap: login failed", "ip", s.ip, "user", user)
 		return imapserver.ErrAuthFailed
 	}
@@ -62,6 +66,7 @@ func (s *session) Login(username, password string) error {
 			Text: "Mailbox store unavailable"}
 	}
 	s.acct = acct
+	s.srv.opts.Metrics.login(loginOK)
 	s.srv.log.Info("imap: login", "ip", s.ip, "user", user)
 	return nil
 }

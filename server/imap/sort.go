@@ -8,6 +8,8 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
+
+	"github.com/sluicemail/sluice/server/store"
 )
 
 // Sort answers SORT and UID SORT (RFC 5256) with SORT=DISPLAY's keys
@@ -20,7 +22,7 @@ func (s *session) Sort(kind imapserver.NumKind, criteria *imap.SearchCriteria, k
 	}
 	items := make([]sortItem, len(found))
 	for i, t := range found {
-		items[i] = sortItem{t: t, env: t.msg.Envelope()}
+		items[i] = sortItem{t: t, k: t.msg.Keys()}
 	}
 	slices.SortStableFunc(items, func(a, b sortItem) int {
 		for _, k := range keys {
@@ -46,8 +48,8 @@ func (s *session) Sort(kind imapserver.NumKind, criteria *imap.SearchCriteria, k
 }
 
 type sortItem struct {
-	t   target
-	env *imap.Envelope
+	t target
+	k *store.Keys
 }
 
 func compareKey(k imapserver.SortKey, a, b *sortItem) int {
@@ -59,17 +61,17 @@ func compareKey(k imapserver.SortKey, a, b *sortItem) int {
 	case imapserver.SortKeySize:
 		return cmp.Compare(a.t.msg.Size, b.t.msg.Size)
 	case imapserver.SortKeySubject:
-		return strings.Compare(BaseSubject(a.env.Subject), BaseSubject(b.env.Subject))
+		return strings.Compare(a.k.BaseSubject, b.k.BaseSubject)
 	case imapserver.SortKeyFrom:
-		return strings.Compare(firstMailbox(a.env.From), firstMailbox(b.env.From))
+		return strings.Compare(a.k.FromMailbox, b.k.FromMailbox)
 	case imapserver.SortKeyTo:
-		return strings.Compare(firstMailbox(a.env.To), firstMailbox(b.env.To))
+		return strings.Compare(a.k.ToMailbox, b.k.ToMailbox)
 	case imapserver.SortKeyCc:
-		return strings.Compare(firstMailbox(a.env.Cc), firstMailbox(b.env.Cc))
+		return strings.Compare(a.k.CcMailbox, b.k.CcMailbox)
 	case imapserver.SortKeyDisplayFrom:
-		return strings.Compare(displayName(a.env.From), displayName(b.env.From))
+		return strings.Compare(a.k.DisplayFrom, b.k.DisplayFrom)
 	case imapserver.SortKeyDisplayTo:
-		return strings.Compare(displayName(a.env.To), displayName(b.env.To))
+		return strings.Compare(a.k.DisplayTo, b.k.DisplayTo)
 	}
 	return 0
 }
@@ -77,44 +79,8 @@ func compareKey(k imapserver.SortKey, a, b *sortItem) int {
 // sentDate is the Date header's time, or the internal date when the
 // header is missing or unreadable (RFC 5256 section 3).
 func sentDate(it *sortItem) time.Time {
-	if it.env.Date.IsZero() {
-		return it.t.msg.Date
+	if t, ok := it.k.SentDate(); ok {
+		return t
 	}
-	return it.env.Date
-}
-
-// firstAddress is the first entry of a list that is not a group's end:
-// a group's start stands for the group, by its name, as in Dovecot.
-func firstAddress(list []imap.Address) *imap.Address {
-	for i := range list {
-		if !list[i].IsGroupEnd() {
-			return &list[i]
-		}
-	}
-	return nil
-}
-
-// firstMailbox is the local part of the first address, case-folded
-// (RFC 5256: "addr-mailbox", compared with i;ascii-casemap, which folds
-// to upper case, so that "_" sorts after letters).
-func firstMailbox(list []imap.Address) string {
-	if a := firstAddress(list); a != nil {
-		return strings.ToUpper(a.Mailbox)
-	}
-	return ""
-}
-
-// displayName is RFC 5957's sort string: the first address's display
-// name, or its address when it has none, case-folded.
-func displayName(list []imap.Address) string {
-	a := firstAddress(list)
-	switch {
-	case a == nil:
-		return ""
-	case a.IsGroupStart():
-		return strings.ToUpper(a.Mailbox)
-	case a.Name != "":
-		return strings.ToUpper(a.Name)
-	}
-	return strings.ToUpper(a.Mailbox + "@" + a.Host)
+	return it.t.msg.Date
 }

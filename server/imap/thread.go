@@ -22,17 +22,18 @@ func (s *session) Thread(kind imapserver.NumKind, alg imap.ThreadAlgorithm, crit
 	}
 	msgs := make([]*threadMsg, len(found))
 	for i, t := range found {
-		env := t.msg.Envelope()
-		m := &threadMsg{num: t.seq, seq: t.seq, date: env.Date, messageID: env.MessageID}
+		k := t.msg.Keys()
+		m := &threadMsg{num: t.seq, seq: t.seq, messageID: k.MessageID, subject: k.BaseSubject, reply: k.Reply}
 		if kind == imapserver.NumKindUID {
 			m.num = t.msg.UID
 		}
-		if m.date.IsZero() {
+		if date, ok := k.SentDate(); ok {
+			m.date = date
+		} else {
 			m.date = t.msg.Date
 		}
-		m.subject, m.reply = baseSubject(env.Subject)
 		if alg == imap.ThreadReferences {
-			m.refs = s.references(t, env)
+			m.refs = s.references(t)
 		}
 		msgs[i] = m
 	}
@@ -68,7 +69,7 @@ type node struct {
 
 // references reads the References header (the envelope does not keep
 // it), falling back to In-Reply-To (RFC 5256 section 4, step 1).
-func (s *session) references(t target, env *imap.Envelope) []string {
+func (s *session) references(t target) []string {
 	raw, err := s.mbox.ReadMessage(t.msg.UID)
 	if err == nil {
 		if h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw))); err == nil {
@@ -77,8 +78,8 @@ func (s *session) references(t target, env *imap.Envelope) []string {
 			}
 		}
 	}
-	if len(env.InReplyTo) > 0 {
-		return env.InReplyTo[:1]
+	if irt := t.msg.Envelope().InReplyTo; len(irt) > 0 {
+		return irt[:1]
 	}
 	return nil
 }

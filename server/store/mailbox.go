@@ -33,6 +33,9 @@ type Message struct {
 	base string // unique part of the file name
 	sub  string // "cur" or "new"
 	env  json.RawMessage
+	keys *Keys // derived from env (keys.go)
+
+	envMemo *envelopeMemo // env decoded, shared by the copies (envmemo.go)
 }
 
 // name is the message's current file name in its sub-directory.
@@ -60,6 +63,7 @@ type Mailbox struct {
 	msgs     []*Message
 	byBase   map[string]*Message
 	lastFull time.Time
+	stamp    dirStamp // new/ and cur/ as the last full listing saw them
 
 	recentFrom uint32 // first UID no session has seen as \Recent (recent.go)
 
@@ -92,18 +96,35 @@ func (a *Account) loadMailbox(name string) (*Mailbox, error) {
 		m.next = uint32(getU64(b.Get(kNext)))
 		m.modSeq = getU64(b.Get(kModSeq))
 		m.recentFrom = max(m.next, 1)
-		return b.Bucket(bMsgs).ForEach(func(k, v []byte) error {
+		var stale []*Message // entries without keys, or with older ones
+		err = b.Bucket(bMsgs).ForEach(func(k, v []byte) error {
 			var r record
 			if err := json.Unmarshal(v, &r); err != nil || len(k) != 4 {
 				return nil // an unreadable entry is re-indexed from its file
 			}
 			msg := &Message{UID: uint32(k[0])<<24 | uint32(k[1])<<16 | uint32(k[2])<<8 | uint32(k[3]),
 				Flags: r.Flags, Keywords: r.Keywords, Size: r.Size, Date: time.Unix(0, r.Date), ModSeq: r.ModSeq,
-				base: r.Base, sub: "cur", env: r.Envelope}
+				base: r.Base, sub: "cur", env: r.Envelope, keys: r.Keys, envMemo: newEnvelopeMemo(nil)}
+			if msg.keys == nil || msg.keys.Version != keysVersion {
+				msg.keys = keysOfJSON(msg.env)
+				stale = append(stale, msg)
+			}
 			m.msgs = append(m.msgs, msg)
 			m.byBase[r.Base] = msg
 			return nil
 		})
+		if err != nil {
+			return err
+		}
+		// Filled in once, after the walk (bbolt forbids writing to a
+		// bucket while iterating over it).
+		msgs := b.Bucket(bMsgs)
+		for _, msg := range stale {
+			if err := msgs.Put(uidKey(msg.UID), encodeRecord(msg)); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("index of %s: %w", name, err)

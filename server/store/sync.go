@@ -49,13 +49,23 @@ func (m *Mailbox) syncLocked(full bool) error {
 	m.pendMu.Unlock()
 
 	var disk map[string]diskFile
+	var stamp dirStamp
 	if full {
-		var err error
-		if disk, err = m.readDir(); err != nil {
-			return err
+		taken := time.Now()
+		now, err := m.statDirs()
+		if err == nil && m.stamp.same(now) {
+			// Nothing was added, removed or renamed since the last
+			// listing: only the store's own deliveries are news.
+			m.lastFull, full = taken, false
+		} else {
+			m.stamp = dirStamp{}
+			if disk, err = m.readDir(); err != nil {
+				return err
+			}
+			m.lastFull, stamp = taken, now.settled(taken)
 		}
-		m.lastFull = time.Now()
-	} else {
+	}
+	if !full {
 		disk = map[string]diskFile{}
 		for _, p := range pend {
 			if m.byBase[p.base] == nil {
@@ -64,7 +74,13 @@ func (m *Mailbox) syncLocked(full bool) error {
 			}
 		}
 	}
-	return m.apply(disk, full)
+	if err := m.apply(disk, full); err != nil {
+		return err
+	}
+	if full {
+		m.stamp = stamp
+	}
+	return nil
 }
 
 func (m *Mailbox) readDir() (map[string]diskFile, error) {
@@ -128,8 +144,13 @@ func (m *Mailbox) apply(disk map[string]diskFile, full bool) error {
 		dovecot = dovecotKeywords(m.dir)
 		uids, next, validity = assignUIDs(m.dir, newBases, next, validity, len(m.msgs) == 0)
 	}
-	for _, base := range newBases {
-		msg, err := m.indexFile(disk[base])
+	files := make([]diskFile, len(newBases))
+	for i, base := range newBases {
+		files[i] = disk[base]
+	}
+	indexed, errs := m.indexFiles(files)
+	for i, base := range newBases {
+		msg, err := indexed[i], errs[i]
 		if err != nil {
 			m.a.s.log.Warn("store: cannot index message file", "mailbox", m.name, "file", base, "err", err)
 			continue
@@ -192,11 +213,12 @@ func (m *Mailbox) indexFile(f diskFile) (*Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	env, size, err := readIndexInfo(path)
+	env, decoded, keys, size, err := readIndexInfo(path)
 	if err != nil {
 		return nil, err
 	}
-	return &Message{Flags: f.flags, Size: size, Date: st.ModTime(), base: f.base, sub: f.sub, env: env}, nil
+	return &Message{Flags: f.flags, Size: size, Date: st.ModTime(), base: f.base, sub: f.sub, env: env, keys: keys,
+		envMemo: newEnvelopeMemo(decoded)}, nil
 }
 
 // commit writes a batch of changes to the index in one transaction.
@@ -240,7 +262,7 @@ func (m *Mailbox) commitValidity(added, changed, removed []*Message, next uint32
 
 func encodeRecord(msg *Message) []byte {
 	v, _ := json.Marshal(record{Base: msg.base, Flags: msg.Flags, Keywords: msg.Keywords, Size: msg.Size,
-		Date: msg.Date.UnixNano(), ModSeq: msg.ModSeq, Envelope: msg.env})
+		Date: msg.Date.UnixNano(), ModSeq: msg.ModSeq, Envelope: msg.env, Keys: msg.keys})
 	return v
 }
 

@@ -76,13 +76,13 @@ func (m *Mailbox) Path(msg *Message) string {
 	return filepath.Join(m.dir, msg.sub, msg.name())
 }
 
-// Envelope returns the message's cached IMAP envelope.
-func (msg *Message) Envelope() *imap.Envelope {
-	var env imap.Envelope
-	if len(msg.env) > 0 && json.Unmarshal(msg.env, &env) == nil {
-		return &env
+// Keys returns what SEARCH, SORT and THREAD compare of the message's
+// header, kept in the index beside the envelope.
+func (msg *Message) Keys() *Keys {
+	if msg.keys == nil { // not made by indexFile or loadMailbox
+		return keysOfJSON(msg.env)
 	}
-	return &imap.Envelope{}
+	return msg.keys
 }
 
 // IMAPFlags returns the message's flags as IMAP spells them.
@@ -121,21 +121,21 @@ func (m *Mailbox) ReadMessage(uid uint32) ([]byte, error) {
 }
 
 // readIndexInfo reads a message file for the index: its size as IMAP
-// counts it (lines ending in CRLF) and its envelope (a message with a
-// broken header gets an empty one).
-func readIndexInfo(path string) (json.RawMessage, int64, error) {
+// counts it (lines ending in CRLF), its envelope as JSON and decoded (a
+// message with a broken header gets an empty one) and the keys derived
+// from it.
+func readIndexInfo(path string) (json.RawMessage, *imap.Envelope, *Keys, int64, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, nil, 0, err
 	}
 	size := int64(len(raw)) + int64(bareLFs(raw))
-	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw)))
-	if err != nil {
-		env, _ := json.Marshal(imap.Envelope{})
-		return env, size, nil
+	e := &imap.Envelope{}
+	if h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw))); err == nil {
+		e = envelope.Extract(h)
 	}
-	env, err := json.Marshal(envelope.Extract(h))
-	return env, size, err
+	env, err := json.Marshal(e)
+	return env, e, keysOf(e), size, err
 }
 
 // bareLFs counts line feeds not preceded by a carriage return.

@@ -111,6 +111,7 @@ func (c *Conn) availableCaps() []imap.Cap {
 			imap.CapQResync,
 			imap.Cap("CONTEXT=SEARCH"), // context.go
 			imap.CapCatenate,           // catenate.go
+			imap.CapNotify,             // notify.go
 		})
 
 		if appendLimitSession, ok := c.session.(SessionAppendLimit); ok {

@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -47,7 +48,8 @@ type Conn struct {
 	state   imap.ConnState
 	session Session
 
-	unknownCmds int // sluice: unknown commands before authentication
+	unknownCmds int         // sluice: unknown commands before authentication
+	batching    atomic.Bool // sluice: responses are flushed at the end of the command (batch.go)
 }
 
 // maxUnknownPreAuth unknown commands before authentication close the
@@ -268,13 +270,13 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 		err = c.handleAppend(tag, dec)
 		sendOK = false
 	case "FETCH", "UID FETCH":
-		err = c.handleFetch(dec, numKind)
+		err = c.batchWrites(func() error { return c.handleFetch(dec, numKind) }) // sluice
 	case "EXPUNGE":
 		err = c.handleExpunge(dec)
 	case "UID EXPUNGE":
 		err = c.handleUIDExpunge(dec)
 	case "STORE", "UID STORE":
-		err = c.handleStore(dec, numKind)
+		err = c.batchWrites(func() error { return c.handleStore(dec, numKind) }) // sluice
 	case "COPY", "UID COPY":
 		err = c.handleCopy(tag, dec, numKind)
 		sendOK = false
@@ -290,6 +292,8 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 		err = c.handleThread(dec, numKind)
 	case "GETQUOTA", "GETQUOTAROOT", "SETQUOTA": // sluice: RFC 9208 (quota.go)
 		err = c.handleQuota(name, dec)
+	case "NOTIFY": // sluice: RFC 5465 (notify.go)
+		err = c.handleNotify(dec)
 	case "ID": // sluice: RFC 2971 (id.go)
 		if _, ok := c.session.(SessionID); ok && c.server.options.caps().Has(imap.CapID) {
 			err = c.handleID(dec)
@@ -332,7 +336,15 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 	} else if err != nil {
 		c.server.logger().Printf("handling %v command: %v", name, err)
 		resp = internalServerErrorResp
-	} else {
+	}
+	if done := c.server.options.CommandDone; done != nil { // sluice: metrics
+		status := imap.StatusResponseTypeOK // handlers with !sendOK wrote their own OK
+		if resp != nil {
+			status = resp.Type
+		}
+		done(name, status)
+	}
+	if resp == nil {
 		if !sendOK {
 			return nil
 		}
@@ -523,6 +535,9 @@ func newResponseEncoder(conn *Conn) *responseEncoder {
 	wireEnc.QuotedUTF8 = quotedUTF8
 
 	conn.encMutex.Lock() // released by responseEncoder.end
+	// sluice: read under encMutex, so that a response written by another
+	// goroutine is either flushed here or by batchWrites (batch.go).
+	wireEnc.NoFlush = conn.batching.Load()
 	conn.setWriteTimeout(respWriteTimeout)
 	return &responseEncoder{
 		Encoder: wireEnc,

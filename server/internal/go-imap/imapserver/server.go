@@ -53,6 +53,11 @@ type Options struct {
 	// Note, this may include sensitive information such as credentials used
 	// during authentication.
 	DebugWriter io.Writer
+	// sluice: CommandDone, if set, is called after each command with its
+	// name (upper case, "UID FETCH" for UID commands, as the client sent
+	// it for an unknown one) and the type of its tagged response (OK, NO
+	// or BAD), for the server's metrics.
+	CommandDone func(name string, status imap.StatusResponseType)
 }
 
 func (options *Options) wrapReadWriter(rw io.ReadWriter) io.ReadWriter {

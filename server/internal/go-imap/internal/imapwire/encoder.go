@@ -31,6 +31,10 @@ type Encoder struct {
 	// NewContinuationRequest creates a new continuation request. This is only
 	// meaningful for clients.
 	NewContinuationRequest func() *ContinuationRequest
+	// NoFlush leaves flushing to the owner of the buffered writer: CRLF
+	// only writes the line (sluice: one flush per FETCH command, not per
+	// message).
+	NoFlush bool
 
 	w       *bufio.Writer
 	side    ConnSide
@@ -68,6 +72,9 @@ func (enc *Encoder) CRLF() error {
 	enc.writeString("\r\n")
 	if enc.err != nil {
 		return enc.err
+	}
+	if enc.NoFlush { // sluice
+		return nil
 	}
 	return enc.w.Flush()
 }

@@ -1,23 +1,17 @@
-package imap
+package envelope
 
 import "strings"
 
 // BaseSubject extracts the base subject of RFC 5256 section 2.1, by
 // which SORT (SUBJECT) orders and ORDEREDSUBJECT threads: the subject
-// (already decoded from RFC 2047 by the index) with runs of white space
-// made one space, reply and forward markers ("Re:", "Fwd:", "[list]"
-// blobs before them, a trailing "(fwd)", a "[Fwd: ...]" wrapper)
-// removed, and case folded as i;ascii-casemap folds it (to upper case).
-func BaseSubject(subject string) string {
-	base, _ := baseSubject(subject)
-	return base
-}
-
-// baseSubject also says whether the subject was a reply or a forward
-// (something was removed apart from white space and list blobs), which
-// THREAD=REFERENCES uses when it gathers threads by subject.
-func baseSubject(subject string) (string, bool) {
-	reply := false
+// (already decoded from RFC 2047) with runs of white space made one
+// space, reply and forward markers ("Re:", "Fwd:", "[list]" blobs before
+// them, a trailing "(fwd)", a "[Fwd: ...]" wrapper) removed, and case
+// folded as i;ascii-casemap folds it (to upper case). reply says whether
+// the subject was a reply or a forward (something was removed apart from
+// white space and list blobs), which THREAD=REFERENCES uses when it
+// gathers threads by subject.
+func BaseSubject(subject string) (base string, reply bool) {
 	s := strings.Join(strings.Fields(subject), " ")
 	for {
 		prev := s

@@ -1,0 +1,50 @@
+package store
+
+import (
+	"encoding/json"
+	"sync/atomic"
+
+	"github.com/emersion/go-imap/v2"
+)
+
+// envelopeMemo holds a message's envelope once decoded from the index's
+// JSON. FETCH 1:* (FLAGS ENVELOPE ...) of a large mailbox spent over half
+// its server time in json.Unmarshal, once per message per FETCH; a
+// message's envelope never changes (a Maildir file's content is
+// immutable; a new file is a new Message), so it is decoded once.
+//
+// The memo is reached through a pointer, so the copies of a Message that
+// sessions take under the mailbox lock share it. Its cost is the decoded
+// envelope kept beside the JSON, for the messages that were fetched with
+// ENVELOPE (or indexed) since the mailbox was loaded.
+type envelopeMemo struct {
+	env atomic.Pointer[imap.Envelope]
+}
+
+// newEnvelopeMemo returns a memo, holding env already if it is not nil
+// (the envelope just extracted when the file was indexed).
+func newEnvelopeMemo(env *imap.Envelope) *envelopeMemo {
+	m := &envelopeMemo{}
+	if env != nil {
+		m.env.Store(env)
+	}
+	return m
+}
+
+// Envelope returns the message's IMAP envelope, from the index. The
+// result is shared with other callers and must not be modified.
+func (msg *Message) Envelope() *imap.Envelope {
+	if msg.envMemo != nil {
+		if env := msg.envMemo.env.Load(); env != nil {
+			return env
+		}
+	}
+	env := &imap.Envelope{}
+	if len(msg.env) > 0 && json.Unmarshal(msg.env, env) != nil {
+		env = &imap.Envelope{} // an unreadable entry: an empty envelope, as for a broken header
+	}
+	if msg.envMemo != nil {
+		msg.envMemo.env.Store(env)
+	}
+	return env
+}
