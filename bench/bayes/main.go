@@ -45,6 +45,7 @@ func main() {
 	errorsAt := flag.Float64("errors-at", junkAt, "with -feedback errors: a message is misjudged when its score is on the wrong side of this (default: the junk threshold, where a user sees the mistake)")
 	learnerName := flag.String("learner", "default", "the learner configuration (default: the stage's; fisher: the counts alone, as before the regression; lr:w=…,r=…,up=…: see parseLR)")
 	block := flag.Int("block", 500, "with -online: messages per point of the learning curve")
+	scoresTo := flag.String("scores", "", "write each message scored (the first pass of the static split) to this file: its group, the Fisher score and the regression's margin, so that ways of joining the two can be tried offline")
 	flag.Parse()
 	profile = *cpuprofile
 	if _, err := makeModel(*learnerName); err != nil {
@@ -52,6 +53,12 @@ func main() {
 		os.Exit(2)
 	}
 	staticLearner = *learnerName
+	if *scoresTo != "" {
+		if err := openScores(*scoresTo); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
 
 	if *on {
 		if *feedback != "all" && *feedback != "errors" {
@@ -63,6 +70,9 @@ func main() {
 			runtime.LockOSThread()
 			err = online(all, onlineRun{order: *order, seed: *seed, feedback: *feedback, errorsAt: *errorsAt,
 				learner: *learnerName, block: max(*block, 1)})
+		}
+		if err == nil {
+			err = closeScores()
 		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -92,6 +102,10 @@ func main() {
 		return
 	}
 	heldOut(train, test)
+	if err := closeScores(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 }
 
 func load(dir string, groups ...string) ([]*msg, error) {
@@ -153,6 +167,7 @@ func measure(train, test []*msg) (scores []float64, classify, learn string) {
 	// others.
 	stop := startProfile()
 	scores = make([]float64, len(test))
+	pass := 0
 	classify = bestOf(3, len(test), func() {
 		for i, x := range test {
 			res, err := model.Classify(engine.NewMessage(engine.Envelope{}, x.raw))
@@ -161,7 +176,11 @@ func measure(train, test []*msg) (scores []float64, classify, learn string) {
 				os.Exit(1)
 			}
 			scores[i] = res.Spam
+			if pass == 0 {
+				writeScore(x, res)
+			}
 		}
+		pass++
 	})
 	stop()
 

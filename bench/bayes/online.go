@@ -51,10 +51,12 @@ func online(all []*msg, r onlineRun) error {
 	learnt := 0
 	for i, x := range stream {
 		t0 := threadCPU()
-		s, err := f.score(x.raw)
+		res, err := f.score(x.raw)
 		if err != nil {
 			return err
 		}
+		s := res.Spam
+		writeScore(x, res)
 		t1 := threadCPU()
 		classify += t1 - t0
 		scores[i], spam[i] = s, x.spam
@@ -161,7 +163,7 @@ func curve(scores []float64, spam []bool, n int) []point {
 
 // learner is what the protocol drives: the stage's model, as configured.
 type learner interface {
-	score(raw []byte) (float64, error)
+	score(raw []byte) (bayes.Result, error)
 	learn(raw []byte, spam, correction bool) error
 	size() int // bytes of the model as the file store writes it
 }
@@ -179,7 +181,8 @@ var learners = map[string]func() *bayes.Model{
 // parseLR reads a learner named "lr:key=value,...": the stage's default
 // regression with the named settings changed. Keys: w (the Fisher
 // log-odds' weight), r (rate), up (the cap towards spam, "none" for no
-// cap), grams, bytes, tokens (0 or 1), norm (0 or 1: features worth 1/√n); and the counts' scorer's s, clues, minstrength, esf (Params). "lr:w=0" is the regression alone.
+// cap), conv (the Fisher score from which the cap is lifted, 0 for
+// never), grams, bytes, tokens (0 or 1), norm (0 or 1: features worth 1/√n); and the counts' scorer's s, clues, minstrength, esf (Params). "lr:w=0" is the regression alone.
 func parseLR(spec string) (*bayes.Model, error) {
 	o, p := bayes.DefaultLR, bayes.DefaultParams
 	for _, kv := range strings.Split(spec, ",") {
@@ -197,6 +200,10 @@ func parseLR(spec string) (*bayes.Model, error) {
 				o.Capped = true
 				o.Up, err = strconv.ParseFloat(v, 64)
 			}
+		case "conv":
+			o.Convicted, err = strconv.ParseFloat(v, 64)
+		case "osb":
+			o.OSB, err = strconv.Atoi(v)
 		case "grams":
 			o.Grams, err = strconv.Atoi(v)
 		case "bytes":
@@ -245,9 +252,9 @@ func newLearner(name string) (learner, error) {
 
 type modelLearner struct{ m *bayes.Model }
 
-func (l modelLearner) score(raw []byte) (float64, error) {
+func (l modelLearner) score(raw []byte) (bayes.Result, error) {
 	res, err := l.m.Classify(engine.NewMessage(engine.Envelope{}, raw))
-	return res.Spam, err
+	return res, err
 }
 
 func (l modelLearner) learn(raw []byte, spam, correction bool) error {

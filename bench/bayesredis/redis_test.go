@@ -8,8 +8,10 @@
 package bayesredis
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -122,4 +124,57 @@ func BenchmarkLearnRedis(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkTrainRedis is `sluice train` on the shared counts: learns one
+// by one (RedisStore, one script run per message) against batches of
+// several messages per script run (RedisBatch, as `sluice train` sends
+// them), each on an empty model so that every learn counts. The time per
+// op is per message learnt, the final flush included.
+//
+//	go test ./bench/bayesredis -run '^$' -bench TrainRedis -benchtime 400x
+func BenchmarkTrainRedis(b *testing.B) {
+	srv := redistest.Start(b)
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr, DisableIdentity: true})
+	defer c.Close()
+	for _, size := range []int{1, 8, 32, 128} {
+		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
+			rs := bayes.NewRedisStore(c, fmt.Sprintf("train-%d", size), time.Second, bayes.NewMemoryStore())
+			var store bayes.Store = rs
+			if size > 1 {
+				store = rs.Batched(size)
+			}
+			m := bayes.NewModel(store)
+			cpu := redisCPU(b, c)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := m.Learn(message(i%2 == 0, 70000+i), bayes.Class(1+i%2)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := m.Save(); err != nil {
+				b.Fatal(err)
+			}
+			// redis-server's own CPU per learn: on a loaded machine the
+			// wall time mostly measures the scheduler.
+			b.ReportMetric((redisCPU(b, c)-cpu)*1000/float64(b.N), "redis-cpu-ms/op")
+		})
+	}
+}
+
+// redisCPU is the CPU time redis-server has used, in seconds (INFO cpu).
+func redisCPU(b *testing.B, c *redis.Client) float64 {
+	info, err := c.Info(context.Background(), "cpu").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var sum float64
+	for _, line := range strings.Split(info, "\r\n") {
+		name, v, _ := strings.Cut(line, ":")
+		if name == "used_cpu_sys" || name == "used_cpu_user" {
+			x, _ := strconv.ParseFloat(v, 64)
+			sum += x
+		}
+	}
+	return sum
 }

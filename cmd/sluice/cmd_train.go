@@ -16,6 +16,10 @@ func init() {
 	register(&command{name: "train", summary: "train the Bayes model on spam and ham (files, Maildirs, mbox)", run: runTrain})
 }
 
+// trainBatch is how many messages `sluice train` sends to Redis per
+// script run (bench/bayesredis BenchmarkLearnRedis).
+const trainBatch = 32
+
 // trainCounts is the summary of one class.
 type trainCounts struct {
 	learnt, duplicate, unreadable int
@@ -60,6 +64,11 @@ func runTrainTo(args []string, stdout, stderr io.Writer) int {
 	if len(spam) == 0 && len(ham) == 0 {
 		fmt.Fprintln(stderr, "sluice train: nothing to do: give --spam or --ham paths, or --stats")
 		return 2
+	}
+	if rs, ok := m.Store().(*bayes.RedisStore); ok {
+		// Shared counts: many messages per round trip and per token
+		// update, each answered as one by one (bayes.RedisBatch).
+		m = bayes.NewModel(rs.Batched(trainBatch))
 	}
 	nspam, nham := source.Count(spam), source.Count(ham)
 	bar := newProgress("training", nspam+nham, !*quiet)
@@ -214,7 +223,8 @@ func printStats(w, stderr io.Writer, path string, m *bayes.Model) int {
 		return 1
 	}
 	fmt.Fprintf(w, "model %s (tokenizer version %d)\n", path, st.Tokenizer)
-	if _, shared := m.Store().(*bayes.RedisStore); shared {
+	switch m.Store().(type) {
+	case *bayes.RedisStore, *bayes.RedisBatch:
 		fmt.Fprintln(w, "  counts: on Redis (state.redis), shared by every node")
 	}
 	fmt.Fprintf(w, "  spam: %d messages, %d tokens\n", st.Spam, st.SpamTokens)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -208,6 +209,10 @@ rules:
 	if st, _ := model.Stats(); st.Spam != 61 || st.Ham != 60 {
 		t.Fatalf("after delivery the model has %+v, want the spam autolearnt (61 spam)", st)
 	}
+	// The admin listener's /metrics reports the model and the autolearn.
+	hasMetrics(t, e.metrics(), `sluice_bayes_messages{class="spam"} 61`, `sluice_bayes_messages{class="ham"} 60`,
+		`sluice_bayes_learns_total{class="spam",source="autolearn"} 1`, `sluice_bayes_learns_total{class="ham",source="junk_move"} 0`,
+		`sluice_bayes_unlearns_total{source="autolearn_rollback"} 0`)
 	im := e.dialIMAPS()
 	if err := im.Login("alice@example.net", "password1").Wait(); err != nil {
 		t.Fatal(err)
@@ -221,4 +226,13 @@ rules:
 	if st, _ := model.Stats(); st.Spam != 60 || st.Ham != 61 {
 		t.Fatalf("after the move the model has %+v, want the autolearn rolled back (60 spam) and the message learnt as ham (61)", st)
 	}
+	metrics := e.metrics()
+	hasMetrics(t, metrics, `sluice_bayes_messages{class="spam"} 60`, `sluice_bayes_messages{class="ham"} 61`,
+		`sluice_bayes_learns_total{class="ham",source="junk_move"} 1`, `sluice_bayes_learns_total{class="spam",source="junk_move"} 0`,
+		`sluice_bayes_unlearns_total{source="autolearn_rollback"} 1`, `sluice_bayes_learns_total{class="spam",source="autolearn"} 1`,
+		`sluice_imap_commands_total{command="MOVE",status="ok"} 1`)
+	if !regexp.MustCompile(`(?m)^sluice_bayes_tokens\{class="ham"\} [1-9]`).MatchString(metrics) {
+		t.Errorf("no ham tokens counted:\n%s", metrics)
+	}
+	lintMetrics(t, metrics)
 }

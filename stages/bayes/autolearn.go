@@ -43,6 +43,7 @@ type Autolearner struct {
 	mu      sync.Mutex
 	senders map[string][]time.Time // sender domain: when each of its autolearns happened
 	learnt  map[Digest]autoRecord
+	counts  *autoCounters // kept by the autolearner that replaces this one
 }
 
 // autoRecord is one message learnt automatically.
@@ -55,7 +56,7 @@ type autoRecord struct {
 // NewAutolearner builds the guards over m; it errs on bad settings.
 func NewAutolearner(m *Model, s AutolearnSettings) (*Autolearner, error) {
 	a := &Autolearner{m: m, settings: s, spam: s.Spam, ham: s.Ham, cap: s.PerSender, period: 24 * time.Hour, window: 72 * time.Hour,
-		senders: map[string][]time.Time{}, learnt: map[Digest]autoRecord{}}
+		senders: map[string][]time.Time{}, learnt: map[Digest]autoRecord{}, counts: new(autoCounters)}
 	if a.cap == 0 {
 		a.cap = 20
 	}
@@ -95,7 +96,7 @@ func (m *Model) autolearnerFor(s AutolearnSettings) (*Autolearner, error) {
 	}
 	if old != nil {
 		old.mu.Lock()
-		a.senders, a.learnt = old.senders, old.learnt
+		a.senders, a.learnt, a.counts = old.senders, old.learnt, old.counts
 		old.mu.Unlock()
 	}
 	m.auto = a
@@ -140,6 +141,7 @@ func (a *Autolearner) Consider(raw []byte, spam float64, sender string, now time
 		a.mu.Unlock()
 		return 0, err
 	}
+	a.counts.learnt(class)
 	return class, nil
 }
 
@@ -197,6 +199,7 @@ func (a *Autolearner) Corrected(raw []byte, now time.Time) (bool, error) {
 		}
 		delete(a.learnt, d)
 		a.release(r.sender, r.at)
+		a.counts.rolledBack.Add(1)
 		return true, nil
 	}
 	return false, nil

@@ -89,7 +89,7 @@ func (s *FileStore) Counts(tokens []string, spam, ham []float64) (int, int, erro
 	defer s.mu.RUnlock()
 	st := s.st
 	for i, t := range tokens {
-		e := st.index[t]
+		e := st.index[key(t)]
 		spam[i], ham[i] = float64(e[spamSlot]), float64(e[hamSlot])
 	}
 	return st.nspam, st.nham, nil

@@ -10,6 +10,8 @@ import (
 // it (Goodman & Yih 2006; Cormack's LR runs; Sculley's ROSVM used the same
 // features): every overlapping run of Grams bytes in the first Bytes bytes
 // of the raw message (headers first, so the header carries most weight),
+// every orthogonal sparse bigram of its words (a word and one of the four
+// before it, with their distance, as CRM114 and OSBF-Lua count them),
 // and every token of the tokenizer, each hashed into one of 2^Bits
 // weights. The score is the sigmoid of the sum of the weights present;
 // learning a message moves each of its weights by Rate × (truth − score),
@@ -18,10 +20,15 @@ import (
 // LROptions tune the logistic-regression learner. The zero value is off.
 type LROptions struct {
 	On     bool
-	Grams  int     // bytes per character n-gram; 0 for none
-	Bytes  int     // how much of the raw message the n-grams are taken from
-	Tokens bool    // the tokenizer's tokens as features too
-	Rate   float64 // learning rate
+	Grams  int  // bytes per character n-gram; 0 for none
+	Bytes  int  // how much of the raw message the n-grams are taken from
+	Tokens bool // the tokenizer's tokens as features too
+	// OSB adds orthogonal sparse bigrams (CRM114, OSBF-Lua) of the raw
+	// message's whitespace-separated words in the first Bytes bytes: each
+	// word paired with each of the OSB words before it, the distance
+	// part of the feature. 0 for none.
+	OSB  int
+	Rate float64 // learning rate
 	// Bayes weighs the Fisher score's log-odds in the combined score: the
 	// probability the stage reports is sigmoid(LR margin + Bayes ×
 	// logit(Fisher)). 0 reports the LR alone.
@@ -32,6 +39,15 @@ type LROptions struct {
 	// confidence, and the counts are the more cautious judge of that.
 	Capped bool
 	Up     float64
+	// Convicted lifts the cap for a message the counts alone score at or
+	// above it (0: the cap holds everywhere). The regression can then
+	// never junk a message on its own, but among the messages the counts
+	// already junk it ranks freely: a ham the counts score as certain
+	// spam (Fisher's score is exactly 1 for many) can fall below the spam
+	// the regression is sure of too. Set to the junk threshold of the
+	// rules, nothing changes at that threshold; above it, the ranking is
+	// the regression's as much as the counts'.
+	Convicted float64
 	// Norm scales each present feature to 1/√n for a message of n
 	// features, as Goodman & Yih and Sculley did: a long message no longer
 	// moves (or is moved by) the margin n times as much as a short one, and
@@ -40,7 +56,12 @@ type LROptions struct {
 }
 
 // DefaultLR is the learner the stage uses (bench/bayes/README.md).
-var DefaultLR = LROptions{On: true, Grams: 4, Bytes: 3000, Tokens: true, Norm: true, Rate: 30, Bayes: 1, Capped: true, Up: 0}
+var DefaultLR = LROptions{On: true, Grams: 4, Bytes: 3000, Tokens: true, OSB: 4, Norm: true, Rate: 30, Bayes: 1, Capped: true, Up: 0, Convicted: JunkAt}
+
+// JunkAt is the score from which the example rules junk a message
+// (bayes-spam in examples/rules/inbound.yaml), where DefaultLR lifts the
+// regression's cap.
+const JunkAt = 0.99
 
 // lrBits is log2 of the number of weights: 2^20 float32 are 4 MiB in
 // memory; the file holds only the non-zero ones.
@@ -50,6 +71,7 @@ const lrBits = 20
 const (
 	gramSeed  = 0x9E3779B97F4A7C15
 	tokenSeed = 0xC2B2AE3D27D4EB4F
+	osbSeed   = 0x165667B19E3779F9
 )
 
 // features returns the distinct hashed features of a message: indexes
@@ -74,6 +96,34 @@ func (o LROptions) features(raw []byte, tokens []string) []uint32 {
 			if seen++; seen >= n {
 				set.add(uint32(((v ^ gramSeed) * 0x9E3779B97F4A7C15) >> shift))
 			}
+		}
+	}
+	if o.OSB > 0 {
+		var ring [8]uint64
+		k := min(o.OSB, len(ring))
+		n := 0
+		b := raw[:min(len(raw), o.Bytes)]
+		for i := 0; i < len(b); {
+			for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n') {
+				i++
+			}
+			j := i
+			h := uint64(osbSeed)
+			for j < len(b) && b[j] != ' ' && b[j] != '\t' && b[j] != '\r' && b[j] != '\n' {
+				h ^= uint64(b[j])
+				h *= 0x100000001B3
+				j++
+			}
+			if j == i {
+				break
+			}
+			i = j
+			for d := 1; d <= k && d <= n; d++ {
+				prev := ring[(n-d)%len(ring)]
+				set.add(uint32(((prev*31+uint64(d))*0x9E3779B97F4A7C15 ^ h) * 0xBF58476D1CE4E5B9 >> shift))
+			}
+			ring[n%len(ring)] = h
+			n++
 		}
 	}
 	if o.Tokens {
@@ -152,7 +202,7 @@ func (o LROptions) step(sum float64, n int, y float64) float64 {
 
 // join is the combined log-odds of a regression margin and a Fisher score.
 func (o LROptions) join(margin, fisher float64) float64 {
-	if o.Capped {
+	if o.Capped && (o.Convicted <= 0 || fisher < o.Convicted) {
 		margin = min(margin, o.Up)
 	}
 	return margin + o.Bayes*logit(fisher)

@@ -215,3 +215,76 @@ func TestLRStepIndependentOfLength(t *testing.T) {
 		t.Errorf("unnormalised: the long message moved %v×Rate×(1−p), the short %v×; want the long one to move further", gl/wl, gs/ws)
 	}
 }
+
+// TestLRCapLiftsOnlyForConvicted: below the junk threshold the regression
+// may only lower the counts' score, so it never junks a message on its
+// own; at or above it, it moves the score either way.
+func TestLRCapLiftsOnlyForConvicted(t *testing.T) {
+	o := DefaultLR
+	for _, c := range []struct {
+		fisher, margin float64
+		want           float64 // combined log-odds
+	}{
+		{0.5, 3, logit(0.5)},
+		{0.98, 10, logit(0.98)},
+		{0.98, -2, logit(0.98) - 2},
+		{JunkAt, 3, logit(JunkAt) + 3},
+		{0.999, 5, logit(0.999) + 5},
+		{0.999, -5, logit(0.999) - 5},
+	} {
+		if got := o.join(c.margin, c.fisher); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("join(margin %v, fisher %v) = %v, want %v", c.margin, c.fisher, got, c.want)
+		}
+		if p := sigmoid(o.join(c.margin, c.fisher)); c.fisher < JunkAt && p >= JunkAt {
+			t.Errorf("fisher %v, margin %v: combined %v reaches the junk threshold the counts did not", c.fisher, c.margin, p)
+		}
+	}
+	o.Convicted = 0
+	if got := o.join(5, 0.999); got != logit(0.999) {
+		t.Errorf("with the cap everywhere, join(5, 0.999) = %v, want %v", got, logit(0.999))
+	}
+}
+
+// TestOSBFeatures: an orthogonal sparse bigram is a pair of words and
+// their distance, wherever in the message it stands; the order and the
+// distance are part of it, and line ends are whitespace like any other.
+func TestOSBFeatures(t *testing.T) {
+	o := LROptions{On: true, Bytes: 1000, OSB: 2}
+	set := func(s string) map[uint32]bool {
+		out := map[uint32]bool{}
+		for _, f := range o.features([]byte(s), nil) {
+			out[f] = true
+		}
+		return out
+	}
+	abc := set("alpha beta gamma")
+	if len(abc) != 3 {
+		t.Fatalf("alpha beta gamma: %d features, want 3 ((a,b,1) (b,g,1) (a,g,2))", len(abc))
+	}
+	shared := 0
+	for f := range set("zeta alpha beta") {
+		if abc[f] {
+			shared++
+		}
+	}
+	if shared != 1 {
+		t.Errorf("zeta alpha beta shares %d features with alpha beta gamma, want 1 (alpha, beta at distance 1)", shared)
+	}
+	for f := range set("beta alpha gamma") {
+		if abc[f] {
+			t.Errorf("beta alpha gamma shares feature %d with alpha beta gamma: order or distance ignored", f)
+		}
+	}
+	crlf := set("alpha\r\nbeta\tgamma")
+	if len(crlf) != len(abc) {
+		t.Fatalf("CRLF and tab: %d features, want %d", len(crlf), len(abc))
+	}
+	for f := range abc {
+		if !crlf[f] {
+			t.Errorf("feature %d of alpha beta gamma missing when the words are separated by CRLF and a tab", f)
+		}
+	}
+	if n := len(set("alpha beta gamma delta epsilon")); n != 7 {
+		t.Errorf("five words, window 2: %d features, want 4 + 3", n)
+	}
+}

@@ -128,98 +128,189 @@ func pair(v any) (spam, ham float64, err error) {
 	return float64(x), float64(y), nil
 }
 
-// learnScript is FileStore's apply on the shared counts: ARGV[1] the
-// digest, ARGV[2] the class ("s", "h", or "u" to unlearn), ARGV[3] the
-// tokenizer version, ARGV[4..] the tokens. It returns {changed, previous
-// class or ""}. A token whose counts fall to zero is deleted, so the hash
-// holds only what was learnt.
+// learnScript is FileStore's apply on the shared counts, for one message
+// or a batch of them (`sluice train`, RedisBatch). ARGV[1] is the tokenizer
+// version; then per message: its digest, its class ("s", "h", or "u" to
+// unlearn), its number of tokens n, and its n tokens. Messages apply in
+// order (a later one sees an earlier one's learn); their token changes are
+// summed first and each token is read and written once for the whole
+// batch, which is what makes a batch cheaper than its messages one by one
+// (tokens recur across messages). It returns {changed, previous class or
+// ""} per message, flattened. A token whose counts fall to zero is
+// deleted, so the hash holds only what was learnt.
 var learnScript = redis.NewScript(`
-local function add(class, delta)
-  local distinct = 0
-  for i = 4, #ARGV do
-    local t = ARGV[i]
-    local v = redis.call('HGET', KEYS[1], t)
+local learnt, delta, order = {}, {}, {}
+local dn = {s = 0, h = 0}
+local out = {}
+local learned = false
+local function add(class, d, first, last)
+  dn[class] = dn[class] + d
+  for j = first, last do
+    local t = ARGV[j]
+    local e = delta[t]
+    if not e then
+      e = {s = 0, h = 0}
+      delta[t] = e
+      order[#order + 1] = t
+    end
+    e[class] = e[class] + d
+  end
+end
+local i = 2
+while i <= #ARGV do
+  local digest, want, n = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+  local first, last = i + 3, i + 2 + n
+  i = last + 1
+  local prev = learnt[digest]
+  if prev == nil then prev = redis.call('HGET', KEYS[3], digest) end
+  if want == 'u' then
+    if prev then
+      add(prev, -1, first, last)
+      learnt[digest] = false
+      redis.call('HDEL', KEYS[3], digest)
+      out[#out + 1], out[#out + 2] = 1, prev
+    else
+      out[#out + 1], out[#out + 2] = 0, ''
+    end
+  elseif prev == want then
+    out[#out + 1], out[#out + 2] = 0, prev
+  else
+    if prev then add(prev, -1, first, last) end
+    add(want, 1, first, last)
+    learnt[digest] = want
+    learned = true
+    redis.call('HSET', KEYS[3], digest, want)
+    out[#out + 1], out[#out + 2] = 1, prev or ''
+  end
+end
+local distinct = {s = 0, h = 0}
+local function moved(class, before, after)
+  if before == 0 and after > 0 then distinct[class] = distinct[class] + 1 end
+  if before > 0 and after == 0 then distinct[class] = distinct[class] - 1 end
+end
+-- Tokens in chunks: one HMGET, one HSET and one HDEL per chunk rather than
+-- calls per token (a call costs more than the work; unpack's stack limit
+-- bounds the chunk).
+local todo = {}
+for _, t in ipairs(order) do
+  local e = delta[t]
+  if e.s ~= 0 or e.h ~= 0 then todo[#todo + 1] = t end
+end
+for c = 1, #todo, 1000 do
+  local chunk = {}
+  for j = c, math.min(c + 999, #todo) do chunk[#chunk + 1] = todo[j] end
+  local vals = redis.call('HMGET', KEYS[1], unpack(chunk))
+  local set, del = {}, {}
+  for j, t in ipairs(chunk) do
+    local e, v = delta[t], vals[j]
     local s, h = 0, 0
     if v then
       local sp = string.find(v, ' ', 1, true)
       s, h = tonumber(string.sub(v, 1, sp - 1)), tonumber(string.sub(v, sp + 1))
     end
-    local before = h
-    if class == 's' then before = s end
-    local after = before + delta
-    if after < 0 then after = 0 end
-    if class == 's' then s = after else h = after end
-    if before == 0 and after > 0 then distinct = distinct + 1 end
-    if before > 0 and after == 0 then distinct = distinct - 1 end
-    if s == 0 and h == 0 then
-      redis.call('HDEL', KEYS[1], t)
+    local s2, h2 = math.max(s + e.s, 0), math.max(h + e.h, 0)
+    moved('s', s, s2)
+    moved('h', h, h2)
+    if s2 == 0 and h2 == 0 then
+      if v then del[#del + 1] = t end
     else
-      redis.call('HSET', KEYS[1], t, string.format('%d %d', s, h))
+      set[#set + 1] = t
+      set[#set + 1] = string.format('%d %d', s2, h2)
     end
   end
-  local name = 'ham'
-  if class == 's' then name = 'spam' end
-  redis.call('HINCRBY', KEYS[2], 'tokens_' .. name, distinct)
-  if redis.call('HINCRBY', KEYS[2], name, delta) < 0 then
+  if #set > 0 then redis.call('HSET', KEYS[1], unpack(set)) end
+  if #del > 0 then redis.call('HDEL', KEYS[1], unpack(del)) end
+end
+for class, name in pairs({s = 'spam', h = 'ham'}) do
+  if distinct[class] ~= 0 then redis.call('HINCRBY', KEYS[2], 'tokens_' .. name, distinct[class]) end
+  if dn[class] ~= 0 and redis.call('HINCRBY', KEYS[2], name, dn[class]) < 0 then
     redis.call('HSET', KEYS[2], name, 0)
   end
 end
-local prev = redis.call('HGET', KEYS[3], ARGV[1])
-local want = ARGV[2]
-if want == 'u' then
-  if not prev then return {0, ''} end
-  add(prev, -1)
-  redis.call('HDEL', KEYS[3], ARGV[1])
-  return {1, prev}
-end
-if prev == want then return {0, prev} end
-if prev then add(prev, -1) end
-add(want, 1)
-redis.call('HSET', KEYS[3], ARGV[1], want)
-redis.call('HSET', KEYS[2], 'tokenizer', ARGV[3])
-return {1, prev or ''}
+if learned then redis.call('HSET', KEYS[2], 'tokenizer', ARGV[1]) end
+return out
 `)
+
+// learnResult is what the script says of one message.
+type learnResult struct {
+	changed bool
+	prev    string // "s", "h" or "" (not learnt before)
+}
+
+// scriptClass is a change's class argument.
+func scriptClass(c Change) (string, error) {
+	if c.Unlearn {
+		return "u", nil
+	}
+	switch c.Class {
+	case Spam:
+		return "s", nil
+	case Ham:
+		return "h", nil
+	}
+	return "", fmt.Errorf("bayes: cannot learn as %v", c.Class)
+}
+
+// learn runs the script on changes, in one round trip, within timeout.
+func (s *RedisStore) learn(changes []Change, timeout time.Duration) ([]learnResult, error) {
+	n := 1
+	for _, c := range changes {
+		n += 3 + len(c.Tokens)
+	}
+	args := make([]any, 0, n)
+	args = append(args, TokenizerVersion)
+	for _, c := range changes {
+		class, err := scriptClass(c)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, hex.EncodeToString(c.Digest[:]), class, len(c.Tokens))
+		for _, t := range c.Tokens {
+			args = append(args, t)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	out, err := learnScript.Run(ctx, s.c, []string{s.counts, s.totals, s.learnt}, args...).Slice()
+	if err != nil {
+		return nil, fmt.Errorf("bayes: redis: %w", err)
+	}
+	if len(out) != 2*len(changes) {
+		return nil, errors.New("bayes: redis: unexpected learn reply")
+	}
+	res := make([]learnResult, len(changes))
+	for i := range res {
+		changed, _ := out[2*i].(int64)
+		prev, _ := out[2*i+1].(string)
+		res[i] = learnResult{changed: changed == 1, prev: prev}
+	}
+	return res, nil
+}
 
 // Apply implements Store: the counts change on Redis in one script run,
 // then, when they did, this node's weights take the message's step.
 func (s *RedisStore) Apply(c Change) (bool, error) {
-	class := "u"
-	if !c.Unlearn {
-		switch c.Class {
-		case Spam:
-			class = "s"
-		case Ham:
-			class = "h"
-		default:
-			return false, fmt.Errorf("bayes: cannot learn as %v", c.Class)
-		}
-	}
-	args := make([]any, 0, 3+len(c.Tokens))
-	args = append(args, hex.EncodeToString(c.Digest[:]), class, TokenizerVersion)
-	for _, t := range c.Tokens {
-		args = append(args, t)
-	}
-	ctx, cancel := s.ctx()
-	defer cancel()
-	out, err := learnScript.Run(ctx, s.c, []string{s.counts, s.totals, s.learnt}, args...).Slice()
+	res, err := s.learn([]Change{c}, s.timeout)
 	if err != nil {
-		return false, fmt.Errorf("bayes: redis: %w", err)
+		return false, err
 	}
-	if len(out) != 2 {
-		return false, errors.New("bayes: redis: unexpected learn reply")
-	}
-	if changed, _ := out[0].(int64); changed != 1 {
+	if !res[0].changed {
 		return false, nil
 	}
-	// The weights are this node's: the local store remembers the steps it
-	// took, so a move or an unlearn takes back exactly what this node
-	// added (nothing, for a message learnt on another node).
+	return true, s.stepWeights(c)
+}
+
+// stepWeights applies a change to this node's weights. The weights are
+// this node's: the local store remembers the steps it took, so a move or
+// an unlearn takes back exactly what this node added (nothing, for a
+// message learnt on another node).
+func (s *RedisStore) stepWeights(c Change) error {
 	w := c
 	w.Tokens = nil
 	if _, err := s.local.Apply(w); err != nil {
-		return true, fmt.Errorf("bayes weights: %w", err)
+		return fmt.Errorf("bayes weights: %w", err)
 	}
-	return true, nil
+	return nil
 }
 
 // Margin implements Store from this node's weights.

@@ -131,9 +131,10 @@ func TrimFromLine(raw []byte) []byte {
 
 // tokens is an ordered set of distinct tokens with a cap.
 type tokens struct {
-	seen map[string]struct{}
-	list []string
-	max  int
+	seen    map[string]struct{}
+	list    []string
+	max     int
+	scratch []byte // addJoin builds a token here before it knows whether it is new
 }
 
 // seenPool recycles the sets of seen tokens: allocating a large map per
@@ -164,6 +165,31 @@ func (t *tokens) add(tok string) {
 	if _, dup := t.seen[tok]; dup {
 		return
 	}
+	t.seen[tok] = struct{}{}
+	t.list = append(t.list, tok)
+}
+
+// addJoin records the concatenation of parts as add does, but builds it in
+// a reused buffer first: a token already seen in this message (a repeated
+// word pair, a repeated URL host) or past the cap then costs no allocation.
+// Concatenating with + allocated every pair of every message, and that
+// was a good part of classification's garbage.
+func (t *tokens) addJoin(parts ...string) {
+	if len(t.list) >= t.max {
+		return
+	}
+	b := t.scratch[:0]
+	for _, p := range parts {
+		b = append(b, p...)
+	}
+	t.scratch = b
+	if bytes.IndexByte(b, 0) >= 0 {
+		return
+	}
+	if _, dup := t.seen[string(b)]; dup { // the compiler makes no string for the lookup
+		return
+	}
+	tok := string(b)
 	t.seen[tok] = struct{}{}
 	t.list = append(t.list, tok)
 }

@@ -2,6 +2,7 @@ package bayes
 
 import (
 	"bytes"
+	"errors"
 	"mime"
 	"net/mail"
 	"net/netip"
@@ -158,11 +159,29 @@ func byClause(v string) int {
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
+// parseAddr is netip.ParseAddr, without the cost of its error for the
+// common case of a host name: netip tries a dotted name as IPv4 and builds
+// an error value for each, which was 5 % of the tokenizer's allocations.
+// A name whose first '.', ':' or '%' is a dot parses only as IPv4, which
+// allows digits and dots alone.
+func parseAddr(s string) (netip.Addr, error) {
+	if i := strings.IndexAny(s, ".:%"); i >= 0 && s[i] == '.' {
+		for j := 0; j < len(s); j++ {
+			if c := s[j]; c != '.' && (c < '0' || c > '9') {
+				return netip.Addr{}, errNotIP
+			}
+		}
+	}
+	return netip.ParseAddr(s)
+}
+
+var errNotIP = errors.New("not an IP address")
+
 func receivedName(t *tokens, name string, bracketed bool) {
 	if strings.IndexByte(name, '.') < 0 {
 		return
 	}
-	if ip, err := netip.ParseAddr(name); err == nil {
+	if ip, err := parseAddr(name); err == nil {
 		if bracketed && ip.Is4() && !ip.IsPrivate() && !ip.IsLoopback() {
 			b := ip.As4()
 			t.add("received:ip:" + netip.AddrFrom4([4]byte{b[0], b[1], 0, 0}).String())

@@ -1,7 +1,6 @@
 package bayes
 
 import (
-	"net/netip"
 	"net/url"
 	"strings"
 
@@ -183,7 +182,7 @@ func (mk *markup) emit(t *tokens, textLen, srcLen int) {
 		}
 	}
 	for _, d := range mk.mailto {
-		t.add("email:" + d)
+		t.addJoin("email:", d)
 	}
 	if srcLen > 0 && textLen*5 < srcLen {
 		t.add("html:mostly-markup")
@@ -219,12 +218,12 @@ func urlTokens(t *tokens, o Options, raw string) {
 		return
 	}
 	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
-	if _, err := netip.ParseAddr(host); err == nil {
+	if _, err := parseAddr(host); err == nil {
 		t.add("url:ip")
 	} else {
-		t.add("url:" + host)
+		t.addJoin("url:", host)
 		if r := registered(host); r != "" && r != host {
-			t.add("url:" + r)
+			t.addJoin("url:", r)
 		}
 	}
 	if u.User != nil {
@@ -257,7 +256,7 @@ func pathTokens(t *tokens, p string) {
 		}
 		if start >= 0 {
 			if w := p[start:i]; len(w) >= minWord && len(w) <= 15 {
-				t.add("url:path:" + lowerASCII(w))
+				t.addJoin("url:path:", lowerASCII(w))
 			}
 			start = -1
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/emersion/go-message"
 	_ "github.com/emersion/go-message/charset" // the charsets text parts come in
@@ -25,6 +26,12 @@ type mimeParts struct {
 
 // maxLeafParts bounds the parts looked at in one message.
 const maxLeafParts = 100
+
+// partPool recycles the buffers text parts are read into; one larger than
+// maxPooledPart (a rare huge part) is left to the collector instead.
+var partPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const maxPooledPart = 64 << 10
 
 var errTooManyParts = errors.New("too many MIME parts")
 
@@ -76,12 +83,19 @@ func parseParts(raw []byte, budget int) mimeParts {
 		if budget <= 0 {
 			return nil
 		}
-		data, rerr := io.ReadAll(io.LimitReader(part.Body, int64(budget)))
+		// Read into a pooled buffer: the text is copied into a string
+		// anyway, and io.ReadAll's growing slices were garbage per part.
+		buf := partPool.Get().(*bytes.Buffer)
+		buf.Reset()
+		_, rerr := buf.ReadFrom(io.LimitReader(part.Body, int64(budget)))
 		if rerr != nil {
 			mp.defect = true
 		}
-		budget -= len(data)
-		mp.texts = append(mp.texts, textPart{ctype: ctype, text: string(data)})
+		budget -= buf.Len()
+		mp.texts = append(mp.texts, textPart{ctype: ctype, text: buf.String()})
+		if buf.Cap() <= maxPooledPart {
+			partPool.Put(buf)
+		}
 		return nil
 	})
 	if werr != nil {

@@ -3,6 +3,7 @@ package bayes
 import (
 	"encoding/base64"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -204,6 +205,19 @@ func checkDistinct(t *testing.T, toks []string) {
 		seen[tok] = true
 		if strings.IndexByte(tok, 0) >= 0 || tok == "" {
 			t.Errorf("bad token %q", tok)
+		}
+	}
+}
+
+// TestParseAddrAgreesWithNetip: the shortcut for host names gives the same
+// answer as netip.ParseAddr on addresses, names and near misses.
+func TestParseAddrAgreesWithNetip(t *testing.T) {
+	for _, s := range []string{"192.0.2.1", "10.1.2.3", "mail.example.com", "1.2.3.4.example", "1.2.3", "01.2.3.4",
+		"256.1.1.1", "::1", "2001:db8::1", "fe80::1%eth0", "::ffff:1.2.3.4", "1.2.3.4%x", "a:b", "%", "", ".", "1..2.3"} {
+		want, werr := netip.ParseAddr(s)
+		got, gerr := parseAddr(s)
+		if got != want || (werr == nil) != (gerr == nil) {
+			t.Errorf("parseAddr(%q) = %v, %v; netip says %v, %v", s, got, gerr, want, werr)
 		}
 	}
 }

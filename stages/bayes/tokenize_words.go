@@ -92,6 +92,11 @@ func (w *wordSplitter) addURLs(urls []string) {
 
 // urlLen returns the length of the URL that s starts with, 0 if none.
 func urlLen(s string) int {
+	// Every word start comes here: one byte rules out nearly all of them
+	// before the three case-folding comparisons.
+	if s == "" || (s[0]|0x20 != 'h' && s[0]|0x20 != 'w') {
+		return 0
+	}
 	if !hasPrefixFoldString(s, "http://") && !hasPrefixFoldString(s, "https://") && !hasPrefixFoldString(s, "www.") {
 		return 0
 	}
@@ -114,7 +119,7 @@ func (w *wordSplitter) word(raw, prefix string) {
 		return
 	}
 	if at := strings.IndexByte(word, '@'); at > 0 && strings.IndexByte(word[at:], '.') > 0 {
-		w.t.add(prefix + "email:" + lowerASCII(trimEdge(word[at+1:])))
+		w.t.addJoin(prefix, "email:", lowerASCII(trimEdge(word[at+1:])))
 		w.prev, w.prev2 = "", ""
 		return
 	}
@@ -170,20 +175,20 @@ func (w *wordSplitter) word(raw, prefix string) {
 		tok = lowerASCII(word)
 	}
 	if prefix != "" || !w.o.NoWords || !w.o.Pairs {
-		w.t.add(prefix + tok)
+		w.t.add(prefix + tok) // a body word (prefix "") is a substring of the text: no allocation
 	}
 	if w.o.KeepCase && upper >= 3 && upper == letters {
-		w.t.add(prefix + "caps:" + tok)
+		w.t.addJoin(prefix, "caps:", tok)
 	}
 	if prefix == "" && w.o.Pairs {
 		if w.prev != "" {
-			w.t.add("pair:" + w.prev + " " + tok)
+			w.t.addJoin("pair:", w.prev, " ", tok)
 		}
 		if w.o.Triples && w.prev2 != "" {
-			w.t.add("triple:" + w.prev2 + " " + w.prev + " " + tok)
+			w.t.addJoin("triple:", w.prev2, " ", w.prev, " ", tok)
 		}
 		if w.o.SkipPairs && w.prev2 != "" {
-			w.t.add("skip:" + w.prev2 + " " + tok)
+			w.t.addJoin("skip:", w.prev2, " ", tok)
 		}
 		w.prev2, w.prev = w.prev, tok
 	}
