@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Import rate from a Dovecot server on loopback: `sluice import imap`
-# (messages/s and MB/s over IMAP) and `sluice import maildir` (from the
-# same Maildir on disk). Needs dovecot-imapd (Debian). Usage:
-#   bash bench/migrate/run.sh [MESSAGES] [KB_PER_MESSAGE]
+# (messages/s and MB/s over IMAP), the same mail split over USERS users
+# copied at once with `import imap --passwords --jobs USERS`, and
+# `sluice import maildir` (from the same Maildir on disk). Needs
+# dovecot-imapd (Debian). Usage:
+#   bash bench/migrate/run.sh [MESSAGES] [KB_PER_MESSAGE] [USERS]
 # Prints the summary lines of both imports; nothing here is asserted.
 set -euo pipefail
 n=${1:-2000}
 kb=${2:-20}
+users=${3:-4}
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d /tmp/sluice-bench-migrate.XXXXXX)
 chmod 755 "$work"
@@ -33,6 +36,17 @@ PY
 mkdir -p "$work/base"
 pw=$(doveadm pw -s SHA512-CRYPT -p bench-password)
 echo "bench@example.org:$pw" > "$work/passwd"
+# USERS more users, each with an equal share of the same messages
+# (hard links: Dovecot only reads them).
+: > "$work/passwords"
+chmod 600 "$work/passwords"
+per=$(( n / users ))
+for u in $(seq 1 "$users"); do
+  mkdir -p "$work/vmail/example.org/u$u/cur" "$work/vmail/example.org/u$u/new" "$work/vmail/example.org/u$u/tmp"
+  ls "$md/cur" | sed -n "$(( (u - 1) * per + 1 )),$(( u * per ))p" | while read -r f; do ln "$md/cur/$f" "$work/vmail/example.org/u$u/cur/$f"; done
+  echo "u$u@example.org:$pw" >> "$work/passwd"
+  echo "u$u@example.org u$u@example.org bench-password" >> "$work/passwords"
+done
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cat > "$work/dovecot.conf" <<CONF
 base_dir = $work/base
@@ -86,6 +100,9 @@ CONF
 echo "== $n messages of ~${kb} KB: sluice import imap (loopback, Dovecot $(dovecot --version | cut -d' ' -f1))"
 echo bench-password | "$work/sluice" import imap --config "$work/sluice.yaml" --from "imap://bench@example.org@127.0.0.1:$port" \
   --user bench@example.org --password-stdin --insecure --quiet | tail -2
+echo "== the same messages over $users users at once: sluice import imap --passwords --jobs $users"
+"$work/sluice" import imap --config "$work/sluice.yaml" --from "imap://127.0.0.1:$port" \
+  --passwords "$work/passwords" --jobs "$users" --insecure --quiet | tail -1
 echo "== the same Maildir from disk: sluice import maildir (into a fresh data directory)"
 sed -i 's/^data: data$/data: data2/' "$work/sluice.yaml"
 "$work/sluice" import accounts --config "$work/sluice.yaml" "$work/passwd" >/dev/null

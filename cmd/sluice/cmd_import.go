@@ -68,41 +68,74 @@ func runImport(args []string) int {
 		fmt.Fprintln(os.Stderr, "sluice import:", err)
 		return 1
 	}
-	paths := fs.Args()
+	// Files Dovecot wrote go through its own mbox reader: the generic one
+	// would split at every unquoted "From " body line.
+	var paths, dovecot []string
+	for _, p := range fs.Args() {
+		if migrate.IsDovecotMbox(p) {
+			dovecot = append(dovecot, p)
+		} else {
+			paths = append(paths, p)
+		}
+	}
 	bar := newProgress("importing", source.Count(paths), !*quiet)
 	counts := map[string]*importCounts{}
 	failed := 0
-	err = source.Walk(paths, func(it source.Item) error {
-		bar.add(1)
-		mailbox := importMailbox(it.Folder, *folder)
-		c := counts[mailbox]
+	mi := &migrate.MaildirImporter{Store: st}
+	for _, p := range dovecot {
+		res, ferr := mi.ImportMboxFile(im, p, importMailbox("", *folder))
+		c := counts[res.Mailbox]
 		if c == nil {
 			c = &importCounts{}
-			counts[mailbox] = c
+			counts[res.Mailbox] = c
 		}
-		if it.Err != nil {
-			c.unreadable++
-			fmt.Fprintf(os.Stderr, "\nsluice import: %s: %v\n", it.Path, it.Err)
+		c.imported += res.Imported
+		c.skipped += res.Already
+		c.unreadable += res.Failed
+		if res.Failed == 0 && len(res.Errors) > 0 {
+			c.unreadable++ // the mailbox could not be made
+		}
+		for _, e := range res.Errors {
+			fmt.Fprintf(os.Stderr, "sluice import: %s\n", e)
+		}
+		if ferr != nil {
+			err = ferr
+			break
+		}
+	}
+	if err == nil {
+		err = source.Walk(paths, func(it source.Item) error {
+			bar.add(1)
+			mailbox := importMailbox(it.Folder, *folder)
+			c := counts[mailbox]
+			if c == nil {
+				c = &importCounts{}
+				counts[mailbox] = c
+			}
+			if it.Err != nil {
+				c.unreadable++
+				fmt.Fprintf(os.Stderr, "\nsluice import: %s: %v\n", it.Path, it.Err)
+				return nil
+			}
+			flags := it.Flags
+			if strings.Contains(it.Path, "#") && flags == "" {
+				flags = mboxFlags(it.Raw)
+			}
+			stored, err := im.Import(mailbox, it.Raw, flags, it.Date)
+			switch {
+			case err != nil && store.IsPermanent(err):
+				c.unreadable++
+				fmt.Fprintf(os.Stderr, "\nsluice import: %s: %v\n", it.Path, err)
+			case err != nil:
+				return err // disk full, permissions: stop, a rerun resumes
+			case stored:
+				c.imported++
+			default:
+				c.skipped++
+			}
 			return nil
-		}
-		flags := it.Flags
-		if strings.Contains(it.Path, "#") && flags == "" {
-			flags = mboxFlags(it.Raw)
-		}
-		stored, err := im.Import(mailbox, it.Raw, flags, it.Date)
-		switch {
-		case err != nil && store.IsPermanent(err):
-			c.unreadable++
-			fmt.Fprintf(os.Stderr, "\nsluice import: %s: %v\n", it.Path, err)
-		case err != nil:
-			return err // disk full, permissions: stop, a rerun resumes
-		case stored:
-			c.imported++
-		default:
-			c.skipped++
-		}
-		return nil
-	})
+		})
+	}
 	bar.finish()
 	if cerr := im.Close(); err == nil {
 		err = cerr

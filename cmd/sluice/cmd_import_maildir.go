@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -17,7 +19,7 @@ import (
 
 func init() { importers["maildir"] = runImportMaildir }
 
-const importMaildirUsage = `usage: sluice import maildir [--config FILE | --data DIR] ROOT --accounts [--domain D]
+const importMaildirUsage = `usage: sluice import maildir [--config FILE | --data DIR] ROOT --accounts [--domain D] [--mbox-inbox SPOOL]
        sluice import maildir [--config FILE | --data DIR] MAILDIR --user ADDRESS
 
 Copy the Maildir++ trees of a Dovecot server's disk into sluice: with
@@ -25,7 +27,10 @@ Copy the Maildir++ trees of a Dovecot server's disk into sluice: with
 --domain ROOT/USER[/Maildir]), each into the account of that address;
 with --user one Maildir. Folders, flags, keywords (dovecot-keywords),
 dates, and the UIDVALIDITY and UIDs of dovecot-uidlist (for folders
-sluice has not opened yet) come along. Runs beside a running server; a
+sluice has not opened yet) come along. A home with no Maildir but an
+mbox tree in mail/ (mail_location = mbox:~/mail) is read too: one folder
+per mbox file, flags from Status, X-Status and X-Keywords, INBOX from
+SPOOL/ADDRESS or SPOOL/USER (/var/mail). Runs beside a running server; a
 second run copies only what is new. Exit status 0 only when every
 message of every folder is in sluice.`
 
@@ -38,6 +43,7 @@ func runImportMaildir(args []string, _ io.Reader, stdout, stderr io.Writer) int 
 	all := fs.Bool("accounts", false, "import every user under ROOT")
 	domain := fs.String("domain", "", "with --accounts: ROOT holds users of this one domain directly")
 	user := fs.String("user", "", "import the one Maildir given into this account")
+	spool := fs.String("mbox-inbox", "", "with --accounts: the directory of mbox users' INBOX files (/var/mail)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -55,6 +61,11 @@ func runImportMaildir(args []string, _ io.Reader, stdout, stderr io.Writer) int 
 	var users []migrate.MaildirUser
 	if *all {
 		users, err = migrate.FindMaildirUsers(pos[0], *domain)
+		for i, u := range users {
+			if u.Mbox != "" && *spool != "" {
+				users[i].Inbox = spoolFile(*spool, u.Address)
+			}
+		}
 	} else {
 		users = []migrate.MaildirUser{{Address: auth.Normalize(*user), Dir: pos[0], Home: pos[0]}}
 	}
@@ -148,4 +159,15 @@ func quoteMailbox(m string) string {
 		return `"` + m + `"`
 	}
 	return m
+}
+
+// spoolFile is the INBOX of an mbox user in the spool directory: named
+// by the whole address (virtual users) or by its local part (/var/mail/USER).
+func spoolFile(spool, address string) string {
+	whole := filepath.Join(spool, address)
+	if _, err := os.Stat(whole); err == nil {
+		return whole
+	}
+	local, _, _ := strings.Cut(address, "@")
+	return filepath.Join(spool, local)
 }

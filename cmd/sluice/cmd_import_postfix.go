@@ -22,10 +22,11 @@ paths, such as /etc/aliases, from DIR when a file of that name is there).
 
   virtual_alias_maps, alias_maps  become sluice aliases and catch-alls
   access maps in smtpd_*_restrictions, mynetworks (with permit_mynetworks),
-  header_checks, body_checks      become OUT/postfix.yaml, a rule file whose
+  header_checks, body_checks      become OUT/00-postfix.yaml, a rule file whose
                                   rules name their source file:line, and
-                                  OUT/postfix_test.yaml, a rule test per
-                                  source entry; both are checked here
+                                  OUT/00-postfix_test.yaml, a rule test per
+                                  source entry; both are checked here, and
+                                  named to run before the other rule files
   relayhost, message_size_limit   are printed as sluice config settings
   reject_unauth_destination, ...  are printed as built in: sluice does them
 

@@ -45,7 +45,7 @@ func TestImportPostfix(t *testing.T) {
 	}
 	for _, want := range []string{"alias sales@example.org -> alice@example.org, bob@example.org (virtual:3)",
 		"alias @example.net -> alice@example.org (virtual:6)", "alias postmaster@mail.example.org -> root@mail.example.org (aliases:2)",
-		"rules: wrote " + rulesOut + "/postfix.yaml (20 lists, 30 rules)", "rules: 30 of 30 generated tests pass",
+		"rules: wrote " + rulesOut + "/00-postfix.yaml (20 lists, 30 rules)", "rules: 30 of 30 generated tests pass",
 		"config: relay: {smarthost: {host: smtp.isp.example, port: 587}}", "config: limits: {message_size: 52428800}",
 		"header_checks:8: /viagra/ REJECT: not translated", "sender_access:12: unknown.example FILTER smtp:[127.0.0.1]:10025: not translated",
 		"main.cf:43: content_filter = smtp-amavis:[127.0.0.1]:10024: not translated"} {
@@ -87,7 +87,9 @@ func TestImportPostfix(t *testing.T) {
 // TestImportPostfixServe runs the rules `sluice import postfix` wrote in
 // the real server: a message whose Subject matches a header_checks
 // REJECT is refused after DATA with that entry's text, a sender on the
-// access map is refused at RCPT, and ordinary mail is accepted.
+// access map is refused at RCPT, and ordinary mail is accepted. The
+// rules directory already has an accept-everything rule of the user's;
+// the generated rules run before it without a rename.
 func TestImportPostfixServe(t *testing.T) {
 	dir := t.TempDir()
 	src := filepath.Join(dir, "etc-postfix")
@@ -117,6 +119,13 @@ dns: {zonefile: test.zone}
 	if err := accts.AddUser("alice@example.org", "password1"); err != nil {
 		t.Fatal(err)
 	}
+	// The rules directory already holds the user's own rules, which
+	// accept everything: the generated files are named to run first, so
+	// the old server's refusals still apply (the generated tests, run by
+	// the import on the whole directory, pass only if they do).
+	os.MkdirAll(filepath.Join(dir, "rules"), 0o755)
+	os.WriteFile(filepath.Join(dir, "rules", "inbound.yaml"), []byte("pipeline: inbound\nrules:\n"+
+		"  - name: accept-everything\n    when: \"true\"\n    action: accept\n"), 0o644)
 	if out, errOut, code := runIn(t, "", "import", "postfix", "--config", conf, "--rules-out", filepath.Join(dir, "rules"), src); code != 0 ||
 		!strings.Contains(out, "rules: 2 of 2 generated tests pass") || !strings.Contains(out, "built in: main.cf:2: smtpd_recipient_restrictions: reject_unauth_destination") {
 		t.Fatalf("import postfix: exit %d\n%s\n%s", code, out, errOut)

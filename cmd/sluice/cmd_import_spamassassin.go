@@ -14,9 +14,10 @@ func init() { importers["spamassassin"] = runImportSpamAssassin }
 
 const importSpamAssassinUsage = `usage: sluice import spamassassin [--config FILE] [--rules-out OUT] LOCAL.CF
 
-Read SpamAssassin's local.cf and write OUT/spamassassin.yaml, a rule file
-whose lists and rules name their local.cf line, and
-OUT/spamassassin_test.yaml, a rule test per entry; both are checked here.
+Read SpamAssassin's local.cf and write OUT/00-spamassassin.yaml, a rule
+file whose lists and rules name their local.cf line, and
+OUT/00-spamassassin_test.yaml, a rule test per entry; both are checked
+here, and named to run before the other rule files.
 
   whitelist_from, blacklist_from  lists (or, for other globs, rules) worth
   (and welcomelist/blocklist)     -100 and +100, as SpamAssassin scored them

@@ -17,6 +17,11 @@ type MaildirUser struct {
 	Address string
 	Dir     string // the directory holding cur/, new/ and the .Folder directories
 	Home    string // the user's home (Dir or its parent), where Dovecot keeps .dovecot.sieve
+	// Mbox, when set, is the home's mbox tree (Dovecot's mbox:~/mail),
+	// read instead of a Maildir; Inbox is then the INBOX spool file
+	// (/var/mail/USER), if the caller knows it.
+	Mbox  string
+	Inbox string
 }
 
 // FindMaildirUsers finds the users under a Dovecot mail root laid out as
@@ -28,6 +33,8 @@ func FindMaildirUsers(root, domain string) ([]MaildirUser, error) {
 	add := func(addr, home string) {
 		if dir, ok := maildirIn(home); ok {
 			out = append(out, MaildirUser{Address: strings.ToLower(addr), Dir: dir, Home: home})
+		} else if mbox, ok := mboxIn(home); ok {
+			out = append(out, MaildirUser{Address: strings.ToLower(addr), Home: home, Mbox: mbox})
 		}
 	}
 	tops, err := subdirs(root)
@@ -60,6 +67,40 @@ func maildirIn(home string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// mboxIn returns the mbox folder directory of a home, as Dovecot's
+// mbox:~/mail layout keeps it (~/mail or ~/Mail), when it holds at least
+// one mbox file.
+func mboxIn(home string) (string, bool) {
+	for _, d := range []string{filepath.Join(home, "mail"), filepath.Join(home, "Mail")} {
+		found := false
+		filepath.WalkDir(d, func(p string, e os.DirEntry, err error) error {
+			if err != nil || found {
+				return filepath.SkipDir
+			}
+			if e.Type().IsRegular() && !strings.HasPrefix(e.Name(), ".") && startsWithFrom(p) {
+				found = true
+			}
+			return nil
+		})
+		if found {
+			return d, true
+		}
+	}
+	return "", false
+}
+
+// startsWithFrom reports whether a file begins with an mbox "From " line.
+func startsWithFrom(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, 5)
+	n, _ := f.Read(head)
+	return n == 5 && string(head) == "From "
 }
 
 func subdirs(dir string) ([]string, error) {
@@ -152,10 +193,19 @@ func (mi *MaildirImporter) ImportUser(u MaildirUser) (UserResult, error) {
 	if err != nil {
 		return res, err
 	}
-	folders, err := MaildirFolders(u.Dir)
+	var folders []MaildirFolder
+	if u.Mbox != "" {
+		folders, err = mboxUserFolders(u)
+	} else {
+		folders, err = MaildirFolders(u.Dir)
+	}
 	if err == nil {
 		for _, f := range folders {
-			fr, ferr := mi.importFolder(im, f)
+			importFolder := mi.importFolder
+			if u.Mbox != "" {
+				importFolder = mi.importMboxFolder
+			}
+			fr, ferr := importFolder(im, f)
 			res.Folders = append(res.Folders, fr)
 			if ferr != nil {
 				err = ferr

@@ -44,6 +44,14 @@ func owner() (uid, gid int) {
 // home (created if needed) and returns a go-imap client talking to it.
 func Session(t testing.TB, home, user string) *imapclient.Client {
 	t.Helper()
+	return SessionAt(t, home, user, "maildir:~")
+}
+
+// SessionAt is Session with Dovecot's mail_location, e.g.
+// "mbox:~/mail:INBOX=/var/mail/%u" for an mbox home; the directories it
+// names outside home must exist and be the mail user's (Chown).
+func SessionAt(t testing.TB, home, user, mailLocation string) *imapclient.Client {
+	t.Helper()
 	Need(t)
 	if err := os.MkdirAll(home, 0o755); err != nil {
 		t.Fatal(err)
@@ -65,11 +73,11 @@ log_path = /dev/stderr
 first_valid_uid = 0
 first_valid_gid = 0
 protocols =
-mail_location = maildir:~
+mail_location = %s
 mail_uid = %d
 mail_gid = %d
 ssl = no
-`, run, run, uid, gid)), 0o644)
+`, run, run, mailLocation, uid, gid)), 0o644)
 	client, server := net.Pipe()
 	cmd := exec.Command(Imapd, "-c", conf)
 	cmd.Env = []string{"USER=" + user, "HOME=" + home}
