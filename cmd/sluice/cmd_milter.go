@@ -10,7 +10,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sluicemail/sluice/rules"
+	"github.com/sluicemail/sluice/server/admin"
+	"github.com/sluicemail/sluice/server/health"
+	"github.com/sluicemail/sluice/server/smtp"
 )
 
 func init() {
@@ -51,7 +55,11 @@ func runMilter(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "sluice milter:", err)
 		return 1
 	}
+	defer in.closeMilterAdmin()
 	fmt.Fprintf(stdout, "sluice milter: listening on %s, rules in %s\n", in.addrs[0], in.live.Dir())
+	if in.admin != nil {
+		fmt.Fprintf(stdout, "sluice milter: admin on http://%s/ (healthz, readyz, metrics, POST reload)\n", in.admin.Addr)
+	}
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
 	for sig := range sigs {
@@ -70,7 +78,7 @@ func runMilter(args []string, stdout, stderr io.Writer) int {
 
 // startMilterAlone brings up what a milter needs of a server: the data
 // directory (for the state and the Bayes model), the resolver, the rules
-// with their reload watcher, and the listener.
+// with their reload watcher, the listener, and listen.admin when set.
 func (in *instance) startMilterAlone(addr string) error {
 	cfg := in.cfg
 	ctx, cancel := context.WithCancel(context.Background())
@@ -79,7 +87,7 @@ func (in *instance) startMilterAlone(addr string) error {
 		return err
 	}
 	var err error
-	if in.dns, err = openResolver(cfg, nil); err != nil {
+	if in.dns, in.dnsHealth, err = openTrackedResolver(ctx, in); err != nil {
 		return err
 	}
 	dir, err := rulesDir(cfg)
@@ -102,7 +110,8 @@ func (in *instance) startMilterAlone(addr string) error {
 	if err = in.openJournal(ctx); err != nil {
 		return err
 	}
-	m, err := in.newMilter()
+	rm := smtp.NewMetrics()
+	m, err := in.newMilter(rm)
 	if err != nil {
 		return err
 	}
@@ -113,5 +122,32 @@ func (in *instance) startMilterAlone(addr string) error {
 	in.milter = m
 	in.addrs = append(in.addrs, l.Addr().String())
 	go m.Serve(l)
-	return nil
+	return in.startMilterAdmin(rm)
+}
+
+// startMilterAdmin serves listen.admin for `sluice milter`: /metrics with
+// the milter's counters and the rule metrics `sluice serve` exports
+// (verdicts, rule hits, stage durations), /readyz (DNS, rules), POST
+// /reload.
+func (in *instance) startMilterAdmin(rm *smtp.Metrics) error {
+	if in.cfg.Listen.Admin == "" {
+		return nil
+	}
+	cs := append([]prometheus.Collector{in.milter.Metrics(), in.dnsHealth}, rm.RuleCollectors()...)
+	var err error
+	in.admin, err = admin.Listen(in.cfg.Listen.Admin, admin.Options{
+		Collectors: append(cs, in.rulesCollectors()...),
+		Ready: func() []health.Check {
+			return []health.Check{{Name: "dns", Run: in.dnsHealth.Err}, {Name: "rules", Run: in.rulesHealth}}
+		},
+		Reload: in.reload,
+		Logger: in.log,
+	})
+	return err
+}
+
+func (in *instance) closeMilterAdmin() {
+	if in.admin != nil {
+		in.admin.Close()
+	}
 }

@@ -13,12 +13,13 @@ import (
 // newMilter builds the milter server on the running rules: the same
 // pipelines as the SMTP listeners, our host name in
 // Authentication-Results, the DKIM keys for authenticated senders, the
-// verdict journal.
-func (in *instance) newMilter() (*milter.Server, error) {
+// verdict journal; its verdicts and stage runs count in rules (the SMTP
+// server's metrics under `sluice serve`).
+func (in *instance) newMilter(rules milter.RuleMetrics) (*milter.Server, error) {
 	cfg, live, dns := in.cfg, in.live, in.dns
 	opts := milter.Options{
 		Pipeline:   func(name string) *engine.Pipeline { return live.Current().Pipeline(name) },
-		AuthservID: cfg.Hostname, Logger: in.log,
+		AuthservID: cfg.Hostname, Logger: in.log, Rules: rules,
 	}
 	if in.journal != nil {
 		opts.Journal = in.journal
@@ -42,7 +43,7 @@ func (in *instance) startMilter() error {
 	if addr == "" {
 		return nil
 	}
-	m, err := in.newMilter()
+	m, err := in.newMilter(in.smtp.Metrics())
 	if err != nil {
 		return err
 	}

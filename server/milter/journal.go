@@ -59,7 +59,7 @@ func (s *session) journalVerdict(v engine.Verdict, m gomilter.Modifier) string {
 		body = s.msg.Raw
 		h := s.msg.Header()
 		rec.MessageID = strings.Trim(strings.TrimSpace(h.Get("Message-Id")), "<>")
-		rec.Subject = h.Get("Subject")
+		rec.Subject, rec.From = h.Get("Subject"), h.Get("From")
 		sum := sha256.Sum256(body)
 		rec.Stored = &journal.Stored{Queue: queueID, Size: len(body), SHA256: hex.EncodeToString(sum[:]), Header: headerOf(body)}
 	}

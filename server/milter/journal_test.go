@@ -40,7 +40,7 @@ func TestJournal(t *testing.T) {
 	if refused.Code != 550 || refused.Phase != "mail" || refused.Envelope.From != "spammer@bad.example" {
 		t.Errorf("refusal record: %+v", refused)
 	}
-	if clean.Action != "accept" || clean.Subject != "clean one" || clean.Stored == nil || clean.Stored.Body == nil {
+	if clean.Action != "accept" || clean.Subject != "clean one" || clean.From != "Alice <alice@example.org>" || clean.Stored == nil || clean.Stored.Body == nil {
 		t.Fatalf("accepted record: %+v", clean)
 	}
 	body, err := journal.ReadBody(dir, clean.Stored.Body)

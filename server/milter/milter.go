@@ -35,7 +35,12 @@ type Options struct {
 	Signer Signer
 	// Journal records each verdict (nil: none).
 	Journal Journal
-	Logger  *slog.Logger
+	// Metrics counts sessions and replies (nil: a private one).
+	Metrics *Metrics
+	// Rules counts verdicts and stage runs (nil: not counted); the SMTP
+	// server's metrics when the milter runs beside it (metrics.go).
+	Rules  RuleMetrics
+	Logger *slog.Logger
 }
 
 // Server is a milter listener.
@@ -67,9 +72,13 @@ func New(opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.Metrics == nil {
+		opts.Metrics = NewMetrics()
+	}
 	s := &Server{opts: opts, log: opts.Logger}
 	mopts := []gomilter.Option{
 		gomilter.WithDynamicMilter(func(version uint32, action gomilter.OptAction, protocol gomilter.OptProtocol, maxData gomilter.DataSize) gomilter.Milter {
+			s.opts.Metrics.connections.Inc()
 			return &session{srv: s}
 		}),
 		gomilter.WithActions(actions),
@@ -85,6 +94,9 @@ func New(opts Options) *Server {
 	s.srv = gomilter.NewServer(mopts...)
 	return s
 }
+
+// Metrics returns the server's counters.
+func (s *Server) Metrics() *Metrics { return s.opts.Metrics }
 
 // Serve accepts milter connections on l until Shutdown or Close.
 func (s *Server) Serve(l net.Listener) error { return s.srv.Serve(l) }

@@ -67,8 +67,15 @@ func startMilter(t testing.TB, signer Signer) string {
 
 func startMilterWith(t testing.TB, mod func(*Options)) string {
 	t.Helper()
+	return startMilterRules(t, testRules, mod)
+}
+
+// startMilterRules runs a milter server with these inbound rules and the
+// outbound ones above.
+func startMilterRules(t testing.TB, inbound string, mod func(*Options)) string {
+	t.Helper()
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "inbound.yaml"), []byte(testRules), 0o644)
+	os.WriteFile(filepath.Join(dir, "inbound.yaml"), []byte(inbound), 0o644)
 	os.WriteFile(filepath.Join(dir, "outbound.yaml"), []byte(outboundRules), 0o644)
 	set, err := rules.Load(dir, rules.Options{State: engine.NewMemoryState()})
 	if err != nil {

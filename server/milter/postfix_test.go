@@ -13,9 +13,11 @@ import (
 	"time"
 
 	gosmtp "github.com/emersion/go-smtp"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sluicemail/sluice/engine"
 	"github.com/sluicemail/sluice/rules"
 	"github.com/sluicemail/sluice/server/relay/relaytest"
+	"github.com/sluicemail/sluice/server/smtp"
 )
 
 // postfix is a real Postfix (Debian's package) with a throw-away
@@ -176,7 +178,10 @@ func TestPostfix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := New(Options{Pipeline: set.Pipeline, AuthservID: "mx.example.net", Logger: slog.New(slog.DiscardHandler)})
+	rm := smtp.NewMetrics()
+	srv := New(Options{Pipeline: set.Pipeline, AuthservID: "mx.example.net", Logger: slog.New(slog.DiscardHandler), Rules: rm})
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(rm, srv.Metrics())
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -202,6 +207,23 @@ func TestPostfix(t *testing.T) {
 	}
 	if !strings.Contains(clean, "Authentication-Results: mx.example.net") {
 		t.Errorf("clean message delivered without our Authentication-Results:\n%s", clean)
+	}
+	metrics := scrape(t, reg)
+	// Postfix opens a milter session per SMTP session, and may open more
+	// (its cleanup server, a reused smtpd process).
+	if n := metrics[`sluice_milter_sessions_total`]; n < 3 {
+		t.Errorf("sluice_milter_sessions_total = %v after three SMTP sessions through Postfix", n)
+	}
+	for k, v := range map[string]float64{
+		`sluice_milter_replies_total{action="reject"}`:              1,
+		`sluice_milter_replies_total{action="accept"}`:              2,
+		`sluice_verdicts_total{action="reject",pipeline="inbound"}`: 1,
+		`sluice_verdicts_total{action="junk",pipeline="inbound"}`:   1,
+		`sluice_verdicts_total{action="accept",pipeline="inbound"}`: 1,
+	} {
+		if metrics[k] != v {
+			t.Errorf("after Postfix's three sessions, %s = %v, want %v", k, metrics[k], v)
+		}
 	}
 
 	srv.Close() // sluice is gone

@@ -31,13 +31,14 @@ type session struct {
 	mtaFQD string // macro j
 
 	// The current message.
-	tx     *engine.Tx
-	msg    *engine.Message
-	user   string
-	fields []headerField
-	head   bytes.Buffer
-	body   bytes.Buffer
-	big    bool
+	pipeline string // inbound or outbound
+	tx       *engine.Tx
+	msg      *engine.Message
+	user     string
+	fields   []headerField
+	head     bytes.Buffer
+	body     bytes.Buffer
+	big      bool
 }
 
 // headerField is one field as the MTA passed it, in order: its place among
@@ -49,6 +50,7 @@ type headerField struct {
 // NewConnection implements gomilter.Milter.
 func (s *session) NewConnection(m gomilter.Modifier) error {
 	s.ctx = context.Background()
+	s.srv.opts.Metrics.sessions.Inc()
 	return nil
 }
 
@@ -75,17 +77,20 @@ func (s *session) MailFrom(from, esmtpArgs string, m gomilter.Modifier) (*gomilt
 	s.reset()
 	from = gomilter.RemoveAngle(from)
 	s.user = m.Get(gomilter.MacroAuthAuthen)
-	name := "inbound"
+	s.pipeline = "inbound"
 	if s.user != "" {
-		name = "outbound"
+		s.pipeline = "outbound"
 	}
 	env := engine.Envelope{IP: s.ip, HELO: s.helo, TLS: m.Get(gomilter.MacroTlsVersion) != "", Listener: Listener,
 		Port: s.port, AuthUser: s.user, MailFrom: from}
 	s.msg = engine.NewMessage(env, nil)
-	if p := s.srv.opts.Pipeline(name); p != nil {
+	if p := s.srv.opts.Pipeline(s.pipeline); p != nil {
 		var opts []engine.TxOption
 		if s.srv.opts.DNS != nil {
 			opts = append(opts, engine.WithResolver(s.srv.opts.DNS))
+		}
+		if r := s.srv.opts.Rules; r != nil {
+			opts = append(opts, engine.WithStageObserver(r.Stage))
 		}
 		s.tx = p.Begin(s.msg, opts...)
 	}
@@ -116,6 +121,7 @@ func (s *session) early(phase engine.Phase, m gomilter.Modifier) (*gomilter.Resp
 		return gomilter.RespContinue, nil
 	}
 	s.logVerdict(v, phase, s.journalVerdict(v, m))
+	s.srv.opts.Metrics.replies.WithLabelValues(replyAction(v)).Inc()
 	return reply(v)
 }
 
@@ -154,16 +160,34 @@ func (s *session) BodyChunk(chunk []byte, m gomilter.Modifier) (*gomilter.Respon
 // EndOfMessage runs the rules on the whole message and applies the
 // verdict (apply.go).
 func (s *session) EndOfMessage(m gomilter.Modifier) (*gomilter.Response, error) {
+	replies := s.srv.opts.Metrics.replies
 	if s.big {
+		replies.WithLabelValues(replyTempfail).Inc()
 		return gomilter.RejectWithCodeAndReason(452, "4.3.4 Message too big to check, try again later")
 	}
 	if s.tx == nil {
+		replies.WithLabelValues(replyAccept).Inc()
 		return gomilter.RespAccept, nil
 	}
 	s.msg.Raw = append(append(s.head.Bytes(), "\r\n"...), s.body.Bytes()...)
 	v := s.tx.Evaluate(s.ctx, engine.PhaseData)
 	s.logVerdict(v, engine.PhaseData, s.journalVerdict(v, m))
-	return s.apply(v, m)
+	resp, err := s.apply(v, m)
+	replies.WithLabelValues(answered(v, err)).Inc()
+	return resp, err
+}
+
+// answered is the replies label of the end-of-message answer to v.
+func answered(v engine.Verdict, err error) string {
+	switch {
+	case err != nil:
+		return replyError
+	case v.Action == engine.ActionReject || v.Action == engine.ActionTempfail:
+		return replyAction(v)
+	case v.Action == engine.ActionDiscard:
+		return replyDiscard
+	}
+	return replyAccept
 }
 
 // Abort ends the message without an answer (RSET, QUIT mid-message).
@@ -178,10 +202,13 @@ func (s *session) Unknown(cmd string, m gomilter.Modifier) (*gomilter.Response, 
 }
 
 // Cleanup implements gomilter.Milter.
-func (s *session) Cleanup(m gomilter.Modifier) { s.reset() }
+func (s *session) Cleanup(m gomilter.Modifier) {
+	s.reset()
+	s.srv.opts.Metrics.connections.Dec()
+}
 
 func (s *session) reset() {
-	s.tx, s.msg, s.user, s.fields, s.big = nil, nil, "", nil, false
+	s.tx, s.msg, s.user, s.pipeline, s.fields, s.big = nil, nil, "", "", nil, false
 	s.head.Reset()
 	s.body.Reset()
 }
@@ -219,4 +246,7 @@ func (s *session) logVerdict(v engine.Verdict, phase engine.Phase, journalID str
 	}
 	s.srv.log.Info("milter verdict", "ip", s.ip.String(), "helo", s.helo, "user", s.user, "from", from, "rcpt", rcpt,
 		"phase", phase.String(), "action", v.Action, "reply", v.Reply(), "rules", v.Rules(), "score", v.Score, "err", v.Err, "journal", journalID)
+	if r := s.srv.opts.Rules; r != nil {
+		r.Verdict(s.pipeline, v)
+	}
 }
