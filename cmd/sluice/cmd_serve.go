@@ -122,6 +122,7 @@ type instance struct {
 	state    state.Store       // rate limits, greylisting, auth bans (serve_state.go)
 	milter   *milter.Server    // listen.milter (serve_milter.go)
 	book     *sender.Book      // users' known correspondents (serve_senders.go)
+	bayes    *bayesMetrics     // the Junk trainer and the model's metrics (serve_bayes_metrics.go)
 	// dnsHealth tracks the resolver's failures (serve_health.go)
 	dnsHealth *health.DNS
 	verdicts  *verdicts.Ring // the recent verdicts, for the console
@@ -184,10 +185,11 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 	if err != nil {
 		return in, err
 	}
+	in.bayes = &bayesMetrics{Trainer: trainer} // counts the moves' learns (serve_bayes_metrics.go)
 	if in.book, err = sender.OpenBook(filepath.Join(cfg.Data, sender.DefaultBookFile)); err != nil {
 		return in, err
 	}
-	if in.store, err = store.Open(cfg.Data, store.Options{Hostname: cfg.Hostname, Logger: log, Trainer: trainer,
+	if in.store, err = store.Open(cfg.Data, store.Options{Hostname: cfg.Hostname, Logger: log, Trainer: in.bayes,
 		Quota: func(string) int64 { return quota }, Rescued: in.rescued}); err != nil {
 		return in, err
 	}
@@ -493,7 +495,7 @@ var errNoServer = errors.New("no running server found")
 // value, shared by path) when the owner moves mail into or out of Junk; with
 // no bayes stage in the rules it trains the default model file, which a
 // later bayes stage will find.
-func junkTrainer(live *rules.Live, data string) (store.Trainer, error) {
+func junkTrainer(live *rules.Live, data string) (bayes.Trainer, error) {
 	if p := live.Current().Pipeline(rules.Inbound); p != nil {
 		if st, ok := p.Stages["bayes"].(*bayes.Stage); ok {
 			return bayes.Trainer{Model: st.Model()}, nil // the model's autolearner, across reloads
@@ -501,7 +503,7 @@ func junkTrainer(live *rules.Live, data string) (store.Trainer, error) {
 	}
 	m, err := bayes.OpenModel(filepath.Join(data, bayes.DefaultModelFile))
 	if err != nil {
-		return nil, fmt.Errorf("bayes model: %w", err)
+		return bayes.Trainer{}, fmt.Errorf("bayes model: %w", err)
 	}
 	return bayes.Trainer{Model: m}, nil
 }

@@ -46,6 +46,39 @@ func TestServeIMAPReadsDeliveredMail(t *testing.T) {
 	if sel.NumMessages != 1 {
 		t.Errorf("INBOX has %d messages over IMAP, want 1", sel.NumMessages)
 	}
+	// The session shows on the admin listener's /metrics.
+	metrics := e.metrics()
+	hasMetrics(t, metrics, `sluice_imap_commands_total{command="LOGIN",status="no"} 1`,
+		`sluice_imap_commands_total{command="LOGIN",status="ok"} 1`, `sluice_imap_commands_total{command="SELECT",status="ok"} 1`,
+		`sluice_imap_logins_total{result="failed"} 1`, `sluice_imap_logins_total{result="ok"} 1`, "sluice_imap_connections 1")
+	lintMetrics(t, metrics)
+	c.Logout().Wait()
+	c.Close()
+	waitWithin(t, 10*time.Second, "the session counted as ended", func() bool {
+		return strings.Contains(e.metrics(), `sluice_imap_sessions_total{outcome="authenticated"} 1`)
+	})
+	hasMetrics(t, e.metrics(), "sluice_imap_connections 0")
+}
+
+// hasMetrics fails t for each line of a /metrics text that is missing.
+func hasMetrics(t *testing.T, metrics string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(metrics, "\n"+w+"\n") {
+			t.Errorf("/metrics lacks %q", w)
+		}
+	}
+	if t.Failed() {
+		t.Logf("/metrics:\n%s", metrics)
+	}
+}
+
+// lintMetrics is promtool check metrics, as the client library does it.
+func lintMetrics(t *testing.T, metrics string) {
+	t.Helper()
+	if problems, err := promlint.New(strings.NewReader(metrics)).Lint(); err != nil || len(problems) > 0 {
+		t.Errorf("promlint: %v %v", err, problems)
+	}
 }
 
 // The admin listener reports health and counters and reloads on POST.

@@ -56,34 +56,28 @@ func (in *instance) readiness() []health.Check {
 			}
 			return nil
 		}},
-		health.Check{Name: "rules", Run: func() error {
-			if e := in.live.LastError(); e != "" {
-				return fmt.Errorf("the last reload of %s was refused, the previous rules still run: %s", in.live.Dir(), e)
-			}
-			return nil
-		}})
+		health.Check{Name: "rules", Run: in.rulesHealth})
 	return checks
 }
 
 // collectors are the metrics of every part, for /metrics.
 func (in *instance) collectors() []prometheus.Collector {
-	cs := []prometheus.Collector{in.smtp.Metrics(), in.store, in.queue, in.dnsHealth, rulesVersion{in},
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sluice_rules_reloads_total",
-			Help: "Rule-set reloads that took effect."}, func() float64 { return float64(in.live.Reloads()) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sluice_rules_reload_errors_total",
-			Help: "Rule-set reloads refused (the running rules stayed)."}, func() float64 { return float64(in.live.Failures()) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sluice_rules_last_reload_ok",
-			Help: "1 if the last reload of the rules succeeded, 0 if it was refused."}, func() float64 {
-			if in.live.LastError() != "" {
-				return 0
-			}
-			return 1
-		}),
+	cs := []prometheus.Collector{in.smtp.Metrics(), in.store, in.queue, in.dnsHealth,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sluice_data_free_bytes",
 			Help: "Free space of the file system holding the data directory."}, in.freeBytes),
 	}
+	cs = append(cs, in.rulesCollectors()...)
 	if in.certs != nil {
 		cs = append(cs, in.certs)
+	}
+	if in.bayes != nil {
+		cs = append(cs, in.bayes)
+	}
+	for _, s := range in.imap {
+		cs = append(cs, s.Metrics())
+	}
+	if in.milter != nil {
+		cs = append(cs, in.milter.Metrics())
 	}
 	return cs
 }

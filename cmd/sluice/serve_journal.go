@@ -35,7 +35,7 @@ func journalDirOf(data string) string { return filepath.Join(data, "journal") }
 func (in *instance) openJournal(ctx context.Context) error {
 	jc := in.cfg.Journal
 	j, err := journal.Open(journalDir(in.cfg), journal.Options{Logger: in.log,
-		MaxAge: time.Duration(jc.MaxAge), MaxTotal: int64(jc.MaxSize), MaxBody: int64(jc.KeepBodies)})
+		MaxAge: time.Duration(jc.MaxAge), MaxTotal: int64(jc.MaxSize), MaxBody: jc.BodyLimit()})
 	if err != nil {
 		return err
 	}

@@ -82,8 +82,9 @@ func New(o Options) *Console {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	c := &Console{opts: o, sessions: sessions{m: map[string]*session{}},
+	c := &Console{opts: o, sessions: sessions{m: map[string]*session{}, path: sessionPath(o.DataDir), log: o.Logger, now: time.Now},
 		logins: limiter{max: 5, window: 10 * time.Minute, fails: map[string][]time.Time{}}}
+	c.sessions.load()
 	c.tmpl = template.Must(template.New("").Funcs(funcs).ParseFS(files, "templates/*.html"))
 	static, _ := fs.Sub(files, "static")
 	m := http.NewServeMux()

@@ -47,6 +47,7 @@ type fixture struct {
 	srv  *httptest.Server
 	ring *verdicts.Ring
 	dir  string
+	opts Options // to start the console again on the same data directory
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -86,15 +87,15 @@ func newFixture(t *testing.T) *fixture {
 	t.Cleanup(func() { q.Close() })
 	ring := verdicts.NewRing(100)
 	src := &verdicts.Journaled{Source: ring, Dir: filepath.Join(dir, "journal")}
-	c := New(Options{Accounts: accounts, DataDir: dir, Verdicts: src, Queue: q,
+	opts := Options{Accounts: accounts, DataDir: dir, Verdicts: src, Queue: q,
 		Pipeline:       func(n string) *engine.Pipeline { return live.Current().Pipeline(n) },
 		ShadowPipeline: func(n string) *engine.Pipeline { return shadow.Current().Pipeline(n) },
 		Ready:          func() health.Report { return health.Run(nil) },
 		RulesDir:       live.Dir, RulesError: live.LastError,
-		RuleTests: func(ctx context.Context) []rules.TestResult { return live.Current().RunTests(ctx) }, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	srv := httptest.NewServer(c)
+		RuleTests: func(ctx context.Context) []rules.TestResult { return live.Current().RunTests(ctx) }, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	srv := httptest.NewServer(New(opts))
 	t.Cleanup(srv.Close)
-	return &fixture{t: t, srv: srv, ring: ring, dir: dir}
+	return &fixture{t: t, srv: srv, ring: ring, dir: dir, opts: opts}
 }
 
 // client returns a browser-like client: cookies kept, redirects not followed.

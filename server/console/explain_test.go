@@ -3,6 +3,7 @@ package console
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,7 +26,8 @@ func TestVerdictExplainedFromJournal(t *testing.T) {
 	}
 	defer j.Close()
 	rec := &journal.Record{Direction: journal.In, Pipeline: "inbound", Session: "S1", Phase: "connect", Action: "reject",
-		Code: 554, Enhanced: "5.7.1", Text: "listed", Subject: `<script>alert("s")</script>`,
+		Code: 554, Enhanced: "5.7.1", Text: "listed", MessageID: "m1@example.org", Subject: `<script>alert("s")</script>`,
+		From:     `"<img src=x onerror=alert(1)>" <a@example.org>`,
 		Conn:     journal.Conn{IP: "192.0.2.7", HELO: "mx.example.org", Listener: "smtp"},
 		Envelope: journal.Envelope{From: "a@example.org", Rcpt: []string{"b@example.net"}},
 		Rules: []journal.Rule{{Name: "zen-listed", File: "rules/inbound.yaml", Line: 7, Score: 10, Action: "reject",
@@ -53,12 +55,14 @@ func TestVerdictExplainedFromJournal(t *testing.T) {
 		`id="shadow" class="bad">would have said tempfail (greylist-all)`,
 		"Shadow rules (-) would have said: tempfail by greylist-all",
 		"&lt;script&gt;alert(&#34;s&#34;)&lt;/script&gt;",
+		// The From header, kept by the journal, fills the From row.
+		`&#34;&lt;img src=x onerror=alert(1)&gt;&#34; &lt;a@example.org&gt;`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the explanation lacks %q:\n%s", want, body)
 		}
 	}
-	if strings.Contains(body, "<script>alert") {
+	if strings.Contains(body, "<script>alert") || strings.Contains(body, "<img") {
 		t.Error("a subject from the journal reached the page unescaped")
 	}
 
@@ -71,7 +75,7 @@ func TestVerdictExplainedFromJournal(t *testing.T) {
 		verdicts.Verdict
 		Journal *journal.Record `json:"journal"`
 	}
-	if err := json.Unmarshal([]byte(body), &got); err != nil || code != 200 || got.Action != "reject" || got.Reply != "554 5.7.1 listed" ||
+	if err := json.Unmarshal([]byte(body), &got); err != nil || code != 200 || got.Action != "reject" || got.Reply != "554 5.7.1 listed" || got.From != rec.From ||
 		got.Journal == nil || len(got.Journal.DNS) != 1 || got.Journal.Shadow == nil || got.Journal.Shadow.Action != "tempfail" {
 		t.Errorf("JSON: %d %v %s", code, err, body)
 	}
@@ -85,5 +89,28 @@ func TestVerdictExplainedFromJournal(t *testing.T) {
 	}
 	if code, _, _ := do(t, c, get(f.srv.URL+"/verdicts/"+journal.NewID())); code != http.StatusNotFound {
 		t.Errorf("unknown ID: %d", code)
+	}
+
+	// What `sluice explain` takes finds it too: the session ID and the
+	// Message-ID (with its angle brackets) lead to the verdict's page.
+	for _, key := range []string{"S1", "s1", url.PathEscape("<m1@example.org>"), "m1@example.org"} {
+		code, _, h := do(t, c, get(f.srv.URL+"/verdicts/"+key))
+		if code != http.StatusSeeOther || h.Get("Location") != "/verdicts/"+rec.ID {
+			t.Errorf("/verdicts/%s: %d to %q, want 303 to /verdicts/%s", key, code, h.Get("Location"), rec.ID)
+		}
+	}
+	// A session with two transactions: both, listed.
+	second := &journal.Record{Direction: journal.In, Pipeline: "inbound", Session: "S1", Phase: "data", Action: "accept",
+		Conn: journal.Conn{IP: "192.0.2.7", Listener: "smtp"}, Envelope: journal.Envelope{From: "a@example.org", Rcpt: []string{"c@example.net"}}}
+	if err := j.Append(second, nil); err != nil {
+		t.Fatal(err)
+	}
+	j.Sync()
+	code, body, _ = do(t, c, get(f.srv.URL+"/verdicts/S1"))
+	if code != 200 || !strings.Contains(body, "/verdicts/"+rec.ID) || !strings.Contains(body, "/verdicts/"+second.ID) {
+		t.Errorf("a session of two verdicts: %d\n%s", code, body)
+	}
+	if code, _, _ := do(t, c, get(f.srv.URL+"/verdicts/no-such-session")); code != http.StatusNotFound {
+		t.Errorf("unknown key: %d", code)
 	}
 }

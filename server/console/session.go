@@ -2,8 +2,10 @@ package console
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -25,13 +27,19 @@ type session struct {
 	user    string
 	csrf    string
 	expires time.Time
+	saved   time.Time // expires as last written to the data directory
 }
 
-// sessions holds the logged-in browsers in memory: a restart logs
-// everyone out, which is acceptable for an operator's console.
+// sessions holds the logged-in browsers, keyed by the SHA-256 of their
+// cookie, and keeps them in the data directory (session_store.go) so that
+// a restart of the server does not log everyone out. Neither the map nor
+// the file holds a cookie value itself.
 type sessions struct {
-	mu sync.Mutex
-	m  map[string]*session
+	mu   sync.Mutex
+	m    map[string]*session
+	path string // "" keeps them in memory only
+	log  *slog.Logger
+	now  func() time.Time
 }
 
 func newToken() string {
@@ -40,10 +48,16 @@ func newToken() string {
 	return hex.EncodeToString(b)
 }
 
+// key is what a session is found by: the hash of its cookie's value.
+func key(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(sum[:])
+}
+
 func (s *sessions) create(user string) (id string, sess *session) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := time.Now()
+	now := s.now()
 	for k, v := range s.m { // drop expired ones as new ones come
 		if now.After(v.expires) {
 			delete(s.m, k)
@@ -51,7 +65,8 @@ func (s *sessions) create(user string) (id string, sess *session) {
 	}
 	id = newToken()
 	sess = &session{user: user, csrf: newToken(), expires: now.Add(sessionTTL)}
-	s.m[id] = sess
+	s.m[key(id)] = sess
+	s.save()
 	return id, sess
 }
 
@@ -63,19 +78,28 @@ func (s *sessions) get(r *http.Request) *session {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sess := s.m[c.Value]
-	if sess == nil || time.Now().After(sess.expires) {
-		delete(s.m, c.Value)
+	k := key(c.Value)
+	sess := s.m[k]
+	now := s.now()
+	if sess == nil || now.After(sess.expires) {
+		if sess != nil {
+			delete(s.m, k)
+			s.save()
+		}
 		return nil
 	}
-	sess.expires = time.Now().Add(sessionTTL)
+	sess.expires = now.Add(sessionTTL)
+	if sess.expires.Sub(sess.saved) > saveEvery { // not a write per request
+		s.save()
+	}
 	return sess
 }
 
 func (s *sessions) drop(r *http.Request) {
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		s.mu.Lock()
-		delete(s.m, c.Value)
+		delete(s.m, key(c.Value))
+		s.save()
 		s.mu.Unlock()
 	}
 }

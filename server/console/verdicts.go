@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/sluicemail/sluice/server/journal"
@@ -50,7 +51,7 @@ func (c *Console) verdictOne(w http.ResponseWriter, r *http.Request, sess *sessi
 	id := r.PathValue("id")
 	v, ok := c.opts.Verdicts.Get(id)
 	if !ok {
-		http.Error(w, "404 no such verdict (neither among the recent ones nor in the verdict journal)", http.StatusNotFound)
+		c.findVerdicts(w, r, sess, id)
 		return
 	}
 	p := verdictPage{Verdict: v}
@@ -66,6 +67,27 @@ func (c *Console) verdictOne(w http.ResponseWriter, r *http.Request, sess *sessi
 		return
 	}
 	c.render(w, sess, "verdict", "Verdict "+v.ID, p)
+}
+
+// findVerdicts answers /verdicts/{key} for a key that is not a known
+// verdict ID with what `sluice explain key` finds: the verdict itself for
+// one (a redirect to its page), a list for several (a session with
+// several transactions, a Message-ID sent twice), 404 for none.
+func (c *Console) findVerdicts(w http.ResponseWriter, r *http.Request, sess *session, key string) {
+	var found []verdicts.Verdict
+	if f, ok := c.opts.Verdicts.(verdicts.Finder); ok {
+		found = f.Find(key)
+	}
+	switch {
+	case len(found) == 0:
+		http.Error(w, "404 no such verdict (neither among the recent ones nor in the verdict journal, by journal ID, session ID or Message-ID)", http.StatusNotFound)
+	case len(found) == 1 && found[0].ID != "":
+		http.Redirect(w, r, "/verdicts/"+url.PathEscape(found[0].ID), http.StatusSeeOther)
+	case wantsJSON(r):
+		writeJSON(w, found)
+	default:
+		c.render(w, sess, "verdicts", "Verdicts of "+key, verdictListData{Filter: verdicts.Filter{Query: key}, Actions: actions, Verdicts: found})
+	}
 }
 
 // events streams new verdicts passing the request's filter as server-sent

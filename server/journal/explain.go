@@ -86,7 +86,7 @@ func explainFiles(files []string, q Query, warn func(string)) ([]*Record, error)
 		return nil
 	}
 	for _, f := range files {
-		if err := scanFile(f, fn, warn); err != nil {
+		if err := scanListed(f, fn, warn); err != nil {
 			if err == ErrStop {
 				break
 			}

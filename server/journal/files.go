@@ -13,6 +13,7 @@ import (
 const (
 	recordSuffix = ".jsonl"
 	bodySuffix   = ".body"
+	gzSuffix     = ".gz"
 	dayLayout    = "20060102"
 )
 
@@ -22,10 +23,18 @@ type segment struct {
 	stem string
 	day  time.Time
 	n    int
+	gz   bool // its records were compressed after rotation (compress.go)
 }
 
-func (s segment) records(dir string) string { return filepath.Join(dir, s.stem+recordSuffix) }
-func (s segment) bodies(dir string) string  { return filepath.Join(dir, s.stem+bodySuffix) }
+// records is the segment's records file, .jsonl.gz once compressed.
+func (s segment) records(dir string) string {
+	if s.gz {
+		return filepath.Join(dir, s.stem+recordSuffix+gzSuffix)
+	}
+	return filepath.Join(dir, s.stem+recordSuffix)
+}
+
+func (s segment) bodies(dir string) string { return filepath.Join(dir, s.stem+bodySuffix) }
 
 func newSegment(day time.Time, n int) segment {
 	day = day.UTC().Truncate(24 * time.Hour)
@@ -59,15 +68,30 @@ func segments(dir string) ([]segment, error) {
 	if err != nil {
 		return nil, err
 	}
-	seen := map[string]bool{}
-	var out []segment
+	// A segment whose plain file is still there is not compressed yet,
+	// even when a .gz of it exists (a compression cut short).
+	plain, gz := map[string]bool{}, map[string]bool{}
 	for _, e := range ents {
-		stem, ok := strings.CutSuffix(e.Name(), recordSuffix)
+		name, zipped := strings.CutSuffix(e.Name(), gzSuffix)
+		stem, ok := strings.CutSuffix(name, recordSuffix)
 		if !ok {
 			continue
 		}
-		if s, ok := parseStem(stem); ok && !seen[stem] {
-			seen[stem] = true
+		if zipped {
+			gz[stem] = true
+		} else {
+			plain[stem] = true
+		}
+	}
+	var out []segment
+	for stem := range gz {
+		if s, ok := parseStem(stem); ok && !plain[stem] {
+			s.gz = true
+			out = append(out, s)
+		}
+	}
+	for stem := range plain {
+		if s, ok := parseStem(stem); ok {
 			out = append(out, s)
 		}
 	}
@@ -79,7 +103,11 @@ func segments(dir string) ([]segment, error) {
 func (s segment) size(dir string) int64 {
 	var n int64
 	for _, p := range []string{s.records(dir), s.bodies(dir)} {
-		if fi, err := os.Stat(p); err == nil {
+		fi, err := os.Stat(p)
+		if os.IsNotExist(err) && p == s.records(dir) && !s.gz {
+			fi, err = os.Stat(p + gzSuffix) // compressed since it was listed
+		}
+		if err == nil {
 			n += fi.Size()
 		}
 	}
@@ -88,6 +116,11 @@ func (s segment) size(dir string) int64 {
 
 func (s segment) remove(dir string) error {
 	err := os.Remove(s.records(dir))
+	if !s.gz { // compressed since it was listed, or a compression cut short
+		if gerr := os.Remove(s.records(dir) + gzSuffix); gerr == nil && os.IsNotExist(err) {
+			err = nil
+		}
+	}
 	if berr := os.Remove(s.bodies(dir)); berr != nil && !os.IsNotExist(berr) && err == nil {
 		err = berr
 	}

@@ -161,6 +161,7 @@ func TestRotationAndRetention(t *testing.T) {
 		}
 	}
 	names := func() []string {
+		j.compressing.Wait() // rotated files are compressed in the background
 		segs, _ := segments(dir)
 		var out []string
 		for _, s := range segs {

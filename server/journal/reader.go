@@ -44,7 +44,7 @@ func Scan(dir string, fn func(*Record) error, warn func(string)) error {
 		warn = func(string) {}
 	}
 	for _, path := range files {
-		if err := scanFile(path, fn, warn); err != nil {
+		if err := scanListed(path, fn, warn); err != nil {
 			if err == ErrStop {
 				return nil
 			}
@@ -63,12 +63,19 @@ func journalFiles(dir string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	plain := map[string]bool{}
+	for _, e := range ents {
+		plain[e.Name()] = true
+	}
 	var out []string
 	for _, e := range ents {
 		name := e.Name()
-		stem, ok := strings.CutSuffix(strings.TrimSuffix(name, ".gz"), recordSuffix)
+		stem, ok := strings.CutSuffix(strings.TrimSuffix(name, gzSuffix), recordSuffix)
 		if !ok {
 			continue
+		}
+		if strings.HasSuffix(name, gzSuffix) && plain[stem+recordSuffix] {
+			continue // a compression cut short: the plain file is the whole one
 		}
 		if _, ok := parseStem(stem); ok {
 			out = append(out, filepath.Join(dir, name))
@@ -76,6 +83,19 @@ func journalFiles(dir string) ([]string, error) {
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// scanListed is scanFile of a file journalFiles listed, which the writer
+// may have compressed (path.gz) or retention removed since.
+func scanListed(path string, fn func(*Record) error, warn func(string)) error {
+	err := scanFile(path, fn, warn)
+	if os.IsNotExist(err) && !strings.HasSuffix(path, gzSuffix) {
+		err = scanFile(path+gzSuffix, fn, warn)
+	}
+	if os.IsNotExist(err) {
+		return nil
+	}
+	return err
 }
 
 func scanFile(path string, fn func(*Record) error, warn func(string)) error {
@@ -147,7 +167,16 @@ func lastSeq(path string) (uint64, error) {
 		return 0, fmt.Errorf("journal: %w", err)
 	}
 	defer f.Close()
-	br := bufio.NewReaderSize(f, 256<<10)
+	var r io.Reader = f
+	if strings.HasSuffix(path, gzSuffix) {
+		gz, err := gzip.NewReader(f)
+		if err != nil {
+			return 0, fmt.Errorf("journal: %s: %w", path, err)
+		}
+		defer gz.Close()
+		r = gz
+	}
+	br := bufio.NewReaderSize(r, 256<<10)
 	var last uint64
 	for n := 1; ; n++ {
 		line, err := br.ReadBytes('\n')

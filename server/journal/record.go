@@ -42,6 +42,7 @@ type Record struct {
 	Envelope  Envelope  `json:"envelope"`
 	MessageID string    `json:"message_id,omitempty"` // without angle brackets
 	Subject   string    `json:"subject,omitempty"`
+	From      string    `json:"from,omitempty"`     // the From header field, as sent
 	Received  string    `json:"received,omitempty"` // the Received field we added
 
 	Phase    string  `json:"phase"` // the SMTP phase that decided

@@ -17,6 +17,9 @@ func Story(w io.Writer, r *Record) {
 	if r.MessageID != "" || r.Subject != "" {
 		fmt.Fprintf(w, "  Message-ID: <%s>  Subject: %s\n", r.MessageID, r.Subject)
 	}
+	if r.From != "" {
+		fmt.Fprintf(w, "  From: %s\n", r.From)
+	}
 	tls := "plain text"
 	if r.Conn.TLS != "" {
 		tls = r.Conn.TLS

@@ -69,6 +69,9 @@ type Journal struct {
 
 	stop chan struct{}
 	done chan struct{}
+
+	compressing sync.WaitGroup // rotated segments being compressed (compress.go)
+	compressMu  sync.Mutex     // one at a time: the machine serves mail meanwhile
 }
 
 // ErrClosed is returned by Append after Close.
@@ -92,7 +95,7 @@ func Open(dir string, opts Options) (*Journal, error) {
 		return nil, err
 	}
 	now := opts.Now()
-	if n := len(segs); n > 0 && segs[n-1].day.Equal(now.UTC().Truncate(24*time.Hour)) {
+	if n := len(segs); n > 0 && !segs[n-1].gz && segs[n-1].day.Equal(now.UTC().Truncate(24*time.Hour)) {
 		err = j.reopen(segs[n-1])
 	} else {
 		err = j.create(now)
@@ -101,6 +104,11 @@ func Open(dir string, opts Options) (*Journal, error) {
 		return nil, err
 	}
 	j.prune()
+	for _, s := range segs { // left plain by a crash, or by an older sluice
+		if !s.gz && s.stem != j.seg.stem {
+			j.compressLater(s)
+		}
+	}
 	go j.syncLoop()
 	return j, nil
 }
@@ -113,7 +121,7 @@ func (j *Journal) Dir() string { return j.dir }
 func (j *Journal) recover(segs []segment) error {
 	for i := len(segs) - 1; i >= 0; i-- {
 		path := segs[i].records(j.dir)
-		if i == len(segs)-1 {
+		if i == len(segs)-1 && !segs[i].gz {
 			if err := repairTail(path, j.opts.Logger); err != nil {
 				return err
 			}
@@ -212,6 +220,7 @@ func (j *Journal) rotateIfNeeded(t time.Time) error {
 	if day.Before(j.seg.day) && j.size+j.bsize < j.opts.MaxFile {
 		return nil // the clock stepped back: stay in today's file
 	}
+	old := j.seg
 	if err := j.closeSegment(); err != nil {
 		return err
 	}
@@ -219,6 +228,7 @@ func (j *Journal) rotateIfNeeded(t time.Time) error {
 		return err
 	}
 	j.prune()
+	j.compressLater(old)
 	return nil
 }
 
@@ -361,6 +371,7 @@ func (j *Journal) Close() error {
 	err := j.closeSegment()
 	j.mu.Unlock()
 	<-j.done
+	j.compressing.Wait()
 	return err
 }
 

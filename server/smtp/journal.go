@@ -105,7 +105,7 @@ func (s *session) newRecord(queueID string, v engine.Verdict, rcpt string) *jour
 	if s.msg != nil && s.msg.Raw != nil {
 		h := s.msg.Header()
 		rec.MessageID = strings.Trim(strings.TrimSpace(h.Get("Message-Id")), "<>")
-		rec.Subject = h.Get("Subject")
+		rec.Subject, rec.From = h.Get("Subject"), h.Get("From")
 	}
 	if s.dnsRec != nil {
 		rec.DNS = s.dnsRec.Exchanges()

@@ -80,7 +80,7 @@ func TestJournalRecordsVerdicts(t *testing.T) {
 	if d, _ := ref.FactsMap()["dnsbl"].(map[string]any); d["listed"] != true {
 		t.Errorf("refusal facts: %v", ref.Facts)
 	}
-	if jk.Action != "junk" || jk.Subject != "cheap viagra" || jk.MessageID == "" || jk.Stored == nil || jk.Stored.Queue == "" ||
+	if jk.Action != "junk" || jk.Subject != "cheap viagra" || jk.From != "<s@example.org>" || jk.MessageID == "" || jk.Stored == nil || jk.Stored.Queue == "" ||
 		!strings.Contains(jk.Received, "id "+jk.Session) {
 		t.Errorf("junk record: %+v", jk)
 	}

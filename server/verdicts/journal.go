@@ -15,6 +15,12 @@ type Recorder interface {
 	Record(id string) (*journal.Record, bool)
 }
 
+// Finder is a Source that finds verdicts by what `sluice explain` takes:
+// a journal ID, an SMTP session ID or a Message-ID.
+type Finder interface {
+	Find(key string) []Verdict
+}
+
 // Journaled is a Source over the in-memory ring of recent verdicts and
 // the verdict journal in Dir: lists and live events come from the ring, a
 // verdict the ring has forgotten is still found in the journal.
@@ -51,12 +57,12 @@ func (j *Journaled) Record(id string) (*journal.Record, bool) {
 }
 
 // FromRecord is the verdict a journal record tells of. The From header is
-// not in the journal: it stays empty.
+// empty for records written before the journal kept it.
 func FromRecord(r *journal.Record) Verdict {
 	v := Verdict{
 		ID: r.ID, Time: r.Time, Listener: r.Conn.Listener, Pipeline: r.Pipeline, Phase: r.Phase,
 		IP: r.Conn.IP, HELO: r.Conn.HELO, User: r.Conn.User, MailFrom: r.Envelope.From, Rcpt: r.Envelope.Rcpt,
-		Subject: r.Subject, Action: r.Action, Score: r.Score, Err: r.Error, Facts: r.FactsMap(),
+		Subject: r.Subject, From: r.From, Action: r.Action, Score: r.Score, Err: r.Error, Facts: r.FactsMap(),
 	}
 	if r.Envelope.Refused != "" {
 		v.Rcpt = append(append([]string(nil), v.Rcpt...), r.Envelope.Refused)
@@ -74,4 +80,26 @@ func FromRecord(r *journal.Record) Verdict {
 		v.Stages = append(v.Stages, c.Stage)
 	}
 	return v
+}
+
+// Find returns the journal's verdicts whose journal ID, session ID or
+// Message-ID (with or without angle brackets) is key, oldest first: the
+// records `sluice explain key` prints. It reads the whole journal.
+func (j *Journaled) Find(key string) []Verdict {
+	log := j.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if strings.Trim(strings.TrimSpace(key), "<>") == "" {
+		return nil
+	}
+	recs, err := journal.Explain(j.Dir, journal.Query{Key: key}, func(w string) { log.Warn("verdict journal: " + w) })
+	if err != nil {
+		log.Warn("verdict journal: finding verdicts", "key", key, "err", err)
+	}
+	var out []Verdict
+	for _, r := range recs {
+		out = append(out, FromRecord(r))
+	}
+	return out
 }
