@@ -261,6 +261,12 @@ func parseLR(spec string) (*bayes.Model, error) {
 			o.Bytes, err = strconv.Atoi(v)
 		case "tokens":
 			o.Tokens = v == "1"
+		case "thick":
+			o.Thick, err = strconv.ParseFloat(v, 64)
+		case "bound":
+			o.Bound, err = strconv.ParseFloat(v, 64)
+		case "squeeze":
+			o.Squeeze, err = strconv.ParseFloat(v, 64)
 		case "norm":
 			o.Norm = v == "1"
 		case "s":

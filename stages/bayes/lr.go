@@ -53,10 +53,36 @@ type LROptions struct {
 	// moves (or is moved by) the margin n times as much as a short one, and
 	// one step moves the margin by exactly Rate × (truth − score).
 	Norm bool
+	// Thick skips the regression's step for a message its margin already
+	// puts more than Thick on the right side (0: every message steps).
+	Thick float64
+	// Bound is how near 0 or 1 the counts' score counts in the join: its
+	// log-odds are bounded at ±logit(1 − Bound); 0 means 1e-9. Fisher's
+	// score saturates at 1 for most spam and for some ham, and the
+	// difference between 1 − 10⁻⁷ and 1 − 10⁻¹² says little, while a
+	// bound of 10⁻⁹ lets it outweigh any margin the regression has.
+	Bound float64
+	// Squeeze lets a margin the cap holds back still order the messages
+	// inside the band of the rules the counts put them in (ruleEdges):
+	// the score rises from the counts' towards the band's upper edge by
+	// tanh(held back / Squeeze), never reaching it. No message crosses a
+	// threshold the rules read that the counts alone did not (the cap's
+	// promise), but within a band a message the regression is sure of
+	// ranks above one it is not, which the flat cap gave away. 0: off.
+	Squeeze float64
 }
 
+// ruleEdges are the thresholds the example rules read bayes.spam at
+// (examples/rules/inbound.yaml: bayes-ham at 0.01, bayes-probable-spam
+// at 0.9, bayes-spam at JunkAt); Squeeze never lifts a score across one.
+var ruleEdges = [...]float64{0.01, 0.9, JunkAt}
+
+// squeezeShare keeps a squeezed score strictly inside its band.
+const squeezeShare = 0.999
+
 // DefaultLR is the learner the stage uses (bench/bayes/README.md).
-var DefaultLR = LROptions{On: true, Grams: 4, Bytes: 3000, Tokens: true, OSB: 4, Norm: true, Rate: 30, Bayes: 1, Capped: true, Up: 0, Convicted: JunkAt}
+var DefaultLR = LROptions{On: true, Grams: 4, Bytes: 3000, Tokens: true, OSB: 4, Norm: true, Rate: 30, Bayes: 1, Capped: true, Up: 0, Convicted: JunkAt,
+	Bound: 3e-6, Squeeze: 3}
 
 // JunkAt is the score from which the example rules junk a message
 // (bayes-spam in examples/rules/inbound.yaml), where DefaultLR lifts the
@@ -197,15 +223,42 @@ func (o LROptions) step(sum float64, n int, y float64) float64 {
 		return 0
 	}
 	s := o.scale(n)
+	if o.Thick > 0 && (2*y-1)*sum*s > o.Thick {
+		return 0
+	}
 	return o.Rate * (y - sigmoid(sum*s)) * s
 }
 
 // join is the combined log-odds of a regression margin and a Fisher score.
 func (o LROptions) join(margin, fisher float64) float64 {
-	if o.Capped && (o.Convicted <= 0 || fisher < o.Convicted) {
-		margin = min(margin, o.Up)
+	base := o.Bayes * o.logitFisher(fisher)
+	if !o.Capped || (o.Convicted > 0 && fisher >= o.Convicted) || margin <= o.Up {
+		return margin + base
 	}
-	return margin + o.Bayes*logit(fisher)
+	z := o.Up + base
+	if o.Squeeze <= 0 {
+		return z
+	}
+	for _, e := range ruleEdges {
+		if sigmoid(z) < e {
+			lifted := z + (logit(e)-z)*squeezeShare*math.Tanh((margin-o.Up)/o.Squeeze)
+			if sigmoid(lifted) >= e {
+				return z // rounding: the edge stays uncrossed
+			}
+			return lifted
+		}
+	}
+	return z
+}
+
+// logitFisher is the counts' score's log-odds, bounded by Bound.
+func (o LROptions) logitFisher(p float64) float64 {
+	b := o.Bound
+	if b <= 0 {
+		return logit(p)
+	}
+	p = math.Min(math.Max(p, b), 1-b)
+	return math.Log(p / (1 - p))
 }
 
 func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }

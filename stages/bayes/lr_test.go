@@ -221,6 +221,7 @@ func TestLRStepIndependentOfLength(t *testing.T) {
 // own; at or above it, it moves the score either way.
 func TestLRCapLiftsOnlyForConvicted(t *testing.T) {
 	o := DefaultLR
+	o.Squeeze, o.Bound = 0, 0 // the flat cap (TestLRSqueezeStaysInBand)
 	for _, c := range []struct {
 		fisher, margin float64
 		want           float64 // combined log-odds
@@ -242,6 +243,57 @@ func TestLRCapLiftsOnlyForConvicted(t *testing.T) {
 	o.Convicted = 0
 	if got := o.join(5, 0.999); got != logit(0.999) {
 		t.Errorf("with the cap everywhere, join(5, 0.999) = %v, want %v", got, logit(0.999))
+	}
+}
+
+// TestLRSqueezeStaysInBand: with the default squeeze a margin the cap
+// holds back still raises the score, more for a larger margin, but never
+// across a threshold the rules read (0.01, 0.9, 0.99) that the counts'
+// score was below; a negative margin lowers it as before, and from the
+// junk threshold up the join is the plain sum.
+func TestLRSqueezeStaysInBand(t *testing.T) {
+	o := DefaultLR
+	edges := ruleEdges[:]
+	band := func(p float64) int {
+		n := 0
+		for _, e := range edges {
+			if p >= e {
+				n++
+			}
+		}
+		return n
+	}
+	for _, f := range []float64{1e-12, 0.001, 0.0099999, 0.01, 0.3, 0.5, 0.8999999, 0.9, 0.95, 0.989, 0.98999999} {
+		counts := sigmoid(o.Bayes * o.logitFisher(f))
+		prev := o.join(0, f)
+		if math.Abs(prev-o.logitFisher(f)) > 1e-12 {
+			t.Errorf("fisher %v, margin 0: %v, want the counts' %v", f, prev, o.logitFisher(f))
+		}
+		for _, m := range []float64{0.1, 1, 3, 10, 100, 1e6} {
+			z := o.join(m, f)
+			if p := sigmoid(z); band(p) != band(counts) {
+				t.Errorf("fisher %v, margin %v: score %v left the counts' band (%v)", f, m, p, counts)
+			}
+			// Rising with the margin; strictly while tanh has not
+			// saturated and the counts are not on the edge already.
+			if z < prev || z == prev && m <= 10 && f != 0.9 {
+				t.Errorf("fisher %v: margin %v gives %v, not above the smaller margin's %v", f, m, z, prev)
+			}
+			prev = z
+		}
+		if got, want := o.join(-2, f), o.logitFisher(f)-2; got != want {
+			t.Errorf("fisher %v, margin -2: %v, want %v", f, got, want)
+		}
+	}
+	for _, f := range []float64{JunkAt, 0.999, 1} {
+		if got, want := o.join(4, f), 4+o.logitFisher(f); got != want {
+			t.Errorf("fisher %v, margin 4: %v, want the sum %v", f, got, want)
+		}
+	}
+	// The bound: a saturated Fisher score no longer outweighs a strong
+	// ham margin.
+	if p := sigmoid(o.join(-20, 1)); p >= 0.5 {
+		t.Errorf("fisher 1, margin -20: %v, want below 0.5 (log-odds bounded at %v)", p, o.logitFisher(1))
 	}
 }
 
