@@ -265,6 +265,8 @@ func parseLR(spec string) (*bayes.Model, error) {
 			o.Thick, err = strconv.ParseFloat(v, 64)
 		case "bound":
 			o.Bound, err = strconv.ParseFloat(v, 64)
+		case "gain":
+			o.Gain, err = strconv.ParseFloat(v, 64)
 		case "squeeze":
 			o.Squeeze, err = strconv.ParseFloat(v, 64)
 		case "norm":

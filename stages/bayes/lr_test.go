@@ -221,7 +221,7 @@ func TestLRStepIndependentOfLength(t *testing.T) {
 // own; at or above it, it moves the score either way.
 func TestLRCapLiftsOnlyForConvicted(t *testing.T) {
 	o := DefaultLR
-	o.Squeeze, o.Bound = 0, 0 // the flat cap (TestLRSqueezeStaysInBand)
+	o.Squeeze, o.Bound, o.Gain = 0, 0, 0 // the flat cap (TestLRSqueezeStaysInBand)
 	for _, c := range []struct {
 		fisher, margin float64
 		want           float64 // combined log-odds
@@ -248,7 +248,7 @@ func TestLRCapLiftsOnlyForConvicted(t *testing.T) {
 
 // TestLRSqueezeStaysInBand: with the default squeeze a margin the cap
 // holds back still raises the score, more for a larger margin, but never
-// across a threshold the rules read (0.01, 0.9, 0.99) that the counts'
+// across a threshold bayes.spam is read at (0.01, 0.5, 0.9, 0.99) that the counts'
 // score was below; a negative margin lowers it as before, and from the
 // junk threshold up the join is the plain sum.
 func TestLRSqueezeStaysInBand(t *testing.T) {
@@ -263,7 +263,7 @@ func TestLRSqueezeStaysInBand(t *testing.T) {
 		}
 		return n
 	}
-	for _, f := range []float64{1e-12, 0.001, 0.0099999, 0.01, 0.3, 0.5, 0.8999999, 0.9, 0.95, 0.989, 0.98999999} {
+	for _, f := range []float64{1e-12, 0.001, 0.0099999, 0.01, 0.3, 0.4999999, 0.5, 0.7, 0.8999999, 0.9, 0.95, 0.989, 0.98999999} {
 		counts := sigmoid(o.Bayes * o.logitFisher(f))
 		prev := o.join(0, f)
 		if math.Abs(prev-o.logitFisher(f)) > 1e-12 {
@@ -276,7 +276,7 @@ func TestLRSqueezeStaysInBand(t *testing.T) {
 			}
 			// Rising with the margin; strictly while tanh has not
 			// saturated and the counts are not on the edge already.
-			if z < prev || z == prev && m <= 10 && f != 0.9 {
+			if z < prev || z == prev && m <= 10 && f != 0.9 && f != 0.5 {
 				t.Errorf("fisher %v: margin %v gives %v, not above the smaller margin's %v", f, m, z, prev)
 			}
 			prev = z
@@ -286,8 +286,13 @@ func TestLRSqueezeStaysInBand(t *testing.T) {
 		}
 	}
 	for _, f := range []float64{JunkAt, 0.999, 1} {
-		if got, want := o.join(4, f), 4+o.logitFisher(f); got != want {
-			t.Errorf("fisher %v, margin 4: %v, want the sum %v", f, got, want)
+		// Convicted: a veto counts as it is, a positive margin Gain
+		// times (it only orders messages junked anyway).
+		if got, want := o.join(-4, f), -4+o.logitFisher(f); got != want {
+			t.Errorf("fisher %v, margin -4: %v, want the sum %v", f, got, want)
+		}
+		if got, want := o.join(4, f), 4*o.Gain+o.logitFisher(f); got != want || o.Gain <= 1 {
+			t.Errorf("fisher %v, margin 4: %v, want %v (gain %v)", f, got, want, o.Gain)
 		}
 	}
 	// The bound: a saturated Fisher score no longer outweighs a strong
