@@ -76,6 +76,7 @@ func online(all []*msg, r onlineRun) error {
 		t1 := threadCPU()
 		classify += t1 - t0
 		scores[i], spam[i] = s, x.spam
+		did := false // learnt anything: the CPU time since t1 is learning's
 		if auto != nil {
 			// The server learns its confident verdict at delivery,
 			// before the user has seen the message.
@@ -85,6 +86,7 @@ func online(all []*msg, r onlineRun) error {
 			}
 			if class != 0 {
 				autolearnt++
+				did = true
 			}
 		}
 		wrong := (s >= r.errorsAt) != x.spam
@@ -101,8 +103,11 @@ func online(all []*msg, r onlineRun) error {
 				return err
 			}
 			learnt++
+			did = true
 		}
-		learn += threadCPU() - t1
+		if did {
+			learn += threadCPU() - t1
+		}
 	}
 	tag := fmt.Sprintf("order=%s seed=%d feedback=%s", r.order, r.seed, r.feedback)
 	fmt.Printf("online %s n=%d auc_miss=%.3f%% fpr@0.9=%.2f%% recall@0.9=%.2f%% fpr@0.99=%.2f%% recall@0.99=%.2f%%",
