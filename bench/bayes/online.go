@@ -270,6 +270,8 @@ func parseLR(spec string) (*bayes.Model, error) {
 			o.Thick, err = strconv.ParseFloat(v, 64)
 		case "bound":
 			o.Bound, err = strconv.ParseFloat(v, 64)
+		case "tail":
+			o.Tail, err = strconv.Atoi(v)
 		case "gain":
 			o.Gain, err = strconv.ParseFloat(v, 64)
 		case "squeeze":

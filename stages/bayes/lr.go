@@ -9,7 +9,8 @@ import (
 // features, as the strongest filters of the TREC 2006–2007 spam tracks did
 // it (Goodman & Yih 2006; Cormack's LR runs; Sculley's ROSVM used the same
 // features): every overlapping run of Grams bytes in the first Bytes bytes
-// of the raw message (headers first, so the header carries most weight),
+// of the raw message (headers first, so the header carries most weight)
+// and, apart, in its last Tail bytes (the footer of a long message),
 // every orthogonal sparse bigram of its words (a word and one of the four
 // before it, with their distance, as CRM114 and OSBF-Lua count them),
 // and every token of the tokenizer, each hashed into one of 2^Bits
@@ -19,9 +20,15 @@ import (
 
 // LROptions tune the logistic-regression learner. The zero value is off.
 type LROptions struct {
-	On     bool
-	Grams  int  // bytes per character n-gram; 0 for none
-	Bytes  int  // how much of the raw message the n-grams are taken from
+	On    bool
+	Grams int // bytes per character n-gram; 0 for none
+	Bytes int // how much of the raw message the n-grams are taken from
+	// Tail takes the n-grams of the last Tail bytes too (of those past
+	// Bytes), as features of their own: the end of a message is where a
+	// newsletter's or a campaign's footer stands (unsubscribe text, the
+	// sender's address, a list's signature), which the first Bytes of a
+	// long message never reach. 0 for none.
+	Tail   int
 	Tokens bool // the tokenizer's tokens as features too
 	// OSB adds orthogonal sparse bigrams (CRM114, OSBF-Lua) of the raw
 	// message's whitespace-separated words in the first Bytes bytes: each
@@ -90,7 +97,7 @@ var ruleEdges = [...]float64{0.01, 0.5, 0.9, JunkAt}
 const squeezeShare = 0.999
 
 // DefaultLR is the learner the stage uses (bench/bayes/README.md).
-var DefaultLR = LROptions{On: true, Grams: 4, Bytes: 3000, Tokens: true, OSB: 4, Norm: true, Rate: 30, Bayes: 1, Capped: true, Up: 0, Convicted: JunkAt,
+var DefaultLR = LROptions{On: true, Grams: 4, Bytes: 3000, Tail: 1000, Tokens: true, OSB: 4, Norm: true, Rate: 30, Bayes: 1, Capped: true, Up: 0, Convicted: JunkAt,
 	Bound: 3e-6, Squeeze: 3, Gain: 2}
 
 // JunkAt is the score from which the example rules junk a message
@@ -102,11 +109,12 @@ const JunkAt = 0.99
 // memory; the file holds only the non-zero ones.
 const lrBits = 20
 
-// Hash seeds keep the two kinds of features apart in the one table.
+// Hash seeds keep the kinds of features apart in the one table.
 const (
 	gramSeed  = 0x9E3779B97F4A7C15
 	tokenSeed = 0xC2B2AE3D27D4EB4F
 	osbSeed   = 0x165667B19E3779F9
+	tailSeed  = 0x27D4EB2F165667C5
 )
 
 // features returns the distinct hashed features of a message: indexes
@@ -116,21 +124,9 @@ func (o LROptions) features(raw []byte, tokens []string) []uint32 {
 	set.reset()
 	shift := 64 - uint(lrBits)
 	if n := o.Grams; n > 0 && n <= 8 {
-		b := raw[:min(len(raw), o.Bytes)]
-		var v uint64
-		mask := uint64(1)<<(8*uint(n)) - 1
-		if n == 8 {
-			mask = math.MaxUint64
-		}
-		seen := 0
-		for _, c := range b {
-			if c == '\r' {
-				continue // the same grams whether lines end in CRLF or LF
-			}
-			v = (v<<8 | uint64(c)) & mask
-			if seen++; seen >= n {
-				set.add(uint32(((v ^ gramSeed) * 0x9E3779B97F4A7C15) >> shift))
-			}
+		addGrams(set, raw[:min(len(raw), o.Bytes)], n, gramSeed, shift)
+		if o.Tail > 0 && len(raw) > o.Bytes {
+			addGrams(set, raw[max(o.Bytes, len(raw)-o.Tail):], n, tailSeed, shift)
 		}
 	}
 	if o.OSB > 0 {
@@ -174,6 +170,26 @@ func (o LROptions) features(raw []byte, tokens []string) []uint32 {
 	out := append([]uint32(nil), set.list...)
 	featurePool.Put(set)
 	return out
+}
+
+// addGrams adds every overlapping run of n bytes of b (CR dropped, so that
+// CRLF and LF mail give the same grams), hashed with seed.
+func addGrams(set *featureSet, b []byte, n int, seed uint64, shift uint) {
+	var v uint64
+	mask := uint64(1)<<(8*uint(n)) - 1
+	if n == 8 {
+		mask = math.MaxUint64
+	}
+	seen := 0
+	for _, c := range b {
+		if c == '\r' {
+			continue
+		}
+		v = (v<<8 | uint64(c)) & mask
+		if seen++; seen >= n {
+			set.add(uint32(((v ^ seed) * 0x9E3779B97F4A7C15) >> shift))
+		}
+	}
 }
 
 // featureSet is a set of feature indexes by open addressing; reused
@@ -225,8 +241,9 @@ func (o LROptions) scale(n int) float64 {
 // step is how far learning a message as y (1 spam, 0 ham) moves each of
 // its n features' weights, given the sum of those weights now: the
 // logistic regression's gradient step, Rate × (y − score) × feature value.
-// (Repeating the step while the margin is thin, as "thick threshold"
-// training does, changed nothing measurable: bench/bayes/README.md.)
+// (Repeating the step while the margin is thin changed nothing
+// measurable; skipping it while the margin is wide, Thick, lost:
+// bench/bayes/README.md.)
 func (o LROptions) step(sum float64, n int, y float64) float64 {
 	if n == 0 {
 		return 0

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -300,6 +301,34 @@ func TestLRSqueezeStaysInBand(t *testing.T) {
 	if p := sigmoid(o.join(-20, 1)); p >= 0.5 {
 		t.Errorf("fisher 1, margin -20: %v, want below 0.5 (log-odds bounded at %v)", p, o.logitFisher(1))
 	}
+}
+
+// TestTailGrams: the last Tail bytes of a message longer than Bytes give
+// features of their own, so a change in a long message's footer changes
+// its features; a message no longer than Bytes gives none twice.
+func TestTailGrams(t *testing.T) {
+	o := LROptions{On: true, Grams: 4, Bytes: 100, Tail: 50}
+	body := strings.Repeat("lorem ipsum dolor sit amet ", 20) // 540 bytes
+	a := o.features([]byte(body+"unsubscribe here"), nil)
+	b := o.features([]byte(body+"reply to the list"), nil)
+	if slices.Equal(sorted(a), sorted(b)) {
+		t.Error("two long messages differing only in their last bytes have the same features")
+	}
+	head := o
+	head.Tail = 0
+	if got, want := len(a), len(head.features([]byte(body+"unsubscribe here"), nil)); got <= want {
+		t.Errorf("with the tail: %d features, without: %d; want more with it", got, want)
+	}
+	short := []byte(body[:90])
+	if got, want := len(o.features(short, nil)), len(head.features(short, nil)); got != want {
+		t.Errorf("a message within Bytes: %d features with Tail, %d without; want the same", got, want)
+	}
+}
+
+func sorted(x []uint32) []uint32 {
+	x = slices.Clone(x)
+	slices.Sort(x)
+	return x
 }
 
 // TestOSBFeatures: an orthogonal sparse bigram is a pair of words and
