@@ -9,6 +9,7 @@ package imap
 // UIDs it did not know).
 
 import (
+	"cmp"
 	"slices"
 	"sort"
 
@@ -59,6 +60,7 @@ func (s *session) ResyncSelect(w *imapserver.FetchWriter, q *imap.SelectQResync)
 	if err := s.announceFor(w, ts); err != nil {
 		return err
 	}
+	shown := make(map[imap.UID]uint64, len(ts))
 	for _, t := range ts {
 		rw := w.CreateMessage(t.seq)
 		rw.WriteUID(imap.UID(t.msg.UID))
@@ -67,7 +69,9 @@ func (s *session) ResyncSelect(w *imapserver.FetchWriter, q *imap.SelectQResync)
 		if err := rw.Close(); err != nil {
 			return err
 		}
+		shown[imap.UID(t.msg.UID)] = t.msg.ModSeq
 	}
+	s.tracker.DropStale(shown) // changes queued since SELECT that ts already shows
 	return nil
 }
 
@@ -138,22 +142,25 @@ func changedSince(ts []target, modSeq uint64) []target {
 	return out
 }
 
-// refreshModSeqs re-reads the MODSEQs of ts after this command changed
-// their flags (a FETCH of a body sets \Seen).
-func (s *session) refreshModSeqs(ts []target) []target {
-	byUID := map[uint32]uint64{}
+// refresh re-reads the flags, keywords and MODSEQs of ts after this
+// command changed them (a FETCH of a body sets \Seen). The session's own
+// change is not queued for it, while other sessions' changes made since
+// ts were read are, with lower MODSEQs than the one the answer must
+// carry: the answer shows the messages as they are now, and the stale
+// updates are dropped (imapserver.SessionTracker.DropStale) rather than
+// sent after it.
+func (s *session) refresh(ts []target) {
 	s.mbox.View(func(msgs []*store.Message) error {
-		for _, m := range msgs {
-			byUID[m.UID] = m.ModSeq
+		for i := range ts {
+			j, ok := slices.BinarySearchFunc(msgs, ts[i].msg.UID, func(m *store.Message, uid uint32) int {
+				return cmp.Compare(m.UID, uid)
+			})
+			if ok {
+				ts[i].msg = *msgs[j]
+			}
 		}
 		return nil
 	})
-	for i := range ts {
-		if ms, ok := byUID[ts[i].msg.UID]; ok {
-			ts[i].msg.ModSeq = ms
-		}
-	}
-	return ts
 }
 
 // modifiedSet numbers the messages that UNCHANGEDSINCE left alone as the

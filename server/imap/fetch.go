@@ -43,9 +43,7 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 			if err := s.mbox.SetFlags(uids, '+', []string{string(imap.FlagSeen)}, s.tracker); err != nil {
 				return imapError(err)
 			}
-			if s.conn.CondStoreEnabled() {
-				ts = s.refreshModSeqs(ts)
-			}
+			s.refresh(ts)
 		}
 	}
 	if options.Flags || len(seen) > 0 {
@@ -53,14 +51,20 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 			return err
 		}
 	}
+	shows := options.Flags || options.ModSeq || len(seen) > 0
+	var shown map[imap.UID]uint64
+	if shows {
+		shown = make(map[imap.UID]uint64, len(ts))
+	}
 	for _, t := range ts {
-		if seen[t.msg.UID] {
-			t.msg.Flags = store.CleanFlags(t.msg.Flags + "S")
+		if shows {
+			shown[imap.UID(t.msg.UID)] = t.msg.ModSeq
 		}
 		if err := s.fetchOne(w, t, options, seen[t.msg.UID]); err != nil {
 			return err
 		}
 	}
+	s.tracker.DropStale(shown)
 	return nil
 }
 
