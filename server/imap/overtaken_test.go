@@ -137,3 +137,18 @@ func TestRelayAnnouncesNewKeyword(t *testing.T) {
 		}
 	}
 }
+
+// TestSilentStoreOvertakesQueuedChanges: after a's STORE .SILENT, b's
+// earlier change, queued with the flags from before a's, must not take
+// a's flags back; a hears of b's change with the flags as they are now.
+func TestSilentStoreOvertakesQueuedChanges(t *testing.T) {
+	a, b := twoSessions(t)
+	b.ok(t, "b1", "STORE 1 +FLAGS (\\Flagged)")
+
+	lines := a.ok(t, "st", "STORE 1 +FLAGS.SILENT (\\Answered)")
+	lines = append(lines, a.ok(t, "n", "NOOP")...)
+	last := modSeqsNeverDrop(t, lines)["1"]
+	if !strings.Contains(last, `\Flagged`) || !strings.Contains(last, `\Answered`) {
+		t.Errorf("last word on message 1 is %q, want \\Flagged and \\Answered; all: %q", last, lines)
+	}
+}

@@ -162,10 +162,10 @@ func (t *SessionTracker) SetBeforeFlags(before func(w *UpdateWriter, flags []ima
 // than the update's (sluice). Sent after it, such an update would take
 // the client's flags and MODSEQ back in time (imaptest: "MODSEQ
 // dropped"); every change after the session's look is still queued, with
-// a higher MODSEQ.
-func (t *SessionTracker) DropStale(shown map[imap.UID]uint64) {
+// a higher MODSEQ. It returns the UIDs whose updates it dropped.
+func (t *SessionTracker) DropStale(shown map[imap.UID]uint64) (dropped []imap.UID) {
 	if len(shown) == 0 {
-		return
+		return nil
 	}
 	t.mutex.Lock()
 	defer t.mutex.Unlock()
@@ -173,6 +173,7 @@ func (t *SessionTracker) DropStale(shown map[imap.UID]uint64) {
 	for _, update := range t.queue {
 		if f := update.fetch; f != nil && f.modSeq != 0 {
 			if ms, ok := shown[f.uid]; ok && f.modSeq <= ms {
+				dropped = append(dropped, f.uid)
 				continue
 			}
 		}
@@ -182,6 +183,7 @@ func (t *SessionTracker) DropStale(shown map[imap.UID]uint64) {
 		t.queue[i] = trackerUpdate{} // let the dropped ones be collected
 	}
 	t.queue = kept
+	return dropped
 }
 
 // Close unregisters the session.
