@@ -60,7 +60,6 @@ func (s *session) ResyncSelect(w *imapserver.FetchWriter, q *imap.SelectQResync)
 	if err := s.announceFor(w, ts); err != nil {
 		return err
 	}
-	shown := make(map[imap.UID]uint64, len(ts))
 	for _, t := range ts {
 		rw := w.CreateMessage(t.seq)
 		rw.WriteUID(imap.UID(t.msg.UID))
@@ -69,9 +68,8 @@ func (s *session) ResyncSelect(w *imapserver.FetchWriter, q *imap.SelectQResync)
 		if err := rw.Close(); err != nil {
 			return err
 		}
-		shown[imap.UID(t.msg.UID)] = t.msg.ModSeq
 	}
-	s.tracker.DropStale(shown) // changes queued since SELECT that ts already shows
+	s.tracker.DropStale(shownIn(ts)) // changes queued since SELECT that ts already shows
 	return nil
 }
 
@@ -161,6 +159,20 @@ func (s *session) refresh(ts []target) {
 		}
 		return nil
 	})
+}
+
+// shownIn looks up the MODSEQ at which ts (in UID order, as targets
+// gives them) showed a message, for imapserver.SessionTracker.DropStale.
+func shownIn(ts []target) func(imap.UID) (uint64, bool) {
+	return func(uid imap.UID) (uint64, bool) {
+		i, ok := slices.BinarySearchFunc(ts, uint32(uid), func(t target, uid uint32) int {
+			return cmp.Compare(t.msg.UID, uid)
+		})
+		if !ok {
+			return 0, false
+		}
+		return ts[i].msg.ModSeq, true
+	}
 }
 
 // modifiedSet numbers the messages that UNCHANGEDSINCE left alone as the

@@ -51,20 +51,14 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 			return err
 		}
 	}
-	shows := options.Flags || options.ModSeq || len(seen) > 0
-	var shown map[imap.UID]uint64
-	if shows {
-		shown = make(map[imap.UID]uint64, len(ts))
-	}
 	for _, t := range ts {
-		if shows {
-			shown[imap.UID(t.msg.UID)] = t.msg.ModSeq
-		}
 		if err := s.fetchOne(w, t, options, seen[t.msg.UID]); err != nil {
 			return err
 		}
 	}
-	s.tracker.DropStale(shown)
+	if options.Flags || options.ModSeq || len(seen) > 0 {
+		s.tracker.DropStale(shownIn(ts))
+	}
 	return nil
 }
 
@@ -245,11 +239,7 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 // reported even with .SILENT).
 func (s *session) overtakeSilent(w *imapserver.FetchWriter, ts []target) error {
 	s.refresh(ts)
-	shown := make(map[imap.UID]uint64, len(ts))
-	for _, t := range ts {
-		shown[imap.UID(t.msg.UID)] = t.msg.ModSeq
-	}
-	dropped := s.tracker.DropStale(shown)
+	dropped := s.tracker.DropStale(shownIn(ts))
 	if len(dropped) == 0 {
 		return nil
 	}

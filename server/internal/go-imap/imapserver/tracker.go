@@ -157,22 +157,21 @@ func (t *SessionTracker) SetBeforeFlags(before func(w *UpdateWriter, flags []ima
 }
 
 // DropStale removes the queued FETCH FLAGS updates that the session has
-// overtaken: those for a UID in shown whose MODSEQ is at most the one
-// the session has just written for it, from a newer look at the message
-// than the update's (sluice). Sent after it, such an update would take
-// the client's flags and MODSEQ back in time (imaptest: "MODSEQ
+// overtaken: those for a UID that shown knows whose MODSEQ is at most the
+// one the session has just written for it, from a newer look at the
+// message than the update's (sluice). Sent after it, such an update would
+// take the client's flags and MODSEQ back in time (imaptest: "MODSEQ
 // dropped"); every change after the session's look is still queued, with
-// a higher MODSEQ. It returns the UIDs whose updates it dropped.
-func (t *SessionTracker) DropStale(shown map[imap.UID]uint64) (dropped []imap.UID) {
-	if len(shown) == 0 {
-		return nil
-	}
+// a higher MODSEQ. It returns the UIDs whose updates it dropped. shown is
+// a lookup rather than a map so that a FETCH of many messages builds
+// nothing when, as usual, nothing is queued.
+func (t *SessionTracker) DropStale(shown func(uid imap.UID) (modSeq uint64, ok bool)) (dropped []imap.UID) {
 	t.mutex.Lock()
 	defer t.mutex.Unlock()
 	kept := t.queue[:0]
 	for _, update := range t.queue {
 		if f := update.fetch; f != nil && f.modSeq != 0 {
-			if ms, ok := shown[f.uid]; ok && f.modSeq <= ms {
+			if ms, ok := shown(f.uid); ok && f.modSeq <= ms {
 				dropped = append(dropped, f.uid)
 				continue
 			}
