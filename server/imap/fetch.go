@@ -111,7 +111,7 @@ func (s *session) fetchOne(w *imapserver.FetchWriter, t target, o *imap.FetchOpt
 		rw.WriteInternalDate(t.msg.Date)
 	}
 	if o.RFC822Size {
-		rw.WriteRFC822Size(t.msg.Size)
+		rw.WriteRFC822Size(t.msg.Size())
 	}
 	if o.Envelope {
 		rw.WriteEnvelope(t.msg.Envelope())

@@ -20,6 +20,7 @@ func (s *session) Sort(kind imapserver.NumKind, criteria *imap.SearchCriteria, k
 	if err != nil {
 		return nil, err
 	}
+	loadContent(found)
 	items := make([]sortItem, len(found))
 	for i, t := range found {
 		items[i] = sortItem{t: t, k: t.msg.Keys()}
@@ -59,7 +60,7 @@ func compareKey(k imapserver.SortKey, a, b *sortItem) int {
 	case imapserver.SortKeyDate:
 		return sentDate(a).Compare(sentDate(b))
 	case imapserver.SortKeySize:
-		return cmp.Compare(a.t.msg.Size, b.t.msg.Size)
+		return cmp.Compare(a.t.msg.Size(), b.t.msg.Size())
 	case imapserver.SortKeySubject:
 		return strings.Compare(a.k.BaseSubject, b.k.BaseSubject)
 	case imapserver.SortKeyFrom:

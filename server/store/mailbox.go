@@ -24,18 +24,21 @@ var ErrGone = errors.New("mailbox was deleted or renamed")
 // mailbox lock; read them inside Mailbox.View or through a copy.
 type Message struct {
 	UID      uint32
-	Flags    string   // Maildir info letters, in ASCII order
-	Keywords []string // IMAP keywords, sorted
-	Size     int64
+	Flags    string    // Maildir info letters, in ASCII order
+	Keywords []string  // IMAP keywords, sorted
 	Date     time.Time // internal date
 	ModSeq   uint64
 
 	base string // unique part of the file name
 	sub  string // "cur" or "new"
+	size int64  // RFC822.SIZE; read it through Size
 	env  json.RawMessage
 	keys *Keys // derived from env (keys.go)
 
 	envMemo *envelopeMemo // env decoded, shared by the copies (envmemo.go)
+	// lazy, when not nil, holds size, env and keys instead of the fields
+	// above, read from the file on first use (lazy.go).
+	lazy *lazyContent
 }
 
 // name is the message's current file name in its sub-directory.
@@ -66,6 +69,7 @@ type Mailbox struct {
 	stamp    dirStamp // new/ and cur/ as the last full listing saw them
 
 	recentFrom uint32 // first UID no session has seen as \Recent (recent.go)
+	filling    bool   // fill runs (lazy.go)
 
 	pendMu     sync.Mutex
 	pending    []stored
@@ -103,9 +107,13 @@ func (a *Account) loadMailbox(name string) (*Mailbox, error) {
 				return nil // an unreadable entry is re-indexed from its file
 			}
 			msg := &Message{UID: uint32(k[0])<<24 | uint32(k[1])<<16 | uint32(k[2])<<8 | uint32(k[3]),
-				Flags: r.Flags, Keywords: r.Keywords, Size: r.Size, Date: time.Unix(0, r.Date), ModSeq: r.ModSeq,
+				Flags: r.Flags, Keywords: r.Keywords, size: r.Size, Date: time.Unix(0, r.Date), ModSeq: r.ModSeq,
 				base: r.Base, sub: "cur", env: r.Envelope, keys: r.Keys, envMemo: newEnvelopeMemo(nil)}
-			if msg.keys == nil || msg.keys.Version != keysVersion {
+			if len(r.Envelope) == 0 {
+				// Indexed lazily and not filled before the index was
+				// closed: read again (lazy.go).
+				msg.lazy = newLazyContent(dir, r.Base, m.Path(msg))
+			} else if msg.keys == nil || msg.keys.Version != keysVersion {
 				msg.keys = keysOfJSON(msg.env)
 				stale = append(stale, msg)
 			}
@@ -135,6 +143,14 @@ func (a *Account) loadMailbox(name string) (*Mailbox, error) {
 	m.Tracker = imapserver.NewMailboxTracker(uint32(len(m.msgs)))
 	a.s.watch.add(m)
 	go m.run(a.s.opts.Rescan)
+	m.mu.Lock()
+	for _, msg := range m.msgs {
+		if msg.lazy != nil {
+			m.startFill()
+			break
+		}
+	}
+	m.mu.Unlock()
 	return m, nil
 }
 

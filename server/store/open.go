@@ -46,6 +46,9 @@ type Store struct {
 	users sync.Map // user -> *userState
 	watch watcher
 
+	// lazyFrom is how many new files a sync indexes lazily (lazy.go).
+	lazyFrom int
+
 	accMu    sync.Mutex
 	accounts map[string]*Account
 	closed   bool
@@ -77,6 +80,7 @@ func Open(dataDir string, opts Options) (*Store, error) {
 		log:      opts.Logger,
 		names:    newNamer(opts.Hostname),
 		accounts: map[string]*Account{},
+		lazyFrom: lazyFrom,
 	}
 	s.watch.s = s
 	return s, nil

@@ -148,7 +148,8 @@ func (m *Mailbox) apply(disk map[string]diskFile, full bool) error {
 	for i, base := range newBases {
 		files[i] = disk[base]
 	}
-	indexed, errs := m.indexFiles(files)
+	lazy := len(files) >= m.a.s.lazyFrom
+	indexed, errs := m.indexFiles(files, lazy)
 	for i, base := range newBases {
 		msg, err := indexed[i], errs[i]
 		if err != nil {
@@ -185,6 +186,9 @@ func (m *Mailbox) apply(disk map[string]diskFile, full bool) error {
 			continue
 		}
 		*msg = *c
+		if msg.lazy != nil {
+			msg.lazy.moved(m.Path(msg))
+		}
 		if m.Tracker != nil {
 			m.Tracker.QueueMessageFlagsModSeq(seq, imap.UID(msg.UID), flagsOf(msg), msg.ModSeq, nil)
 		}
@@ -195,6 +199,9 @@ func (m *Mailbox) apply(disk map[string]diskFile, full bool) error {
 		if m.Tracker != nil {
 			m.Tracker.QueueNumMessages(uint32(len(m.msgs)))
 		}
+	}
+	if lazy && len(added) > 0 {
+		m.startFill()
 	}
 	return nil
 }
@@ -217,7 +224,7 @@ func (m *Mailbox) indexFile(f diskFile) (*Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Message{Flags: f.flags, Size: size, Date: st.ModTime(), base: f.base, sub: f.sub, env: env, keys: keys,
+	return &Message{Flags: f.flags, size: size, Date: st.ModTime(), base: f.base, sub: f.sub, env: env, keys: keys,
 		envMemo: newEnvelopeMemo(decoded)}, nil
 }
 
@@ -261,8 +268,17 @@ func (m *Mailbox) commitValidity(added, changed, removed []*Message, next uint32
 }
 
 func encodeRecord(msg *Message) []byte {
-	v, _ := json.Marshal(record{Base: msg.base, Flags: msg.Flags, Keywords: msg.Keywords, Size: msg.Size,
-		Date: msg.Date.UnixNano(), ModSeq: msg.ModSeq, Envelope: msg.env, Keys: msg.keys})
+	r := record{Base: msg.base, Flags: msg.Flags, Keywords: msg.Keywords, Size: msg.size,
+		Date: msg.Date.UnixNano(), ModSeq: msg.ModSeq, Envelope: msg.env, Keys: msg.keys}
+	if l := msg.lazy; l != nil {
+		// Content not read yet, or unreadable: left out, so that the
+		// next load reads the file (lazy.go).
+		r.Size, r.Envelope, r.Keys = 0, nil, nil
+		if l.done.Load() && !l.failed {
+			r.Size, r.Envelope, r.Keys = l.size, l.env, l.keys
+		}
+	}
+	v, _ := json.Marshal(r)
 	return v
 }
 

@@ -42,6 +42,12 @@ func (m *Mailbox) Status() (Status, error) {
 	var st Status
 	err := m.View(func(msgs []*Message) error {
 		st = m.statusLocked(msgs)
+		// Only here, not for SELECT (Watch): the size of a message
+		// indexed lazily means reading its file.
+		Load(msgs)
+		for _, msg := range msgs {
+			st.Size += msg.Size()
+		}
 		return nil
 	})
 	return st, err
@@ -60,7 +66,6 @@ func (m *Mailbox) statusLocked(msgs []*Message) Status {
 		if HasFlag(msg.Flags, LetterDeleted) {
 			st.Deleted++
 		}
-		st.Size += msg.Size
 		for _, k := range msg.Keywords {
 			if !kw[k] {
 				kw[k] = true
@@ -79,6 +84,9 @@ func (m *Mailbox) Path(msg *Message) string {
 // Keys returns what SEARCH, SORT and THREAD compare of the message's
 // header, kept in the index beside the envelope.
 func (msg *Message) Keys() *Keys {
+	if l := msg.content(); l != nil {
+		return l.keys
+	}
 	if msg.keys == nil { // not made by indexFile or loadMailbox
 		return keysOfJSON(msg.env)
 	}
