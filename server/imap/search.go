@@ -77,11 +77,11 @@ func (s *session) matching(criteria *imap.SearchCriteria) ([]target, error) {
 }
 
 // needsContent reports whether criteria compare what the store reads from
-// a message's file (header keys, size, body) rather than its flags, UID
-// or internal date.
+// a message's file (header keys, size, internal date, body) rather than
+// its flags or UID.
 func needsContent(c *imap.SearchCriteria) bool {
 	if len(c.Header)+len(c.Body)+len(c.Text) > 0 || c.Larger != 0 || c.Smaller != 0 ||
-		!c.SentSince.IsZero() || !c.SentBefore.IsZero() {
+		!c.SentSince.IsZero() || !c.SentBefore.IsZero() || !c.Since.IsZero() || !c.Before.IsZero() {
 		return true
 	}
 	for i := range c.Not {
@@ -206,7 +206,7 @@ func (m *matcher) match(c *imap.SearchCriteria) bool {
 			return false
 		}
 	}
-	if !matchDate(msg.Date, c.Since, c.Before) {
+	if !matchDate(msg.Date(), c.Since, c.Before) {
 		return false
 	}
 	for _, f := range c.Flag {

@@ -56,7 +56,7 @@ type sortItem struct {
 func compareKey(k imapserver.SortKey, a, b *sortItem) int {
 	switch k {
 	case imapserver.SortKeyArrival:
-		return a.t.msg.Date.Compare(b.t.msg.Date)
+		return a.t.msg.Date().Compare(b.t.msg.Date())
 	case imapserver.SortKeyDate:
 		return sentDate(a).Compare(sentDate(b))
 	case imapserver.SortKeySize:
@@ -83,5 +83,5 @@ func sentDate(it *sortItem) time.Time {
 	if t, ok := it.k.SentDate(); ok {
 		return t
 	}
-	return it.t.msg.Date
+	return it.t.msg.Date()
 }

@@ -24,20 +24,20 @@ var ErrGone = errors.New("mailbox was deleted or renamed")
 // mailbox lock; read them inside Mailbox.View or through a copy.
 type Message struct {
 	UID      uint32
-	Flags    string    // Maildir info letters, in ASCII order
-	Keywords []string  // IMAP keywords, sorted
-	Date     time.Time // internal date
+	Flags    string   // Maildir info letters, in ASCII order
+	Keywords []string // IMAP keywords, sorted
 	ModSeq   uint64
 
-	base string // unique part of the file name
-	sub  string // "cur" or "new"
-	size int64  // RFC822.SIZE; read it through Size
+	base string    // unique part of the file name
+	sub  string    // "cur" or "new"
+	size int64     // RFC822.SIZE; read it through Size
+	date time.Time // internal date; read it through Date
 	env  json.RawMessage
 	keys *Keys // derived from env (keys.go)
 
 	envMemo *envelopeMemo // env decoded, shared by the copies (envmemo.go)
-	// lazy, when not nil, holds size, env and keys instead of the fields
-	// above, read from the file on first use (lazy.go).
+	// lazy, when not nil, holds size, date, env and keys instead of the
+	// fields above, read from the file on first use (lazy.go).
 	lazy *lazyContent
 }
 
@@ -69,7 +69,10 @@ type Mailbox struct {
 	stamp    dirStamp // new/ and cur/ as the last full listing saw them
 
 	recentFrom uint32 // first UID no session has seen as \Recent (recent.go)
-	filling    bool   // fill runs (lazy.go)
+	// justLoaded: loadMailbox listed the directory, so the Watch of the
+	// SELECT that loaded it need not list it again.
+	justLoaded bool
+	filling    bool // fill runs (lazy.go)
 
 	pendMu     sync.Mutex
 	pending    []stored
@@ -106,9 +109,13 @@ func (a *Account) loadMailbox(name string) (*Mailbox, error) {
 			if err := json.Unmarshal(v, &r); err != nil || len(k) != 4 {
 				return nil // an unreadable entry is re-indexed from its file
 			}
+			sub := "cur"
+			if r.Sub == "new" {
+				sub = "new"
+			}
 			msg := &Message{UID: uint32(k[0])<<24 | uint32(k[1])<<16 | uint32(k[2])<<8 | uint32(k[3]),
-				Flags: r.Flags, Keywords: r.Keywords, size: r.Size, Date: time.Unix(0, r.Date), ModSeq: r.ModSeq,
-				base: r.Base, sub: "cur", env: r.Envelope, keys: r.Keys, envMemo: newEnvelopeMemo(nil)}
+				Flags: r.Flags, Keywords: r.Keywords, size: r.Size, date: time.Unix(0, r.Date), ModSeq: r.ModSeq,
+				base: r.Base, sub: sub, env: r.Envelope, keys: r.Keys, envMemo: newEnvelopeMemo(nil)}
 			if len(r.Envelope) == 0 {
 				// Indexed lazily and not filled before the index was
 				// closed: read again (lazy.go).
@@ -144,6 +151,7 @@ func (a *Account) loadMailbox(name string) (*Mailbox, error) {
 	a.s.watch.add(m)
 	go m.run(a.s.opts.Rescan)
 	m.mu.Lock()
+	m.justLoaded = true
 	for _, msg := range m.msgs {
 		if msg.lazy != nil {
 			m.startFill()

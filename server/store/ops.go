@@ -234,7 +234,7 @@ func (m *Mailbox) Transfer(dest *Mailbox, uids []uint32, move bool) (src, dst []
 		if move {
 			err = os.Rename(it.path, to)
 		} else if err = os.Link(it.path, to); err != nil {
-			err = copyFile(it.path, to, it.msg.Date)
+			err = copyFile(it.path, to, it.msg.Date())
 		}
 		if err != nil {
 			break

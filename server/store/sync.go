@@ -215,17 +215,12 @@ func (m *Mailbox) indexFile(f diskFile) (*Message, error) {
 			f.sub, f.name = "cur", to
 		}
 	}
-	path := filepath.Join(m.dir, f.sub, f.name)
-	st, err := os.Stat(path)
+	info, err := readIndexInfo(filepath.Join(m.dir, f.sub, f.name))
 	if err != nil {
 		return nil, err
 	}
-	env, decoded, keys, size, err := readIndexInfo(path)
-	if err != nil {
-		return nil, err
-	}
-	return &Message{Flags: f.flags, size: size, Date: st.ModTime(), base: f.base, sub: f.sub, env: env, keys: keys,
-		envMemo: newEnvelopeMemo(decoded)}, nil
+	return &Message{Flags: f.flags, size: info.size, date: info.date, base: f.base, sub: f.sub, env: info.env, keys: info.keys,
+		envMemo: newEnvelopeMemo(info.dec)}, nil
 }
 
 // commit writes a batch of changes to the index in one transaction.
@@ -268,14 +263,17 @@ func (m *Mailbox) commitValidity(added, changed, removed []*Message, next uint32
 }
 
 func encodeRecord(msg *Message) []byte {
-	r := record{Base: msg.base, Flags: msg.Flags, Keywords: msg.Keywords, Size: msg.size,
-		Date: msg.Date.UnixNano(), ModSeq: msg.ModSeq, Envelope: msg.env, Keys: msg.keys}
+	r := record{Base: msg.base, Sub: msg.sub, Flags: msg.Flags, Keywords: msg.Keywords, Size: msg.size,
+		Date: msg.date.UnixNano(), ModSeq: msg.ModSeq, Envelope: msg.env, Keys: msg.keys}
+	if r.Sub == "cur" {
+		r.Sub = ""
+	}
 	if l := msg.lazy; l != nil {
 		// Content not read yet, or unreadable: left out, so that the
 		// next load reads the file (lazy.go).
-		r.Size, r.Envelope, r.Keys = 0, nil, nil
+		r.Size, r.Date, r.Envelope, r.Keys = 0, 0, nil, nil
 		if l.done.Load() && !l.failed {
-			r.Size, r.Envelope, r.Keys = l.size, l.env, l.keys
+			r.Size, r.Date, r.Envelope, r.Keys = l.size, l.date.UnixNano(), l.env, l.keys
 		}
 	}
 	v, _ := json.Marshal(r)
