@@ -170,7 +170,7 @@ func (m *Mailbox) startFill() {
 // and writes it into the index, fillBatch messages per transaction.
 func (m *Mailbox) fill() {
 	select {
-	case <-time.After(fillDelay):
+	case <-time.After(m.a.s.fillDelay):
 	case <-m.quit:
 		m.mu.Lock()
 		m.filling = false

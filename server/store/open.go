@@ -46,8 +46,11 @@ type Store struct {
 	users sync.Map // user -> *userState
 	watch watcher
 
-	// lazyFrom is how many new files a sync indexes lazily (lazy.go).
-	lazyFrom int
+	// lazyFrom is how many new files a sync indexes lazily, and
+	// fillDelay how long fill waits before it reads them (lazy.go);
+	// tests change them.
+	lazyFrom  int
+	fillDelay time.Duration
 
 	accMu    sync.Mutex
 	accounts map[string]*Account
@@ -75,12 +78,13 @@ func Open(dataDir string, opts Options) (*Store, error) {
 		opts.Rescan = 10 * time.Second
 	}
 	s := &Store{
-		root:     root,
-		opts:     opts,
-		log:      opts.Logger,
-		names:    newNamer(opts.Hostname),
-		accounts: map[string]*Account{},
-		lazyFrom: lazyFrom,
+		root:      root,
+		opts:      opts,
+		log:       opts.Logger,
+		names:     newNamer(opts.Hostname),
+		accounts:  map[string]*Account{},
+		lazyFrom:  lazyFrom,
+		fillDelay: fillDelay,
 	}
 	s.watch.s = s
 	return s, nil
