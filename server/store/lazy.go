@@ -240,5 +240,5 @@ func (m *Mailbox) settle(batch []*lazyContent) error {
 	if len(done) == 0 {
 		return nil
 	}
-	return m.commit(nil, done, nil, m.next, m.modSeq)
+	return m.commit(done, nil, nil, m.next, m.modSeq) // whole entries
 }

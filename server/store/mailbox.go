@@ -104,6 +104,7 @@ func (a *Account) loadMailbox(name string) (*Mailbox, error) {
 		m.modSeq = getU64(b.Get(kModSeq))
 		m.recentFrom = max(m.next, 1)
 		var stale []*Message // entries without keys, or with older ones
+		state := b.Bucket(bState)
 		err = b.Bucket(bMsgs).ForEach(func(k, v []byte) error {
 			var r record
 			if err := json.Unmarshal(v, &r); err != nil || len(k) != 4 {
@@ -116,6 +117,11 @@ func (a *Account) loadMailbox(name string) (*Mailbox, error) {
 			msg := &Message{UID: uint32(k[0])<<24 | uint32(k[1])<<16 | uint32(k[2])<<8 | uint32(k[3]),
 				Flags: r.Flags, Keywords: r.Keywords, size: r.Size, date: time.Unix(0, r.Date), ModSeq: r.ModSeq,
 				base: r.Base, sub: sub, env: r.Envelope, keys: r.Keys, envMemo: newEnvelopeMemo(nil)}
+			if state != nil {
+				if v := state.Get(k); v != nil {
+					applyState(msg, v) // an unreadable state leaves the entry's own; the sync renews flags
+				}
+			}
 			if len(r.Envelope) == 0 {
 				// Indexed lazily and not filled before the index was
 				// closed: read again (lazy.go).
@@ -133,13 +139,7 @@ func (a *Account) loadMailbox(name string) (*Mailbox, error) {
 		}
 		// Filled in once, after the walk (bbolt forbids writing to a
 		// bucket while iterating over it).
-		msgs := b.Bucket(bMsgs)
-		for _, msg := range stale {
-			if err := msgs.Put(uidKey(msg.UID), encodeRecord(msg)); err != nil {
-				return err
-			}
-		}
-		return nil
+		return writeMessages(b, stale, nil, nil)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("index of %s: %w", name, err)

@@ -223,7 +223,9 @@ func (m *Mailbox) indexFile(f diskFile) (*Message, error) {
 		envMemo: newEnvelopeMemo(info.dec)}, nil
 }
 
-// commit writes a batch of changes to the index in one transaction.
+// commit writes a batch of changes to the index in one transaction:
+// whole entries for added, only the state (flags, keywords, MODSEQ;
+// state.go) for changed.
 func (m *Mailbox) commit(added, changed, removed []*Message, next uint32, modSeq uint64) error {
 	return m.commitValidity(added, changed, removed, next, modSeq, m.validity)
 }
@@ -239,18 +241,8 @@ func (m *Mailbox) commitValidity(added, changed, removed []*Message, next uint32
 		if b == nil {
 			return fmt.Errorf("%w: %s", ErrGone, m.name)
 		}
-		msgs := b.Bucket(bMsgs)
-		for _, list := range [][]*Message{added, changed} {
-			for _, msg := range list {
-				if err := msgs.Put(uidKey(msg.UID), encodeRecord(msg)); err != nil {
-					return err
-				}
-			}
-		}
-		for _, msg := range removed {
-			if err := msgs.Delete(uidKey(msg.UID)); err != nil {
-				return err
-			}
+		if err := writeMessages(b, added, changed, removed); err != nil {
+			return err
 		}
 		if err := b.Put(kNext, putU64(uint64(next))); err != nil {
 			return err
