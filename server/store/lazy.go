@@ -157,6 +157,25 @@ func (m *Mailbox) placeFile(f diskFile) (*Message, error) {
 		lazy: newLazyContent(m.dir, f.base, path), envMemo: newEnvelopeMemo(nil)}, nil
 }
 
+// isFilling reports whether fill runs. Its own moves from new/ to cur/
+// wake the watcher, and each rescan lists the whole directory under the
+// mailbox lock: during fill they are put off to one rescan at its end.
+func (m *Mailbox) isFilling() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.filling
+}
+
+// fillEnded clears filling and asks for the rescan put off meanwhile.
+// Called with m.mu held.
+func (m *Mailbox) fillEnded() {
+	m.filling = false
+	select {
+	case m.rescan <- struct{}{}:
+	default:
+	}
+}
+
 // startFill starts fill unless it runs. Called with m.mu held.
 func (m *Mailbox) startFill() {
 	if m.filling || m.gone {
@@ -173,7 +192,7 @@ func (m *Mailbox) fill() {
 	case <-time.After(m.a.s.fillDelay):
 	case <-m.quit:
 		m.mu.Lock()
-		m.filling = false
+		m.fillEnded()
 		m.mu.Unlock()
 		return
 	}
@@ -186,7 +205,7 @@ func (m *Mailbox) fill() {
 			}
 		}
 		if len(batch) == 0 || m.gone {
-			m.filling = false
+			m.fillEnded()
 			m.mu.Unlock()
 			return
 		}
@@ -196,13 +215,13 @@ func (m *Mailbox) fill() {
 
 		m.mu.Lock()
 		if m.gone {
-			m.filling = false
+			m.fillEnded()
 			m.mu.Unlock()
 			return
 		}
 		if err := m.settle(batch); err != nil {
 			m.a.s.log.Warn("store: writing message contents to the index", "mailbox", m.name, "err", err)
-			m.filling = false
+			m.fillEnded()
 			m.mu.Unlock()
 			return
 		}

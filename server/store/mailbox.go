@@ -174,7 +174,9 @@ func (m *Mailbox) run(every time.Duration) {
 		case <-m.wake:
 			m.safeSync(false)
 		case <-m.rescan:
-			m.safeSync(true)
+			if !m.isFilling() { // else fill asks for one rescan when it ends (lazy.go)
+				m.safeSync(true)
+			}
 		case <-t.C:
 			m.safeSync(true)
 		}
