@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -52,10 +53,19 @@ func coldOpen(addr string) (time.Duration, error) {
 		return 0, err
 	}
 	defer c.Close()
+	dialed := time.Now()
 	sel, err := c.Select("INBOX", nil).Wait()
 	if err != nil {
 		return 0, err
 	}
+	selected := time.Now()
+	defer func() {
+		if os.Getenv("BENCH_VERBOSE") != "" {
+			fmt.Fprintf(os.Stderr, "  cold open: connect+TLS+LOGIN %v, SELECT %v, FETCH 50 envelopes %v\n",
+				dialed.Sub(t).Round(time.Millisecond), selected.Sub(dialed).Round(time.Millisecond),
+				time.Since(selected).Round(time.Millisecond))
+		}
+	}()
 	from := uint32(1)
 	if sel.NumMessages > 50 {
 		from = sel.NumMessages - 49

@@ -113,7 +113,7 @@ func mailboxes(t *testing.T, data string) map[string][]string {
 		}
 		m.View(func(msgs []*store.Message) error {
 			for _, msg := range msgs {
-				out[n] = append(out[n], msg.Envelope().Subject+" "+msg.Flags+" "+msg.Date.UTC().Format("2006-01-02"))
+				out[n] = append(out[n], msg.Envelope().Subject+" "+msg.Flags+" "+msg.Date().UTC().Format("2006-01-02"))
 			}
 			return nil
 		})

@@ -30,6 +30,9 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 	if options.ChangedSince != 0 {
 		ts = changedSince(ts, options.ChangedSince)
 	}
+	if options.Envelope || options.RFC822Size || options.InternalDate {
+		loadContent(ts) // in parallel, for a mailbox still being indexed (search.go)
+	}
 	seen := map[uint32]bool{}
 	if !s.readOnly && setsSeen(options) {
 		var uids []uint32
@@ -106,10 +109,10 @@ func (s *session) fetchOne(w *imapserver.FetchWriter, t target, o *imap.FetchOpt
 		rw.WriteModSeq(modSeqOf(&t.msg))
 	}
 	if o.InternalDate {
-		rw.WriteInternalDate(t.msg.Date)
+		rw.WriteInternalDate(t.msg.Date())
 	}
 	if o.RFC822Size {
-		rw.WriteRFC822Size(t.msg.Size)
+		rw.WriteRFC822Size(t.msg.Size())
 	}
 	if o.Envelope {
 		rw.WriteEnvelope(t.msg.Envelope())

@@ -63,6 +63,9 @@ func (s *session) matching(criteria *imap.SearchCriteria) ([]target, error) {
 		return nil, err
 	}
 	s.staticCriteria(criteria)
+	if needsContent(criteria) {
+		loadContent(all)
+	}
 	found := all[:0]
 	for _, t := range all {
 		m := &matcher{s: s, t: t}
@@ -71,6 +74,39 @@ func (s *session) matching(criteria *imap.SearchCriteria) ([]target, error) {
 		}
 	}
 	return found, nil
+}
+
+// needsContent reports whether criteria compare what the store reads from
+// a message's file (header keys, size, internal date, body) rather than
+// its flags or UID.
+func needsContent(c *imap.SearchCriteria) bool {
+	if len(c.Header)+len(c.Body)+len(c.Text) > 0 || c.Larger != 0 || c.Smaller != 0 ||
+		!c.SentSince.IsZero() || !c.SentBefore.IsZero() || !c.Since.IsZero() || !c.Before.IsZero() {
+		return true
+	}
+	for i := range c.Not {
+		if needsContent(&c.Not[i]) {
+			return true
+		}
+	}
+	for i := range c.Or {
+		if needsContent(&c.Or[i][0]) || needsContent(&c.Or[i][1]) {
+			return true
+		}
+	}
+	return false
+}
+
+// loadContent has the store read, in parallel, the content of those
+// messages it indexed lazily and has not read yet (store.Load): SEARCH
+// and SORT on a mailbox still being indexed would otherwise read the
+// files one by one as they compare them.
+func loadContent(ts []target) {
+	msgs := make([]*store.Message, len(ts))
+	for i := range ts {
+		msgs[i] = &ts[i].msg // the copies share the content with the mailbox's messages
+	}
+	store.Load(msgs)
 }
 
 // staticCriteria resolves "*" in the sequence and UID sets of criteria.
@@ -170,7 +206,7 @@ func (m *matcher) match(c *imap.SearchCriteria) bool {
 			return false
 		}
 	}
-	if !matchDate(msg.Date, c.Since, c.Before) {
+	if !matchDate(msg.Date(), c.Since, c.Before) {
 		return false
 	}
 	for _, f := range c.Flag {
@@ -186,7 +222,7 @@ func (m *matcher) match(c *imap.SearchCriteria) bool {
 	if c.ModSeq != nil && modSeqOf(msg) < c.ModSeq.ModSeq {
 		return false
 	}
-	if c.Larger != 0 && msg.Size <= c.Larger || c.Smaller != 0 && msg.Size >= c.Smaller {
+	if c.Larger != 0 && msg.Size() <= c.Larger || c.Smaller != 0 && msg.Size() >= c.Smaller {
 		return false
 	}
 	var fromFile []imap.SearchCriteriaHeaderField

@@ -20,6 +20,7 @@ func (s *session) Sort(kind imapserver.NumKind, criteria *imap.SearchCriteria, k
 	if err != nil {
 		return nil, err
 	}
+	loadContent(found)
 	items := make([]sortItem, len(found))
 	for i, t := range found {
 		items[i] = sortItem{t: t, k: t.msg.Keys()}
@@ -55,11 +56,11 @@ type sortItem struct {
 func compareKey(k imapserver.SortKey, a, b *sortItem) int {
 	switch k {
 	case imapserver.SortKeyArrival:
-		return a.t.msg.Date.Compare(b.t.msg.Date)
+		return a.t.msg.Date().Compare(b.t.msg.Date())
 	case imapserver.SortKeyDate:
 		return sentDate(a).Compare(sentDate(b))
 	case imapserver.SortKeySize:
-		return cmp.Compare(a.t.msg.Size, b.t.msg.Size)
+		return cmp.Compare(a.t.msg.Size(), b.t.msg.Size())
 	case imapserver.SortKeySubject:
 		return strings.Compare(a.k.BaseSubject, b.k.BaseSubject)
 	case imapserver.SortKeyFrom:
@@ -82,5 +83,5 @@ func sentDate(it *sortItem) time.Time {
 	if t, ok := it.k.SentDate(); ok {
 		return t
 	}
-	return it.t.msg.Date
+	return it.t.msg.Date()
 }

@@ -30,7 +30,7 @@ func (s *session) Thread(kind imapserver.NumKind, alg imap.ThreadAlgorithm, crit
 		if date, ok := k.SentDate(); ok {
 			m.date = date
 		} else {
-			m.date = t.msg.Date
+			m.date = t.msg.Date()
 		}
 		if alg == imap.ThreadReferences {
 			m.refs = s.references(t)

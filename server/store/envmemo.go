@@ -34,6 +34,9 @@ func newEnvelopeMemo(env *imap.Envelope) *envelopeMemo {
 // Envelope returns the message's IMAP envelope, from the index. The
 // result is shared with other callers and must not be modified.
 func (msg *Message) Envelope() *imap.Envelope {
+	if l := msg.content(); l != nil {
+		return l.dec
+	}
 	if msg.envMemo != nil {
 		if env := msg.envMemo.env.Load(); env != nil {
 			return env

@@ -1,9 +1,10 @@
 package store
 
 import (
+	"cmp"
 	"fmt"
 	"os"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -95,17 +96,23 @@ func sizeOfBase(base string) int64 {
 // ("<unix>.M<usec>"), then lexically: the order in which they were most
 // likely delivered, so a rebuilt index numbers them as before.
 func sortBases(b []string) {
-	sort.Slice(b, func(i, j int) bool {
-		si, ui := deliveryTime(b[i])
-		sj, uj := deliveryTime(b[j])
-		if si != sj {
-			return si < sj
-		}
-		if ui != uj {
-			return ui < uj
-		}
-		return b[i] < b[j]
+	// The times are read once per name, not per comparison (a tenth of
+	// the first SELECT of 10,000 files).
+	type key struct {
+		sec, usec int64
+		base      string
+	}
+	keys := make([]key, len(b))
+	for i, s := range b {
+		sec, usec := deliveryTime(s)
+		keys[i] = key{sec, usec, s}
+	}
+	slices.SortFunc(keys, func(x, y key) int {
+		return cmp.Or(cmp.Compare(x.sec, y.sec), cmp.Compare(x.usec, y.usec), strings.Compare(x.base, y.base))
 	})
+	for i, k := range keys {
+		b[i] = k.base
+	}
 }
 
 // deliveryTime reads the seconds and microseconds a unique name starts

@@ -45,6 +45,7 @@ const indexVersion = 1
 // record is a message's index entry.
 type record struct {
 	Base     string          `json:"b"`
+	Sub      string          `json:"u,omitempty"` // "new" for a file indexed lazily and not moved to cur/ yet (lazy.go); else cur
 	Flags    string          `json:"f,omitempty"` // as last seen in the file name
 	Keywords []string        `json:"k,omitempty"`
 	Size     int64           `json:"s"`

@@ -43,9 +43,9 @@ func TestIndexManyFilesKeepsOrder(t *testing.T) {
 			want := fmt.Sprintf("outside %d", i)
 			wantSize := int64(len(fmt.Sprintf("Subject: outside %d\r\nFrom: <u%d@example.net>\r\n\r\n", i, i))) + int64(i) + 2
 			if msg.UID <= prev || msg.Envelope().Subject != want || msg.Keys().Subject != want ||
-				msg.Size != wantSize || msg.sub != "cur" {
+				msg.Size() != wantSize || msg.sub != "cur" {
 				return fmt.Errorf("message %d: uid %d subject %q size %d (want %d) in %s",
-					i, msg.UID, msg.Envelope().Subject, msg.Size, wantSize, msg.sub)
+					i, msg.UID, msg.Envelope().Subject, msg.Size(), wantSize, msg.sub)
 			}
 			prev = msg.UID
 		}

@@ -26,16 +26,19 @@ type Message struct {
 	UID      uint32
 	Flags    string   // Maildir info letters, in ASCII order
 	Keywords []string // IMAP keywords, sorted
-	Size     int64
-	Date     time.Time // internal date
 	ModSeq   uint64
 
-	base string // unique part of the file name
-	sub  string // "cur" or "new"
+	base string    // unique part of the file name
+	sub  string    // "cur" or "new"
+	size int64     // RFC822.SIZE; read it through Size
+	date time.Time // internal date; read it through Date
 	env  json.RawMessage
 	keys *Keys // derived from env (keys.go)
 
 	envMemo *envelopeMemo // env decoded, shared by the copies (envmemo.go)
+	// lazy, when not nil, holds size, date, env and keys instead of the
+	// fields above, read from the file on first use (lazy.go).
+	lazy *lazyContent
 }
 
 // name is the message's current file name in its sub-directory.
@@ -66,6 +69,10 @@ type Mailbox struct {
 	stamp    dirStamp // new/ and cur/ as the last full listing saw them
 
 	recentFrom uint32 // first UID no session has seen as \Recent (recent.go)
+	// justLoaded: loadMailbox listed the directory, so the Watch of the
+	// SELECT that loaded it need not list it again.
+	justLoaded bool
+	filling    bool // fill runs (lazy.go)
 
 	pendMu     sync.Mutex
 	pending    []stored
@@ -98,15 +105,29 @@ func (a *Account) loadMailbox(name string) (*Mailbox, error) {
 		m.modSeq = getU64(b.Get(kModSeq))
 		m.recentFrom = max(m.next, 1)
 		var stale []*Message // entries without keys, or with older ones
+		state := b.Bucket(bState)
 		err = b.Bucket(bMsgs).ForEach(func(k, v []byte) error {
 			var r record
 			if err := json.Unmarshal(v, &r); err != nil || len(k) != 4 {
 				return nil // an unreadable entry is re-indexed from its file
 			}
+			sub := "cur"
+			if r.Sub == "new" {
+				sub = "new"
+			}
 			msg := &Message{UID: uint32(k[0])<<24 | uint32(k[1])<<16 | uint32(k[2])<<8 | uint32(k[3]),
-				Flags: r.Flags, Keywords: r.Keywords, Size: r.Size, Date: time.Unix(0, r.Date), ModSeq: r.ModSeq,
-				base: r.Base, sub: "cur", env: r.Envelope, keys: r.Keys, envMemo: newEnvelopeMemo(nil)}
-			if msg.keys == nil || msg.keys.Version != keysVersion {
+				Flags: r.Flags, Keywords: r.Keywords, size: r.Size, date: time.Unix(0, r.Date), ModSeq: r.ModSeq,
+				base: r.Base, sub: sub, env: r.Envelope, keys: r.Keys, envMemo: newEnvelopeMemo(nil)}
+			if state != nil {
+				if v := state.Get(k); v != nil {
+					applyState(msg, v) // an unreadable state leaves the entry's own; the sync renews flags
+				}
+			}
+			if len(r.Envelope) == 0 {
+				// Indexed lazily and not filled before the index was
+				// closed: read again (lazy.go).
+				msg.lazy = newLazyContent(dir, r.Base, m.Path(msg))
+			} else if msg.keys == nil || msg.keys.Version != keysVersion {
 				msg.keys = keysOfJSON(msg.env)
 				stale = append(stale, msg)
 			}
@@ -119,13 +140,7 @@ func (a *Account) loadMailbox(name string) (*Mailbox, error) {
 		}
 		// Filled in once, after the walk (bbolt forbids writing to a
 		// bucket while iterating over it).
-		msgs := b.Bucket(bMsgs)
-		for _, msg := range stale {
-			if err := msgs.Put(uidKey(msg.UID), encodeRecord(msg)); err != nil {
-				return err
-			}
-		}
-		return nil
+		return writeMessages(b, stale, nil, nil)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("index of %s: %w", name, err)
@@ -136,6 +151,15 @@ func (a *Account) loadMailbox(name string) (*Mailbox, error) {
 	m.Tracker = imapserver.NewMailboxTracker(uint32(len(m.msgs)))
 	a.s.watch.add(m)
 	go m.run(a.s.opts.Rescan)
+	m.mu.Lock()
+	m.justLoaded = true
+	for _, msg := range m.msgs {
+		if msg.lazy != nil {
+			m.startFill()
+			break
+		}
+	}
+	m.mu.Unlock()
 	return m, nil
 }
 
@@ -151,7 +175,9 @@ func (m *Mailbox) run(every time.Duration) {
 		case <-m.wake:
 			m.safeSync(false)
 		case <-m.rescan:
-			m.safeSync(true)
+			if !m.isFilling() { // else fill asks for one rescan when it ends (lazy.go)
+				m.safeSync(true)
+			}
 		case <-t.C:
 			m.safeSync(true)
 		}

@@ -46,6 +46,12 @@ type Store struct {
 	users sync.Map // user -> *userState
 	watch watcher
 
+	// lazyFrom is how many new files a sync indexes lazily, and
+	// fillDelay how long fill waits before it reads them (lazy.go);
+	// tests change them.
+	lazyFrom  int
+	fillDelay time.Duration
+
 	accMu    sync.Mutex
 	accounts map[string]*Account
 	closed   bool
@@ -72,11 +78,13 @@ func Open(dataDir string, opts Options) (*Store, error) {
 		opts.Rescan = 10 * time.Second
 	}
 	s := &Store{
-		root:     root,
-		opts:     opts,
-		log:      opts.Logger,
-		names:    newNamer(opts.Hostname),
-		accounts: map[string]*Account{},
+		root:      root,
+		opts:      opts,
+		log:       opts.Logger,
+		names:     newNamer(opts.Hostname),
+		accounts:  map[string]*Account{},
+		lazyFrom:  lazyFrom,
+		fillDelay: fillDelay,
 	}
 	s.watch.s = s
 	return s, nil

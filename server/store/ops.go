@@ -137,6 +137,9 @@ func (m *Mailbox) SetFlagsUnchangedSince(uids []uint32, op FlagOp, flags []strin
 			}
 			return modified, err
 		}
+		if c.lazy != nil {
+			c.lazy.moved(m.Path(&c))
+		}
 		modSeq++
 		c.ModSeq = modSeq
 		changed = append(changed, &c)
@@ -183,10 +186,11 @@ func (m *Mailbox) removeLocked(doomed []*Message, del bool) ([]uint32, error) {
 	out := make([]uint32, 0, len(doomed))
 	for _, msg := range doomed {
 		if del {
+			size := msg.Size() // before the file goes: a lazy message reads it
 			if err := os.Remove(m.Path(msg)); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return out, err
 			}
-			freed += msg.Size
+			freed += size
 		}
 		out = append(out, msg.UID)
 	}
@@ -220,7 +224,7 @@ func (m *Mailbox) Transfer(dest *Mailbox, uids []uint32, move bool) (src, dst []
 		for _, uid := range uids {
 			if _, msg := m.find(uid); msg != nil {
 				items = append(items, item{msg: msg, path: m.Path(msg), kw: msg.Keywords})
-				total += msg.Size
+				total += msg.Size()
 			}
 		}
 		return nil
@@ -239,7 +243,7 @@ func (m *Mailbox) Transfer(dest *Mailbox, uids []uint32, move bool) (src, dst []
 		it := &items[i]
 		base := it.msg.base
 		if !move || dest == m { // a move within one mailbox renames: new name, new UID
-			base = m.a.s.names.base(int(it.msg.Size), now)
+			base = m.a.s.names.base(int(it.msg.Size()), now)
 		}
 		name := base + infoSep + it.msg.Flags
 		to := filepath.Join(dest.dir, "cur", name)
@@ -247,7 +251,7 @@ func (m *Mailbox) Transfer(dest *Mailbox, uids []uint32, move bool) (src, dst []
 		if move {
 			err = os.Rename(it.path, to)
 		} else if err = os.Link(it.path, to); err != nil {
-			err = copyFile(it.path, to, it.msg.Date)
+			err = copyFile(it.path, to, it.msg.Date())
 		}
 		if err != nil {
 			dest.releaseAdoption(base)

@@ -149,7 +149,8 @@ func (m *Mailbox) apply(disk map[string]diskFile, full bool) error {
 	for i, base := range newBases {
 		files[i] = disk[base]
 	}
-	indexed, errs := m.indexFiles(files)
+	lazy := len(files) >= m.a.s.lazyFrom
+	indexed, errs := m.indexFiles(files, lazy)
 	for i, base := range newBases {
 		msg, err := indexed[i], errs[i]
 		if err != nil {
@@ -186,6 +187,9 @@ func (m *Mailbox) apply(disk map[string]diskFile, full bool) error {
 			continue
 		}
 		*msg = *c
+		if msg.lazy != nil {
+			msg.lazy.moved(m.Path(msg))
+		}
 		if m.Tracker != nil {
 			m.Tracker.QueueMessageFlagsModSeq(seq, imap.UID(msg.UID), flagsOf(msg), msg.ModSeq, nil)
 		}
@@ -196,6 +200,9 @@ func (m *Mailbox) apply(disk map[string]diskFile, full bool) error {
 		if m.Tracker != nil {
 			m.Tracker.QueueNumMessages(uint32(len(m.msgs)))
 		}
+	}
+	if lazy && len(added) > 0 {
+		m.startFill()
 	}
 	return nil
 }
@@ -209,20 +216,17 @@ func (m *Mailbox) indexFile(f diskFile) (*Message, error) {
 			f.sub, f.name = "cur", to
 		}
 	}
-	path := filepath.Join(m.dir, f.sub, f.name)
-	st, err := os.Stat(path)
+	info, err := readIndexInfo(filepath.Join(m.dir, f.sub, f.name))
 	if err != nil {
 		return nil, err
 	}
-	env, decoded, keys, size, err := readIndexInfo(path)
-	if err != nil {
-		return nil, err
-	}
-	return &Message{Flags: f.flags, Size: size, Date: st.ModTime(), base: f.base, sub: f.sub, env: env, keys: keys,
-		envMemo: newEnvelopeMemo(decoded)}, nil
+	return &Message{Flags: f.flags, size: info.size, date: info.date, base: f.base, sub: f.sub, env: info.env, keys: info.keys,
+		envMemo: newEnvelopeMemo(info.dec)}, nil
 }
 
-// commit writes a batch of changes to the index in one transaction.
+// commit writes a batch of changes to the index in one transaction:
+// whole entries for added, only the state (flags, keywords, MODSEQ;
+// state.go) for changed.
 func (m *Mailbox) commit(added, changed, removed []*Message, next uint32, modSeq uint64) error {
 	return m.commitValidity(added, changed, removed, next, modSeq, m.validity)
 }
@@ -238,18 +242,8 @@ func (m *Mailbox) commitValidity(added, changed, removed []*Message, next uint32
 		if b == nil {
 			return fmt.Errorf("%w: %s", ErrGone, m.name)
 		}
-		msgs := b.Bucket(bMsgs)
-		for _, list := range [][]*Message{added, changed} {
-			for _, msg := range list {
-				if err := msgs.Put(uidKey(msg.UID), encodeRecord(msg)); err != nil {
-					return err
-				}
-			}
-		}
-		for _, msg := range removed {
-			if err := msgs.Delete(uidKey(msg.UID)); err != nil {
-				return err
-			}
+		if err := writeMessages(b, added, changed, removed); err != nil {
+			return err
 		}
 		if err := b.Put(kNext, putU64(uint64(next))); err != nil {
 			return err
@@ -262,8 +256,20 @@ func (m *Mailbox) commitValidity(added, changed, removed []*Message, next uint32
 }
 
 func encodeRecord(msg *Message) []byte {
-	v, _ := json.Marshal(record{Base: msg.base, Flags: msg.Flags, Keywords: msg.Keywords, Size: msg.Size,
-		Date: msg.Date.UnixNano(), ModSeq: msg.ModSeq, Envelope: msg.env, Keys: msg.keys})
+	r := record{Base: msg.base, Sub: msg.sub, Flags: msg.Flags, Keywords: msg.Keywords, Size: msg.size,
+		Date: msg.date.UnixNano(), ModSeq: msg.ModSeq, Envelope: msg.env, Keys: msg.keys}
+	if r.Sub == "cur" {
+		r.Sub = ""
+	}
+	if l := msg.lazy; l != nil {
+		// Content not read yet, or unreadable: left out, so that the
+		// next load reads the file (lazy.go).
+		r.Size, r.Date, r.Envelope, r.Keys = 0, 0, nil, nil
+		if l.done.Load() && !l.failed {
+			r.Size, r.Date, r.Envelope, r.Keys = l.size, l.date.UnixNano(), l.env, l.keys
+		}
+	}
+	v, _ := json.Marshal(r)
 	return v
 }
 

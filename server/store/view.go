@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
@@ -42,6 +44,12 @@ func (m *Mailbox) Status() (Status, error) {
 	var st Status
 	err := m.View(func(msgs []*Message) error {
 		st = m.statusLocked(msgs)
+		// Only here, not for SELECT (Watch): the size of a message
+		// indexed lazily means reading its file.
+		Load(msgs)
+		for _, msg := range msgs {
+			st.Size += msg.Size()
+		}
 		return nil
 	})
 	return st, err
@@ -60,7 +68,6 @@ func (m *Mailbox) statusLocked(msgs []*Message) Status {
 		if HasFlag(msg.Flags, LetterDeleted) {
 			st.Deleted++
 		}
-		st.Size += msg.Size
 		for _, k := range msg.Keywords {
 			if !kw[k] {
 				kw[k] = true
@@ -79,6 +86,9 @@ func (m *Mailbox) Path(msg *Message) string {
 // Keys returns what SEARCH, SORT and THREAD compare of the message's
 // header, kept in the index beside the envelope.
 func (msg *Message) Keys() *Keys {
+	if l := msg.content(); l != nil {
+		return l.keys
+	}
 	if msg.keys == nil { // not made by indexFile or loadMailbox
 		return keysOfJSON(msg.env)
 	}
@@ -144,22 +154,60 @@ func (m *Mailbox) ReadMessage(uid uint32) ([]byte, error) {
 	}
 }
 
-// readIndexInfo reads a message file for the index: its size as IMAP
-// counts it (lines ending in CRLF), its envelope as JSON and decoded (a
-// message with a broken header gets an empty one) and the keys derived
-// from it.
-func readIndexInfo(path string) (json.RawMessage, *imap.Envelope, *Keys, int64, error) {
-	raw, err := os.ReadFile(path)
+// fileInfo is what the index keeps of a message file's content.
+type fileInfo struct {
+	env  json.RawMessage // the envelope as the index stores it
+	dec  *imap.Envelope  // the same, decoded
+	keys *Keys
+	size int64     // as IMAP counts it (lines ending in CRLF)
+	date time.Time // the file's mtime: the internal date
+}
+
+// readIndexInfo reads a message file for the index (a message with a
+// broken header gets an empty envelope). One open, fstat and read: the
+// first index did a separate stat besides os.ReadFile's own.
+func readIndexInfo(path string) (fileInfo, error) {
+	f, err := os.Open(path)
 	if err != nil {
-		return nil, nil, nil, 0, err
+		return fileInfo{}, err
 	}
-	size := int64(len(raw)) + int64(bareLFs(raw))
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return fileInfo{}, err
+	}
+	if !st.Mode().IsRegular() {
+		return fileInfo{}, fmt.Errorf("%s: not a regular file", path)
+	}
+	raw := make([]byte, 0, st.Size()+512)
+	for { // to the end, as os.ReadFile, should the size have changed
+		n, err := f.Read(raw[len(raw):cap(raw)])
+		raw = raw[:len(raw)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fileInfo{}, err
+		}
+		if len(raw) == cap(raw) {
+			raw = append(raw, 0)[:len(raw)]
+		}
+	}
 	e := &imap.Envelope{}
 	if h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw))); err == nil {
 		e = envelope.Extract(h)
 	}
 	env, err := json.Marshal(e)
-	return env, e, keysOf(e), size, err
+	return fileInfo{env: env, dec: e, keys: keysOf(e), size: int64(len(raw)) + int64(bareLFs(raw)), date: st.ModTime()}, err
+}
+
+// Date returns the message's internal date, reading its file first if it
+// was not yet.
+func (msg *Message) Date() time.Time {
+	if l := msg.content(); l != nil {
+		return l.date
+	}
+	return msg.date
 }
 
 // bareLFs counts line feeds not preceded by a carriage return.
@@ -193,8 +241,21 @@ func CRLF(b []byte) []byte {
 // Watch returns the mailbox's status and a tracker for a new session,
 // taken together so that no change falls between them.
 func (m *Mailbox) Watch() (Status, *imapserver.SessionTracker, error) {
-	if err := m.SyncIfStale(0); err != nil {
-		return Status{}, nil, err
+	m.mu.Lock()
+	if m.gone {
+		m.mu.Unlock()
+		return Status{}, nil, ErrGone
+	}
+	// Right after loadMailbox's listing, a second one (54 ms of bench/imap's
+	// first SELECT of 10,000 files, whose directory was too recently
+	// changed for dirStamp to vouch for it) would find nothing new.
+	fresh := m.justLoaded
+	m.justLoaded = false
+	m.mu.Unlock()
+	if !fresh {
+		if err := m.SyncIfStale(0); err != nil {
+			return Status{}, nil, err
+		}
 	}
 	var st Status
 	var tr *imapserver.SessionTracker
