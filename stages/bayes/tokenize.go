@@ -3,7 +3,6 @@ package bayes
 import (
 	"bytes"
 	"strings"
-	"sync"
 
 	"github.com/sluicemail/sluice/engine"
 )
@@ -127,71 +126,6 @@ func TrimFromLine(raw []byte) []byte {
 		return raw[i+1:]
 	}
 	return raw
-}
-
-// tokens is an ordered set of distinct tokens with a cap.
-type tokens struct {
-	seen    map[string]struct{}
-	list    []string
-	max     int
-	scratch []byte // addJoin builds a token here before it knows whether it is new
-}
-
-// seenPool recycles the sets of seen tokens: allocating a large map per
-// message was a good part of the garbage classification made.
-var seenPool = sync.Pool{New: func() any { return make(map[string]struct{}, 1024) }}
-
-func newTokens(max int) *tokens {
-	if max <= 0 {
-		max = DefaultOptions.MaxTokens
-	}
-	return &tokens{seen: seenPool.Get().(map[string]struct{}), list: make([]string, 0, 512), max: max}
-}
-
-// done returns the set to the pool; t must not be used after.
-func (t *tokens) done() []string {
-	clear(t.seen)
-	seenPool.Put(t.seen)
-	t.seen = nil
-	return t.list
-}
-
-// add records a token once; past the cap it is dropped. A token never holds
-// a NUL byte: the store uses one as a name no token can have.
-func (t *tokens) add(tok string) {
-	if len(t.list) >= t.max || strings.IndexByte(tok, 0) >= 0 {
-		return
-	}
-	if _, dup := t.seen[tok]; dup {
-		return
-	}
-	t.seen[tok] = struct{}{}
-	t.list = append(t.list, tok)
-}
-
-// addJoin records the concatenation of parts as add does, but builds it in
-// a reused buffer first: a token already seen in this message (a repeated
-// word pair, a repeated URL host) or past the cap then costs no allocation.
-// Concatenating with + allocated every pair of every message, and that
-// was a good part of classification's garbage.
-func (t *tokens) addJoin(parts ...string) {
-	if len(t.list) >= t.max {
-		return
-	}
-	b := t.scratch[:0]
-	for _, p := range parts {
-		b = append(b, p...)
-	}
-	t.scratch = b
-	if bytes.IndexByte(b, 0) >= 0 {
-		return
-	}
-	if _, dup := t.seen[string(b)]; dup { // the compiler makes no string for the lookup
-		return
-	}
-	tok := string(b)
-	t.seen[tok] = struct{}{}
-	t.list = append(t.list, tok)
 }
 
 // bucket maps a count to a small set of labels, so that "17 images" and
