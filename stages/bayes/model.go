@@ -221,13 +221,14 @@ func (m *Model) Classify(msg *engine.Message) (Result, error) {
 // ClassifyTokens scores a message already tokenized with the model's
 // options.
 func (m *Model) ClassifyTokens(tokens []string) (Result, error) {
-	buf := make([]float64, 2*len(tokens))
-	spam, ham := buf[:len(tokens)], buf[len(tokens):]
+	sc := getScratch(len(tokens))
+	defer sc.put()
+	spam, ham := sc.spam, sc.ham
 	nspam, nham, err := m.store.Counts(tokens, spam, ham)
 	if err != nil {
 		return Result{Spam: 0.5}, fmt.Errorf("bayes counts: %w", err)
 	}
-	clues := make([]Clue, 0, len(tokens))
+	clues := sc.clues
 	known := 0
 	for i, t := range tokens {
 		if spam[i]+ham[i] > 0 {
@@ -237,7 +238,8 @@ func (m *Model) ClassifyTokens(tokens []string) (Result, error) {
 		}
 		clues = append(clues, Clue{Token: t, Prob: m.params.tokenProb(spam[i], ham[i], nspam, nham)})
 	}
-	score, top := m.params.combine(clues, maxClues)
+	sc.clues = clues
+	score, top := m.params.combineIn(sc.strong, clues, maxClues)
 	return Result{Spam: score, Fisher: score, NSpam: nspam, NHam: nham, Known: known, Clues: top}, nil
 }
 
