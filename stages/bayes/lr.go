@@ -77,6 +77,16 @@ const (
 // features returns the distinct hashed features of a message: indexes
 // into a table of 2^bits weights.
 func (o LROptions) features(raw []byte, tokens []string) []uint32 {
+	set := o.featureSet(raw, tokens)
+	out := append([]uint32(nil), set.list...)
+	set.release()
+	return out
+}
+
+// featureSet returns the features in a pooled set, for a caller that only
+// reads them (Classify sums their weights): the copy features makes was
+// the largest allocation of a classification. Release it after.
+func (o LROptions) featureSet(raw []byte, tokens []string) *featureSet {
 	set := featurePool.Get().(*featureSet)
 	set.reset()
 	shift := 64 - uint(lrBits)
@@ -136,9 +146,7 @@ func (o LROptions) features(raw []byte, tokens []string) []uint32 {
 			set.add(uint32((h * 0x9E3779B97F4A7C15) >> shift))
 		}
 	}
-	out := append([]uint32(nil), set.list...)
-	featurePool.Put(set)
-	return out
+	return set
 }
 
 // featureSet is a set of feature indexes: a bit per possible feature
@@ -159,6 +167,9 @@ const maxFeatures = 1 << 13
 var featurePool = sync.Pool{New: func() any {
 	return &featureSet{bits: make([]uint64, 1<<lrBits/64), list: make([]uint32, 0, 4096)}
 }}
+
+// release returns s to the pool; it must not be used after.
+func (s *featureSet) release() { featurePool.Put(s) }
 
 func (s *featureSet) reset() {
 	for _, f := range s.list {

@@ -198,17 +198,21 @@ func (m *Model) Classify(msg *engine.Message) (Result, error) {
 	if len(msg.Raw) > 5 && string(msg.Raw[:5]) == "From " {
 		msg = engine.NewMessage(msg.Envelope, TrimFromLine(msg.Raw))
 	}
-	toks := m.opts.Tokenize(msg)
-	res, err := m.ClassifyTokens(toks)
+	// The tokens and features are only read here: both are pooled.
+	toks := m.opts.borrowTokens(msg)
+	defer toks.giveBack()
+	res, err := m.ClassifyTokens(toks.list)
 	if err != nil || !m.lr.On {
 		return res, err
 	}
-	feats := m.lr.features(msg.Raw, toks)
-	sum, err := m.store.Margin(feats)
+	feats := m.lr.featureSet(msg.Raw, toks.list)
+	sum, err := m.store.Margin(feats.list)
+	n := len(feats.list)
+	feats.release()
 	if err != nil {
 		return res, fmt.Errorf("bayes weights: %w", err)
 	}
-	margin := sum * m.lr.scale(len(feats))
+	margin := sum * m.lr.scale(n)
 	// The two learners join in log-odds. With no weights learnt yet (a
 	// model from before the regression) the score is Fisher's alone.
 	res.Margin = margin

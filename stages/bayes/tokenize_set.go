@@ -42,12 +42,13 @@ type setTable struct {
 	hashes []uint64
 }
 
-func newTokens(max int) *tokens {
+// newTokens returns an empty set with a cap, appending to list (empty).
+func newTokens(max int, list []string) *tokens {
 	if max <= 0 {
 		max = DefaultOptions.MaxTokens
 	}
 	st := tablePool.Get().(*setTable)
-	return &tokens{table: st.slots, hashes: st.hashes[:0], list: make([]string, 0, 512), max: max}
+	return &tokens{table: st.slots, hashes: st.hashes[:0], list: list, max: max}
 }
 
 // done returns the table to the pool and the tokens in their order; t must
