@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"math"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/sluicemail/sluice/engine"
@@ -202,6 +203,10 @@ func (m *Model) Classify(msg *engine.Message) (Result, error) {
 	toks := m.opts.borrowTokens(msg)
 	defer toks.giveBack()
 	res, err := m.ClassifyTokens(toks.list)
+	for i := range res.Clues {
+		// A clue is kept (the stage's facts): not its token's arena.
+		res.Clues[i].Token = strings.Clone(res.Clues[i].Token)
+	}
 	if err != nil || !m.lr.On {
 		return res, err
 	}

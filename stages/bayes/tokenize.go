@@ -74,12 +74,15 @@ func Tokenize(m *engine.Message) []string { return DefaultOptions.Tokenize(m) }
 // at most o.MaxTokens of them. It never fails: a malformed message yields
 // whatever could be parsed, plus a token saying it was malformed.
 func (o Options) Tokenize(m *engine.Message) []string {
-	return o.tokenize(m, make([]string, 0, 512))
+	return o.tokenize(m, make([]string, 0, 512), false)
 }
 
-// tokenize is Tokenize appending to list, which must be empty.
-func (o Options) tokenize(m *engine.Message, list []string) []string {
+// tokenize is Tokenize appending to list, which must be empty; with arena
+// the new tokens' bytes share a few chunks (tokens.keep), for a caller
+// that drops them all together.
+func (o Options) tokenize(m *engine.Message, list []string, arena bool) []string {
 	t := newTokens(o.MaxTokens, list)
+	t.inArena = arena
 	h := m.Header()
 	if o.Headers {
 		headerTokens(t, h, o)
@@ -125,7 +128,8 @@ func (o Options) tokenize(m *engine.Message, list []string) []string {
 // borrowed is a token list from listPool, for a caller that drops the
 // tokens once it has scored them (Classify): a fresh list per message,
 // grown for the long ones, was a tenth of the bytes classification
-// allocated. The strings themselves are not reused; a clue may keep one.
+// allocated. Its new tokens are in an arena (tokens.keep): a caller that
+// keeps one (a clue) must copy it.
 type borrowed struct{ list []string }
 
 var listPool = sync.Pool{New: func() any { return &borrowed{list: make([]string, 0, 512)} }}
@@ -133,7 +137,7 @@ var listPool = sync.Pool{New: func() any { return &borrowed{list: make([]string,
 // borrowTokens tokenizes m into a pooled list; call giveBack when done.
 func (o Options) borrowTokens(m *engine.Message) *borrowed {
 	b := listPool.Get().(*borrowed)
-	b.list = o.tokenize(m, b.list[:0])
+	b.list = o.tokenize(m, b.list[:0], true)
 	return b
 }
 

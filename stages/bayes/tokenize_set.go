@@ -23,6 +23,32 @@ type tokens struct {
 	table   []int32  // 1 + an index into list, 0 for an empty slot; len a power of two
 	max     int
 	scratch []byte // addJoin builds a token here before it knows whether it is new
+
+	// arena, when on, is where new tokens' bytes are kept: one chunk for
+	// many tokens instead of an allocation each. Only for tokens that
+	// are dropped together after use (Classify's): a token a model keeps
+	// would keep its whole chunk alive.
+	arena   []byte
+	inArena bool
+}
+
+// arenaChunk is the size of one chunk of the arena; a message's new
+// tokens take a few kilobytes.
+const arenaChunk = 4 << 10
+
+// keep returns v, a view of a buffer about to be reused, as a string that
+// stays valid: in the arena when it is on, else a copy of its own.
+func (t *tokens) keep(v string) string {
+	if !t.inArena || len(v) == 0 || len(v) > arenaChunk/8 {
+		return strings.Clone(v)
+	}
+	if cap(t.arena)-len(t.arena) < len(v) {
+		t.arena = make([]byte, 0, arenaChunk)
+	}
+	start := len(t.arena)
+	t.arena = append(t.arena, v...)
+	// The bytes are never written again: only appended after.
+	return unsafe.String(&t.arena[start], len(v))
 }
 
 // setSeed seeds the set's hash; a set lives for one message.
@@ -125,7 +151,7 @@ func (t *tokens) addView(v string) string {
 	if i >= 0 {
 		return t.list[i]
 	}
-	s := strings.Clone(v)
+	s := t.keep(v)
 	if !t.full() && strings.IndexByte(s, 0) < 0 {
 		t.insert(h, s, -1-i)
 	}
@@ -152,7 +178,7 @@ func (t *tokens) addJoin(parts ...string) {
 	v := viewOf(b)
 	h := maphash.String(setSeed, v)
 	if i := t.find(h, v); i < 0 {
-		t.insert(h, string(b), -1-i)
+		t.insert(h, t.keep(v), -1-i)
 	}
 }
 
