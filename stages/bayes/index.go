@@ -21,12 +21,15 @@ import (
 // million tokens); the cost of one would be two tokens' counts added.
 //
 // The table is open addressing with linear probing over 16-byte slots, at
-// most half full, rather than a Go map: a lookup is then one load of one
-// slot, nearly always in one cache line, and so little code that the
-// processor overlaps the cache misses of many tokens' lookups. A map's
-// lookup reads the group's control word and then the slot, often two
-// lines, in code long enough that the misses came one after another; they
-// were the largest single cost of classification left after the tokenizer.
+// most three quarters full, rather than a Go map: a lookup is then one
+// load of one slot, nearly always in one cache line, and so little code
+// that Counts can overlap the cache misses of many tokens' lookups
+// (getMany). A map's lookup reads the group's control word and then the
+// slot, often two lines, in code long enough that the misses came one
+// after another; they were the largest single cost of classification left
+// after the tokenizer. (At most half full, the table took so much fresh
+// memory as it grew that training from empty was slower: the first touch
+// of a page costs here about as much as rehashing what it holds.)
 type index struct {
 	slots []indexSlot // len a power of two, or nil while empty
 	n     int         // slots in use
@@ -106,7 +109,7 @@ const indexBatch = 16
 
 // set stores the counts under k, removing k when they are zero.
 func (x *index) set(k uint64, counts [2]uint32) {
-	if 2*(x.n+1) > len(x.slots) {
+	if 4*(x.n+1) > 3*len(x.slots) {
 		x.grow()
 	}
 	mask := uint64(len(x.slots) - 1)
