@@ -63,3 +63,26 @@ func TestByDate(t *testing.T) {
 		}
 	}
 }
+
+func TestRecallAtFPR(t *testing.T) {
+	// 10 ham at 0.0..0.9 and spam at 0.95, 0.85, 0.5, 0.05.
+	var scores []float64
+	var spam []bool
+	for i := range 10 {
+		scores, spam = append(scores, float64(i)/10), append(spam, false)
+	}
+	for _, s := range []float64{0.95, 0.85, 0.5, 0.05} {
+		scores, spam = append(scores, s), append(spam, true)
+	}
+	for _, c := range []struct{ f, want float64 }{
+		{0, 0.25},    // no ham flagged: only above 0.9
+		{0.1, 0.50},  // one ham (0.9): above 0.8
+		{0.15, 0.50}, // still one
+		{0.5, 0.75},  // five ham (0.5..0.9): above 0.4
+		{1, 1},
+	} {
+		if got := recallAtFPR(scores, spam, c.f); got != c.want {
+			t.Errorf("recallAtFPR(%v) = %v, want %v", c.f, got, c.want)
+		}
+	}
+}

@@ -42,7 +42,10 @@ func main() {
 	on := flag.Bool("online", false, "run the TREC immediate-feedback protocol over all five groups instead")
 	order := flag.String("order", "shuffle", "with -online: shuffle (seeded) or date (by the Date header)")
 	seed := flag.Uint64("seed", 1, "with -online -order shuffle: the shuffle's seed")
-	feedback := flag.String("feedback", "all", "with -online: all (learn every message) or errors (only the misjudged)")
+	feedback := flag.String("feedback", "all", "with -online: all (learn every message), errors (only the misjudged) or errors+auto (those, and the confident verdicts autolearnt: -auto-spam, -auto-ham)")
+	autoSpam := flag.Float64("auto-spam", 0.999, "with -feedback errors+auto: autolearn as spam from this score")
+	autoHam := flag.Float64("auto-ham", 0.001, "with -feedback errors+auto: autolearn as ham up to this score")
+	autoCap := flag.Int("auto-per-sender", 0, "with -feedback errors+auto: the autolearner's cap per sender domain a day (0: its default)")
 	errorsAt := flag.Float64("errors-at", junkAt, "with -feedback errors: a message is misjudged when its score is on the wrong side of this (default: the junk threshold, where a user sees the mistake)")
 	learnerName := flag.String("learner", "default", "the learner configuration (default: the stage's; fisher: the counts alone, as before the regression; lr:w=…,r=…,up=…: see parseLR)")
 	block := flag.Int("block", 500, "with -online: messages per point of the learning curve")
@@ -62,15 +65,16 @@ func main() {
 	}
 
 	if *on {
-		if *feedback != "all" && *feedback != "errors" {
-			fmt.Fprintf(os.Stderr, "-feedback must be all or errors, not %q\n", *feedback)
+		if *feedback != "all" && *feedback != "errors" && *feedback != "errors+auto" {
+			fmt.Fprintf(os.Stderr, "-feedback must be all, errors or errors+auto, not %q\n", *feedback)
 			os.Exit(2)
 		}
 		all, err := load(*corpus, "easy-ham-1", "easy-ham-2", "hard-ham-1", "spam-1", "spam-2")
 		if err == nil {
 			runtime.LockOSThread()
 			err = online(all, onlineRun{order: *order, seed: *seed, feedback: *feedback, errorsAt: *errorsAt,
-				learner: *learnerName, block: max(*block, 1)})
+				learner: *learnerName, block: max(*block, 1),
+				auto: bayes.AutolearnSettings{Spam: *autoSpam, Ham: *autoHam, PerSender: *autoCap}})
 		}
 		if err == nil {
 			err = closeScores()

@@ -24,11 +24,18 @@ import (
 type onlineRun struct {
 	order    string  // "shuffle" or "date"
 	seed     uint64  // of the shuffle
-	feedback string  // "all": learn every message; "errors": only those misjudged
+	feedback string  // "all": learn every message; "errors": only those misjudged; "errors+auto": those, and the confident verdicts autolearnt
 	errorsAt float64 // with "errors": a message is misjudged when its score is on the wrong side of this
 	learner  string  // which learner (see learners)
 	block    int     // messages per point of the learning curve
+	auto     bayes.AutolearnSettings
 }
+
+// autoEvery is the simulated time between two messages of the stream with
+// -feedback errors+auto: the autolearner's per-sender cap counts in time
+// (20 a day by default). One message every 15 minutes is a small site's
+// mailbox; 6,046 messages are then 63 days.
+const autoEvery = 15 * time.Minute
 
 // junkAt is the score from which the example rules junk (bayes-spam in
 // examples/rules/inbound.yaml); the learning curve counts errors there too.
@@ -47,9 +54,18 @@ func online(all []*msg, r onlineRun) error {
 	}
 	scores := make([]float64, len(stream))
 	spam := make([]bool, len(stream))
+	var auto *bayes.Autolearner
+	if r.feedback == "errors+auto" {
+		if auto, err = bayes.NewAutolearner(f.(modelLearner).m, r.auto); err != nil {
+			return err
+		}
+	}
+	correcting := r.feedback != "all"
 	var classify, learn time.Duration
-	learnt := 0
+	learnt, autolearnt := 0, 0
+	now := time.Date(2002, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i, x := range stream {
+		now = now.Add(autoEvery)
 		t0 := threadCPU()
 		res, err := f.score(x.raw)
 		if err != nil {
@@ -60,14 +76,37 @@ func online(all []*msg, r onlineRun) error {
 		t1 := threadCPU()
 		classify += t1 - t0
 		scores[i], spam[i] = s, x.spam
-		wrong := (s >= r.errorsAt) != x.spam
-		if r.feedback == "all" || wrong {
-			// Feedback on errors is a user's correction of what they saw.
-			if err := f.learn(x.raw, x.spam, r.feedback == "errors"); err != nil {
+		did := false // learnt anything: the CPU time since t1 is learning's
+		if auto != nil {
+			// The server learns its confident verdict at delivery,
+			// before the user has seen the message.
+			class, err := auto.Consider(x.raw, s, senderOf(x.raw), now)
+			if err != nil {
 				return err
 			}
-			learn += threadCPU() - t1
+			if class != 0 {
+				autolearnt++
+				did = true
+			}
+		}
+		wrong := (s >= r.errorsAt) != x.spam
+		if r.feedback == "all" || wrong {
+			if auto != nil {
+				// The user's correction takes back what was
+				// autolearnt of the message, as the Junk trainer does.
+				if _, err := auto.Corrected(x.raw, now); err != nil {
+					return err
+				}
+			}
+			// Feedback on errors is a user's correction of what they saw.
+			if err := f.learn(x.raw, x.spam, correcting); err != nil {
+				return err
+			}
 			learnt++
+			did = true
+		}
+		if did {
+			learn += threadCPU() - t1
 		}
 	}
 	tag := fmt.Sprintf("order=%s seed=%d feedback=%s", r.order, r.seed, r.feedback)
@@ -75,12 +114,16 @@ func online(all []*msg, r onlineRun) error {
 		tag, len(stream), 100*(1-auc(scores, spam)),
 		100*fpr(scores, spam, 0.9), 100*recall(scores, spam, 0.9),
 		100*fpr(scores, spam, 0.99), 100*recall(scores, spam, 0.99))
+	fmt.Printf(" recall@fpr0.3=%.2f%%", 100*recallAtFPR(scores, spam, 0.003))
 	fmt.Printf(" learner=%s learnt=%d model_bytes=%d", r.learner, learnt, f.size())
-	if r.feedback == "errors" {
+	if correcting {
 		fmt.Printf(" errors_at=%g", r.errorsAt)
 	}
+	if auto != nil {
+		fmt.Printf(" auto_spam=%g auto_ham=%g autolearnt=%d", r.auto.Spam, r.auto.Ham, autolearnt)
+	}
 	fmt.Printf(" classify_us=%.0f learn_us=%.0f\n",
-		float64(classify.Microseconds())/float64(len(stream)), float64(learn.Microseconds())/float64(max(learnt, 1)))
+		float64(classify.Microseconds())/float64(len(stream)), float64(learn.Microseconds())/float64(max(learnt+autolearnt, 1)))
 	for _, p := range curve(scores, spam, r.block) {
 		fmt.Printf("curve %s learner=%s upto=%d n=%d errors=%d error_rate=%.2f%% fp@0.99=%d fn@0.99=%d\n",
 			tag, r.learner, p.upto, p.n, p.errors, 100*float64(p.errors)/float64(p.n), p.fp, p.fn)
@@ -121,6 +164,19 @@ func byDate(ms []*msg) {
 	for k, i := range places {
 		ms[i] = dated[k]
 	}
+}
+
+// senderOf is the address in a message's From header (what the
+// autolearner caps by its domain), or "" when there is none.
+func senderOf(raw []byte) string {
+	m, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		return ""
+	}
+	if a, err := mail.ParseAddress(m.Header.Get("From")); err == nil {
+		return a.Address
+	}
+	return m.Header.Get("From")
 }
 
 // dateOf parses a message's Date header.
@@ -210,6 +266,16 @@ func parseLR(spec string) (*bayes.Model, error) {
 			o.Bytes, err = strconv.Atoi(v)
 		case "tokens":
 			o.Tokens = v == "1"
+		case "thick":
+			o.Thick, err = strconv.ParseFloat(v, 64)
+		case "bound":
+			o.Bound, err = strconv.ParseFloat(v, 64)
+		case "tail":
+			o.Tail, err = strconv.Atoi(v)
+		case "gain":
+			o.Gain, err = strconv.ParseFloat(v, 64)
+		case "squeeze":
+			o.Squeeze, err = strconv.ParseFloat(v, 64)
 		case "norm":
 			o.Norm = v == "1"
 		case "s":

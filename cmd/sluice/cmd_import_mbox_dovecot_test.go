@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"golang.org/x/crypto/bcrypt"
@@ -32,10 +31,7 @@ func TestImportMboxFromDovecot(t *testing.T) {
 	os.Chmod(spool, 0o777)
 	location := "mbox:~/mail:INBOX=" + spool + "/%u"
 
-	folders := map[string][]struct {
-		flags []imap.Flag
-		date  string
-	}{
+	folders := map[string][]fixtureMsg{
 		"INBOX": {
 			{[]imap.Flag{imap.FlagSeen, "$Label1", "Projekt"}, "05-Jan-2020 10:11:12 +0100"},
 			{[]imap.Flag{imap.FlagAnswered, imap.FlagFlagged, imap.FlagSeen}, "29-Feb-2024 23:59:59 -0800"},
@@ -48,22 +44,10 @@ func TestImportMboxFromDovecot(t *testing.T) {
 	}
 	c := dovecottest.SessionAt(t, home, "bob", location)
 	n := 0
-	for folder, msgs := range folders {
-		if folder != "INBOX" {
-			if err := c.Create(folder, nil).Wait(); err != nil {
-				t.Fatalf("dovecot CREATE %s: %v", folder, err)
-			}
-		}
-		for _, m := range msgs {
-			n++
-			date, _ := time.Parse("02-Jan-2006 15:04:05 -0700", m.date)
-			// A body line starting "From ", which Dovecot does not quote.
-			raw := strings.Replace(fixtureMessage(n, folder+" message"), "\r\n\r\n", "\r\n\r\nFrom the body\r\n\r\nFrom me too\r\n", 1)
-			if err := dovecottest.Append(c, folder, raw, date, m.flags...); err != nil {
-				t.Fatalf("dovecot APPEND %s: %v", folder, err)
-			}
-		}
-	}
+	fillDovecot(t, c, folders, &n, func(n int, folder string) string {
+		// A body line starting "From ", which Dovecot does not quote.
+		return strings.Replace(fixtureMessage(n, folder+" message"), "\r\n\r\n", "\r\n\r\nFrom the body\r\n\r\nFrom me too\r\n", 1)
+	})
 	c.Close()
 	// What a client sees on Dovecot, folder names as sluice spells them.
 	c = dovecottest.SessionAt(t, home, "bob", location)

@@ -136,7 +136,7 @@ func (in *instance) startMilterAdmin(rm *smtp.Metrics) error {
 	cs := append([]prometheus.Collector{in.milter.Metrics(), in.dnsHealth}, rm.RuleCollectors()...)
 	var err error
 	in.admin, err = admin.Listen(in.cfg.Listen.Admin, admin.Options{
-		Collectors: append(cs, in.rulesCollectors()...),
+		Collectors: append(append(cs, in.rulesCollectors()...), in.dnsCacheCollectors()...),
 		Ready: func() []health.Check {
 			return []health.Check{{Name: "dns", Run: in.dnsHealth.Err}, {Name: "rules", Run: in.rulesHealth}}
 		},

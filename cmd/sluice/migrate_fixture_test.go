@@ -31,10 +31,7 @@ func fixtureMessage(n int, subject string) string {
 // dovecotMail is the old server's mail: per user, per folder (IMAP
 // names, "." between levels as Dovecot's Maildir++ has it), messages with
 // flags, keywords and dates.
-var dovecotMail = map[string]map[string][]struct {
-	flags []imap.Flag
-	date  string
-}{
+var dovecotMail = map[string]map[string][]fixtureMsg{
 	"alice": {
 		"INBOX": {
 			{[]imap.Flag{imap.FlagSeen, "$Label1", "Projekt"}, "05-Jan-2020 10:11:12 +0100"},
@@ -57,6 +54,35 @@ var dovecotMail = map[string]map[string][]struct {
 	},
 }
 
+// fixtureMsg is one message of a fixture folder: its flags (keywords
+// among them) and INTERNALDATE.
+type fixtureMsg struct {
+	flags []imap.Flag
+	date  string
+}
+
+// fillDovecot makes folders through a Dovecot session: each one created
+// (INBOX is there already), then its messages APPENDed with their flags
+// and dates. raw makes a message from its number, which counts on through
+// n across calls, and its folder.
+func fillDovecot(t *testing.T, c *imapclient.Client, folders map[string][]fixtureMsg, n *int, raw func(n int, folder string) string) {
+	t.Helper()
+	for folder, msgs := range folders {
+		if folder != "INBOX" {
+			if err := c.Create(folder, nil).Wait(); err != nil {
+				t.Fatalf("dovecot CREATE %s: %v", folder, err)
+			}
+		}
+		for _, m := range msgs {
+			*n++
+			date, _ := time.Parse("02-Jan-2006 15:04:05 -0700", m.date)
+			if err := dovecottest.Append(c, folder, raw(*n, folder), date, m.flags...); err != nil {
+				t.Fatalf("dovecot APPEND %s: %v", folder, err)
+			}
+		}
+	}
+}
+
 // makeDovecotRoot fills root (laid out ROOT/DOMAIN/USER, Dovecot's
 // mail_location = maildir:ROOT/%d/%n) through Dovecot's own IMAP server,
 // so every file, dovecot-uidlist and dovecot-keywords is Dovecot's.
@@ -65,24 +91,13 @@ func makeDovecotRoot(t *testing.T, root string) {
 	n := 0
 	for user, folders := range dovecotMail {
 		c := dovecottest.Session(t, filepath.Join(root, "example.org", user), user+"@example.org")
-		for folder, msgs := range folders {
-			if folder != "INBOX" {
-				if err := c.Create(folder, nil).Wait(); err != nil {
-					t.Fatalf("dovecot CREATE %s: %v", folder, err)
-				}
+		fillDovecot(t, c, folders, &n, func(n int, folder string) string {
+			subject := folder + " message"
+			if n%4 == 0 {
+				subject += " no-id"
 			}
-			for _, m := range msgs {
-				n++
-				date, _ := time.Parse("02-Jan-2006 15:04:05 -0700", m.date)
-				subject := folder + " message"
-				if n%4 == 0 {
-					subject += " no-id"
-				}
-				if err := dovecottest.Append(c, folder, fixtureMessage(n, subject), date, m.flags...); err != nil {
-					t.Fatalf("dovecot APPEND %s: %v", folder, err)
-				}
-			}
-		}
+			return fixtureMessage(n, subject)
+		})
 		c.Close()
 	}
 	os.WriteFile(filepath.Join(root, "example.org", "alice", ".dovecot.sieve"), []byte("require \"fileinto\";\nif header :contains \"List-Id\" \"golang\" { fileinto \"Lists.Go\"; }\n"), 0o644)

@@ -67,6 +67,7 @@ func (in *instance) collectors() []prometheus.Collector {
 			Help: "Free space of the file system holding the data directory."}, in.freeBytes),
 	}
 	cs = append(cs, in.rulesCollectors()...)
+	cs = append(cs, in.dnsCacheCollectors()...)
 	if in.certs != nil {
 		cs = append(cs, in.certs)
 	}

@@ -4,9 +4,12 @@ import (
 	"context"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/sluicemail/sluice/server/config"
 	"github.com/sluicemail/sluice/server/state"
 	"github.com/sluicemail/sluice/stages/bayes"
+	"github.com/sluicemail/sluice/stages/resolver"
 )
 
 // openState opens the state of rate limits, greylisting, auth bans and
@@ -35,6 +38,9 @@ func (in *instance) openState() error {
 		in.log.Info("state: redis", "addr", r.Addr, "db", r.DB)
 	}
 	in.state = rs
+	if c, ok := in.dns.(*resolver.Client); ok && r.DNSCache {
+		c.ShareCache(rs.DNSCache(), 0, in.log)
+	}
 	// The Bayes token counts go to the same Redis, so that a correction
 	// on one node helps every node (the weights stay in the data dir).
 	return bayes.ShareCounts(in.cfg.Data, rs.Client(), r.Timeout.D())
@@ -60,5 +66,22 @@ func (in *instance) closeState() {
 	if in.state != nil {
 		bayes.StopSharing(in.cfg.Data)
 		in.state.Close()
+	}
+}
+
+// dnsCacheCollectors count the resolver's cache hits, its own and those
+// of the cache shared through Redis (state.redis.dns_cache).
+func (in *instance) dnsCacheCollectors() []prometheus.Collector {
+	c, ok := in.dns.(*resolver.Client)
+	if !ok {
+		return nil
+	}
+	return []prometheus.Collector{
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sluice_dns_cache_hits_total",
+			Help: "DNS queries answered from this node's cache."}, func() float64 { return float64(c.Stats().Hits) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sluice_dns_shared_cache_hits_total",
+			Help: "DNS queries answered from the cache shared through Redis (state.redis.dns_cache)."}, func() float64 { return float64(c.Stats().SharedHits) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sluice_dns_shared_cache_errors_total",
+			Help: "Failed exchanges with the shared DNS cache; the upstream servers answer meanwhile."}, func() float64 { return float64(c.Stats().SharedErrors) }),
 	}
 }

@@ -19,6 +19,10 @@ type Redis struct {
 	TLS          bool     `yaml:"tls"`           // speak TLS to Redis (its tls-port)
 	CAFile       string   `yaml:"ca_file"`       // PEM CA certificates to verify it with; default the system's
 	ServerName   string   `yaml:"server_name"`   // name its certificate must hold; default the host of addr
+	// DNSCache shares the resolver's answers between the nodes through
+	// this Redis, under each node's own cache (off by default: each node
+	// caches for itself, which is enough for most).
+	DNSCache bool `yaml:"dns_cache"`
 }
 
 func (c *Config) validateState() []fieldError {

@@ -18,11 +18,11 @@ func TestStateRedis(t *testing.T) {
 	if r == nil || r.Addr != "127.0.0.1:6379" || r.DB != 2 || r.PasswordFile != filepath.Join(base, "redis.pass") {
 		t.Fatalf("state.redis = %+v", r)
 	}
-	c, err = Parse([]byte("domains: [a.example]\nstate: {redis: {addr: 127.0.0.1:6380, tls: true, ca_file: ca.pem, server_name: redis.internal}}\n"), "t.yaml", base)
+	c, err = Parse([]byte("domains: [a.example]\nstate: {redis: {addr: 127.0.0.1:6380, tls: true, ca_file: ca.pem, server_name: redis.internal, dns_cache: true}}\n"), "t.yaml", base)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := c.State.Redis; !r.TLS || r.CAFile != filepath.Join(base, "ca.pem") || r.ServerName != "redis.internal" {
+	if r := c.State.Redis; !r.TLS || r.CAFile != filepath.Join(base, "ca.pem") || r.ServerName != "redis.internal" || !r.DNSCache {
 		t.Fatalf("state.redis with tls = %+v", r)
 	}
 	if c, _ := Parse([]byte("domains: [a.example]\n"), "t.yaml", base); c.State.Redis != nil {

@@ -9,6 +9,7 @@ package imap
 // UIDs it did not know).
 
 import (
+	"cmp"
 	"slices"
 	"sort"
 
@@ -68,6 +69,7 @@ func (s *session) ResyncSelect(w *imapserver.FetchWriter, q *imap.SelectQResync)
 			return err
 		}
 	}
+	s.tracker.DropStale(shownIn(ts)) // changes queued since SELECT that ts already shows
 	return nil
 }
 
@@ -138,22 +140,39 @@ func changedSince(ts []target, modSeq uint64) []target {
 	return out
 }
 
-// refreshModSeqs re-reads the MODSEQs of ts after this command changed
-// their flags (a FETCH of a body sets \Seen).
-func (s *session) refreshModSeqs(ts []target) []target {
-	byUID := map[uint32]uint64{}
+// refresh re-reads the flags, keywords and MODSEQs of ts after this
+// command changed them (a FETCH of a body sets \Seen). The session's own
+// change is not queued for it, while other sessions' changes made since
+// ts were read are, with lower MODSEQs than the one the answer must
+// carry: the answer shows the messages as they are now, and the stale
+// updates are dropped (imapserver.SessionTracker.DropStale) rather than
+// sent after it.
+func (s *session) refresh(ts []target) {
 	s.mbox.View(func(msgs []*store.Message) error {
-		for _, m := range msgs {
-			byUID[m.UID] = m.ModSeq
+		for i := range ts {
+			j, ok := slices.BinarySearchFunc(msgs, ts[i].msg.UID, func(m *store.Message, uid uint32) int {
+				return cmp.Compare(m.UID, uid)
+			})
+			if ok {
+				ts[i].msg = *msgs[j]
+			}
 		}
 		return nil
 	})
-	for i := range ts {
-		if ms, ok := byUID[ts[i].msg.UID]; ok {
-			ts[i].msg.ModSeq = ms
+}
+
+// shownIn looks up the MODSEQ at which ts (in UID order, as targets
+// gives them) showed a message, for imapserver.SessionTracker.DropStale.
+func shownIn(ts []target) func(imap.UID) (uint64, bool) {
+	return func(uid imap.UID) (uint64, bool) {
+		i, ok := slices.BinarySearchFunc(ts, uint32(uid), func(t target, uid uint32) int {
+			return cmp.Compare(t.msg.UID, uid)
+		})
+		if !ok {
+			return 0, false
 		}
+		return ts[i].msg.ModSeq, true
 	}
-	return ts
 }
 
 // modifiedSet numbers the messages that UNCHANGEDSINCE left alone as the

@@ -43,9 +43,7 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 			if err := s.mbox.SetFlags(uids, '+', []string{string(imap.FlagSeen)}, s.tracker); err != nil {
 				return imapError(err)
 			}
-			if s.conn.CondStoreEnabled() {
-				ts = s.refreshModSeqs(ts)
-			}
+			s.refresh(ts)
 		}
 	}
 	if options.Flags || len(seen) > 0 {
@@ -54,12 +52,12 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 		}
 	}
 	for _, t := range ts {
-		if seen[t.msg.UID] {
-			t.msg.Flags = store.CleanFlags(t.msg.Flags + "S")
-		}
 		if err := s.fetchOne(w, t, options, seen[t.msg.UID]); err != nil {
 			return err
 		}
+	}
+	if options.Flags || options.ModSeq || len(seen) > 0 {
+		s.tracker.DropStale(shownIn(ts))
 	}
 	return nil
 }
@@ -223,9 +221,31 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 				return err
 			}
 		}
+	} else if err := s.overtakeSilent(w, ts); err != nil {
+		return err
 	}
 	if len(modified) > 0 {
 		return imapserver.ModifiedError(modifiedSet(numSet, ts, modified))
 	}
 	return nil
+}
+
+// overtakeSilent follows a STORE .SILENT, which writes no FETCH for the
+// session's own change. The changes other sessions made to those messages
+// before it wait in the queue with the flags the messages had then,
+// without this change: sent as they are, they would take the client's
+// flags back. They are dropped, and the messages' flags as they are now
+// sent instead (RFC 3501 section 6.4.6: a change from elsewhere is
+// reported even with .SILENT).
+func (s *session) overtakeSilent(w *imapserver.FetchWriter, ts []target) error {
+	s.refresh(ts)
+	dropped := s.tracker.DropStale(shownIn(ts))
+	if len(dropped) == 0 {
+		return nil
+	}
+	var set imap.UIDSet
+	for _, uid := range dropped {
+		set.AddNum(uid)
+	}
+	return s.Fetch(w, set, &imap.FetchOptions{Flags: true, ModSeq: s.conn.CondStoreEnabled()})
 }

@@ -5,8 +5,6 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
-
-	"github.com/sluicemail/sluice/server/store"
 )
 
 // A client learns the keywords of a mailbox from FLAGS (and
@@ -69,29 +67,24 @@ func (s *session) announceFor(w *imapserver.FetchWriter, ts []target) error {
 	return w.WriteMailboxFlags(s.mailboxFlags())
 }
 
-// pollKeywords runs before a poll relays other sessions' flag changes:
-// when the mailbox changed, any keyword now in use that the client was
-// not told of is announced first.
-func (s *session) pollKeywords(w *imapserver.UpdateWriter) error {
-	modSeq := s.mbox.HighestModSeq()
-	if modSeq == s.kwModSeq {
-		return nil
-	}
-	s.kwModSeq = modSeq
+// announceRelayed runs before the tracker relays another session's flag
+// change (imapserver.SessionTracker.SetBeforeFlags): a keyword in it
+// that the client was not told of is announced first. Looking at the
+// mailbox before the poll was not enough, since another session may set
+// a new keyword between that look and the tracker's dequeue, and the
+// FETCH would then show a keyword the client never saw in FLAGS.
+func (s *session) announceRelayed(w *imapserver.UpdateWriter, flags []imap.Flag) error {
 	added := false
-	s.mbox.View(func(msgs []*store.Message) error {
-		for _, msg := range msgs {
-			if len(msg.Keywords) > 0 && s.learnKeywords(msg.Keywords) {
-				added = true
-			}
+	for _, f := range flags {
+		if len(f) > 0 && f[0] != '\\' && s.learnKeywords([]string{string(f)}) {
+			added = true
 		}
-		return nil
-	})
+	}
 	if !added {
 		return nil
 	}
-	flags, permanent := s.mailboxFlags()
-	if err := w.WriteMailboxFlags(flags); err != nil {
+	flagList, permanent := s.mailboxFlags()
+	if err := w.WriteMailboxFlags(flagList); err != nil {
 		return err
 	}
 	if permanent == nil {

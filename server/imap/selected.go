@@ -26,13 +26,13 @@ func (s *session) Select(name string, options *imap.SelectOptions) (*imap.Select
 	}
 	s.Close()
 	s.mbox, s.tracker, s.readOnly = m, tr, options.ReadOnly
+	tr.SetBeforeFlags(s.announceRelayed)
 	if options.ReadOnly {
 		s.peekRecent(st.UIDNext)
 	} else {
 		s.claimRecent()
 	}
 	s.learnKeywords(st.Keywords)
-	s.kwModSeq = st.HighestModSeq
 	s.newFrom = st.UIDNext
 	flags, perm := s.mailboxFlags()
 	return &imap.SelectData{
@@ -65,9 +65,6 @@ func (s *session) pollSelected(w *imapserver.UpdateWriter, allowExpunge bool) er
 	}
 	if err := s.mbox.SyncIfStale(pollRescan); err != nil {
 		s.srv.log.Warn("imap: rescanning mailbox", "user", s.acct.User(), "mailbox", s.mbox.Name(), "err", err)
-	}
-	if err := s.pollKeywords(w); err != nil {
-		return err
 	}
 	if err := s.tracker.Poll(w, allowExpunge); err != nil {
 		return err

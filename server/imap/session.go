@@ -24,7 +24,6 @@ type session struct {
 	readOnly bool
 	recent   imap.UIDSet     // the messages that are \Recent in this session (recent.go)
 	keywords map[string]bool // the keywords the client was told of (keywords.go)
-	kwModSeq uint64          // the mailbox's modseq when they were last checked
 	live     []*liveSearch   // searches with RETURN (UPDATE) (context.go)
 	liveAt   searchState     // the mailbox when they were last run
 	ntf      *notifyState    // what NOTIFY SET asked for (notify.go)

@@ -125,6 +125,8 @@ func (t *postfixTranslator) restrictions(s PostfixSetting) {
 		case w == "permit":
 		case builtinRestrictions[w] != "":
 			t.g.Covered = append(t.g.Covered, fmt.Sprintf("%s: %s: %s", t.mainSrc(s), s.Name+": "+w, builtinRestrictions[w]))
+		case (w == "reject_rbl_client" || w == "reject_rhsbl_sender") && arg != "":
+			t.g.note(t.mainSrc(s), s.Name+": "+w+" "+arg, dnsListHint(w, arg))
 		default:
 			why := restrictionNotes[w]
 			if why == "" {
@@ -133,6 +135,31 @@ func (t *postfixTranslator) restrictions(s PostfixSetting) {
 			t.g.note(t.mainSrc(s), strings.TrimSpace(s.Name+": "+w+" "+arg), why)
 		}
 	}
+}
+
+// dnsListHint says, ready to paste, what a DNS list restriction becomes:
+// the zone under the stage's settings and the rule that refuses as Postfix
+// did. It is not written into the generated file because a pipeline's
+// stage is configured in one rule file only (the example inbound.yaml
+// already configures dnsbl), and a second would stop the rules loading.
+func dnsListHint(w, arg string) string {
+	zone, code, _ := strings.Cut(arg, "=")
+	stage, item := "dnsbl", "client host"
+	when := fmt.Sprintf("dnsbl.listed_in(%q)", zone)
+	if w == "reject_rhsbl_sender" {
+		// uribl looks up the From and link domains too, and by their
+		// registered domain: only a hit on the envelope sender's is
+		// what Postfix refused.
+		stage, item = "uribl", "sender domain"
+		when = fmt.Sprintf("any(uribl.hits, {.zone == %q && (envelope.from_domain == .item || envelope.from_domain endsWith \".\" + .item)})", zone)
+	}
+	entry := "{zone: " + zone
+	if code != "" {
+		entry += ", codes: {" + code + ": postfix}"
+	}
+	entry += "}"
+	return fmt.Sprintf("a %s stage's list must be configured in the rule file that configures that stage: add `- %s` under stages: %s: zones: and the rule `{name: postfix-%s, when: '%s', action: 'reject 554 5.7.1 \"Service unavailable; %s blocked using %s\"'}`",
+		stage, entry, stage, strings.ReplaceAll(zone, ".", "-"), when, item, zone)
 }
 
 // table splits "type:path", looking through proxy:.

@@ -69,6 +69,7 @@ type Mailbox struct {
 
 	pendMu     sync.Mutex
 	pending    []stored
+	awaited    map[string]bool // files put here that adopt will index (adopting.go)
 	rescanSoon bool
 	wake       chan struct{} // files the store put here wait in pending
 	rescan     chan struct{} // the watcher saw changes from outside

@@ -19,8 +19,11 @@ func (m *Mailbox) Append(raw []byte, flags []string, date time.Time) (uid, valid
 		return 0, 0, err
 	}
 	letters, kw := SplitFlags(flags)
-	st, err := m.a.s.put(m.a.user, m.name, raw, letters, date, true)
+	base := m.a.s.names.base(len(raw), time.Now())
+	m.awaitAdoption(base)
+	st, err := m.a.s.putNamed(m.a.user, m.name, raw, letters, date, true, base)
 	if err != nil {
+		m.releaseAdoption(base)
 		return 0, 0, err
 	}
 	uids, err := m.adopt([]stored{st}, [][]string{kw})
@@ -30,11 +33,24 @@ func (m *Mailbox) Append(raw []byte, flags []string, date time.Time) (uid, valid
 	return uids[0], m.validity, nil
 }
 
-// adopt indexes files just put into the mailbox and returns their UIDs,
-// giving each the keywords at the same index.
+// beforeAdopt, when set by a test, runs as adopt starts: what other
+// sessions may do between a file's arrival and its indexing.
+var beforeAdopt func(m *Mailbox)
+
+// adopt indexes files just put into the mailbox (awaiting adoption, see
+// adopting.go) and returns their UIDs, giving each the keywords at the
+// same index.
 func (m *Mailbox) adopt(files []stored, keywords [][]string) ([]uint32, error) {
+	if beforeAdopt != nil {
+		beforeAdopt(m)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	bases := make([]string, len(files))
+	for i, f := range files {
+		bases[i] = f.base
+	}
+	m.releaseAdoption(bases...)
 	if m.gone {
 		return nil, ErrGone
 	}
@@ -227,12 +243,14 @@ func (m *Mailbox) Transfer(dest *Mailbox, uids []uint32, move bool) (src, dst []
 		}
 		name := base + infoSep + it.msg.Flags
 		to := filepath.Join(dest.dir, "cur", name)
+		dest.awaitAdoption(base)
 		if move {
 			err = os.Rename(it.path, to)
 		} else if err = os.Link(it.path, to); err != nil {
 			err = copyFile(it.path, to, it.msg.Date)
 		}
 		if err != nil {
+			dest.releaseAdoption(base)
 			break
 		}
 		it.to = stored{mailbox: dest.name, dir: dest.dir, sub: "cur", name: name, base: base}

@@ -74,10 +74,11 @@ func (m *Mailbox) syncLocked(full bool) error {
 			}
 		}
 	}
+	skipped := m.skipAwaited(disk)
 	if err := m.apply(disk, full); err != nil {
 		return err
 	}
-	if full {
+	if full && !skipped { // a skipped file must be listed again
 		m.stamp = stamp
 	}
 	return nil

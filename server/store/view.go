@@ -97,9 +97,24 @@ func flagsOf(msg *Message) []imap.Flag {
 	return out
 }
 
-// ReadMessage returns the content of the message with uid. It retries
-// once after a rescan when another session renamed the file meanwhile.
+// readTries bounds how often ReadMessage looks again for a file that
+// moved under it.
+const readTries = 5
+
+// beforeRead, when set by a test, runs between ReadMessage's look at the
+// index and its read of the file: what other sessions may do meanwhile.
+var beforeRead func(m *Mailbox, uid uint32)
+
+// ReadMessage returns the content of the message with uid. The file is
+// read outside the mailbox's lock, so another session may rename it (a
+// flag change) or remove it (EXPUNGE) between the look at the index and
+// the read: then the index, which follows the store's own renames, is
+// asked again, and a file still missing under the same name was changed
+// from outside, which a full rescan finds. A message gone meanwhile gives
+// ErrNoMessage, which a FETCH skips, never a bare "no such file" (NO
+// [SERVERBUG] in imaptest's stress mode, issue 16).
 func (m *Mailbox) ReadMessage(uid uint32) ([]byte, error) {
+	var last string
 	for try := 0; ; try++ {
 		var path string
 		err := m.View(func([]*Message) error {
@@ -112,11 +127,20 @@ func (m *Mailbox) ReadMessage(uid uint32) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
+		if beforeRead != nil {
+			beforeRead(m, uid)
+		}
 		raw, err := os.ReadFile(path)
-		if err == nil || try > 0 || !os.IsNotExist(err) {
+		if err == nil || !os.IsNotExist(err) {
 			return raw, err
 		}
-		m.Sync(true)
+		if try+1 == readTries {
+			return nil, fmt.Errorf("%w: uid %d: %v", ErrNoMessage, uid, err)
+		}
+		if path == last {
+			m.Sync(true)
+		}
+		last = path
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -221,6 +222,7 @@ func TestLRStepIndependentOfLength(t *testing.T) {
 // own; at or above it, it moves the score either way.
 func TestLRCapLiftsOnlyForConvicted(t *testing.T) {
 	o := DefaultLR
+	o.Squeeze, o.Bound, o.Gain = 0, 0, 0 // the flat cap (TestLRSqueezeStaysInBand)
 	for _, c := range []struct {
 		fisher, margin float64
 		want           float64 // combined log-odds
@@ -243,6 +245,90 @@ func TestLRCapLiftsOnlyForConvicted(t *testing.T) {
 	if got := o.join(5, 0.999); got != logit(0.999) {
 		t.Errorf("with the cap everywhere, join(5, 0.999) = %v, want %v", got, logit(0.999))
 	}
+}
+
+// TestLRSqueezeStaysInBand: with the default squeeze a margin the cap
+// holds back still raises the score, more for a larger margin, but never
+// across a threshold bayes.spam is read at (0.01, 0.5, 0.9, 0.99) that the counts'
+// score was below; a negative margin lowers it as before, and from the
+// junk threshold up the join is the plain sum.
+func TestLRSqueezeStaysInBand(t *testing.T) {
+	o := DefaultLR
+	edges := ruleEdges[:]
+	band := func(p float64) int {
+		n := 0
+		for _, e := range edges {
+			if p >= e {
+				n++
+			}
+		}
+		return n
+	}
+	for _, f := range []float64{1e-12, 0.001, 0.0099999, 0.01, 0.3, 0.4999999, 0.5, 0.7, 0.8999999, 0.9, 0.95, 0.989, 0.98999999} {
+		counts := sigmoid(o.Bayes * o.logitFisher(f))
+		prev := o.join(0, f)
+		if math.Abs(prev-o.logitFisher(f)) > 1e-12 {
+			t.Errorf("fisher %v, margin 0: %v, want the counts' %v", f, prev, o.logitFisher(f))
+		}
+		for _, m := range []float64{0.1, 1, 3, 10, 100, 1e6} {
+			z := o.join(m, f)
+			if p := sigmoid(z); band(p) != band(counts) {
+				t.Errorf("fisher %v, margin %v: score %v left the counts' band (%v)", f, m, p, counts)
+			}
+			// Rising with the margin; strictly while tanh has not
+			// saturated and the counts are not on the edge already.
+			if z < prev || z == prev && m <= 10 && f != 0.9 && f != 0.5 {
+				t.Errorf("fisher %v: margin %v gives %v, not above the smaller margin's %v", f, m, z, prev)
+			}
+			prev = z
+		}
+		if got, want := o.join(-2, f), o.logitFisher(f)-2; got != want {
+			t.Errorf("fisher %v, margin -2: %v, want %v", f, got, want)
+		}
+	}
+	for _, f := range []float64{JunkAt, 0.999, 1} {
+		// Convicted: a veto counts as it is, a positive margin Gain
+		// times (it only orders messages junked anyway).
+		if got, want := o.join(-4, f), -4+o.logitFisher(f); got != want {
+			t.Errorf("fisher %v, margin -4: %v, want the sum %v", f, got, want)
+		}
+		if got, want := o.join(4, f), 4*o.Gain+o.logitFisher(f); got != want || o.Gain <= 1 {
+			t.Errorf("fisher %v, margin 4: %v, want %v (gain %v)", f, got, want, o.Gain)
+		}
+	}
+	// The bound: a saturated Fisher score no longer outweighs a strong
+	// ham margin.
+	if p := sigmoid(o.join(-20, 1)); p >= 0.5 {
+		t.Errorf("fisher 1, margin -20: %v, want below 0.5 (log-odds bounded at %v)", p, o.logitFisher(1))
+	}
+}
+
+// TestTailGrams: the last Tail bytes of a message longer than Bytes give
+// features of their own, so a change in a long message's footer changes
+// its features; a message no longer than Bytes gives none twice.
+func TestTailGrams(t *testing.T) {
+	o := LROptions{On: true, Grams: 4, Bytes: 100, Tail: 50}
+	body := strings.Repeat("lorem ipsum dolor sit amet ", 20) // 540 bytes
+	a := o.features([]byte(body+"unsubscribe here"), nil)
+	b := o.features([]byte(body+"reply to the list"), nil)
+	if slices.Equal(sorted(a), sorted(b)) {
+		t.Error("two long messages differing only in their last bytes have the same features")
+	}
+	head := o
+	head.Tail = 0
+	if got, want := len(a), len(head.features([]byte(body+"unsubscribe here"), nil)); got <= want {
+		t.Errorf("with the tail: %d features, without: %d; want more with it", got, want)
+	}
+	short := []byte(body[:90])
+	if got, want := len(o.features(short, nil)), len(head.features(short, nil)); got != want {
+		t.Errorf("a message within Bytes: %d features with Tail, %d without; want the same", got, want)
+	}
+}
+
+func sorted(x []uint32) []uint32 {
+	x = slices.Clone(x)
+	slices.Sort(x)
+	return x
 }
 
 // TestOSBFeatures: an orthogonal sparse bigram is a pair of words and

@@ -68,7 +68,11 @@ type Client struct {
 	next    atomic.Uint32 // rotates the first server of each query
 	mu      sync.Mutex
 	flights map[cacheKey]*flight
-	stats   struct{ queries, hits, shared, upstream, failures atomic.Int64 }
+	stats   struct{ queries, hits, shared, upstream, failures, sharedHits, sharedErrors atomic.Int64 }
+	// shared is the cache several nodes share (shared.go), nil for none;
+	// sharedDown is until when (Unix ns) it is left alone after a failure.
+	shared     atomic.Pointer[sharedState]
+	sharedDown atomic.Int64
 }
 
 // Stats counts what a Client did, for metrics.
@@ -79,6 +83,9 @@ type Stats struct {
 	Upstream int64 // exchanges with a server (UDP or UDP then TCP)
 	Failures int64 // queries that ended in a temporary error
 	Cached   int   // answers in the cache now
+	// SharedHits are answers found in the cache shared with other nodes
+	// (ShareCache); SharedErrors the failed exchanges with it.
+	SharedHits, SharedErrors int64
 }
 
 // flight is one upstream query that concurrent identical queries share.
@@ -220,7 +227,11 @@ func (c *Client) join(ctx context.Context, k cacheKey) *flight {
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), budget)
 	go func() {
 		defer cancel()
-		f.answer, f.err = c.resolve(fctx, k)
+		f.answer = c.fromShared(fctx, k)
+		fetched := f.answer == nil
+		if fetched {
+			f.answer, f.err = c.resolve(fctx, k)
+		}
 		if f.err == nil {
 			c.cache.put(k, f.answer)
 		} else {
@@ -230,6 +241,9 @@ func (c *Client) join(ctx context.Context, k cacheKey) *flight {
 		delete(c.flights, k)
 		c.mu.Unlock()
 		close(f.done)
+		if fetched && f.err == nil {
+			c.toShared(k, f.answer) // after the waiters have their answer
+		}
 	}()
 	return f
 }
@@ -242,5 +256,6 @@ func (c *Client) Stats() Stats {
 	return Stats{
 		Queries: c.stats.queries.Load(), Hits: c.stats.hits.Load(), Shared: c.stats.shared.Load(),
 		Upstream: c.stats.upstream.Load(), Failures: c.stats.failures.Load(), Cached: c.cache.len(),
+		SharedHits: c.stats.sharedHits.Load(), SharedErrors: c.stats.sharedErrors.Load(),
 	}
 }

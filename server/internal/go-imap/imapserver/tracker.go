@@ -140,6 +140,49 @@ type SessionTracker struct {
 	mutex   sync.Mutex
 	queue   []trackerUpdate
 	updates chan<- struct{}
+
+	beforeFlags func(w *UpdateWriter, flags []imap.Flag) error // sluice
+}
+
+// SetBeforeFlags makes Poll (and Idle) call before with the flags of each
+// FETCH FLAGS update, before writing it, so that the session can first
+// announce a keyword the client was not told of with FLAGS (RFC 3501
+// section 7.2.6): the update may carry a keyword set by another session
+// after this one last looked at the mailbox (sluice). Set it before the
+// first Poll.
+func (t *SessionTracker) SetBeforeFlags(before func(w *UpdateWriter, flags []imap.Flag) error) {
+	t.mutex.Lock()
+	t.beforeFlags = before
+	t.mutex.Unlock()
+}
+
+// DropStale removes the queued FETCH FLAGS updates that the session has
+// overtaken: those for a UID that shown knows whose MODSEQ is at most the
+// one the session has just written for it, from a newer look at the
+// message than the update's (sluice). Sent after it, such an update would
+// take the client's flags and MODSEQ back in time (imaptest: "MODSEQ
+// dropped"); every change after the session's look is still queued, with
+// a higher MODSEQ. It returns the UIDs whose updates it dropped. shown is
+// a lookup rather than a map so that a FETCH of many messages builds
+// nothing when, as usual, nothing is queued.
+func (t *SessionTracker) DropStale(shown func(uid imap.UID) (modSeq uint64, ok bool)) (dropped []imap.UID) {
+	t.mutex.Lock()
+	defer t.mutex.Unlock()
+	kept := t.queue[:0]
+	for _, update := range t.queue {
+		if f := update.fetch; f != nil && f.modSeq != 0 {
+			if ms, ok := shown(f.uid); ok && f.modSeq <= ms {
+				dropped = append(dropped, f.uid)
+				continue
+			}
+		}
+		kept = append(kept, update)
+	}
+	for i := len(kept); i < len(t.queue); i++ {
+		t.queue[i] = trackerUpdate{} // let the dropped ones be collected
+	}
+	t.queue = kept
+	return dropped
 }
 
 // Close unregisters the session.
@@ -189,10 +232,16 @@ func (t *SessionTracker) Poll(w *UpdateWriter, allowExpunge bool) error {
 			t.queue = nil
 		}
 	}
+	before := t.beforeFlags
 	t.mutex.Unlock()
 
 	for _, update := range updates {
 		var err error
+		if update.fetch != nil && before != nil { // sluice
+			if err := before(w, update.fetch.flags); err != nil {
+				return err
+			}
+		}
 		switch {
 		case update.expunge != 0:
 			err = w.writeExpungeUID(update.expunge, update.expungeUID)
