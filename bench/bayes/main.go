@@ -38,6 +38,7 @@ func main() {
 	folds := flag.Int("folds", 5, "folds for -cv")
 	speed := flag.Bool("speed", false, "only measure throughput (no accuracy is printed)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the classification loop to this file")
+	memprofile := flag.String("memprofile", "", "write a profile of what the classification loop allocates to this file")
 	on := flag.Bool("online", false, "run the TREC immediate-feedback protocol over all five groups instead")
 	order := flag.String("order", "shuffle", "with -online: shuffle (seeded) or date (by the Date header)")
 	seed := flag.Uint64("seed", 1, "with -online -order shuffle: the shuffle's seed")
@@ -50,7 +51,7 @@ func main() {
 	block := flag.Int("block", 500, "with -online: messages per point of the learning curve")
 	scoresTo := flag.String("scores", "", "write each message scored (the first pass of the static split) to this file: its group, the Fisher score and the regression's margin, so that ways of joining the two can be tried offline")
 	flag.Parse()
-	profile = *cpuprofile
+	profile, memProfile = *cpuprofile, *memprofile
 	if _, err := makeModel(*learnerName); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)

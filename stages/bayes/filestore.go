@@ -57,7 +57,6 @@ func newState() *state {
 		c:       bayesian.NewClassifier(bayesHam, bayesSpam),
 		digests: make(map[Digest]Class),
 		tokVer:  TokenizerVersion,
-		index:   make(index),
 		steps:   make(map[Digest]float32),
 	}
 }
@@ -88,9 +87,18 @@ func (s *FileStore) Counts(tokens []string, spam, ham []float64) (int, int, erro
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	st := s.st
-	for i, t := range tokens {
-		e := st.index[key(t)]
-		spam[i], ham[i] = float64(e[spamSlot]), float64(e[hamSlot])
+	var keys [indexBatch]uint64
+	var counts [indexBatch][2]uint32
+	for len(tokens) > 0 {
+		n := min(len(tokens), indexBatch)
+		for j, t := range tokens[:n] {
+			keys[j] = key(t)
+		}
+		st.index.getMany(keys[:n], counts[:n])
+		for j, e := range counts[:n] {
+			spam[j], ham[j] = float64(e[spamSlot]), float64(e[hamSlot])
+		}
+		tokens, spam, ham = tokens[n:], spam[n:], ham[n:]
 	}
 	return st.nspam, st.nham, nil
 }
@@ -200,13 +208,13 @@ func (s *FileStore) Stats() (Stats, error) {
 			out.Weights++
 		}
 	}
-	for _, e := range st.index {
+	st.index.each(func(e [2]uint32) {
 		if e[spamSlot] > 0 {
 			out.SpamTokens++
 		}
 		if e[hamSlot] > 0 {
 			out.HamTokens++
 		}
-	}
+	})
 	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"math"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/sluicemail/sluice/engine"
@@ -198,17 +199,25 @@ func (m *Model) Classify(msg *engine.Message) (Result, error) {
 	if len(msg.Raw) > 5 && string(msg.Raw[:5]) == "From " {
 		msg = engine.NewMessage(msg.Envelope, TrimFromLine(msg.Raw))
 	}
-	toks := m.opts.Tokenize(msg)
-	res, err := m.ClassifyTokens(toks)
+	// The tokens and features are only read here: both are pooled.
+	toks := m.opts.borrowTokens(msg)
+	defer toks.giveBack()
+	res, err := m.ClassifyTokens(toks.list)
+	for i := range res.Clues {
+		// A clue is kept (the stage's facts): not its token's arena.
+		res.Clues[i].Token = strings.Clone(res.Clues[i].Token)
+	}
 	if err != nil || !m.lr.On {
 		return res, err
 	}
-	feats := m.lr.features(msg.Raw, toks)
-	sum, err := m.store.Margin(feats)
+	feats := m.lr.featureSet(msg.Raw, toks.list)
+	sum, err := m.store.Margin(feats.list)
+	n := len(feats.list)
+	feats.release()
 	if err != nil {
 		return res, fmt.Errorf("bayes weights: %w", err)
 	}
-	margin := sum * m.lr.scale(len(feats))
+	margin := sum * m.lr.scale(n)
 	// The two learners join in log-odds. With no weights learnt yet (a
 	// model from before the regression) the score is Fisher's alone.
 	res.Margin = margin
@@ -221,13 +230,14 @@ func (m *Model) Classify(msg *engine.Message) (Result, error) {
 // ClassifyTokens scores a message already tokenized with the model's
 // options.
 func (m *Model) ClassifyTokens(tokens []string) (Result, error) {
-	buf := make([]float64, 2*len(tokens))
-	spam, ham := buf[:len(tokens)], buf[len(tokens):]
+	sc := getScratch(len(tokens))
+	defer sc.put()
+	spam, ham := sc.spam, sc.ham
 	nspam, nham, err := m.store.Counts(tokens, spam, ham)
 	if err != nil {
 		return Result{Spam: 0.5}, fmt.Errorf("bayes counts: %w", err)
 	}
-	clues := make([]Clue, 0, len(tokens))
+	clues := sc.clues
 	known := 0
 	for i, t := range tokens {
 		if spam[i]+ham[i] > 0 {
@@ -237,7 +247,8 @@ func (m *Model) ClassifyTokens(tokens []string) (Result, error) {
 		}
 		clues = append(clues, Clue{Token: t, Prob: m.params.tokenProb(spam[i], ham[i], nspam, nham)})
 	}
-	score, top := m.params.combine(clues, maxClues)
+	sc.clues = clues
+	score, top := m.params.combineIn(sc.strong, clues, maxClues)
 	return Result{Spam: score, Fisher: score, NSpam: nspam, NHam: nham, Known: known, Clues: top}, nil
 }
 

@@ -72,7 +72,13 @@ func (p Params) tokenProb(spam, ham float64, nspam, nham int) float64 {
 // returns the score and the top clues, strongest first, at most explain of
 // them.
 func (p Params) combine(clues []Clue, explain int) (float64, []Clue) {
-	strong := make([]scored, 0, len(clues))
+	return p.combineIn(make([]scored, 0, len(clues)), clues, explain)
+}
+
+// combineIn is combine working in strong, which should have room for all
+// the clues: ClassifyTokens passes a pooled one (scratch.go).
+func (p Params) combineIn(strong []scored, clues []Clue, explain int) (float64, []Clue) {
+	strong = strong[:0]
 	for i, c := range clues {
 		if d := math.Abs(c.Prob - 0.5); d >= p.MinStrength {
 			strong = append(strong, scored{d, i, c})

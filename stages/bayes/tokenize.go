@@ -74,7 +74,15 @@ func Tokenize(m *engine.Message) []string { return DefaultOptions.Tokenize(m) }
 // at most o.MaxTokens of them. It never fails: a malformed message yields
 // whatever could be parsed, plus a token saying it was malformed.
 func (o Options) Tokenize(m *engine.Message) []string {
-	t := newTokens(o.MaxTokens)
+	return o.tokenize(m, make([]string, 0, 512), false)
+}
+
+// tokenize is Tokenize appending to list, which must be empty; with arena
+// the new tokens' bytes share a few chunks (tokens.keep), for a caller
+// that drops them all together.
+func (o Options) tokenize(m *engine.Message, list []string, arena bool) []string {
+	t := newTokens(o.MaxTokens, list)
+	t.inArena = arena
 	h := m.Header()
 	if o.Headers {
 		headerTokens(t, h, o)
@@ -117,6 +125,29 @@ func (o Options) Tokenize(m *engine.Message) []string {
 	return t.done()
 }
 
+// borrowed is a token list from listPool, for a caller that drops the
+// tokens once it has scored them (Classify): a fresh list per message,
+// grown for the long ones, was a tenth of the bytes classification
+// allocated. Its new tokens are in an arena (tokens.keep): a caller that
+// keeps one (a clue) must copy it.
+type borrowed struct{ list []string }
+
+var listPool = sync.Pool{New: func() any { return &borrowed{list: make([]string, 0, 512)} }}
+
+// borrowTokens tokenizes m into a pooled list; call giveBack when done.
+func (o Options) borrowTokens(m *engine.Message) *borrowed {
+	b := listPool.Get().(*borrowed)
+	b.list = o.tokenize(m, b.list[:0], true)
+	return b
+}
+
+// giveBack returns the list to the pool; b must not be used after.
+func (b *borrowed) giveBack() {
+	clear(b.list) // the pool must not keep the message's strings alive
+	b.list = b.list[:0]
+	listPool.Put(b)
+}
+
 // TrimFromLine removes the mbox "From " separator line that files saved from
 // mailboxes start with; it is not part of the message.
 func TrimFromLine(raw []byte) []byte {
@@ -127,71 +158,6 @@ func TrimFromLine(raw []byte) []byte {
 		return raw[i+1:]
 	}
 	return raw
-}
-
-// tokens is an ordered set of distinct tokens with a cap.
-type tokens struct {
-	seen    map[string]struct{}
-	list    []string
-	max     int
-	scratch []byte // addJoin builds a token here before it knows whether it is new
-}
-
-// seenPool recycles the sets of seen tokens: allocating a large map per
-// message was a good part of the garbage classification made.
-var seenPool = sync.Pool{New: func() any { return make(map[string]struct{}, 1024) }}
-
-func newTokens(max int) *tokens {
-	if max <= 0 {
-		max = DefaultOptions.MaxTokens
-	}
-	return &tokens{seen: seenPool.Get().(map[string]struct{}), list: make([]string, 0, 512), max: max}
-}
-
-// done returns the set to the pool; t must not be used after.
-func (t *tokens) done() []string {
-	clear(t.seen)
-	seenPool.Put(t.seen)
-	t.seen = nil
-	return t.list
-}
-
-// add records a token once; past the cap it is dropped. A token never holds
-// a NUL byte: the store uses one as a name no token can have.
-func (t *tokens) add(tok string) {
-	if len(t.list) >= t.max || strings.IndexByte(tok, 0) >= 0 {
-		return
-	}
-	if _, dup := t.seen[tok]; dup {
-		return
-	}
-	t.seen[tok] = struct{}{}
-	t.list = append(t.list, tok)
-}
-
-// addJoin records the concatenation of parts as add does, but builds it in
-// a reused buffer first: a token already seen in this message (a repeated
-// word pair, a repeated URL host) or past the cap then costs no allocation.
-// Concatenating with + allocated every pair of every message, and that
-// was a good part of classification's garbage.
-func (t *tokens) addJoin(parts ...string) {
-	if len(t.list) >= t.max {
-		return
-	}
-	b := t.scratch[:0]
-	for _, p := range parts {
-		b = append(b, p...)
-	}
-	t.scratch = b
-	if bytes.IndexByte(b, 0) >= 0 {
-		return
-	}
-	if _, dup := t.seen[string(b)]; dup { // the compiler makes no string for the lookup
-		return
-	}
-	tok := string(b)
-	t.seen[tok] = struct{}{}
-	t.list = append(t.list, tok)
 }
 
 // bucket maps a count to a small set of labels, so that "17 images" and

@@ -57,16 +57,18 @@ func htmlTokens(t *tokens, o Options, src string) (text string, links []string) 
 			}
 		case html.StartTagToken, html.SelfClosingTagToken:
 			name, hasAttr := z.TagName()
-			tag := string(name)
 			if o.HTMLTags {
-				t.add("tag:" + tag)
+				t.addJoin("tag:", viewOf(name))
 			}
-			switch tag {
+			// No string is made of the name: a switch on string(name)
+			// allocates nothing, and attr needs to know only two tags.
+			tag := ""
+			switch string(name) {
 			case "script", "style", "head":
 				if tt == html.StartTagToken {
 					skip++
 				}
-				mk.script = mk.script || tag == "script"
+				mk.script = mk.script || string(name) == "script"
 			case "br", "p", "div", "tr", "td", "li", "table", "h1", "h2", "h3", "center", "blockquote":
 				sb.WriteByte('\n')
 				mk.lastText = '\n'
@@ -76,11 +78,15 @@ func htmlTokens(t *tokens, o Options, src string) (text string, links []string) 
 				mk.form = true
 			case "iframe", "frame", "object", "embed", "applet":
 				mk.frame = true
+			case "font":
+				tag = "font"
+			case "a":
+				tag = "a"
 			}
 			for hasAttr {
 				var k, v []byte
 				k, v, hasAttr = z.TagAttr()
-				mk.attr(tag, string(k), string(v), &anchor)
+				mk.attr(tag, k, v, &anchor)
 			}
 		case html.EndTagToken:
 			name, _ := z.TagName()
@@ -99,9 +105,19 @@ func htmlTokens(t *tokens, o Options, src string) (text string, links []string) 
 
 func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
-// attr looks at one attribute of a start tag.
-func (mk *markup) attr(tag, key, val string, anchor *string) {
-	switch key {
+// attr looks at one attribute of a start tag ("font", "a" or "" for the
+// others). The value becomes a string only for the keys looked at: most
+// attributes (class, width, alt) are not, and converting every one was
+// garbage per tag.
+func (mk *markup) attr(tag string, key, v []byte, anchor *string) {
+	var val string
+	switch string(key) {
+	case "style", "size", "color", "src", "href":
+		val = string(v)
+	default:
+		return
+	}
+	switch string(key) {
 	case "style":
 		s := strings.ToLower(strings.ReplaceAll(val, " ", ""))
 		if strings.Contains(s, "display:none") || strings.Contains(s, "visibility:hidden") {

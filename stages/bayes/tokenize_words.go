@@ -17,6 +17,7 @@ type wordSplitter struct {
 	prev  string   // previous body word, for pairs
 	prev2 string   // the body word before prev, for skip pairs
 	urls  []string // URLs met in the text, for urlTokens
+	buf   []byte   // a word lower-cased or reshaped, before the set has it
 
 	nwords, caps int // words seen and words written in capitals
 	runes, high  int // letters seen and letters outside ASCII
@@ -46,14 +47,20 @@ func trimEdge(s string) string {
 	return s[i:j]
 }
 
-// isSep reports whether a byte separates words.
-func isSep(c byte) bool {
-	switch c {
-	case 0, ' ', '\t', '\n', '\r', '\f', '\v', '/', '|', ':', '<', '>', '"', '(', ')', '[', ']', '{', '}', '=', '&', '\\':
-		return true
+// seps are the bytes that separate words.
+const seps = "\x00 \t\n\r\f\v/|:<>\"()[]{}=&\\"
+
+// isSepByte is seps as a table, for the same reason as isEdge: split asks
+// about every byte of every text part.
+var isSepByte = func() (t [256]bool) {
+	for i := 0; i < len(seps); i++ {
+		t[seps[i]] = true
 	}
-	return false
-}
+	return t
+}()
+
+// isSep reports whether a byte separates words.
+func isSep(c byte) bool { return isSepByte[c] }
 
 // split emits the tokens of text, each prefixed by prefix ("" for the body,
 // where pairs are also formed).
@@ -139,6 +146,7 @@ func (w *wordSplitter) word(raw, prefix string) {
 			digits++
 		}
 	}
+	asciiUpper := upper
 	if high > 0 {
 		// Count letters and capitals over the whole alphabet, so that
 		// Cyrillic or Greek written in capitals is seen as such.
@@ -164,18 +172,39 @@ func (w *wordSplitter) word(raw, prefix string) {
 	if n < minWord {
 		return
 	}
+	// tok is built in w.buf when it is not a piece of the text as it
+	// stands (lower-cased, reshaped): view says so, and the set then
+	// hands back its own copy, or makes one only for a word it has not
+	// seen in this message.
 	var tok string
+	view := true
 	switch {
 	case n > maxWord && w.o.Buckets:
 		r, _ := utf8.DecodeRuneInString(word)
-		tok = "long:" + strings.ToLower(string(r)) + ":" + strconv.Itoa(n/10*10)
+		w.buf = append(append(append(w.buf[:0], "long:"...), strings.ToLower(string(r))...), ':')
+		w.buf = strconv.AppendInt(w.buf, int64(n/10*10), 10)
+		tok = viewOf(w.buf)
 	case digits > 0 && w.o.Buckets && digits*2 >= n:
-		tok = digitShape(word)
+		w.buf = appendDigitShape(w.buf[:0], word)
+		tok = viewOf(w.buf)
+	case high > 0:
+		tok, view = strings.ToLower(word), false
+	case asciiUpper > 0:
+		w.buf = appendLowerASCII(w.buf[:0], word)
+		tok = viewOf(w.buf)
 	default:
-		tok = lowerASCII(word)
+		tok, view = word, false // a substring of the text: no allocation
 	}
-	if prefix != "" || !w.o.NoWords || !w.o.Pairs {
-		w.t.add(prefix + tok) // a body word (prefix "") is a substring of the text: no allocation
+	addWord := prefix != "" || !w.o.NoWords || !w.o.Pairs
+	switch {
+	case prefix != "":
+		w.t.addJoin(prefix, tok)
+	case view && addWord:
+		tok = w.t.addView(tok)
+	case view:
+		tok = strings.Clone(tok) // kept as prev for the pairs
+	case addWord:
+		w.t.add(tok)
 	}
 	if w.o.KeepCase && upper >= 3 && upper == letters {
 		w.t.addJoin(prefix, "caps:", tok)
@@ -194,22 +223,32 @@ func (w *wordSplitter) word(raw, prefix string) {
 	}
 }
 
-// digitShape writes every digit as 'd' and collapses runs longer than four,
-// so that prices, phone numbers and dates keep their shape but not their
-// value.
-func digitShape(word string) string {
-	var sb strings.Builder
-	sb.Grow(len(word) + 4)
-	sb.WriteString("num:")
+// appendLowerASCII appends s, which is ASCII, lower-cased.
+func appendLowerASCII(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return b
+}
+
+// appendDigitShape appends word with every digit written as 'd' and runs
+// longer than four collapsed, so that prices, phone numbers and dates keep
+// their shape but not their value.
+func appendDigitShape(b []byte, word string) []byte {
+	b = append(b, "num:"...)
 	run := 0
 	for i := 0; i < len(word); i++ {
 		c := word[i]
 		if '0' <= c && c <= '9' {
 			run++
 			if run <= 4 {
-				sb.WriteByte('d')
+				b = append(b, 'd')
 			} else if run == 5 {
-				sb.WriteByte('+')
+				b = append(b, '+')
 			}
 			continue
 		}
@@ -217,9 +256,9 @@ func digitShape(word string) string {
 		if 'A' <= c && c <= 'Z' {
 			c += 'a' - 'A'
 		}
-		sb.WriteByte(c)
+		b = append(b, c)
 	}
-	return sb.String()
+	return b
 }
 
 // finish emits the tokens that describe the text as a whole: how much of it
