@@ -174,20 +174,25 @@ func TestLazyIndexAnswersBeforeFill(t *testing.T) {
 	}
 }
 
+// openLazy opens the store on data as a test of the lazy first index
+// wants it: lazy from 10 new files, fill waiting delay.
+func openLazy(t *testing.T, data string, delay time.Duration) *Store {
+	t.Helper()
+	s, err := Open(data, Options{Hostname: "testhost"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.lazyFrom, s.fillDelay = 10, delay
+	return s
+}
+
 // The index written by a lazy first sync survives a crash before fill
 // ran: the same UIDs after a restart, content read from the files then,
 // and once fill has run the index holds it all (a third open reads no
 // file) and every file is in cur/.
 func TestLazyIndexRestartMidIndex(t *testing.T) {
 	data := t.TempDir()
-	open := func(delay time.Duration) *Store {
-		s, err := Open(data, Options{Hostname: "testhost"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.lazyFrom, s.fillDelay = 10, delay
-		return s
-	}
+	open := func(delay time.Duration) *Store { return openLazy(t, data, delay) }
 	const user = "carol@example.org"
 	const n = 60
 	dir := lazyMaildir(t, data, user, n)

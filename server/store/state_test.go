@@ -12,14 +12,7 @@ import (
 // STORE on a message not read yet).
 func TestStateSurvivesRestart(t *testing.T) {
 	data := t.TempDir()
-	open := func(delay time.Duration) *Store {
-		s, err := Open(data, Options{Hostname: "testhost"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.lazyFrom, s.fillDelay = 10, delay
-		return s
-	}
+	open := func(delay time.Duration) *Store { return openLazy(t, data, delay) }
 	const user = "dave@example.org"
 	const n = 20
 	lazyMaildir(t, data, user, n)
