@@ -84,21 +84,28 @@ func needsBody(o *imap.FetchOptions) bool {
 }
 
 func (s *session) fetchOne(w *imapserver.FetchWriter, t target, o *imap.FetchOptions, flagsChanged bool) error {
-	var raw, binRaw []byte
+	var file, raw, binRaw []byte
 	if needsBody(o) {
 		var err error
-		raw, err = s.mbox.ReadMessage(t.msg.UID)
+		file, err = s.mbox.ReadMessage(t.msg.UID)
 		if errors.Is(err, store.ErrNoMessage) {
 			return nil // expunged by another session meanwhile
 		}
 		if err != nil {
 			return err
 		}
-		binRaw = raw
-		raw = store.CRLF(raw)
-		if !hasBinaryPart(binRaw) {
+		raw = store.CRLF(file)
+	}
+	// binary gives the bytes BINARY answers from; only they need the scan
+	// of the whole message for a binary part.
+	binary := func() []byte {
+		if binRaw == nil {
 			binRaw = raw
+			if hasBinaryPart(file) {
+				binRaw = file
+			}
 		}
+		return binRaw
 	}
 	rw := w.CreateMessage(t.seq)
 	rw.WriteUID(imap.UID(t.msg.UID))
@@ -121,24 +128,43 @@ func (s *session) fetchOne(w *imapserver.FetchWriter, t target, o *imap.FetchOpt
 		rw.WriteBodyStructure(safeBodyStructure(imapserver.ExtractBodyStructure(bytes.NewReader(raw))))
 	}
 	for _, bs := range o.BodySection {
-		b := imapserver.ExtractBodySection(bytes.NewReader(raw), bs)
+		b := bodySection(raw, bs)
 		if len(bs.Part) > 0 && bs.Specifier == imap.PartSpecifierNone && bytes.IndexByte(b, 0) >= 0 {
-			b = base64Lines(imapserver.ExtractBodySection(bytes.NewReader(binRaw), bs))
+			b = base64Lines(imapserver.ExtractBodySection(bytes.NewReader(binary()), bs))
 		}
 		if err := writeAll(rw.WriteBodySection(bs, int64(len(b))), b); err != nil {
 			return err
 		}
 	}
 	for _, bs := range o.BinarySection {
-		b := imapserver.ExtractBinarySection(bytes.NewReader(binRaw), bs)
+		b := imapserver.ExtractBinarySection(bytes.NewReader(binary()), bs)
 		if err := writeAll(rw.WriteBinarySection(bs, int64(len(b))), b); err != nil {
 			return err
 		}
 	}
 	for _, bss := range o.BinarySectionSize {
-		rw.WriteBinarySectionSize(bss, imapserver.ExtractBinarySectionSize(bytes.NewReader(binRaw), bss))
+		rw.WriteBinarySectionSize(bss, imapserver.ExtractBinarySectionSize(bytes.NewReader(binary()), bss))
 	}
 	return rw.Close()
+}
+
+// bodySection answers BODY[section]<partial> from the message raw (CRLF
+// line ends). The whole message, BODY[] (a client downloading mail), is
+// raw itself: parsing its header and writing it back, as the extraction of
+// a section does, cost 48 µs a message of the corpus and gave the same
+// bytes.
+func bodySection(raw []byte, bs *imap.FetchItemBodySection) []byte {
+	if len(bs.Part) > 0 || bs.Specifier != imap.PartSpecifierNone ||
+		len(bs.HeaderFields) > 0 || len(bs.HeaderFieldsNot) > 0 {
+		return imapserver.ExtractBodySection(bytes.NewReader(raw), bs)
+	}
+	if p := bs.Partial; p != nil {
+		if p.Offset > int64(len(raw)) {
+			return nil
+		}
+		return raw[p.Offset:min(p.Offset+p.Size, int64(len(raw)))]
+	}
+	return raw
 }
 
 // hasBinaryPart says whether a message has a part with

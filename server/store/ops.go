@@ -115,6 +115,12 @@ func (m *Mailbox) SetFlagsUnchangedSince(uids []uint32, op FlagOp, flags []strin
 	}
 	var changed []*Message
 	modSeq := m.modSeq
+	paused := false
+	defer func() {
+		if paused {
+			m.a.s.watch.resume(m)
+		}
+	}()
 	for _, uid := range uids {
 		_, msg := m.find(uid)
 		if msg == nil {
@@ -131,6 +137,9 @@ func (m *Mailbox) SetFlagsUnchangedSince(uids []uint32, op FlagOp, flags []strin
 			continue
 		}
 		c.sub = "cur"
+		if len(changed) == pauseAfter && !paused {
+			paused = m.a.s.watch.pause(m) // our renames need no events (watch.go)
+		}
 		if err := renameMessage(m.Path(msg), m.Path(&c)); err != nil {
 			if errors.Is(err, os.ErrNotExist) {
 				continue // gone from outside; the next full sync expunges it
