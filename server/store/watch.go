@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"path/filepath"
 	"sync"
 	"time"
@@ -143,11 +144,34 @@ func (w *watcher) loop() {
 			if m != nil {
 				m.changedOutside()
 			}
-		case _, ok := <-w.w.Errors:
+		case err, ok := <-w.w.Errors:
 			if !ok {
 				return
 			}
+			w.failed(err)
 		}
+	}
+}
+
+// failed handles an error from inotify. On a queue overflow (more than
+// fs.inotify.max_queued_events unread: a big MOVE, EXPUNGE or first fill
+// beside other activity) events were lost, maybe another program's, so
+// every watched mailbox is rescanned rather than left until its periodic
+// rescan.
+func (w *watcher) failed(err error) {
+	if !errors.Is(err, fsnotify.ErrEventOverflow) {
+		w.s.log.Debug("store: file watching", "err", err)
+		return
+	}
+	w.mu.Lock()
+	boxes := map[*Mailbox]bool{}
+	for _, m := range w.boxes {
+		boxes[m] = true
+	}
+	w.mu.Unlock()
+	w.s.log.Info("store: file events lost (inotify queue overflow); rescanning the open mailboxes", "mailboxes", len(boxes))
+	for m := range boxes {
+		m.changedOutside()
 	}
 }
 

@@ -1,10 +1,13 @@
 package store
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/fsnotify/fsnotify"
 )
 
 // waitMessages waits (up to 5 s) for m to hold n messages.
@@ -74,4 +77,36 @@ func TestWatchPausedForOwnRenames(t *testing.T) {
 	if paused != 1 {
 		t.Fatalf("watch paused for a STORE of %d messages", pauseAfter-1)
 	}
+}
+
+// TestWatchOverflowRescans: when inotify's queue overflows, events are
+// lost; a file another program added then is still found at once (the
+// periodic rescan is an hour away), by a rescan of every open mailbox.
+func TestWatchOverflowRescans(t *testing.T) {
+	s, data := openTest(t, Options{Hostname: "testhost", Rescan: time.Hour})
+	const user = "bob@example.org"
+	m := inbox(t, s, user)
+	if s.watch.w == nil {
+		t.Skip("no inotify here")
+	}
+	if err := s.Deliver(user, "INBOX", msg(1), "", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	waitMessages(t, m, 1, "delivery")
+	time.Sleep(2 * watchDelay) // the rescan the delivery's own events asked for
+	// The lost events: the file appears while its directory is not
+	// watched, as if its event had been dropped from a full queue.
+	newDir := filepath.Join(data, "mail", "example.org", "bob", "new")
+	if err := s.watch.w.Remove(newDir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(newDir, "1700000000.lost.host"), msg(2), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * watchDelay)
+	if n := len(snap(t, m).uids); n != 1 {
+		t.Fatalf("the file was seen without an event (%d messages): the test shows nothing", n)
+	}
+	s.watch.failed(fmt.Errorf("read: %w", fsnotify.ErrEventOverflow))
+	waitMessages(t, m, 2, "file added while events were lost")
 }
