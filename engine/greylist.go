@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 )
@@ -48,7 +47,7 @@ func (tx *Tx) greylist() (pass bool, retry time.Duration) {
 			res, err = tx.state.Greylist(ctx, t, settings)
 			cancel()
 			if err != nil {
-				slog.Warn("greylist state failed", "triplet", t.Key(), "err", err)
+				greylistWarn.warn("greylist state failed", "triplet", t.Key(), "err", err)
 				res = GreylistResult{Pass: true, Reason: "temperror"}
 			}
 			tx.greylists[t.Key()] = res

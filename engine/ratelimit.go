@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"log/slog"
 	"strings"
 	"time"
 )
@@ -69,7 +68,7 @@ func (tx *Tx) rateExceeded(name, key, limit string, n int) bool {
 	count, exceeded, err := tx.state.RateHit(ctx, RateKey(name, key, rate), rate, n-m.counted)
 	switch {
 	case err != nil:
-		slog.Warn("rate limit state failed", "limit", name, "key", key, "err", err)
+		rateWarn.warn("rate limit state failed", "limit", name, "key", key, "err", err)
 		check.Result = "temperror"
 		m.failed = true
 	case exceeded:
