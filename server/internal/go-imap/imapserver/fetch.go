@@ -23,6 +23,21 @@ type fetchWriterOptions struct {
 	obsolete map[*imap.FetchItemBodySection]string
 }
 
+// readListFetchAtt reads one fetch-att of a parenthesised list, where
+// the macros are not allowed (sluice: FETCH's list and NOTIFY's
+// MessageNew list share it).
+func readListFetchAtt(dec *imapwire.Decoder, options *imap.FetchOptions, writerOptions *fetchWriterOptions) error {
+	name, err := readFetchAttName(dec)
+	if err != nil {
+		return err
+	}
+	switch name {
+	case "ALL", "FAST", "FULL":
+		return newClientBugError("FETCH macros are not allowed in a list")
+	}
+	return handleFetchAtt(dec, name, options, writerOptions)
+}
+
 func (c *Conn) handleFetch(dec *imapwire.Decoder, numKind NumKind) error {
 	var numSet imap.NumSet
 	if !dec.ExpectSP() || !dec.ExpectNumSet(numKind.wire(), &numSet) || !dec.ExpectSP() {
@@ -32,15 +47,7 @@ func (c *Conn) handleFetch(dec *imapwire.Decoder, numKind NumKind) error {
 	var options imap.FetchOptions
 	writerOptions := fetchWriterOptions{obsolete: make(map[*imap.FetchItemBodySection]string)}
 	isList, err := dec.List(func() error {
-		name, err := readFetchAttName(dec)
-		if err != nil {
-			return err
-		}
-		switch name {
-		case "ALL", "FAST", "FULL":
-			return newClientBugError("FETCH macros are not allowed in a list")
-		}
-		return handleFetchAtt(dec, name, &options, &writerOptions)
+		return readListFetchAtt(dec, &options, &writerOptions)
 	})
 	if err != nil {
 		return err

@@ -333,15 +333,7 @@ func readNotifyFetchAtt(dec *imapwire.Decoder, g *NotifyGroup) error {
 		g.Fetch = &imap.FetchOptions{}
 		g.fetchWriter = fetchWriterOptions{obsolete: make(map[*imap.FetchItemBodySection]string)}
 	}
-	name, err := readFetchAttName(dec)
-	if err != nil {
-		return err
-	}
-	switch name {
-	case "ALL", "FAST", "FULL":
-		return newClientBugError("FETCH macros are not allowed in a list")
-	}
-	if err := handleFetchAtt(dec, name, g.Fetch, &g.fetchWriter); err != nil {
+	if err := readListFetchAtt(dec, g.Fetch, &g.fetchWriter); err != nil {
 		return err
 	}
 	for _, bs := range g.Fetch.BodySection {
