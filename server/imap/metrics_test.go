@@ -1,6 +1,7 @@
 package imap
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -110,5 +111,51 @@ func TestMetricsCountSessionsAndCommands(t *testing.T) {
 	}
 	if problems, err := testutil.CollectAndLint(m); err != nil || len(problems) > 0 {
 		t.Errorf("lint: %v %v", problems, err)
+	}
+}
+
+// TestMetricsCountedBeforeTheReply: a command is counted before its tagged
+// reply is written, also for the commands whose handler writes its own OK
+// (LOGIN, SELECT, EXAMINE, APPEND, COPY). A client that reads the reply
+// and then scrapes /metrics must find the command there; counting after
+// the reply made the serve test flaky in CI. Each command is repeated so
+// that the race, were it back, shows within one run.
+func TestMetricsCountedBeforeTheReply(t *testing.T) {
+	ts := newTestServer(t, Options{}, store.Options{})
+	const user = "alice@example.org"
+	seed(t, ts.store, user)
+	m := ts.srv.Metrics()
+	count := func(cmd string) float64 { return testutil.ToFloat64(m.commands.WithLabelValues(cmd, "ok")) }
+
+	rc := dialRawTLS(t, ts, user)
+	if got := count("LOGIN"); got != 1 {
+		t.Fatalf("LOGIN counted %v times when its OK arrived, want 1", got)
+	}
+	const msg = "Subject: counted\r\n\r\nbody\r\n"
+	for i := 1; i <= 50; i++ {
+		for _, c := range []struct{ cmd, text string }{
+			{"SELECT", "SELECT INBOX"},
+			{"EXAMINE", "EXAMINE INBOX"},
+			{"COPY", "COPY 1 INBOX"},
+		} {
+			if got := rc.cmd(t, "c", c.text); !strings.HasPrefix(got, "c OK") {
+				t.Fatalf("%s: %s", c.text, got)
+			}
+			if got := count(c.cmd); got != float64(i) {
+				t.Fatalf("%s counted %v times when its reply %d arrived, want %d", c.cmd, got, i, i)
+			}
+		}
+		fmt.Fprintf(rc.c, "a APPEND INBOX {%d+}\r\n%s\r\n", len(msg), msg)
+		for {
+			if l := rc.line(t); strings.HasPrefix(l, "a ") {
+				if !strings.HasPrefix(l, "a OK") {
+					t.Fatalf("APPEND: %s", l)
+				}
+				break
+			}
+		}
+		if got := count("APPEND"); got != float64(i) {
+			t.Fatalf("APPEND counted %v times when its reply %d arrived, want %d", got, i, i)
+		}
 	}
 }

@@ -119,6 +119,7 @@ func (c *Conn) handleAppend(tag string, dec *imapwire.Decoder) error {
 }
 
 func (c *Conn) writeAppendOK(tag string, data *imap.AppendData) error {
+	c.countCommand(imap.StatusResponseTypeOK) // sluice: metrics
 	enc := newResponseEncoder(c)
 	defer enc.end()
 
@@ -225,6 +226,7 @@ func (c *Conn) handleMultiAppend(tag string, dec *imapwire.Decoder, session Sess
 	if err := c.poll("APPEND"); err != nil {
 		return err
 	}
+	c.countCommand(imap.StatusResponseTypeOK) // sluice: metrics
 	enc := newResponseEncoder(c)
 	defer enc.end()
 	enc.Atom(tag).SP().Atom("OK").SP()

@@ -112,6 +112,7 @@ func (c *Conn) handleAuthenticate(tag string, dec *imapwire.Decoder) error {
 
 	c.state = imap.ConnStateAuthenticated
 	text := fmt.Sprintf("%v authentication successful", mech)
+	c.countCommand(imap.StatusResponseTypeOK) // sluice: metrics
 	return writeCapabilityOK(enc.Encoder, tag, c.availableCaps(), text)
 }
 

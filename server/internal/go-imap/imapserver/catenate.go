@@ -167,6 +167,7 @@ func (c *Conn) readAppendLiteral(dec *imapwire.Decoder, appendLimit int64, faile
 }
 
 func (c *Conn) writeMultiAppendOK(tag string, data *MultiAppendData) error {
+	c.countCommand(imap.StatusResponseTypeOK) // sluice: metrics
 	enc := newResponseEncoder(c)
 	defer enc.end()
 	enc.Atom(tag).SP().Atom("OK").SP()

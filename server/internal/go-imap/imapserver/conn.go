@@ -49,6 +49,7 @@ type Conn struct {
 	session Session
 
 	unknownCmds int         // sluice: unknown commands before authentication
+	pendingCmd  string      // sluice: the command not yet reported to Options.CommandDone
 	batching    atomic.Bool // sluice: responses are flushed at the end of the command (batch.go)
 }
 
@@ -220,6 +221,7 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 
 	// TODO: handle multiple commands concurrently
 	sendOK := true
+	c.pendingCmd = name // sluice: metrics (countCommand)
 	var err error
 	switch name {
 	case "NOOP", "CHECK":
@@ -337,12 +339,10 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 		c.server.logger().Printf("handling %v command: %v", name, err)
 		resp = internalServerErrorResp
 	}
-	if done := c.server.options.CommandDone; done != nil { // sluice: metrics
-		status := imap.StatusResponseTypeOK // handlers with !sendOK wrote their own OK
-		if resp != nil {
-			status = resp.Type
-		}
-		done(name, status)
+	if resp != nil {
+		c.countCommand(resp.Type) // sluice: metrics
+	} else {
+		c.countCommand(imap.StatusResponseTypeOK) // a no-op when a handler with !sendOK wrote its own OK
 	}
 	if resp == nil {
 		if !sendOK {
@@ -460,6 +460,9 @@ func (c *Conn) canAuth() bool {
 }
 
 func (c *Conn) writeStatusResp(tag string, statusResp *imap.StatusResponse) error {
+	if tag != "" {
+		c.countCommand(statusResp.Type) // sluice: metrics
+	}
 	enc := newResponseEncoder(c)
 	defer enc.end()
 	return writeStatusResp(enc.Encoder, tag, statusResp)
@@ -472,9 +475,24 @@ func (c *Conn) writeContReq(text string) error {
 }
 
 func (c *Conn) writeCapabilityStatus(tag string, typ imap.StatusResponseType, text string) error {
+	if tag != "" {
+		c.countCommand(typ) // sluice: metrics
+	}
 	enc := newResponseEncoder(c)
 	defer enc.end()
 	return writeCapabilityStatus(enc.Encoder, tag, typ, c.availableCaps(), text)
+}
+
+// countCommand reports the command being handled to Options.CommandDone,
+// once, before its tagged reply is written (sluice: metrics). Counting
+// after the reply raced with a client that reads the reply and then
+// scrapes /metrics.
+func (c *Conn) countCommand(status imap.StatusResponseType) {
+	name := c.pendingCmd
+	c.pendingCmd = ""
+	if done := c.server.options.CommandDone; done != nil && name != "" {
+		done(name, status)
+	}
 }
 
 func (c *Conn) checkState(state imap.ConnState) error {

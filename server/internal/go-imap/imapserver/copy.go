@@ -30,6 +30,9 @@ func (c *Conn) handleCopy(tag string, dec *imapwire.Decoder, numKind NumKind) er
 }
 
 func (c *Conn) writeCopyOK(tag string, data *imap.CopyData) error {
+	if tag != "" {
+		c.countCommand(imap.StatusResponseTypeOK) // sluice: metrics
+	}
 	enc := newResponseEncoder(c)
 	defer enc.end()
 

@@ -38,6 +38,7 @@ func (c *Conn) handleStartTLS(tag string, dec *imapwire.Decoder) error {
 	enc := newResponseEncoder(c)
 	defer enc.end()
 
+	c.countCommand(imap.StatusResponseTypeOK) // sluice: metrics
 	err := writeStatusResp(enc.Encoder, tag, &imap.StatusResponse{
 		Type: imap.StatusResponseTypeOK,
 		Text: "Begin TLS negotiation now",
