@@ -23,6 +23,9 @@ type serverClock struct {
 	lastWrite atomic.Int64 // Unix ns of the latest write
 }
 
+// arm times the connections accepted from now on (on) or none (off).
+func (c *serverClock) arm(on bool) { c.armed.Store(on) }
+
 // mark starts a step: the next read is its command.
 func (c *serverClock) mark() {
 	c.firstRead.Store(0)

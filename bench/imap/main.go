@@ -46,8 +46,13 @@ func main() {
 	imaptestBin := flag.String("imaptest", defaultImaptest(), "imaptest binary (.ci/run builds it)")
 	flag.BoolVar(&appendNagle, "append-nagle", true, "APPEND over a client socket with Nagle's algorithm on (a C client's default)")
 	noDovecot := flag.Bool("no-dovecot", false, "measure sluice alone")
-	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (sluice's server runs in this process) to this file")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the bench's process to this file (with -in-process it holds sluice's server)")
+	inProcess := flag.Bool("in-process", false, "serve sluice from the bench's own process, not a child process (for -cpuprofile)")
+	childData := flag.String("sluice-child", "", "(internal) serve sluice on this data directory as the bench's child process")
 	flag.Parse()
+	if *childData != "" {
+		os.Exit(childMain(*childData, *corpus, *n))
+	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err == nil {
@@ -63,7 +68,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: imap (-corpus DIR | -synthetic) [-n N] [-rounds R] [-appends N] [-stress SECS] [-no-dovecot]")
 		os.Exit(2)
 	}
-	if err := run(*corpus, *n, *rounds, *appends, *stressSecs, *imaptestBin, !*noDovecot); err != nil {
+	if err := run(*corpus, *n, *rounds, *appends, *stressSecs, *imaptestBin, !*noDovecot, *inProcess); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/imap:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
@@ -77,7 +82,15 @@ type server struct {
 	addr    string
 	restart func() error
 	stop    func()
-	clock   *serverClock // nil: no server-side time (Dovecot)
+	clock   stepClock // nil: no server-side time (Dovecot)
+}
+
+// stepClock is sluice's server-side time of a step: a serverClock in this
+// process, or a child's (child.go).
+type stepClock interface {
+	arm(on bool) // time the connections accepted from now on, or stop
+	mark()
+	elapsed() time.Duration
 }
 
 // result is one server's column.
@@ -89,14 +102,8 @@ type result struct {
 	stress           stressResult
 }
 
-func run(corpus string, n, rounds, appends, stressSecs int, imaptestBin string, withDovecot bool) error {
-	var msgs [][]byte
-	var err error
-	if corpus != "" {
-		msgs, err = loadCorpus(corpus, n)
-	} else {
-		msgs = synthesize(n)
-	}
+func run(corpus string, n, rounds, appends, stressSecs int, imaptestBin string, withDovecot, inProcess bool) error {
+	msgs, err := loadMessages(corpus, n)
 	if err != nil {
 		return err
 	}
@@ -118,11 +125,14 @@ func run(corpus string, n, rounds, appends, stressSecs int, imaptestBin string, 
 	if err != nil {
 		return err
 	}
-	date := func(i int) time.Time {
-		return time.Date(2002, 8, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Minute)
+	date := benchDate
+	var sl *server
+	var hash string
+	if inProcess {
+		sl, hash, err = startSluice(filepath.Join(tmp, "sluice"), msgs, date, cert)
+	} else {
+		sl, hash, err = startSluiceProcess(tmp, corpus, n)
 	}
-
-	sl, hash, err := startSluice(filepath.Join(tmp, "sluice"), msgs, date, cert)
 	if err != nil {
 		return err
 	}
@@ -198,11 +208,12 @@ func startSluice(data string, msgs [][]byte, date func(int) time.Time, cert tls.
 	}
 	d := deliver(st, msgs, date)
 	fmt.Fprintf(os.Stderr, "sluice: delivered %d messages (%.1f MB) in %v\n", len(msgs), float64(totalSize(msgs))/1e6, d.Round(time.Millisecond))
-	s := &server{name: "sluice", clock: new(serverClock)}
+	clock := new(serverClock)
+	s := &server{name: "sluice", clock: clock}
 	var srv *sluiceimap.Server
 	listen := func() error {
 		var err error
-		srv, s.addr, err = serve(st, accts, quiet, cert, s.clock)
+		srv, s.addr, err = serve(st, accts, quiet, cert, clock)
 		return err
 	}
 	s.stop = func() {
@@ -256,6 +267,21 @@ func startDovecot(dir string, msgs [][]byte, date func(int) time.Time, hash stri
 		d.stop()
 		return d.start()
 	}}, nil
+}
+
+// loadMessages is the mailbox: n messages of the corpus, or synthetic
+// ones when corpus is "".
+func loadMessages(corpus string, n int) ([][]byte, error) {
+	if corpus == "" {
+		return synthesize(n), nil
+	}
+	return loadCorpus(corpus, n)
+}
+
+// benchDate is the internal date of the i-th message, the same on both
+// servers.
+func benchDate(i int) time.Time {
+	return time.Date(2002, 8, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Minute)
 }
 
 // loadCorpus reads up to n messages, cycling through the corpus groups,

@@ -87,10 +87,10 @@ type row struct {
 }
 
 // warmRows times each step of a session on the open mailbox, rounds times.
-func warmRows(addr string, rounds int, clock *serverClock) ([]row, error) {
+func warmRows(addr string, rounds int, clock stepClock) ([]row, error) {
 	if clock != nil {
-		clock.armed.Store(true) // this session's connection is timed
-		defer clock.armed.Store(false)
+		clock.arm(true) // this session's connection is timed
+		defer clock.arm(false)
 	}
 	c, err := dial(addr, false)
 	if err != nil {
@@ -179,9 +179,21 @@ func warmRows(addr string, rounds int, clock *serverClock) ([]row, error) {
 		if len(srv) > 0 {
 			r.srv = median(srv)
 		}
+		if os.Getenv("BENCH_VERBOSE") != "" {
+			fmt.Fprintf(os.Stderr, "  %s: rounds %v, server %v\n", s.name, roundAll(ds), roundAll(srv))
+		}
 		rows = append(rows, r)
 	}
 	return rows, nil
+}
+
+// roundAll rounds each of ds to 0.1 ms, for printing.
+func roundAll(ds []time.Duration) []time.Duration {
+	out := make([]time.Duration, len(ds))
+	for i, d := range ds {
+		out[i] = d.Round(100 * time.Microsecond)
+	}
+	return out
 }
 
 // appendNagle is the -append-nagle flag.
