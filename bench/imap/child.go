@@ -38,6 +38,10 @@ import (
 //
 // Its first line on stdout is "ready ADDR HASH".
 
+// childProfile is where the child writes its CPU profile (-cpuprofile),
+// "" for none.
+var childProfile string
+
 // childMain is the child's whole life; it returns the exit code.
 func childMain(data, corpus string, n int) int {
 	msgs, err := loadMessages(corpus, n)
@@ -101,6 +105,9 @@ func startSluiceProcess(dir, corpus string, n int) (*server, string, error) {
 		return nil, "", err
 	}
 	args := []string{"-sluice-child", filepath.Join(dir, "sluice"), "-n", strconv.Itoa(n)}
+	if childProfile != "" {
+		args = append(args, "-cpuprofile", childProfile)
+	}
 	if corpus != "" {
 		args = append(args, "-corpus", corpus)
 	} else {

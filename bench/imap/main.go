@@ -46,13 +46,10 @@ func main() {
 	imaptestBin := flag.String("imaptest", defaultImaptest(), "imaptest binary (.ci/run builds it)")
 	flag.BoolVar(&appendNagle, "append-nagle", true, "APPEND over a client socket with Nagle's algorithm on (a C client's default)")
 	noDovecot := flag.Bool("no-dovecot", false, "measure sluice alone")
-	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the bench's process to this file (with -in-process it holds sluice's server)")
-	inProcess := flag.Bool("in-process", false, "serve sluice from the bench's own process, not a child process (for -cpuprofile)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the bench's process to this file, and of sluice's child process to this file + \".sluice\"")
+	inProcess := flag.Bool("in-process", false, "serve sluice from the bench's own process, not a child process")
 	childData := flag.String("sluice-child", "", "(internal) serve sluice on this data directory as the bench's child process")
 	flag.Parse()
-	if *childData != "" {
-		os.Exit(childMain(*childData, *corpus, *n))
-	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err == nil {
@@ -63,6 +60,12 @@ func main() {
 			os.Exit(1)
 		}
 		defer pprof.StopCPUProfile()
+		childProfile = *cpuProfile + ".sluice"
+	}
+	if *childData != "" {
+		code := childMain(*childData, *corpus, *n)
+		pprof.StopCPUProfile()
+		os.Exit(code)
 	}
 	if *corpus == "" && !*synthetic {
 		fmt.Fprintln(os.Stderr, "usage: imap (-corpus DIR | -synthetic) [-n N] [-rounds R] [-appends N] [-stress SECS] [-no-dovecot]")

@@ -18,6 +18,7 @@ import (
 // BINARY.SIZE. A non-peek body fetch sets \Seen unless the mailbox was
 // opened with EXAMINE.
 func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
+	defer s.mbox.Busy()() // the store's background fill waits (store/lazy.go)
 	ts, err := s.targets(numSet)
 	if err != nil {
 		return err
@@ -219,6 +220,7 @@ func writeAll(wc interface {
 // Store answers STORE and UID STORE (+FLAGS, -FLAGS, FLAGS, .SILENT).
 // Other sessions get the new flags as unsolicited FETCH responses.
 func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *imap.StoreFlags, options *imap.StoreOptions) error {
+	defer s.mbox.Busy()() // the store's background fill waits (store/lazy.go)
 	if s.readOnly {
 		return errReadOnly
 	}

@@ -21,6 +21,7 @@ import (
 // UIDs are matched from the index; a message file is read only when a
 // header, body or text criterion needs it.
 func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria, options *imap.SearchOptions) (*imap.SearchData, error) {
+	defer s.mbox.Busy()() // the store's background fill waits (store/lazy.go)
 	found, err := s.matching(criteria)
 	if err != nil {
 		return nil, err

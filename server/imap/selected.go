@@ -230,6 +230,7 @@ func (s *session) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string
 }
 
 func (s *session) transfer(numSet imap.NumSet, dest string, move bool) (*imap.CopyData, error) {
+	defer s.mbox.Busy()() // the store's background fill waits (store/lazy.go)
 	dm, err := s.acct.Mailbox(dest)
 	if err != nil {
 		return nil, tryCreate(err)

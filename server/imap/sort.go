@@ -16,6 +16,7 @@ import (
 // (RFC 5957), from the index alone: dates, sizes and the envelope's
 // addresses and subject. Ties keep mailbox order, as the RFC asks.
 func (s *session) Sort(kind imapserver.NumKind, criteria *imap.SearchCriteria, keys []imapserver.SortCriterion) ([]uint32, error) {
+	defer s.mbox.Busy()() // the store's background fill waits (store/lazy.go)
 	found, err := s.matching(criteria)
 	if err != nil {
 		return nil, err

@@ -16,6 +16,7 @@ import (
 // Thread answers THREAD and UID THREAD (RFC 5256) with ORDEREDSUBJECT
 // and REFERENCES, over the messages matching the search criteria.
 func (s *session) Thread(kind imapserver.NumKind, alg imap.ThreadAlgorithm, criteria *imap.SearchCriteria) ([]imapserver.ThreadData, error) {
+	defer s.mbox.Busy()() // the store's background fill waits (store/lazy.go)
 	found, err := s.matching(criteria)
 	if err != nil {
 		return nil, err

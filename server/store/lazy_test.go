@@ -238,3 +238,44 @@ func TestLazyIndexRestartMidIndex(t *testing.T) {
 		}
 	}
 }
+
+// Fill runs in the pauses between the sessions' commands: while one is in
+// progress (Busy) it settles nothing for fillWaitMax, then goes on with
+// one batch at a time, and once the mailbox is idle it finishes.
+func TestFillWaitsForCommands(t *testing.T) {
+	data := t.TempDir()
+	const user = "bob@example.org"
+	n := 3 * fillBatch
+	lazyMaildir(t, data, user, n)
+	s := openLazy(t, data, time.Millisecond)
+	t.Cleanup(func() { s.Close() })
+	m := inbox(t, s, user)
+
+	done := m.Busy()
+	start := time.Now()
+	time.Sleep(fillWaitMax / 2)
+	if _, lazy := copies(t, m); lazy != n {
+		t.Fatalf("%d of %d messages settled during a command", n-lazy, n)
+	}
+	// A command that never ends holds fill back by fillWaitMax a batch,
+	// not forever.
+	for deadline := start.Add(10 * fillWaitMax); ; time.Sleep(10 * time.Millisecond) {
+		if _, lazy := copies(t, m); lazy < n {
+			if waited := time.Since(start); waited < fillWaitMax {
+				t.Fatalf("a batch settled after %v, within fillWaitMax of a busy mailbox", waited)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("fill never went on under a command that did not end")
+		}
+	}
+	done()
+	waitFilled(t, m)
+	msgs, _ := copies(t, m)
+	for i := range msgs {
+		if err := checkLazy(&msgs[i], i); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
