@@ -312,7 +312,7 @@ func (m *Mailbox) forgetMoved(uids []uint32) {
 }
 
 func copyFile(from, to string, date time.Time) error {
-	raw, err := os.ReadFile(from)
+	raw, _, err := readMessageFile(from)
 	if err != nil {
 		return err
 	}

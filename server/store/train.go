@@ -2,7 +2,6 @@ package store
 
 import (
 	"crypto/sha256"
-	"os"
 	"path/filepath"
 
 	bolt "go.etcd.io/bbolt"
@@ -28,7 +27,7 @@ func (a *Account) train(from, to string, files []stored, dest *Mailbox) {
 		return
 	}
 	for _, f := range files {
-		raw, err := os.ReadFile(filepath.Join(dest.dir, f.sub, f.name))
+		raw, _, err := readMessageFile(filepath.Join(dest.dir, f.sub, f.name))
 		if err != nil {
 			a.s.log.Warn("store: junk training: reading message", "user", a.user, "err", err)
 			continue

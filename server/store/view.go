@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -140,7 +139,7 @@ func (m *Mailbox) ReadMessage(uid uint32) ([]byte, error) {
 		if beforeRead != nil {
 			beforeRead(m, uid)
 		}
-		raw, err := os.ReadFile(path)
+		raw, _, err := readMessageFile(path)
 		if err == nil || !os.IsNotExist(err) {
 			return raw, err
 		}
@@ -164,41 +163,19 @@ type fileInfo struct {
 }
 
 // readIndexInfo reads a message file for the index (a message with a
-// broken header gets an empty envelope). One open, fstat and read: the
-// first index did a separate stat besides os.ReadFile's own.
+// broken header gets an empty envelope), its internal date from the same
+// fstat (readMessageFile).
 func readIndexInfo(path string) (fileInfo, error) {
-	f, err := os.Open(path)
+	raw, mtime, err := readMessageFile(path)
 	if err != nil {
 		return fileInfo{}, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return fileInfo{}, err
-	}
-	if !st.Mode().IsRegular() {
-		return fileInfo{}, fmt.Errorf("%s: not a regular file", path)
-	}
-	raw := make([]byte, 0, st.Size()+512)
-	for { // to the end, as os.ReadFile, should the size have changed
-		n, err := f.Read(raw[len(raw):cap(raw)])
-		raw = raw[:len(raw)+n]
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return fileInfo{}, err
-		}
-		if len(raw) == cap(raw) {
-			raw = append(raw, 0)[:len(raw)]
-		}
 	}
 	e := &imap.Envelope{}
 	if h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw))); err == nil {
 		e = envelope.Extract(h)
 	}
 	env, err := json.Marshal(e)
-	return fileInfo{env: env, dec: e, keys: keysOf(e), size: int64(len(raw)) + int64(bareLFs(raw)), date: st.ModTime()}, err
+	return fileInfo{env: env, dec: e, keys: keysOf(e), size: int64(len(raw)) + int64(bareLFs(raw)), date: mtime}, err
 }
 
 // Date returns the message's internal date, reading its file first if it
