@@ -22,11 +22,16 @@ func (s *session) Sort(kind imapserver.NumKind, criteria *imap.SearchCriteria, k
 		return nil, err
 	}
 	loadContent(found)
+	// Items point at the targets: a target holds a whole store.Message,
+	// and sorting 10,000 of them by value moved kilobytes a swap (and a
+	// stable sort's rotations move more), 2-3x the time of the
+	// comparisons. The sequence number breaks every tie, so the order is
+	// total and an unstable sort gives the RFC's order.
 	items := make([]sortItem, len(found))
-	for i, t := range found {
-		items[i] = sortItem{t: t, k: t.msg.Keys()}
+	for i := range found {
+		items[i] = sortItem{t: &found[i], k: found[i].msg.Keys()}
 	}
-	slices.SortStableFunc(items, func(a, b sortItem) int {
+	slices.SortFunc(items, func(a, b sortItem) int {
 		for _, k := range keys {
 			c := compareKey(k.Key, &a, &b)
 			if k.Reverse {
@@ -50,7 +55,7 @@ func (s *session) Sort(kind imapserver.NumKind, criteria *imap.SearchCriteria, k
 }
 
 type sortItem struct {
-	t target
+	t *target
 	k *store.Keys
 }
 
