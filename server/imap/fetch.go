@@ -55,8 +55,21 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 			return err
 		}
 	}
-	for _, t := range ts {
-		if err := s.fetchOne(w, t, options, seen[t.msg.UID]); err != nil {
+	var ahead *readAhead
+	if needsBody(options) && len(ts) > 1 {
+		ahead = s.readAhead(ts)
+		defer ahead.close()
+	}
+	for i, t := range ts {
+		read := func() ([]byte, error) {
+			if ahead != nil {
+				if raw, err, ok := ahead.take(i); ok {
+					return raw, err
+				}
+			}
+			return s.mbox.ReadMessage(t.msg.UID)
+		}
+		if err := s.fetchOne(w, t, options, seen[t.msg.UID], read); err != nil {
 			return err
 		}
 	}
@@ -84,11 +97,12 @@ func needsBody(o *imap.FetchOptions) bool {
 	return o.BodyStructure != nil || len(o.BodySection) > 0 || len(o.BinarySection) > 0 || len(o.BinarySectionSize) > 0
 }
 
-func (s *session) fetchOne(w *imapserver.FetchWriter, t target, o *imap.FetchOptions, flagsChanged bool) error {
+// fetchOne answers for one message; read gives its file.
+func (s *session) fetchOne(w *imapserver.FetchWriter, t target, o *imap.FetchOptions, flagsChanged bool, read func() ([]byte, error)) error {
 	var file, raw, binRaw []byte
 	if needsBody(o) {
 		var err error
-		file, err = s.mbox.ReadMessage(t.msg.UID)
+		file, err = read()
 		if errors.Is(err, store.ErrNoMessage) {
 			return nil // expunged by another session meanwhile
 		}
@@ -134,12 +148,14 @@ func (s *session) fetchOne(w *imapserver.FetchWriter, t target, o *imap.FetchOpt
 			b = base64Lines(imapserver.ExtractBodySection(bytes.NewReader(binary()), bs))
 		}
 		if err := writeAll(rw.WriteBodySection(bs, int64(len(b))), b); err != nil {
+			rw.Close() // frees the connection's encoder, or the command's end waits for it forever
 			return err
 		}
 	}
 	for _, bs := range o.BinarySection {
 		b := imapserver.ExtractBinarySection(bytes.NewReader(binary()), bs)
 		if err := writeAll(rw.WriteBinarySection(bs, int64(len(b))), b); err != nil {
+			rw.Close()
 			return err
 		}
 	}

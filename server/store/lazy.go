@@ -181,6 +181,18 @@ func (msg *Message) Size() int64 {
 	return msg.size
 }
 
+// KnownSize returns the message's size (as Size counts it) when the index
+// or an earlier read of its file knows it, without reading the file.
+func (msg *Message) KnownSize() (int64, bool) {
+	if l := msg.lazy; l != nil {
+		if !l.done.Load() {
+			return 0, false
+		}
+		return l.size, true
+	}
+	return msg.size, true
+}
+
 // Load reads the content of those of msgs not read yet, in parallel, so
 // that a SEARCH or SORT over a mailbox still being filled does not read
 // its files one by one.
