@@ -306,6 +306,8 @@ func (m *Mailbox) fill() {
 // index.
 func (m *Mailbox) settle(batch []*lazyContent) error {
 	var done []*Message
+	rn := newRenamer(m.dir)
+	defer rn.close()
 	for _, l := range batch {
 		msg := m.byBase[l.base]
 		if msg == nil || msg.lazy != l {
@@ -313,7 +315,7 @@ func (m *Mailbox) settle(batch []*lazyContent) error {
 		}
 		if msg.sub == "new" {
 			to := msg.base + infoSep + msg.Flags
-			if err := renameMessage(m.Path(msg), filepath.Join(m.dir, "cur", to)); err == nil {
+			if err := rn.rename("new", msg.name(), "cur", to); err == nil {
 				msg.sub = "cur"
 				l.moved(m.Path(msg))
 			}

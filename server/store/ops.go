@@ -116,7 +116,9 @@ func (m *Mailbox) SetFlagsUnchangedSince(uids []uint32, op FlagOp, flags []strin
 	var changed []*Message
 	modSeq := m.modSeq
 	paused := false
+	rn := newRenamer(m.dir)
 	defer func() {
+		rn.close()
 		if paused {
 			m.a.s.watch.resume(m)
 		}
@@ -140,7 +142,7 @@ func (m *Mailbox) SetFlagsUnchangedSince(uids []uint32, op FlagOp, flags []strin
 		if len(changed) == pauseAfter && !paused {
 			paused = m.a.s.watch.pause(m) // our renames need no events (watch.go)
 		}
-		if err := renameMessage(m.Path(msg), m.Path(&c)); err != nil {
+		if err := rn.rename(msg.sub, msg.name(), c.sub, c.name()); err != nil {
 			if errors.Is(err, os.ErrNotExist) {
 				continue // gone from outside; the next full sync expunges it
 			}

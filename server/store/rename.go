@@ -2,7 +2,9 @@ package store
 
 import (
 	"os"
-	"syscall"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
 )
 
 // renameMessage renames a message file within its mailbox: a flag change
@@ -14,8 +16,54 @@ import (
 // gives, so errors.Is(err, os.ErrNotExist) still tells a file removed
 // from outside.
 func renameMessage(from, to string) error {
-	if err := syscall.Rename(from, to); err != nil {
+	if err := unix.Rename(from, to); err != nil {
 		return &os.LinkError{Op: "rename", Old: from, New: to, Err: err}
 	}
 	return nil
+}
+
+// renamer renames many message files of one mailbox by their names in
+// new/ and cur/, relative to handles on those directories opened once:
+// the kernel then looks up one name per file, not each directory of the
+// whole path, and no path is joined. A STORE over 10,000 messages spent
+// an eighth of its time there besides the renames themselves (bench/imap
+// profile). Close it after use.
+type renamer struct {
+	dir string
+	fds map[string]int // by sub (new, cur)
+}
+
+func newRenamer(dir string) *renamer { return &renamer{dir: dir, fds: map[string]int{}} }
+
+// rename moves fromSub/from to toSub/to, with renameMessage's errors.
+func (r *renamer) rename(fromSub, from, toSub, to string) error {
+	ffd, err := r.fd(fromSub)
+	if err == nil {
+		var tfd int
+		if tfd, err = r.fd(toSub); err == nil {
+			err = unix.Renameat(ffd, from, tfd, to)
+		}
+	}
+	if err != nil {
+		return &os.LinkError{Op: "rename", Old: filepath.Join(r.dir, fromSub, from), New: filepath.Join(r.dir, toSub, to), Err: err}
+	}
+	return nil
+}
+
+func (r *renamer) fd(sub string) (int, error) {
+	if fd, ok := r.fds[sub]; ok {
+		return fd, nil
+	}
+	fd, err := unix.Open(filepath.Join(r.dir, sub), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, err
+	}
+	r.fds[sub] = fd
+	return fd, nil
+}
+
+func (r *renamer) close() {
+	for _, fd := range r.fds {
+		unix.Close(fd)
+	}
 }

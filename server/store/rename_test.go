@@ -28,6 +28,33 @@ func TestRenameMessageError(t *testing.T) {
 	}
 }
 
+// TestRenamerByName: the directory-relative renamer moves a file from
+// new/ to cur/ and within cur/, and a file removed from outside gives the
+// same error as renameMessage, naming the whole paths.
+func TestRenamerByName(t *testing.T) {
+	dir := t.TempDir()
+	for _, sub := range []string{"new", "cur"} {
+		os.Mkdir(filepath.Join(dir, sub), 0o700)
+	}
+	os.WriteFile(filepath.Join(dir, "new", "m1"), []byte("x"), 0o600)
+	rn := newRenamer(dir)
+	defer rn.close()
+	if err := rn.rename("new", "m1", "cur", "m1:2,"); err != nil {
+		t.Fatal(err)
+	}
+	if err := rn.rename("cur", "m1:2,", "cur", "m1:2,S"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "cur", "m1:2,S")); err != nil {
+		t.Fatal(err)
+	}
+	err := rn.rename("cur", "gone", "cur", "gone:2,S")
+	var le *os.LinkError
+	if !errors.Is(err, os.ErrNotExist) || !errors.As(err, &le) || le.Old != filepath.Join(dir, "cur", "gone") {
+		t.Fatalf("renaming a missing file = %#v, want an *os.LinkError with its path that is os.ErrNotExist", err)
+	}
+}
+
 // TestStoreAllRenames: the first look moves every delivered file from
 // new/ to cur/, a STORE over the whole mailbox renames each file to carry
 // the flag, one file removed from outside meanwhile is skipped without
