@@ -7,6 +7,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -32,7 +33,7 @@ func dial(addr string, nagle bool) (*imapclient.Client, error) {
 		conn.Close()
 		return nil, err
 	}
-	c := imapclient.New(tc, nil)
+	c := imapclient.New(countingConn{tc}, nil)
 	if err := c.WaitGreeting(); err != nil {
 		c.Close()
 		return nil, err
@@ -161,6 +162,7 @@ func warmRows(addr string, rounds int, clock stepClock) ([]row, error) {
 	for _, s := range steps {
 		var ds, srv []time.Duration
 		r := row{name: s.name}
+		read0 := clientRead.Load()
 		for i := 0; i < rounds && r.err == nil; i++ {
 			if clock != nil {
 				clock.mark()
@@ -180,11 +182,25 @@ func warmRows(addr string, rounds int, clock stepClock) ([]row, error) {
 			r.srv = median(srv)
 		}
 		if os.Getenv("BENCH_VERBOSE") != "" {
-			fmt.Fprintf(os.Stderr, "  %s: rounds %v, server %v\n", s.name, roundAll(ds), roundAll(srv))
+			fmt.Fprintf(os.Stderr, "  %s: rounds %v, server %v, %d bytes a round\n", s.name, roundAll(ds), roundAll(srv),
+				(clientRead.Load()-read0)/int64(max(len(ds), 1)))
 		}
 		rows = append(rows, r)
 	}
 	return rows, nil
+}
+
+// clientRead counts the bytes the client read from the server (after
+// TLS): BENCH_VERBOSE prints them, to tell a server that answers more
+// slowly from one that answers at more length.
+var clientRead atomic.Int64
+
+type countingConn struct{ net.Conn }
+
+func (c countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	clientRead.Add(int64(n))
+	return n, err
 }
 
 // roundAll rounds each of ds to 0.1 ms, for printing.

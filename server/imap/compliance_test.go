@@ -173,7 +173,7 @@ func TestRecentInOneSession(t *testing.T) {
 	if lines, _ := a.session(t, "a5", "SEARCH RECENT"); !hasLine(lines, "* SEARCH 1 2 3 4") {
 		t.Errorf("SEARCH RECENT in the first session: %q", lines)
 	}
-	if lines, _ := a.session(t, "a6", "FETCH 4 FLAGS"); !hasLine(lines, `* 4 FETCH (UID 4 FLAGS (\Recent))`) {
+	if lines, _ := a.session(t, "a6", "FETCH 4 FLAGS"); !hasLine(lines, `* 4 FETCH (FLAGS (\Recent))`) {
 		t.Errorf("FETCH FLAGS: %q", lines)
 	}
 	b.cmd(t, "b4", "NOOP")
@@ -275,5 +275,39 @@ func TestBinaryAppendRoundTrip(t *testing.T) {
 	dec, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(m.BodySection[0].Bytes)))
 	if err != nil || string(dec) != body {
 		t.Errorf("BODY[1] = %q (decoded %q, %v), want base64 of %q", m.BodySection[0].Bytes, dec, err, body)
+	}
+}
+
+// TestFetchUIDOnlyWhenAsked: a FETCH or STORE answers with the UID when
+// the command was a UID command or asked for it, and in every FETCH once
+// QRESYNC is enabled (RFC 7162 section 3.2.4); not otherwise, as Dovecot
+// answers (STORE 1:* sent 10,000 unasked UIDs).
+func TestFetchUIDOnlyWhenAsked(t *testing.T) {
+	ts := newTestServer(t, Options{}, store.Options{})
+	const user = "alice@example.org"
+	seed(t, ts.store, user)
+	rc := dialRawTLS(t, ts, user)
+	rc.cmd(t, "s", "SELECT INBOX")
+	for _, c := range []struct{ cmd, want string }{
+		{"FETCH 1 FLAGS", `* 1 FETCH (FLAGS (`},
+		{"FETCH 1 (UID FLAGS)", `* 1 FETCH (UID 1 FLAGS (`},
+		{"UID FETCH 1 FLAGS", `* 1 FETCH (UID 1 FLAGS (`},
+		{`STORE 1 +FLAGS (\Flagged)`, `* 1 FETCH (FLAGS (`},
+		{`UID STORE 1 -FLAGS (\Flagged)`, `* 1 FETCH (UID 1 FLAGS (`},
+		{"ENABLE QRESYNC", "* ENABLED QRESYNC"},
+		{"FETCH 1 FLAGS", `* 1 FETCH (UID 1 FLAGS (`},
+		{`STORE 1 +FLAGS (\Flagged)`, `* 1 FETCH (UID 1 FLAGS (`},
+	} {
+		lines, tagged := rc.session(t, "c", c.cmd)
+		if !strings.HasPrefix(tagged, "c OK") {
+			t.Fatalf("%s: %s", c.cmd, tagged)
+		}
+		found := false
+		for _, l := range lines {
+			found = found || strings.HasPrefix(l, c.want)
+		}
+		if !found {
+			t.Errorf("%s: %q, want a line starting %q", c.cmd, lines, c.want)
+		}
 	}
 }
