@@ -298,6 +298,7 @@ func (s *session) status(name string, options *imap.StatusOptions) (*imap.Status
 // Append stores a message (a client saving to Sent or Drafts), refusing it
 // with OVERQUOTA when the user's storage is full.
 func (s *session) Append(name string, r imap.LiteralReader, options *imap.AppendOptions) (*imap.AppendData, error) {
+	defer s.acct.Busy()() // the store's background fill waits (store/lazy.go)
 	m, err := s.acct.Mailbox(name)
 	if err != nil {
 		return nil, tryCreate(err)
@@ -325,6 +326,7 @@ func (s *session) Append(name string, r imap.LiteralReader, options *imap.Append
 // together, and if one cannot be stored those already stored are
 // expunged again before the NO.
 func (s *session) AppendMulti(name string, msgs []imapserver.AppendMessage) (*imapserver.MultiAppendData, error) {
+	defer s.acct.Busy()() // the store's background fill waits (store/lazy.go)
 	m, err := s.acct.Mailbox(name)
 	if err != nil {
 		return nil, tryCreate(err)

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -33,6 +34,14 @@ type Account struct {
 
 	mu    sync.Mutex
 	boxes map[string]*Mailbox
+
+	// busy counts the sessions' commands in progress on the account's
+	// mail and idleSince is when the last one ended (Unix ns): fill waits
+	// for a pause (Busy, lazy.go). The account, not the mailbox: an
+	// APPEND to another mailbox commits to the same index file, and
+	// fill's commits made it wait.
+	busy      atomic.Int32
+	idleSince atomic.Int64
 }
 
 // Account opens the mail of user (creating the standard mailboxes on

@@ -35,15 +35,19 @@ const lazyFrom = 256
 const fillBatch = 128
 
 // Fill is background work: it reads and settles a batch only when no
-// session's command has run on the mailbox for fillQuiet (a client's
-// next command follows the last answer within a round trip), but waits
-// at most fillWaitMax for such a pause, so that a mailbox never idle
-// (imaptest's stress) is still filled. Reading 10,000 files alongside
+// session's command has run on the account for fillQuiet, but waits at
+// most fillWaitMax for such a pause, so that a mailbox never idle
+// (imaptest's stress) is still filled, slowly; commands read what they
+// need themselves meanwhile. Reading 10,000 files alongside
 // the commands that followed a restart made FETCH 1:* 1.6x and SORT 2x
-// Dovecot's time on 2 cores (bench/imap, run 10).
+// Dovecot's time on 2 cores (bench/imap, run 10). The quiet is long
+// enough for a client to digest an answer: a client decoding the
+// envelopes of FETCH 1:* for 150 ms after the server's last write is
+// still busy with the mailbox, and fill's moves to cur/ slowed it by a
+// third (bench/imap, with a quiet of 20 ms).
 const (
-	fillQuiet   = 20 * time.Millisecond
-	fillWaitMax = time.Second
+	fillQuiet   = 250 * time.Millisecond
+	fillWaitMax = 5 * time.Second
 )
 
 // fillDelay is how long fill lets the session that opened the mailbox go
@@ -113,23 +117,26 @@ func (l *lazyContent) load() {
 	l.done.Store(true)
 }
 
-// Busy marks a session's command in progress on the mailbox until the
-// returned func is called: fill runs in the pauses between commands.
-func (m *Mailbox) Busy() (done func()) {
-	m.busy.Add(1)
+// Busy marks a session's command in progress on the account's mail until
+// the returned func is called: fill runs in the pauses between commands.
+func (a *Account) Busy() (done func()) {
+	a.busy.Add(1)
 	return func() {
-		m.idleSince.Store(time.Now().UnixNano())
-		m.busy.Add(-1)
+		a.idleSince.Store(time.Now().UnixNano())
+		a.busy.Add(-1)
 	}
 }
+
+// Busy is the mailbox's account's Busy.
+func (m *Mailbox) Busy() (done func()) { return m.a.Busy() }
 
 // awaitPause waits until no command has run for fillQuiet, at most
 // fillWaitMax; false if the mailbox closes meanwhile.
 func (m *Mailbox) awaitPause() bool {
-	deadline := time.Now().Add(fillWaitMax)
+	deadline := time.Now().Add(m.a.s.fillWaitMax)
 	for {
-		wait := fillQuiet - time.Since(time.Unix(0, m.idleSince.Load()))
-		if m.busy.Load() > 0 {
+		wait := fillQuiet - time.Since(time.Unix(0, m.a.idleSince.Load()))
+		if m.a.busy.Load() > 0 {
 			wait = fillQuiet
 		}
 		if wait <= 0 {
@@ -248,7 +255,7 @@ func (m *Mailbox) startFill() {
 
 // fill reads, newest first, the content of the messages indexed lazily
 // and writes it into the index, fillBatch messages per transaction, in
-// the pauses between the sessions' commands.
+// the pauses between the sessions' commands and on one core.
 func (m *Mailbox) fill() {
 	select {
 	case <-time.After(m.a.s.fillDelay):
@@ -279,7 +286,12 @@ func (m *Mailbox) fill() {
 		}
 		m.mu.Unlock()
 
-		parallel(len(batch), func(i int) { batch[i].load() })
+		// One file at a time, on one core: the pause fill runs in is
+		// often a client's, busy with the answer it just got (decoding
+		// 10,000 envelopes), and reading on both cores slowed it.
+		for _, l := range batch {
+			l.load()
+		}
 
 		m.awaitPause() // the files are read; settling takes the lock
 		m.mu.Lock()

@@ -240,8 +240,9 @@ func TestLazyIndexRestartMidIndex(t *testing.T) {
 }
 
 // Fill runs in the pauses between the sessions' commands: while one is in
-// progress (Busy) it settles nothing for fillWaitMax, then goes on with
-// one batch at a time, and once the mailbox is idle it finishes.
+// progress on the account (Busy, as an APPEND to any of its mailboxes) it
+// settles nothing for fillWaitMax, then goes on with one batch at a time,
+// and once the account is idle it finishes.
 func TestFillWaitsForCommands(t *testing.T) {
 	data := t.TempDir()
 	const user = "bob@example.org"
@@ -249,9 +250,15 @@ func TestFillWaitsForCommands(t *testing.T) {
 	lazyMaildir(t, data, user, n)
 	s := openLazy(t, data, time.Millisecond)
 	t.Cleanup(func() { s.Close() })
+	const fillWaitMax = time.Second
+	s.fillWaitMax = fillWaitMax
 	m := inbox(t, s, user)
 
-	done := m.Busy()
+	a, err := s.Account(user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := a.Busy()
 	start := time.Now()
 	time.Sleep(fillWaitMax / 2)
 	if _, lazy := copies(t, m); lazy != n {

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-imap/v2/imapserver"
@@ -74,11 +73,6 @@ type Mailbox struct {
 	// SELECT that loaded it need not list it again.
 	justLoaded bool
 	filling    bool // fill runs (lazy.go)
-	// busy counts the sessions' commands in progress here and idleSince
-	// is when the last one ended (Unix ns): fill waits for a pause
-	// (Busy, lazy.go).
-	busy      atomic.Int32
-	idleSince atomic.Int64
 
 	pendMu     sync.Mutex
 	pending    []stored

@@ -46,11 +46,13 @@ type Store struct {
 	users sync.Map // user -> *userState
 	watch watcher
 
-	// lazyFrom is how many new files a sync indexes lazily, and
-	// fillDelay how long fill waits before it reads them (lazy.go);
-	// tests change them.
-	lazyFrom  int
-	fillDelay time.Duration
+	// lazyFrom is how many new files a sync indexes lazily, fillDelay
+	// how long fill waits before it reads them and fillWaitMax how long
+	// it waits at most for a pause in the commands (lazy.go); tests
+	// change them.
+	lazyFrom    int
+	fillDelay   time.Duration
+	fillWaitMax time.Duration
 
 	accMu    sync.Mutex
 	accounts map[string]*Account
@@ -78,13 +80,14 @@ func Open(dataDir string, opts Options) (*Store, error) {
 		opts.Rescan = 10 * time.Second
 	}
 	s := &Store{
-		root:      root,
-		opts:      opts,
-		log:       opts.Logger,
-		names:     newNamer(opts.Hostname),
-		accounts:  map[string]*Account{},
-		lazyFrom:  lazyFrom,
-		fillDelay: fillDelay,
+		root:        root,
+		opts:        opts,
+		log:         opts.Logger,
+		names:       newNamer(opts.Hostname),
+		accounts:    map[string]*Account{},
+		lazyFrom:    lazyFrom,
+		fillDelay:   fillDelay,
+		fillWaitMax: fillWaitMax,
 	}
 	s.watch.s = s
 	return s, nil
