@@ -46,6 +46,7 @@ func main() {
 	imaptestBin := flag.String("imaptest", defaultImaptest(), "imaptest binary (.ci/run builds it)")
 	flag.BoolVar(&appendNagle, "append-nagle", true, "APPEND over a client socket with Nagle's algorithm on (a C client's default)")
 	noDovecot := flag.Bool("no-dovecot", false, "measure sluice alone")
+	flag.BoolVar(&dovecotCur, "dovecot-cur", false, "give Dovecot its Maildir in cur/, as if it had seen the messages before (sluice's are in new/, as delivered)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the bench's process to this file, and of sluice's child process to this file + \".sluice\"")
 	inProcess := flag.Bool("in-process", false, "serve sluice from the bench's own process, not a child process")
 	childData := flag.String("sluice-child", "", "(internal) serve sluice on this data directory as the bench's child process")
