@@ -276,16 +276,6 @@ func parseLR(spec string) (*bayes.Model, error) {
 			o.Gain, err = strconv.ParseFloat(v, 64)
 		case "squeeze":
 			o.Squeeze, err = strconv.ParseFloat(v, 64)
-		case "alpha":
-			o.Adaptive.Alpha, err = strconv.ParseFloat(v, 64)
-		case "beta":
-			o.Adaptive.Beta, err = strconv.ParseFloat(v, 64)
-		case "l1":
-			o.Adaptive.L1, err = strconv.ParseFloat(v, 64)
-		case "floor":
-			o.Adaptive.Floor, err = strconv.ParseFloat(v, 64)
-		case "prox":
-			o.Adaptive.Prox = v == "1"
 		case "norm":
 			o.Norm = v == "1"
 		case "s":

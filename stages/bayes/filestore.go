@@ -50,10 +50,6 @@ type state struct {
 	index   index              // the classifier's counts, read in one lookup
 	w       []float32          // logistic-regression weights, nil until the first step
 	steps   map[Digest]float32 // the step each learnt message took
-	// With adaptive steps (lr_adaptive.go): each feature's gradient sum
-	// and sum of squares, w derived from them; nil otherwise.
-	z, n []float32
-	ada  *Adaptive
 }
 
 func newState() *state {
@@ -141,12 +137,7 @@ func (st *state) apply(c Change) bool {
 	st.add(c.Class, c.Tokens, 1)
 	st.digests[c.Digest] = c.Class
 	if len(c.Features) > 0 && c.Step != 0 {
-		if c.Ada != nil {
-			st.ada = c.Ada
-			st.adaStep(c.Features, c.Step, 1, *c.Ada)
-		} else {
-			st.step(c.Features, c.Step)
-		}
+		st.step(c.Features, c.Step)
 		st.steps[c.Digest] = c.Step
 	}
 	return true
@@ -155,11 +146,7 @@ func (st *state) apply(c Change) bool {
 // unstep takes back the step a message's learn took.
 func (st *state) unstep(c Change) {
 	if d, ok := st.steps[c.Digest]; ok {
-		if st.ada != nil {
-			st.adaStep(c.Features, d, -1, *st.ada)
-		} else {
-			st.step(c.Features, -d)
-		}
+		st.step(c.Features, -d)
 		delete(st.steps, c.Digest)
 	}
 }

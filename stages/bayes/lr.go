@@ -83,9 +83,6 @@ type LROptions struct {
 	// it only lets the regression's certainty order the junked spam above
 	// a ham the counts are as sure of (Fisher's score saturates for both).
 	Gain float64
-	// Adaptive makes the steps per feature (lr_adaptive.go); Rate is then
-	// unused.
-	Adaptive Adaptive
 }
 
 // ruleEdges are the thresholds bayes.spam is read at: where the example

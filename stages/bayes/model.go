@@ -122,11 +122,6 @@ func (m *Model) Learn(raw []byte, class Class) (learnt bool, err error) {
 			y = 1
 		}
 		c.Step = float32(m.lr.step(sum, len(c.Features), y))
-		if m.lr.Adaptive.On() && len(c.Features) > 0 {
-			s := m.lr.scale(len(c.Features))
-			c.Step = float32((y - sigmoid(sum*s)) * s)
-			c.Ada = &m.lr.Adaptive
-		}
 	}
 	return m.store.Apply(c)
 }

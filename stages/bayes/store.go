@@ -67,7 +67,6 @@ type Change struct {
 	// back exactly. No features: the counts alone change.
 	Features []uint32
 	Step     float32
-	Ada      *Adaptive // Step is the gradient of adaptive steps (lr_adaptive.go)
 }
 
 // Stats describe what a model has learnt.
