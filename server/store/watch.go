@@ -76,8 +76,8 @@ func (w *watcher) remove(m *Mailbox) {
 // until they are done. Each rename costs the kernel two inotify events and
 // the watcher two reads: on 10,000 messages that was a fifth of STORE's
 // time (bench/imap, run 7). Below it, pausing would cost more than the
-// events.
-const pauseAfter = 64
+// events. A variable for a test that pauses before the first rename.
+var pauseAfter = 64
 
 // afterPause, when set by a test, runs while a mailbox's watch is paused:
 // what another program may do meanwhile.
