@@ -275,7 +275,11 @@ func (s *session) status(name string, options *imap.StatusOptions) (*imap.Status
 		data.NumDeleted = &st.Deleted
 	}
 	if options.Size {
-		data.Size = &st.Size
+		size, err := m.Size()
+		if err != nil {
+			return nil, err
+		}
+		data.Size = &size
 	}
 	if options.HighestModSeq {
 		data.HighestModSeq = max(st.HighestModSeq, 1)

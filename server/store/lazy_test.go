@@ -286,3 +286,45 @@ func TestFillWaitsForCommands(t *testing.T) {
 		}
 	}
 }
+
+// STATUS on a mailbox still indexed lazily reads no file, and STATUS
+// SIZE (Size) reads the unread ones on copies, outside the mailbox lock,
+// and gives the sum of the sizes as IMAP counts them.
+func TestStatusAndSizeBeforeFill(t *testing.T) {
+	s, data := openTest(t, Options{Hostname: "testhost"})
+	s.lazyFrom, s.fillDelay = 10, time.Hour // fill never runs in this test
+	const user = "bob@example.org"
+	const n = 40
+	lazyMaildir(t, data, user, n)
+	m := inbox(t, s, user)
+	st, err := m.Status()
+	if err != nil || st.Messages != n {
+		t.Fatalf("Status: %+v %v", st, err)
+	}
+	unread := func() int {
+		c := 0
+		m.View(func(msgs []*Message) error {
+			for _, msg := range msgs {
+				if msg.lazy != nil && !msg.lazy.done.Load() {
+					c++
+				}
+			}
+			return nil
+		})
+		return c
+	}
+	if u := unread(); u != n {
+		t.Fatalf("Status read %d files, want none", n-u)
+	}
+	var want int64
+	for i := range n {
+		want += int64(len(lazyBody(i))) + 5 // five bare LFs
+	}
+	got, err := m.Size()
+	if err != nil || got != want {
+		t.Fatalf("Size = %d, %v; want %d", got, err, want)
+	}
+	if again, _ := m.Size(); again != want {
+		t.Fatalf("second Size = %d, want %d", again, want)
+	}
+}

@@ -34,24 +34,46 @@ type Status struct {
 	FirstUnseen               uint32 // sequence number, 0 if none
 	UIDNext, UIDValidity      uint32
 	HighestModSeq             uint64
-	Size                      int64
 	Keywords                  []string // every keyword in use
 }
 
-// Status returns the mailbox's summary.
+// Status returns the mailbox's summary, from the index alone.
 func (m *Mailbox) Status() (Status, error) {
 	var st Status
 	err := m.View(func(msgs []*Message) error {
 		st = m.statusLocked(msgs)
-		// Only here, not for SELECT (Watch): the size of a message
-		// indexed lazily means reading its file.
-		Load(msgs)
-		for _, msg := range msgs {
-			st.Size += msg.Size()
-		}
 		return nil
 	})
 	return st, err
+}
+
+// Size returns the sum of the messages' sizes (STATUS SIZE). A message
+// indexed lazily (lazy.go) and not read yet means reading its file: that
+// is done on copies, outside the mailbox's lock, which STATUS held while
+// it read the 10,000 files of a mailbox still being filled; and only
+// for STATUS SIZE, not for every STATUS as before.
+func (m *Mailbox) Size() (int64, error) {
+	var size int64
+	var unread []Message
+	err := m.View(func(msgs []*Message) error {
+		for _, msg := range msgs {
+			if n, ok := msg.KnownSize(); ok {
+				size += n
+			} else {
+				unread = append(unread, *msg)
+			}
+		}
+		return nil
+	})
+	ptrs := make([]*Message, len(unread))
+	for i := range unread {
+		ptrs[i] = &unread[i]
+	}
+	Load(ptrs)
+	for _, msg := range ptrs {
+		size += msg.Size()
+	}
+	return size, err
 }
 
 func (m *Mailbox) statusLocked(msgs []*Message) Status {
