@@ -137,12 +137,16 @@ st = flat(expect("status", m.status("INBOX", "(MESSAGES RECENT UIDNEXT UIDVALIDI
 mm = re.search(r"MESSAGES (\d+)", st)
 if not mm or int(mm.group(1)) != 3 or "UIDVALIDITY" not in st or "SIZE" not in st:
     fail("status", st)
+status_size = int(re.search(r"SIZE (\d+)", st).group(1))
 ok("STATUS with SIZE")
 
 # 6. SELECT, FETCH of every item.
 data = expect("select", m.select("INBOX"))
 if data != [b"3"]:
     fail("select", data)
+sizes = [int(x) for x in re.findall(r"RFC822\.SIZE (\d+)", flat(expect("fetch-sizes", m.fetch("1:*", "(RFC822.SIZE)"))))]
+if len(sizes) != 3 or sum(sizes) != status_size:
+    fail("status-size", (status_size, sizes))
 f = flat(expect("fetch", m.fetch("1:*", "(UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE)")))
 if f.count("ENVELOPE") != 3 or "BODYSTRUCTURE" not in f or "INTERNALDATE" not in f or "first message" not in f:
     fail("fetch", f)
