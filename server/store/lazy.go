@@ -38,13 +38,13 @@ const fillBatch = 128
 // session's command has run on the account for fillQuiet, but waits at
 // most fillWaitMax for such a pause, so that a mailbox never idle
 // (imaptest's stress) is still filled, slowly; commands read what they
-// need themselves meanwhile. Reading 10,000 files alongside
-// the commands that followed a restart made FETCH 1:* 1.6x and SORT 2x
-// Dovecot's time on 2 cores (bench/imap, run 10). The quiet is long
-// enough for a client to digest an answer: a client decoding the
-// envelopes of FETCH 1:* for 150 ms after the server's last write is
-// still busy with the mailbox, and fill's moves to cur/ slowed it by a
-// third (bench/imap, with a quiet of 20 ms).
+// need themselves meanwhile. Reading 10,000 files alongside the commands
+// that followed a restart made FETCH 1:* 1.6x and SORT 2x Dovecot's time
+// on 2 cores (bench/imap, run 10). The quiet is long enough for a client
+// to digest an answer: a client decoding the envelopes of FETCH 1:* for
+// 150 ms after the server's last write is still busy with the mailbox,
+// and fill's moves to cur/ slowed it by a third (bench/imap, with a
+// quiet of 20 ms).
 const (
 	fillQuiet   = 250 * time.Millisecond
 	fillWaitMax = 5 * time.Second
@@ -293,9 +293,9 @@ func (m *Mailbox) fill() {
 			l.load()
 		}
 
-		m.awaitPause() // the files are read; settling takes the lock
+		closing := !m.awaitPause() // the files are read; settling takes the lock
 		m.mu.Lock()
-		if m.gone {
+		if m.gone || closing {
 			m.fillEnded()
 			m.mu.Unlock()
 			return
