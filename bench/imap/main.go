@@ -20,8 +20,8 @@ import (
 	"runtime/pprof"
 	"sort"
 	"sync"
-	"syscall"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/goccy/go-yaml"
