@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -13,8 +12,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/sluicemail/sluice/server/config"
 )
 
 // sluice is served from a process of its own, as `sluice serve` is and
@@ -56,11 +53,7 @@ func childMain(data, corpus string, n int) int {
 }
 
 func serveChild(data string, msgs [][]byte, in io.Reader, out io.Writer) error {
-	certPEM, keyPEM, err := config.SelfSigned("localhost")
-	if err != nil {
-		return err
-	}
-	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	_, _, cert, err := selfSigned()
 	if err != nil {
 		return err
 	}

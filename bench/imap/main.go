@@ -122,11 +122,7 @@ func run(corpus string, n, rounds, appends, stressSecs int, imaptestBin string, 
 	} else {
 		fmt.Fprintln(os.Stderr, "keeping", tmp)
 	}
-	certPEM, keyPEM, err := config.SelfSigned("localhost")
-	if err != nil {
-		return err
-	}
-	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	certPEM, keyPEM, cert, err := selfSigned()
 	if err != nil {
 		return err
 	}
@@ -277,6 +273,15 @@ func startDovecot(dir string, msgs [][]byte, date func(int) time.Time, hash stri
 		d.stop()
 		return d.start()
 	}}, nil
+}
+
+// selfSigned is a throw-away certificate for localhost, as PEM (for
+// Dovecot) and parsed (for sluice).
+func selfSigned() (certPEM, keyPEM []byte, cert tls.Certificate, err error) {
+	if certPEM, keyPEM, err = config.SelfSigned("localhost"); err == nil {
+		cert, err = tls.X509KeyPair(certPEM, keyPEM)
+	}
+	return certPEM, keyPEM, cert, err
 }
 
 // loadMessages is the mailbox: n messages of the corpus, or synthetic
