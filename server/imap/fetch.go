@@ -63,7 +63,7 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 	for i, t := range ts {
 		read := func() ([]byte, error) {
 			if ahead != nil {
-				if raw, err, ok := ahead.take(i); ok {
+				if raw, ok, err := ahead.take(i); ok {
 					return raw, err
 				}
 			}

@@ -77,16 +77,16 @@ func (r *readAhead) work() {
 
 // take returns the file of the i-th message, in order, waiting for its
 // read; read is false when it was left to the caller.
-func (r *readAhead) take(i int) (raw []byte, err error, read bool) {
+func (r *readAhead) take(i int) (raw []byte, read bool, err error) {
 	sl := &r.slots[i]
 	<-sl.done
 	if !sl.taken {
 		sl.taken = true
 		<-r.tokens // its place in the window is free
 	}
-	raw, err, read = sl.raw, sl.err, sl.read
+	raw, read, err = sl.raw, sl.read, sl.err
 	sl.raw = nil
-	return raw, err, read
+	return raw, read, err
 }
 
 // close stops the reading and waits for the reads under way.

@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// readMessageFile reads a whole message file with four system calls
-// (open, fstat, read to the end, close). os.ReadFile and os.Open make
-// five more on Linux: a regular file is offered to the runtime's poller
+// readMessageFile reads a whole message file with open, fstat, reads to
+// the end and close. os.ReadFile and os.Open make five more system calls
+// on Linux: a regular file is offered to the runtime's poller
 // (fcntl to non-blocking, epoll_ctl, which refuses it, fcntl back), and
 // on this project's 2-core VMs a system call costs microseconds, so a
 // FETCH of 100 bodies, or the first index of 10,000 files, spent as much
