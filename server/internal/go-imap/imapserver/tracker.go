@@ -272,6 +272,12 @@ func (t *SessionTracker) Idle(w *UpdateWriter, stop <-chan struct{}) error {
 	ok := t.updates == nil
 	if ok {
 		t.updates = updates
+		// sluice: an update queued between the poll before IDLE and
+		// this registration woke no one; without this it waited for
+		// the next change (seen in CI: a relayed STORE never came).
+		if len(t.queue) > 0 {
+			updates <- struct{}{}
+		}
 	}
 	t.mutex.Unlock()
 	if !ok {
