@@ -30,9 +30,10 @@ type AutolearnSettings struct {
 }
 
 // Autolearner learns confident verdicts into a Model within its guards,
-// and takes them back when a user corrects one within the window. Its
-// records live in memory: a restart forgets the caps and the window (the
-// model keeps what was learnt, and a later correction still moves it).
+// and takes them back when a user corrects one within the window. The
+// stage's autolearner keeps its records in a log beside the model
+// (autolearn_log.go), so that a restart forgets neither; one made with
+// NewAutolearner keeps them in memory only.
 type Autolearner struct {
 	m              *Model
 	settings       AutolearnSettings
@@ -44,6 +45,7 @@ type Autolearner struct {
 	senders map[string][]time.Time // sender domain: when each of its autolearns happened
 	learnt  map[Digest]autoRecord
 	counts  *autoCounters // kept by the autolearner that replaces this one
+	log     *autolearnLog // nil: the records live in memory only
 }
 
 // autoRecord is one message learnt automatically.
@@ -82,8 +84,9 @@ func NewAutolearner(m *Model, s AutolearnSettings) (*Autolearner, error) {
 // autolearnerFor returns the model's autolearner for settings s: the one
 // the model already has when s is unchanged, so that a reload of the rules
 // keeps the caps and the window's records, else a new one that takes them
-// over. The Junk trainer finds it through the model.
-func (m *Model) autolearnerFor(s AutolearnSettings) (*Autolearner, error) {
+// over. The Junk trainer finds it through the model. The first one reads
+// and then keeps its records in the log at logPath ("": memory only).
+func (m *Model) autolearnerFor(s AutolearnSettings, logPath string) (*Autolearner, error) {
 	m.autoMu.Lock()
 	defer m.autoMu.Unlock()
 	old := m.auto
@@ -96,8 +99,12 @@ func (m *Model) autolearnerFor(s AutolearnSettings) (*Autolearner, error) {
 	}
 	if old != nil {
 		old.mu.Lock()
-		a.senders, a.learnt, a.counts = old.senders, old.learnt, old.counts
+		a.senders, a.learnt, a.counts, a.log = old.senders, old.learnt, old.counts, old.log
 		old.mu.Unlock()
+	} else if logPath != "" {
+		if a.log, err = openAutolearnLog(logPath, a, time.Now()); err != nil {
+			return nil, err
+		}
 	}
 	m.auto = a
 	return a, nil
@@ -140,6 +147,13 @@ func (a *Autolearner) Consider(raw []byte, spam float64, sender string, now time
 		a.release(dom, now)
 		a.mu.Unlock()
 		return 0, err
+	}
+	if a.log != nil {
+		a.mu.Lock()
+		if r, ok := a.learnt[d]; ok {
+			a.log.learnt(d, r, a.learnt)
+		}
+		a.mu.Unlock()
 	}
 	a.counts.learnt(class)
 	return class, nil
@@ -184,7 +198,7 @@ func (a *Autolearner) Corrected(raw []byte, now time.Time) (bool, error) {
 	defer a.mu.Unlock()
 	a.expire(now)
 	for d, r := range a.learnt {
-		if r.size > len(raw) {
+		if r.size > len(raw) || now.Sub(r.at) >= a.window {
 			continue
 		}
 		orig := raw[len(raw)-r.size:]
@@ -199,20 +213,29 @@ func (a *Autolearner) Corrected(raw []byte, now time.Time) (bool, error) {
 		}
 		delete(a.learnt, d)
 		a.release(r.sender, r.at)
+		if a.log != nil {
+			a.log.dropped(d, a.learnt)
+		}
 		a.counts.rolledBack.Add(1)
 		return true, nil
 	}
 	return false, nil
 }
 
-// expire forgets the records past the window; the caller holds mu.
+// expire forgets the records past both the window and the period (the
+// log needs a record as long as its sender's slot lasts, to give it back
+// after a restart); the caller holds mu.
 func (a *Autolearner) expire(now time.Time) {
+	keep := a.keep()
 	for d, r := range a.learnt {
-		if now.Sub(r.at) >= a.window {
+		if now.Sub(r.at) >= keep {
 			delete(a.learnt, d)
 		}
 	}
 }
+
+// keep is how long a record matters: for a rollback, or for its slot.
+func (a *Autolearner) keep() time.Duration { return max(a.window, a.period) }
 
 // senderDomain is the domain the cap counts by: of an address, or the
 // value itself.

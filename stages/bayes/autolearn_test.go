@@ -2,6 +2,7 @@ package bayes
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -215,5 +216,103 @@ func TestAutolearnSurvivesReload(t *testing.T) {
 	}
 	if st, _ := m.Stats(); st.Spam != before.Spam-1 || st.Ham != before.Ham+1 {
 		t.Errorf("after the reload a correction gave %+v from %+v: the autolearn was not rolled back", st, before)
+	}
+}
+
+// TestAutolearnSurvivesRestart: the stage's autolearner keeps its records
+// in a log beside the model, so after a restart (a new process: a new
+// Model over the same file) a user's correction still rolls back what was
+// learnt automatically before it, and a campaign's cap still holds. A
+// line the log cannot read is skipped; the others still count.
+func TestAutolearnSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/restart.model"
+	set := AutolearnSettings{Spam: 0.99, PerSender: 1, Period: "24h", Window: "72h"}
+	open := func() (*Model, *Autolearner) {
+		t.Helper()
+		fs, err := OpenFileStore(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := NewModel(fs)
+		a, err := m.autolearnerFor(set, path+autolearnLogSuffix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m, a
+	}
+	m, a := open()
+	if err := train(m, 0, 50); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	raw := campaign(1)
+	if c, err := a.Consider(raw, 0.999, "promo@deals.example", now); c != Spam || err != nil {
+		t.Fatalf("not autolearnt: %v %v", c, err)
+	}
+	if c, _ := a.Consider(campaign(2), 0.999, "x@other.example", now); c != Spam {
+		t.Fatal("not autolearnt")
+	}
+	if ok, err := a.Corrected(campaign(2), now); !ok || err != nil {
+		t.Fatalf("rollback before the restart: %v %v", ok, err)
+	}
+	if err := m.Save(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path+autolearnLogSuffix, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("learn nothex 1 2 x\ngarbage\n")
+	f.Close()
+
+	m2, a2 := open() // the restart
+	before, _ := m2.Stats()
+	if got := len(a2.learnt); got != 1 {
+		t.Errorf("after the restart %d records, want 1 (one learnt, one rolled back, two bad lines)", got)
+	}
+	if c, _ := a2.Consider(campaign(3), 0.999, "promo@deals.example", now.Add(time.Hour)); c != 0 {
+		t.Error("after the restart the sender's cap of 1 was forgotten")
+	}
+	delivered := append([]byte("Received: from x by mx.example.net\r\nX-Spam-Flag: YES\r\n"), raw...)
+	if err := (Trainer{Model: m2}).Learn(delivered, false); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := m2.Stats(); st.Spam != before.Spam-1 || st.Ham != before.Ham+1 {
+		t.Errorf("a correction after the restart gave %+v from %+v: the autolearn was not rolled back", st, before)
+	}
+	// The rollback is in the log too: a second restart does not bring it back.
+	_, a3 := open()
+	if got := len(a3.learnt); got != 0 {
+		t.Errorf("after a second restart %d records, want 0", got)
+	}
+}
+
+// TestAutolearnLogCompacts: learns rolled back again and again leave the
+// log no larger than what is still live (plus its slack), so a server
+// that never restarts does not grow it for ever.
+func TestAutolearnLogCompacts(t *testing.T) {
+	path := t.TempDir() + "/compact.model"
+	m := trainedModel(t)
+	a, err := m.autolearnerFor(AutolearnSettings{Spam: 0.99, PerSender: 1}, path+autolearnLogSuffix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for i := range 700 {
+		raw := campaign(i)
+		if c, err := a.Consider(raw, 0.999, fmt.Sprintf("a@d%d.example", i), now); c != Spam || err != nil {
+			t.Fatalf("message %d not autolearnt: %v %v", i, c, err)
+		}
+		if ok, err := a.Corrected(raw, now); !ok || err != nil {
+			t.Fatalf("message %d not rolled back: %v %v", i, ok, err)
+		}
+	}
+	b, err := os.ReadFile(path + autolearnLogSuffix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(b), "\n"); n > 1024 {
+		t.Errorf("the log holds %d lines for no live record", n)
 	}
 }

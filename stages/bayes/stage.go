@@ -68,13 +68,14 @@ func New(s stages.Settings) (engine.Stage, error) {
 	if set.Model == "" {
 		return nil, errors.New("bayes settings: model must name a file")
 	}
-	m, err := OpenModel(ModelPath(set.Model, s))
+	path := ModelPath(set.Model, s)
+	m, err := OpenModel(path)
 	if err != nil {
 		return nil, err
 	}
 	st := &Stage{model: m, minLearns: set.MinLearns, minTokens: set.MinTokens, maxExplain: max(set.MaxExplain, 0)}
 	if set.Autolearn != nil && s.DataDir != "" {
-		if st.auto, err = m.autolearnerFor(*set.Autolearn); err != nil {
+		if st.auto, err = m.autolearnerFor(*set.Autolearn, path+autolearnLogSuffix); err != nil {
 			return nil, err
 		}
 	}
