@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/textproto"
 	"sort"
@@ -205,12 +206,20 @@ func (ii *IMAPImporter) message(c *imapclient.Client, im *store.Importer, cp *ch
 		return 0, nil // not in sluice: the summary shows it missing
 	}
 	raw, err := fetchBody(c, m.uid)
-	if err != nil {
-		if _, ok := err.(*imap.Error); ok {
-			res.Failed++
-			res.Errors = append(res.Errors, fmt.Sprintf("UID %d: the source refused it: %v", m.uid, err))
-			return 0, nil
-		}
+	var refused *imap.Error
+	switch {
+	case errors.As(err, &refused):
+		res.Failed++
+		res.Errors = append(res.Errors, fmt.Sprintf("UID %d: the source refused it: %v", m.uid, err))
+		return 0, nil
+	case errors.Is(err, errNoBody):
+		// Deleted on the live server after the folder was listed: not
+		// copied, said so, and the rest of the folder goes on; a re-run
+		// no longer finds it on the source.
+		res.Failed++
+		res.Errors = append(res.Errors, fmt.Sprintf("UID %d: %v", m.uid, err))
+		return 0, nil
+	case err != nil:
 		return 0, fmt.Errorf("%s UID %d: %w", folder, m.uid, err)
 	}
 	key := m.key(raw)
@@ -253,8 +262,12 @@ func fetchBody(c *imapclient.Client, uid uint32) ([]byte, error) {
 			return b.BodySection[0].Bytes, nil
 		}
 	}
-	return nil, fmt.Errorf("the source sent no body for UID %d (expunged meanwhile?)", uid)
+	return nil, errNoBody
 }
+
+// errNoBody is a UID FETCH answered OK without the message: it was
+// expunged on the source since the folder was listed.
+var errNoBody = errors.New("the source no longer has it (deleted there during the import)")
 
 // maildirFlags turns IMAP flags into the Maildir letters of the store,
 // keywords as letters of the mailbox's dovecot-keywords.

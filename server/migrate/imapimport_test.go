@@ -1,0 +1,104 @@
+package migrate
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+
+	"github.com/sluicemail/sluice/server/migrate/dovecottest"
+	"github.com/sluicemail/sluice/server/store"
+)
+
+// dovecotSource fills a Dovecot Maildir for u@example.org through
+// Dovecot itself (folder -> messages, in order), serves it on loopback
+// with the password "pw", and returns its home and the source URL.
+func dovecotSource(t *testing.T, folders map[string][]string) (home, url string) {
+	t.Helper()
+	dir := t.TempDir()
+	root := filepath.Join(dir, "vmail")
+	home = filepath.Join(root, "example.org", "u")
+	c := dovecottest.Session(t, home, "u@example.org")
+	date := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	for folder, msgs := range folders {
+		if folder != "INBOX" {
+			if err := c.Create(folder, nil).Wait(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, raw := range msgs {
+			if err := dovecottest.Append(c, folder, raw, date); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	c.Close()
+	pw := filepath.Join(dir, "passwd")
+	os.WriteFile(pw, []byte("u@example.org:{PLAIN}pw\n"), 0o644)
+	return home, "imap://u@example.org@" + dovecottest.StartServer(t, root, pw)
+}
+
+// importOnce runs one IMAP import of u@example.org into st.
+func importOnce(t *testing.T, st *store.Store, url string, total func(int, int64)) ([]FolderResult, error) {
+	t.Helper()
+	c, src, err := IMAPSource{URL: url, Password: "pw", Insecure: true}.Dial()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ii := &IMAPImporter{Store: st, User: "u@example.org", Source: src, Total: total}
+	return ii.Run(c)
+}
+
+// TestIMAPImportSourceExpungesMeanwhile: the old server is live, and a
+// user deletes a message there after the import listed the folder but
+// before it fetched that message. That message is counted as not
+// copied, with the reason, and the import goes on with the rest of the
+// folder and the other folders instead of stopping.
+func TestIMAPImportSourceExpungesMeanwhile(t *testing.T) {
+	msg := func(n int) string {
+		return "From: a@example.net\r\nMessage-ID: <" + string(rune('0'+n)) + "@example.net>\r\nSubject: " + string(rune('0'+n)) + "\r\n\r\nbody\r\n"
+	}
+	home, url := dovecotSource(t, map[string][]string{
+		"INBOX": {msg(1), msg(2), msg(3)},
+		"Other": {msg(4)},
+	})
+	st, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	first := true
+	res, err := importOnce(t, st, url, func(int, int64) {
+		if !first {
+			return
+		}
+		first = false // INBOX, listed and not yet copied: delete UID 2 there
+		c := dovecottest.Session(t, home, "u@example.org")
+		defer c.Close()
+		if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Store(imap.UIDSetNum(2), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagDeleted}, Silent: true}, nil).Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Expunge().Close(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if err != nil {
+		t.Fatalf("the import stopped: %v (%+v)", err, res)
+	}
+	if len(res) != 2 || res[0].Mailbox != "INBOX" || res[0].Imported != 2 || res[0].Failed != 1 || res[0].Complete() ||
+		len(res[0].Errors) != 1 || !strings.Contains(res[0].Errors[0], "UID 2") || res[1].Imported != 1 || !res[1].Complete() {
+		t.Fatalf("results: %+v", res)
+	}
+	// A second run finds the folder complete: the message is gone.
+	res, err = importOnce(t, st, url, nil)
+	if err != nil || len(res) != 2 || !res[0].Complete() || res[0].Source != 2 || res[0].Imported != 0 || !res[1].Complete() {
+		t.Fatalf("second run: %+v %v", res, err)
+	}
+}
