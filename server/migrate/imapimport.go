@@ -245,7 +245,11 @@ func (ii *IMAPImporter) message(c *imapclient.Client, im *store.Importer, cp *ch
 	default:
 		res.Already++
 	}
-	if m.uid > mark.LastUID {
+	// The mark says "every message up to LastUID is in sluice", and a
+	// re-run skips a message without a Message-ID at or below it without
+	// fetching it: it must not move past a message of this folder that
+	// could not be copied.
+	if m.uid > mark.LastUID && res.Failed == 0 {
 		mark.LastUID = m.uid
 	}
 	return int64(len(raw)), cp.copied(ii.Source, folder, mailbox, key, *mark)

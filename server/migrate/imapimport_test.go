@@ -1,6 +1,7 @@
 package migrate
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -95,6 +96,25 @@ func TestIMAPImportSourceExpungesMeanwhile(t *testing.T) {
 	if len(res) != 2 || res[0].Mailbox != "INBOX" || res[0].Imported != 2 || res[0].Failed != 1 || res[0].Complete() ||
 		len(res[0].Errors) != 1 || !strings.Contains(res[0].Errors[0], "UID 2") || res[1].Imported != 1 || !res[1].Complete() {
 		t.Fatalf("results: %+v", res)
+	}
+	// The checkpoint's last UID stays below the message not copied: a
+	// message without a Message-ID at or below it is taken as copied.
+	userDir, _ := st.UserDir("u@example.org")
+	data, err := os.ReadFile(filepath.Join(userDir, CheckpointFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cp checkpoint
+	if err := json.Unmarshal(data, &cp); err != nil {
+		t.Fatal(err)
+	}
+	if len(cp.Src) != 1 {
+		t.Fatalf("checkpoint: %s", data)
+	}
+	for _, marks := range cp.Src {
+		if m := marks["INBOX"]; m.LastUID != 1 {
+			t.Errorf("INBOX checkpoint %+v: last UID passed UID 2, which was not copied", m)
+		}
 	}
 	// A second run finds the folder complete: the message is gone.
 	res, err = importOnce(t, st, url, nil)
