@@ -122,3 +122,67 @@ func TestIMAPImportSourceExpungesMeanwhile(t *testing.T) {
 		t.Fatalf("second run: %+v %v", res, err)
 	}
 }
+
+// TestIMAPImportVerify: --verify copies nothing and finds a folder
+// incomplete exactly when the source has a message sluice has not.
+func TestIMAPImportVerify(t *testing.T) {
+	home, url := dovecotSource(t, map[string][]string{
+		"INBOX":    {"From: a@example.net\r\nMessage-ID: <1@example.net>\r\n\r\none\r\n", "From: a@example.net\r\nSubject: no id\r\n\r\ntwo\r\n"},
+		"Entwürfe": {"From: a@example.net\r\nSubject: no id either\r\n\r\nthree\r\n"},
+	})
+	st, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	verify := func() []FolderResult {
+		t.Helper()
+		c, src, err := IMAPSource{URL: url, Password: "pw", Insecure: true}.Dial()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		res, err := (&IMAPImporter{Store: st, User: "u@example.org", Source: src, Verify: true}).Run(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	count := func() int {
+		n := 0
+		for _, mb := range []string{"INBOX", "Entwürfe"} {
+			dir, err := st.MailboxDir("u@example.org", mb)
+			if err != nil {
+				continue
+			}
+			for _, sub := range []string{"cur", "new"} {
+				e, _ := os.ReadDir(filepath.Join(dir, sub))
+				n += len(e)
+			}
+		}
+		return n
+	}
+	if res := verify(); len(res) != 2 || res[0].Complete() || res[1].Complete() || count() != 0 {
+		t.Fatalf("verify before any import: %+v, %d messages in sluice", res, count())
+	}
+	if _, err := importOnce(t, st, url, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range verify() {
+		if !f.Complete() || f.Source == 0 {
+			t.Errorf("verify after the import: %+v", f)
+		}
+	}
+	c := dovecottest.Session(t, home, "u@example.org")
+	if err := dovecottest.Append(c, "INBOX", "From: a@example.net\r\nSubject: new, no id\r\n\r\nfour\r\n", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	res := map[string]FolderResult{}
+	for _, f := range verify() {
+		res[f.Mailbox] = f
+	}
+	if in := res["INBOX"]; in.Complete() || in.Source != 3 || in.Already != 2 || !res["Entwürfe"].Complete() || count() != 3 {
+		t.Errorf("verify after a new message on the source: %+v, %d messages in sluice", res, count())
+	}
+}
