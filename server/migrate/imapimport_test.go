@@ -186,3 +186,57 @@ func TestIMAPImportVerify(t *testing.T) {
 		t.Errorf("verify after a new message on the source: %+v, %d messages in sluice", res, count())
 	}
 }
+
+// TestIMAPImportUIDValidityChange: the old server renumbers a folder (it
+// was recreated, or its index rebuilt: a new UIDVALIDITY, new UIDs).
+// A re-run copies nothing again, with or without a Message-ID, and a
+// message new since then is copied once.
+func TestIMAPImportUIDValidityChange(t *testing.T) {
+	msgs := []string{"From: a@example.net\r\nMessage-ID: <1@example.net>\r\n\r\none\r\n", "From: a@example.net\r\nSubject: no id\r\n\r\ntwo\r\n"}
+	home, url := dovecotSource(t, map[string][]string{"Work": msgs})
+	st, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if res, err := importOnce(t, st, url, nil); err != nil || res[len(res)-1].Mailbox != "Work" || res[len(res)-1].Imported != 2 {
+		t.Fatalf("first run: %+v %v", res, err)
+	}
+	c := dovecottest.Session(t, home, "u@example.org")
+	before, err := c.Select("Work", nil).Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Unselect().Wait()
+	if err := c.Delete("Work").Wait(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second) // Dovecot's UIDVALIDITY is the creation time in seconds
+	if err := c.Create("Work", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	date := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, raw := range append(msgs, "From: a@example.net\r\nSubject: new, no id\r\n\r\nthree\r\n") {
+		if err := dovecottest.Append(c, "Work", raw, date); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after, err := c.Select("Work", nil).Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if after.UIDValidity == before.UIDValidity {
+		t.Fatalf("Dovecot kept UIDVALIDITY %d", after.UIDValidity)
+	}
+	res, err := importOnce(t, st, url, nil)
+	if w := res[len(res)-1]; err != nil || w.Mailbox != "Work" || w.Source != 3 || w.Imported != 1 || w.Already != 2 || !w.Complete() {
+		t.Fatalf("after the renumbering: %+v %v", res, err)
+	}
+	dir, _ := st.MailboxDir("u@example.org", "Work")
+	cur, _ := os.ReadDir(filepath.Join(dir, "cur"))
+	nw, _ := os.ReadDir(filepath.Join(dir, "new"))
+	if len(cur)+len(nw) != 3 {
+		t.Errorf("%d messages in sluice's Work, want 3", len(cur)+len(nw))
+	}
+}
