@@ -17,7 +17,7 @@ import (
 // dovecotSource fills a Dovecot Maildir for u@example.org through
 // Dovecot itself (folder -> messages, in order), serves it on loopback
 // with the password "pw", and returns its home and the source URL.
-func dovecotSource(t *testing.T, folders map[string][]string) (home, url string) {
+func dovecotSource(t *testing.T, folders map[string][]string, settings ...string) (home, url string) {
 	t.Helper()
 	dir := t.TempDir()
 	root := filepath.Join(dir, "vmail")
@@ -39,7 +39,7 @@ func dovecotSource(t *testing.T, folders map[string][]string) (home, url string)
 	c.Close()
 	pw := filepath.Join(dir, "passwd")
 	os.WriteFile(pw, []byte("u@example.org:{PLAIN}pw\n"), 0o644)
-	return home, "imap://u@example.org@" + dovecottest.StartServer(t, root, pw)
+	return home, "imap://u@example.org@" + dovecottest.StartServer(t, root, pw, settings...)
 }
 
 // importOnce runs one IMAP import of u@example.org into st.
@@ -238,5 +238,59 @@ func TestIMAPImportUIDValidityChange(t *testing.T) {
 	nw, _ := os.ReadDir(filepath.Join(dir, "new"))
 	if len(cur)+len(nw) != 3 {
 		t.Errorf("%d messages in sluice's Work, want 3", len(cur)+len(nw))
+	}
+}
+
+// unreadable makes the message files of dir (a Maildir folder) holding
+// text unreadable for Dovecot, which runs as another user than root, or
+// readable again; it returns how many it changed.
+func unreadable(t *testing.T, dir, text string, mode os.FileMode) int {
+	t.Helper()
+	n := 0
+	for _, sub := range []string{"cur", "new"} {
+		ents, _ := os.ReadDir(filepath.Join(dir, sub))
+		for _, e := range ents {
+			p := filepath.Join(dir, sub, e.Name())
+			if b, err := os.ReadFile(p); err == nil && strings.Contains(string(b), text) {
+				if err := os.Chmod(p, mode); err != nil {
+					t.Fatal(err)
+				}
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// TestIMAPImportSourceRefusesMessage: the source answers NO for one
+// message, which has no Message-ID, after the folder was listed (Dovecot
+// with imap_fetch_failure = no-after cannot read its file). It is named
+// as not copied, the next message is copied, and once the source serves
+// it again a re-run copies it: it is not taken for copied because a later
+// message was.
+func TestIMAPImportSourceRefusesMessage(t *testing.T) {
+	home, url := dovecotSource(t, map[string][]string{"INBOX": {
+		"From: a@example.net\r\nMessage-ID: <1@example.net>\r\n\r\none\r\n",
+		"From: a@example.net\r\nSubject: no id\r\n\r\nsecond message\r\n",
+		"From: a@example.net\r\nMessage-ID: <3@example.net>\r\n\r\nthree\r\n",
+	}}, "imap_fetch_failure = no-after")
+	st, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	res, err := importOnce(t, st, url, func(int, int64) {
+		if unreadable(t, home, "second message", 0) != 1 {
+			t.Fatal("the message file was not found")
+		}
+	})
+	unreadable(t, home, "second message", 0o600)
+	if err != nil || len(res) != 1 || res[0].Imported != 2 || res[0].Failed != 1 || len(res[0].Errors) != 1 ||
+		!strings.Contains(res[0].Errors[0], "UID 2: the source refused it") {
+		t.Fatalf("first run: %+v %v", res, err)
+	}
+	res, err = importOnce(t, st, url, nil)
+	if err != nil || len(res) != 1 || res[0].Imported != 1 || res[0].Already != 2 || !res[0].Complete() {
+		t.Fatalf("second run, the message readable again: %+v %v", res, err)
 	}
 }
