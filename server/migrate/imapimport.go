@@ -119,10 +119,19 @@ func (ii *IMAPImporter) folder(c *imapclient.Client, im *store.Importer, cp *che
 		return fail(fmt.Errorf("the source refused to open %q: %w", l.Mailbox, err))
 	}
 	msgs, err := fetchIndex(c, sel.NumMessages)
-	if err != nil {
+	res.Source = len(msgs)
+	var refused *imap.Error
+	switch {
+	case errors.As(err, &refused):
+		// The source listed only part of the folder (it could not read
+		// some messages): copy those, and count the others as not
+		// copied, which also keeps the checkpoint where it was.
+		res.Source = max(int(sel.NumMessages), len(msgs))
+		res.Failed += max(res.Source-len(msgs), 1)
+		res.Errors = append(res.Errors, fmt.Sprintf("the source listed %d of its %d messages: %v", len(msgs), sel.NumMessages, err))
+	case err != nil:
 		return res, fmt.Errorf("%s: %w", l.Mailbox, err)
 	}
-	res.Source = len(msgs)
 	if ii.Total != nil {
 		var size int64
 		for _, m := range msgs {
@@ -152,6 +161,8 @@ func (ii *IMAPImporter) folder(c *imapclient.Client, im *store.Importer, cp *che
 }
 
 // fetchIndex reads UID, flags, date, size and Message-ID of every message.
+// With an error it returns what the source did send: after a NO, the
+// messages it could list.
 func fetchIndex(c *imapclient.Client, n uint32) ([]sourceMessage, error) {
 	if n == 0 {
 		return nil, nil
@@ -162,10 +173,16 @@ func fetchIndex(c *imapclient.Client, n uint32) ([]sourceMessage, error) {
 	bufs, err := c.Fetch(all, &imap.FetchOptions{UID: true, Flags: true, InternalDate: true, RFC822Size: true,
 		BodySection: []*imap.FetchItemBodySection{hdr}}).Collect()
 	if err != nil {
-		return nil, fmt.Errorf("FETCH: %w", err)
+		err = fmt.Errorf("FETCH: %w", err)
 	}
 	out := make([]sourceMessage, 0, len(bufs))
 	for _, b := range bufs {
+		if b.UID == 0 || err != nil && len(b.BodySection) == 0 {
+			// Not listed: a partial answer, after a NO the message the
+			// source could not read (Dovecot disconnects a client that
+			// asks for it again in the same session).
+			continue
+		}
 		m := sourceMessage{uid: uint32(b.UID), flags: b.Flags, date: b.InternalDate, size: b.RFC822Size}
 		for _, s := range b.BodySection {
 			m.msgID = messageID(s.Bytes)
@@ -173,7 +190,7 @@ func fetchIndex(c *imapclient.Client, n uint32) ([]sourceMessage, error) {
 		out = append(out, m)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].uid < out[j].uid })
-	return out, nil
+	return out, err
 }
 
 func messageID(header []byte) string {

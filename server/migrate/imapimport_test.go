@@ -294,3 +294,43 @@ func TestIMAPImportSourceRefusesMessage(t *testing.T) {
 		t.Fatalf("second run, the message readable again: %+v %v", res, err)
 	}
 }
+
+// TestIMAPImportSourceCannotListMessage: the source answers NO to the
+// FETCH that lists a folder (Dovecot with imap_fetch_failure = no-after
+// cannot read one file). The messages it did list are copied, the folder
+// is named incomplete with the reason, and the other folders go on
+// instead of the whole import stopping; once the source reads the file
+// again a re-run completes the folder.
+func TestIMAPImportSourceCannotListMessage(t *testing.T) {
+	home, url := dovecotSource(t, map[string][]string{
+		"INBOX": {
+			"From: a@example.net\r\nMessage-ID: <1@example.net>\r\n\r\none\r\n",
+			"From: a@example.net\r\nMessage-ID: <2@example.net>\r\n\r\nsecond message\r\n",
+			"From: a@example.net\r\nSubject: no id\r\n\r\nthree\r\n",
+		},
+		"Other": {"From: a@example.net\r\nMessage-ID: <4@example.net>\r\n\r\nfour\r\n"},
+	}, "imap_fetch_failure = no-after")
+	st, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if unreadable(t, home, "second message", 0) != 1 {
+		t.Fatal("the message file was not found")
+	}
+	res, err := importOnce(t, st, url, nil)
+	unreadable(t, home, "second message", 0o600)
+	if err != nil || len(res) != 2 {
+		t.Fatalf("first run: %+v %v", res, err)
+	}
+	if in := res[0]; in.Mailbox != "INBOX" || in.Source != 3 || in.Imported != 2 || in.Failed != 1 || in.Complete() || len(in.Errors) == 0 {
+		t.Errorf("INBOX: %+v", in)
+	}
+	if o := res[1]; o.Mailbox != "Other" || o.Imported != 1 || !o.Complete() {
+		t.Errorf("Other: %+v", o)
+	}
+	res, err = importOnce(t, st, url, nil)
+	if err != nil || len(res) != 2 || res[0].Imported != 1 || res[0].Already != 2 || !res[0].Complete() || !res[1].Complete() {
+		t.Fatalf("second run, the message readable again: %+v %v", res, err)
+	}
+}
