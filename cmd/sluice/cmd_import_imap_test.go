@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -137,6 +138,20 @@ func TestImportIMAPFromDovecot(t *testing.T) {
 	if _, errOut, code := runIn(t, "x\n", "import", "imap", "--config", conf, "--from", "imap://bob@"+dovecot,
 		"--user", "bob@example.org", "--password-stdin"); code != 1 || !strings.Contains(errOut, "offers no STARTTLS") {
 		t.Errorf("clear-text login refused without --insecure: exit %d %s", code, errOut)
+	}
+	// A folder the source refuses to open (Dovecot cannot read its
+	// directory): a line naming it with the server's reason, the other
+	// folders still compared, and the exit status says incomplete.
+	spam := filepath.Join(root, "example.org", "bob", ".Spam")
+	if err := os.Chmod(spam, 0); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code = importIMAP(t, conf, dovecot, "bob")
+	os.Chmod(spam, 0o700)
+	if code != 1 || !regexp.MustCompile(`(?m)^bob@example.org Junk: the source refused to open "Spam": .*NO`).MatchString(errOut) ||
+		!regexp.MustCompile(`(?m)^bob@example.org INBOX +2 on source: 0 imported, 2 already there, 0 failed: complete$`).MatchString(out) ||
+		!regexp.MustCompile(`(?m)^bob@example.org Junk .*INCOMPLETE$`).MatchString(out) || !strings.Contains(out, "\nINCOMPLETE") {
+		t.Errorf("a folder the source refuses: exit %d\n%s\n%s", code, out, errOut)
 	}
 }
 

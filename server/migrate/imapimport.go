@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/textproto"
 	"sort"
@@ -118,10 +119,19 @@ func (ii *IMAPImporter) folder(c *imapclient.Client, im *store.Importer, cp *che
 		return fail(fmt.Errorf("the source refused to open %q: %w", l.Mailbox, err))
 	}
 	msgs, err := fetchIndex(c, sel.NumMessages)
-	if err != nil {
+	res.Source = len(msgs)
+	var refused *imap.Error
+	switch {
+	case errors.As(err, &refused):
+		// The source listed only part of the folder (it could not read
+		// some messages): copy those, and count the others as not
+		// copied, which also keeps the checkpoint where it was.
+		res.Source = max(int(sel.NumMessages), len(msgs))
+		res.Failed += max(res.Source-len(msgs), 1)
+		res.Errors = append(res.Errors, fmt.Sprintf("the source listed %d of its %d messages: %v", len(msgs), sel.NumMessages, err))
+	case err != nil:
 		return res, fmt.Errorf("%s: %w", l.Mailbox, err)
 	}
-	res.Source = len(msgs)
 	if ii.Total != nil {
 		var size int64
 		for _, m := range msgs {
@@ -151,6 +161,8 @@ func (ii *IMAPImporter) folder(c *imapclient.Client, im *store.Importer, cp *che
 }
 
 // fetchIndex reads UID, flags, date, size and Message-ID of every message.
+// With an error it returns what the source did send: after a NO, the
+// messages it could list.
 func fetchIndex(c *imapclient.Client, n uint32) ([]sourceMessage, error) {
 	if n == 0 {
 		return nil, nil
@@ -161,10 +173,16 @@ func fetchIndex(c *imapclient.Client, n uint32) ([]sourceMessage, error) {
 	bufs, err := c.Fetch(all, &imap.FetchOptions{UID: true, Flags: true, InternalDate: true, RFC822Size: true,
 		BodySection: []*imap.FetchItemBodySection{hdr}}).Collect()
 	if err != nil {
-		return nil, fmt.Errorf("FETCH: %w", err)
+		err = fmt.Errorf("FETCH: %w", err)
 	}
 	out := make([]sourceMessage, 0, len(bufs))
 	for _, b := range bufs {
+		if b.UID == 0 || err != nil && len(b.BodySection) == 0 {
+			// Not listed: a partial answer, after a NO the message the
+			// source could not read (Dovecot disconnects a client that
+			// asks for it again in the same session).
+			continue
+		}
 		m := sourceMessage{uid: uint32(b.UID), flags: b.Flags, date: b.InternalDate, size: b.RFC822Size}
 		for _, s := range b.BodySection {
 			m.msgID = messageID(s.Bytes)
@@ -172,7 +190,7 @@ func fetchIndex(c *imapclient.Client, n uint32) ([]sourceMessage, error) {
 		out = append(out, m)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].uid < out[j].uid })
-	return out, nil
+	return out, err
 }
 
 func messageID(header []byte) string {
@@ -205,12 +223,20 @@ func (ii *IMAPImporter) message(c *imapclient.Client, im *store.Importer, cp *ch
 		return 0, nil // not in sluice: the summary shows it missing
 	}
 	raw, err := fetchBody(c, m.uid)
-	if err != nil {
-		if _, ok := err.(*imap.Error); ok {
-			res.Failed++
-			res.Errors = append(res.Errors, fmt.Sprintf("UID %d: the source refused it: %v", m.uid, err))
-			return 0, nil
-		}
+	var refused *imap.Error
+	switch {
+	case errors.As(err, &refused):
+		res.Failed++
+		res.Errors = append(res.Errors, fmt.Sprintf("UID %d: the source refused it: %v", m.uid, err))
+		return 0, nil
+	case errors.Is(err, errNoBody):
+		// Deleted on the live server after the folder was listed: not
+		// copied, said so, and the rest of the folder goes on; a re-run
+		// no longer finds it on the source.
+		res.Failed++
+		res.Errors = append(res.Errors, fmt.Sprintf("UID %d: %v", m.uid, err))
+		return 0, nil
+	case err != nil:
 		return 0, fmt.Errorf("%s UID %d: %w", folder, m.uid, err)
 	}
 	key := m.key(raw)
@@ -236,7 +262,11 @@ func (ii *IMAPImporter) message(c *imapclient.Client, im *store.Importer, cp *ch
 	default:
 		res.Already++
 	}
-	if m.uid > mark.LastUID {
+	// The mark says "every message up to LastUID is in sluice", and a
+	// re-run skips a message without a Message-ID at or below it without
+	// fetching it: it must not move past a message of this folder that
+	// could not be copied.
+	if m.uid > mark.LastUID && res.Failed == 0 {
 		mark.LastUID = m.uid
 	}
 	return int64(len(raw)), cp.copied(ii.Source, folder, mailbox, key, *mark)
@@ -253,8 +283,12 @@ func fetchBody(c *imapclient.Client, uid uint32) ([]byte, error) {
 			return b.BodySection[0].Bytes, nil
 		}
 	}
-	return nil, fmt.Errorf("the source sent no body for UID %d (expunged meanwhile?)", uid)
+	return nil, errNoBody
 }
+
+// errNoBody is a UID FETCH answered OK without the message: it was
+// expunged on the source since the folder was listed.
+var errNoBody = errors.New("the source no longer has it (deleted there during the import)")
 
 // maildirFlags turns IMAP flags into the Maildir letters of the store,
 // keywords as letters of the mailbox's dovecot-keywords.

@@ -12,7 +12,7 @@ import (
 type pregreetListener struct {
 	net.Listener
 	delay   time.Duration
-	onEarly func()
+	onEarly func() string // counts the client and returns the reply line
 }
 
 func (l *pregreetListener) Accept() (net.Conn, error) {
@@ -28,7 +28,7 @@ func (l *pregreetListener) Accept() (net.Conn, error) {
 type pregreetConn struct {
 	net.Conn
 	delay   time.Duration
-	onEarly func()
+	onEarly func() string
 	checked bool
 }
 
@@ -47,12 +47,25 @@ func (c *pregreetConn) Write(b []byte) (int, error) {
 	n, _ := c.Conn.Read(probe[:])
 	c.Conn.SetReadDeadline(time.Time{})
 	if n > 0 {
-		if c.onEarly != nil {
-			c.onEarly()
-		}
-		c.Conn.Write([]byte("554 5.5.1 Protocol error: you talked before the greeting\r\n"))
+		c.Conn.Write([]byte(c.onEarly() + "\r\n"))
 		c.Conn.Close()
 		return 0, errPregreet
 	}
 	return c.Conn.Write(b)
+}
+
+// pregreetText is the refusal of an early talker.
+const pregreetText = "Protocol error: you talked before the greeting"
+
+// pregreetReply counts an early talker and returns its refusal. The line
+// is written straight to the connection, before go-smtp has a session and
+// its RewriteReply hook, so soft bounce is applied here: during a
+// migration a sending server that talks too early must retry, not bounce.
+func (s *Server) pregreetReply() string {
+	s.opts.Metrics.Pregreet.Add(1)
+	if !s.opts.SoftBounce {
+		return "554 5.5.1 " + pregreetText
+	}
+	s.log.Warn("soft_bounce: a permanent refusal was sent as temporary", "code", 554, "enhanced", "5.5.1", "text", pregreetText, "sent", 454)
+	return "454 4.5.1 " + pregreetText
 }

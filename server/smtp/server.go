@@ -218,7 +218,7 @@ func (s *Server) Listen(kind, addr string) (net.Addr, error) {
 	// sees a *tls.Conn and knows the session is encrypted.
 	l = s.conns.wrap(l, kind != Submissions)
 	if kind == MX && s.opts.GreetDelay > 0 {
-		l = &pregreetListener{Listener: l, delay: s.opts.GreetDelay, onEarly: func() { s.opts.Metrics.Pregreet.Add(1) }}
+		l = &pregreetListener{Listener: l, delay: s.opts.GreetDelay, onEarly: s.pregreetReply}
 	}
 	if kind == Submissions {
 		l = &tlsListener{Listener: l, cfg: s.opts.TLS}

@@ -3,6 +3,7 @@ package smtp
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestSoftBounce drives the real MX and submission listeners with
@@ -68,5 +69,22 @@ func TestSoftBounce(t *testing.T) {
 	}
 	if msgs := h.messages("alice@example.net", "INBOX"); len(msgs) != 0 {
 		t.Errorf("a refused message was delivered: %d", len(msgs))
+	}
+}
+
+// TestSoftBounceEarlyTalker: the refusal of a client that talks before
+// the greeting, written before any SMTP session exists, is softened too.
+func TestSoftBounceEarlyTalker(t *testing.T) {
+	h := newHarness(t, harnessOpts{modify: func(o *Options) { o.SoftBounce = true; o.GreetDelay = 300 * time.Millisecond }})
+	c := dialConvRaw(t, h.mx)
+	c.send("EHLO client.example.org\r\n")
+	if r := c.reply(); !strings.HasPrefix(r, "454 4.5.1 Protocol error") {
+		t.Errorf("early talker under soft bounce: %q", r)
+	}
+	if logs := h.logs.String(); !strings.Contains(logs, `code=554 enhanced=5.5.1 text="Protocol error: you talked before the greeting" sent=454`) {
+		t.Errorf("log lacks the replaced 554:\n%s", logs)
+	}
+	if n := h.srv.Metrics().Pregreet.Load(); n != 1 {
+		t.Errorf("pregreet counter %d", n)
 	}
 }

@@ -19,8 +19,10 @@ const Dovecot = "/usr/sbin/dovecot"
 // hashes from the passwd-file, mail in root laid out ROOT/DOMAIN/USER,
 // and special-use folders "Sent Messages" (\Sent), "Spam" (\Junk),
 // Drafts and Trash. It returns the IMAP address; the server stops with
-// the test.
-func StartServer(t testing.TB, root, passwd string) string {
+// the test. settings are more lines of dovecot.conf, e.g.
+// "imap_fetch_failure = no-after" to have a message Dovecot cannot read
+// answered NO instead of a disconnect.
+func StartServer(t testing.TB, root, passwd string, settings ...string) string {
 	t.Helper()
 	Need(t)
 	if _, err := os.Stat(Dovecot); err != nil {
@@ -46,7 +48,7 @@ func StartServer(t testing.TB, root, passwd string) string {
 	// base_dir gets a dovecot.conf symlink of its own: keep it apart.
 	base := filepath.Join(run, "base")
 	os.Mkdir(base, 0o755)
-	os.WriteFile(conf, []byte(fmt.Sprintf(serverConf, base, base, run, root, pw, uid, gid, root, port)), 0o644)
+	os.WriteFile(conf, []byte(fmt.Sprintf(serverConf, base, base, run, root, pw, uid, gid, root, port)+strings.Join(settings, "\n")+"\n"), 0o644)
 	cmd := exec.Command(Dovecot, "-F", "-c", conf)
 	out := &strings.Builder{}
 	cmd.Stdout, cmd.Stderr = out, out
