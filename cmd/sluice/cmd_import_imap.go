@@ -20,8 +20,8 @@ import (
 
 func init() { importers["imap"] = runImportIMAP }
 
-const importIMAPUsage = `usage: sluice import imap [--config FILE | --data DIR] --from imap[s]://USER@HOST:PORT --user ADDRESS [--password-stdin] [--insecure] [--verify]
-       sluice import imap [--config FILE | --data DIR] --from imap[s]://HOST:PORT --passwords FILE [--jobs N] [--insecure] [--verify]
+const importIMAPUsage = `usage: sluice import imap [--config FILE | --data DIR] --from imap[s]://USER@HOST:PORT --user ADDRESS [--password-stdin] [--insecure] [--verify] [--timeout D]
+       sluice import imap [--config FILE | --data DIR] --from imap[s]://HOST:PORT --passwords FILE [--jobs N] [--insecure] [--verify] [--timeout D]
 
 Copy a user's mail from the old server over IMAP: every folder (Sent,
 Drafts, Junk, Trash, Archive found by SPECIAL-USE; others by name), every
@@ -61,6 +61,7 @@ func runImportIMAP(args []string, stdin io.Reader, stdout, stderr io.Writer) int
 	insecure := fs.Bool("insecure", false, "accept any certificate, and a plain imap:// login without STARTTLS")
 	verify := fs.Bool("verify", false, "copy nothing: compare the source with what sluice has")
 	quiet := fs.Bool("quiet", false, "no progress bar")
+	timeout := fs.Duration("timeout", migrate.DefaultIMAPTimeout, "give up on a connection to the old server after it is silent this long")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return 2
@@ -88,6 +89,9 @@ func runImportIMAP(args []string, stdin io.Reader, stdout, stderr io.Writer) int
 	}
 	if err != nil {
 		return fail(err)
+	}
+	for i := range todo {
+		todo[i].source.Timeout = *timeout
 	}
 	for _, e := range bad {
 		fmt.Fprintf(stderr, "sluice import imap: %s:%v\n", *passwords, e)

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -18,6 +19,9 @@ type IMAPSource struct {
 	// Insecure skips certificate verification, and lets imap:// log in
 	// without STARTTLS (a loopback or a trusted LAN only).
 	Insecure bool
+	// Timeout is how long the source may stay silent before the
+	// connection is given up (idleconn.go); 0 is DefaultIMAPTimeout.
+	Timeout time.Duration
 }
 
 // Dial connects to the source and logs in. imaps:// is TLS from the
@@ -39,12 +43,20 @@ func (s IMAPSource) Dial() (*imapclient.Client, string, error) {
 	opts := &imapclient.Options{TLSConfig: &tls.Config{ServerName: u.Hostname(), InsecureSkipVerify: s.Insecure}}
 	var c *imapclient.Client
 	if u.Scheme == "imaps" {
-		c, err = imapclient.DialTLS(host, opts)
+		c, err = s.dial(host, func(conn net.Conn) (*imapclient.Client, error) {
+			tc := opts.TLSConfig.Clone()
+			tc.NextProtos = []string{"imap"}
+			t := tls.Client(conn, tc)
+			if err := t.Handshake(); err != nil {
+				return nil, err
+			}
+			return imapclient.New(t, opts), nil
+		})
 	} else {
-		c, err = imapclient.DialInsecure(host, opts)
+		c, err = s.dial(host, func(conn net.Conn) (*imapclient.Client, error) { return imapclient.New(conn, opts), nil })
 		if err == nil && c.Caps().Has(imap.CapStartTLS) {
 			c.Close()
-			c, err = imapclient.DialStartTLS(host, opts)
+			c, err = s.dial(host, func(conn net.Conn) (*imapclient.Client, error) { return imapclient.NewStartTLS(conn, opts) })
 		} else if err == nil && !s.Insecure {
 			c.Close()
 			return nil, "", fmt.Errorf("%s offers no STARTTLS: use imaps://, or --insecure to send the password in clear", host)
@@ -58,6 +70,25 @@ func (s IMAPSource) Dial() (*imapclient.Client, string, error) {
 		return nil, "", fmt.Errorf("logging in to %s as %s: %w", host, user, err)
 	}
 	return c, u.Scheme + "://" + user + "@" + strings.ToLower(host), nil
+}
+
+// dial connects to host with the idle timeout under the client that
+// start makes over the connection.
+func (s IMAPSource) dial(host string, start func(net.Conn) (*imapclient.Client, error)) (*imapclient.Client, error) {
+	idle := s.Timeout
+	if idle <= 0 {
+		idle = DefaultIMAPTimeout
+	}
+	conn, err := (&net.Dialer{Timeout: min(idle, 30*time.Second)}).Dial("tcp", host)
+	if err != nil {
+		return nil, err
+	}
+	c, err := start(&idleConn{Conn: conn, idle: idle})
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return c, nil
 }
 
 // specialUse maps RFC 6154 attributes to sluice's mailboxes.
