@@ -66,6 +66,7 @@ func (ii *IMAPImporter) Run(c *imapclient.Client) ([]FolderResult, error) {
 		return nil, err
 	}
 	defer cp.close()
+	prefix := personalPrefix(c)
 	list, err := c.List("", "*", listOptions(c)).Collect()
 	if err != nil {
 		return nil, fmt.Errorf("LIST: %w", err)
@@ -80,7 +81,7 @@ func (ii *IMAPImporter) Run(c *imapclient.Client) ([]FolderResult, error) {
 			out = append(out, FolderResult{Mailbox: l.Mailbox, Errors: []string{"skipped: a virtual \\All folder holds copies of the others"}})
 			continue
 		}
-		res, err := ii.folder(c, im, cp, l)
+		res, err := ii.folder(c, im, cp, l, prefix)
 		out = append(out, res)
 		if err != nil {
 			return out, err
@@ -96,8 +97,8 @@ func listOptions(c *imapclient.Client) *imap.ListOptions {
 	return nil
 }
 
-func (ii *IMAPImporter) folder(c *imapclient.Client, im *store.Importer, cp *checkpoint, l *imap.ListData) (FolderResult, error) {
-	mailbox := sourceMailbox(l)
+func (ii *IMAPImporter) folder(c *imapclient.Client, im *store.Importer, cp *checkpoint, l *imap.ListData, prefix string) (FolderResult, error) {
+	mailbox := sourceMailbox(l, prefix)
 	res := FolderResult{Mailbox: mailbox}
 	fail := func(err error) (FolderResult, error) {
 		res.Errors = append(res.Errors, err.Error())

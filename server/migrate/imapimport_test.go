@@ -334,3 +334,42 @@ func TestIMAPImportSourceCannotListMessage(t *testing.T) {
 		t.Fatalf("second run, the message readable again: %+v %v", res, err)
 	}
 }
+
+// TestIMAPImportNamespacePrefix: on a source whose personal namespace has
+// the prefix "INBOX." (Courier, Cyrus, a Dovecot set up like them) every
+// folder is listed as a child of INBOX; its mail clients hide the prefix,
+// and so does the import: "INBOX.Work" becomes sluice's top-level "Work"
+// (and "INBOX.Work.2024" its "Work.2024"), not a folder inside INBOX.
+func TestIMAPImportNamespacePrefix(t *testing.T) {
+	msg := "From: a@example.net\r\nMessage-ID: <%s@example.net>\r\n\r\nbody\r\n"
+	_, url := dovecotSource(t, map[string][]string{
+		"INBOX":     {strings.Replace(msg, "%s", "1", 1)},
+		"Work":      {strings.Replace(msg, "%s", "2", 1)},
+		"Work.2024": {strings.Replace(msg, "%s", "3", 1)},
+	}, "namespace inbox {\n  prefix = INBOX.\n}")
+	st, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	res, err := importOnce(t, st, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, f := range res {
+		got[f.Mailbox] = f.Imported
+	}
+	want := map[string]int{"INBOX": 1, "Work": 1, "Work.2024": 1}
+	for mb, n := range want {
+		if got[mb] != n {
+			t.Errorf("imported %v, want %v", got, want)
+			break
+		}
+	}
+	for _, mb := range []string{"Work", "Work.2024"} {
+		if _, err := st.MailboxDir("u@example.org", mb); err != nil {
+			t.Errorf("sluice has no mailbox %q: %v", mb, err)
+		}
+	}
+}

@@ -97,10 +97,27 @@ var specialUse = map[imap.MailboxAttr]string{
 	imap.MailboxAttrTrash: "Trash", imap.MailboxAttrArchive: "Archive",
 }
 
+// personalPrefix is the prefix of the source's personal namespace (RFC
+// 2342): "INBOX." on Courier, Cyrus and a Dovecot set up like them, where
+// every folder is a child of INBOX. "" when there is none or the server
+// does not say.
+func personalPrefix(c *imapclient.Client) string {
+	if !c.Caps().Has(imap.CapNamespace) {
+		return ""
+	}
+	ns, err := c.Namespace().Wait()
+	if err != nil || len(ns.Personal) == 0 {
+		return ""
+	}
+	return ns.Personal[0].Prefix
+}
+
 // sourceMailbox names the sluice mailbox of a source folder: by its
-// SPECIAL-USE attribute, else by name, with the source's hierarchy
-// delimiter turned into sluice's ".".
-func sourceMailbox(l *imap.ListData) string {
+// SPECIAL-USE attribute, else by name without the personal namespace's
+// prefix (a source's "INBOX.Work" is sluice's "Work", a top-level folder
+// as on the old server's clients, which hide the prefix), with the
+// source's hierarchy delimiter turned into sluice's ".".
+func sourceMailbox(l *imap.ListData, prefix string) string {
 	for _, a := range l.Attrs {
 		for attr, name := range specialUse {
 			if strings.EqualFold(string(a), string(attr)) {
@@ -111,6 +128,9 @@ func sourceMailbox(l *imap.ListData) string {
 	name := l.Mailbox
 	if strings.EqualFold(name, "INBOX") {
 		return "INBOX"
+	}
+	if n := len(prefix); n > 0 && len(name) > n && strings.EqualFold(name[:n], prefix) {
+		name = name[n:]
 	}
 	if l.Delim != 0 && l.Delim != '.' {
 		name = strings.ReplaceAll(name, string(l.Delim), ".")
