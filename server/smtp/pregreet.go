@@ -50,6 +50,9 @@ func (c *pregreetConn) Write(b []byte) (int, error) {
 		if c.onEarly != nil {
 			c.onEarly()
 		}
+		if lc := limitedOf(c.Conn); lc != nil {
+			lc.tally.pregreet.Store(true)
+		}
 		c.Conn.Write([]byte("554 5.5.1 Protocol error: you talked before the greeting\r\n"))
 		c.Conn.Close()
 		return 0, errPregreet
