@@ -100,6 +100,7 @@ func New(o Options) *Console {
 	m.HandleFunc("POST /try", c.guard(c.try))
 	m.HandleFunc("GET /rules", c.guard(c.rules))
 	m.HandleFunc("GET /queue", c.guard(c.queueList))
+	m.HandleFunc("GET /queue/{id}", c.guard(c.queueOne))
 	m.HandleFunc("POST /queue/{id}/{op}", c.guard(c.queueOp))
 	m.HandleFunc("GET /quarantine", c.guard(c.quarantineList))
 	m.HandleFunc("GET /quarantine/{id}", c.guard(c.quarantineOne))
