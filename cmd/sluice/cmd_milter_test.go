@@ -139,6 +139,8 @@ func TestServeMilterMetrics(t *testing.T) {
 		`sluice_milter_replies_total{action="tempfail"} 1`,
 		`sluice_verdicts_total{action="tempfail",pipeline="inbound"} 1`,
 		`sluice_rule_hits_total{pipeline="inbound",rule="per-ip"} 1`,
-		`sluice_smtp_sessions_total 0`,
+		`sluice_smtp_sessions_total{listener="smtp",outcome="accepted"} 0`,
+		`sluice_smtp_sessions_total{listener="smtp",outcome="refused"} 0`,
+		`sluice_smtp_sessions_total{listener="smtp",outcome="empty"} 0`,
 	}, nil)
 }

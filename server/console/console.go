@@ -9,7 +9,8 @@
 // (`sluice admin token`).
 //
 // Security: sessions are random 256-bit cookies (HttpOnly,
-// SameSite=Strict, Secure under TLS); every form carries a CSRF token;
+// SameSite=Strict, Secure under TLS or behind a reverse proxy that sends
+// X-Forwarded-Proto: https); every form carries a CSRF token;
 // failed logins are limited per client IP; message headers are hostile
 // input and only ever reach the page through html/template's escaping or
 // the DOM's textContent; a Content-Security-Policy allows no inline script.
@@ -100,6 +101,7 @@ func New(o Options) *Console {
 	m.HandleFunc("POST /try", c.guard(c.try))
 	m.HandleFunc("GET /rules", c.guard(c.rules))
 	m.HandleFunc("GET /queue", c.guard(c.queueList))
+	m.HandleFunc("GET /queue/{id}", c.guard(c.queueOne))
 	m.HandleFunc("POST /queue/{id}/{op}", c.guard(c.queueOp))
 	m.HandleFunc("GET /quarantine", c.guard(c.quarantineList))
 	m.HandleFunc("GET /quarantine/{id}", c.guard(c.quarantineOne))

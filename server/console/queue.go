@@ -18,6 +18,39 @@ func (c *Console) queueList(w http.ResponseWriter, r *http.Request, sess *sessio
 	c.render(w, sess, "queue", "Queue", list)
 }
 
+// queuedData is one queued message as /queue/{id} shows it.
+type queuedData struct {
+	queue.Info
+	Header string
+}
+
+// queueOne shows the envelope, delivery state and header of a queued
+// message (the body is not shown, as for a held one).
+func (c *Console) queueOne(w http.ResponseWriter, r *http.Request, sess *session) {
+	in, raw, err := c.opts.Queue.Read(r.PathValue("id"))
+	if err != nil {
+		opError(w, err)
+		return
+	}
+	d := queuedData{Info: in, Header: string(header(raw))}
+	if wantsJSON(r) {
+		writeJSON(w, d)
+		return
+	}
+	c.render(w, sess, "queued", "Queued message", d)
+}
+
+// header is the header section of a message (all of it if it has no body).
+func header(raw []byte) []byte {
+	if i := bytes.Index(raw, []byte("\r\n\r\n")); i >= 0 {
+		return raw[:i]
+	}
+	if i := bytes.Index(raw, []byte("\n\n")); i >= 0 {
+		return raw[:i]
+	}
+	return raw
+}
+
 // opError answers a failed operation: 404 for an unknown id, 409 for
 // anything the operator may retry.
 func opError(w http.ResponseWriter, err error) {
@@ -86,13 +119,7 @@ func (c *Console) quarantineOne(w http.ResponseWriter, r *http.Request, sess *se
 		opError(w, err)
 		return
 	}
-	hdr := raw
-	if i := bytes.Index(raw, []byte("\r\n\r\n")); i >= 0 {
-		hdr = raw[:i]
-	} else if i := bytes.Index(raw, []byte("\n\n")); i >= 0 {
-		hdr = raw[:i]
-	}
-	d := heldData{ID: r.PathValue("id"), Env: env, Header: string(hdr), Size: len(raw)}
+	d := heldData{ID: r.PathValue("id"), Env: env, Header: string(header(raw)), Size: len(raw)}
 	if wantsJSON(r) {
 		writeJSON(w, d)
 		return

@@ -105,10 +105,24 @@ func (s *sessions) drop(r *http.Request) {
 }
 
 // cookie makes a cookie the browser sends back only to this site, never
-// to scripts, and only over TLS when the console is served over TLS.
+// to scripts, and only over TLS when the browser reached the console over
+// TLS: its own, or a reverse proxy's that says so in X-Forwarded-Proto.
 func cookie(r *http.Request, secure bool, name, value string, maxAge int) *http.Cookie {
 	return &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: secure || r.TLS != nil}
+		SameSite: http.SameSiteStrictMode, Secure: secure || r.TLS != nil || forwardedHTTPS(r)}
+}
+
+// forwardedHTTPS reports whether a reverse proxy says the browser's
+// request came over https (X-Forwarded-Proto, as Caddy sets it by default
+// and nginx with proxy_set_header). The header is trusted from anyone: a
+// client that forges it only makes its own cookie stricter. A proxy chain
+// lists the first hop (the browser's) first.
+func forwardedHTTPS(r *http.Request) bool {
+	v := r.Header.Get("X-Forwarded-Proto")
+	if i := strings.IndexByte(v, ','); i >= 0 {
+		v = v[:i]
+	}
+	return strings.EqualFold(strings.TrimSpace(v), "https")
 }
 
 func sameToken(a, b string) bool {

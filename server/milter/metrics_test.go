@@ -82,7 +82,6 @@ func TestMetrics(t *testing.T) {
 		`sluice_rule_hits_total{pipeline="inbound",rule="listed"}`:               1,
 		`sluice_rule_hits_total{pipeline="inbound",rule="junk-me"}`:              1,
 		`sluice_stage_duration_seconds_count{outcome="ok",stage="dnsbl"}`:        5,
-		`sluice_smtp_sessions_total`:                                             0,
 		`sluice_rule_hits_total{pipeline="inbound",rule="no-such-list"}`:         1,
 		`sluice_rule_hits_total{pipeline="outbound",rule="user-rate"}`:           0,
 		`sluice_verdicts_total{action="tempfail",pipeline="outbound"}`:           0,
@@ -92,6 +91,11 @@ func TestMetrics(t *testing.T) {
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("%s = %v, want %v", k, got[k], v)
+		}
+	}
+	for k, v := range got {
+		if strings.HasPrefix(k, "sluice_smtp_sessions_total") && v != 0 {
+			t.Errorf("%s = %v: milter conversations are no SMTP sessions", k, v)
 		}
 	}
 	if probs, err := testutil.GatherAndLint(reg); err != nil || len(probs) > 0 {

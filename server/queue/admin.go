@@ -47,16 +47,46 @@ func (q *Queue) List() []Info {
 	defer q.mu.Unlock()
 	out := make([]Info, 0, len(q.msgs))
 	for _, m := range q.msgs {
-		in := Info{ID: m.id, Env: m.env, Size: m.rawLen, Attempts: m.attempts, Next: m.next, LastErr: m.lastErr}
-		for i, s := range m.state {
-			if s == rcptPending {
-				in.Pending = append(in.Pending, m.env.Rcpt[i].Addr)
-			}
-		}
-		out = append(out, in)
+		out = append(out, m.info())
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
+}
+
+// info describes m; the caller holds Queue.mu.
+func (m *message) info() Info {
+	in := Info{ID: m.id, Env: m.env, Size: m.rawLen, Attempts: m.attempts, Next: m.next, LastErr: m.lastErr}
+	for i, s := range m.state {
+		if s == rcptPending {
+			in.Pending = append(in.Pending, m.env.Rcpt[i].Addr)
+		}
+	}
+	return in
+}
+
+// Read returns a queued message's description and bytes (for the
+// console, which shows its header). It keeps no worker away: the bytes
+// are read from the spool segment that holds them, never from the copy a
+// worker may be handling; a message that finishes, or is moved by
+// compaction, while it is read is looked up again, and is ErrNotFound
+// once gone.
+func (q *Queue) Read(id string) (Info, []byte, error) {
+	var err error
+	for range 3 {
+		q.mu.Lock()
+		m := q.msgs[id]
+		if m == nil {
+			q.mu.Unlock()
+			return Info{}, nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+		}
+		in, seg, off := m.info(), m.seg, m.rawOff
+		q.mu.Unlock()
+		buf := make([]byte, in.Size)
+		if _, err = seg.r.ReadAt(buf, off); err == nil {
+			return in, buf, nil
+		}
+	}
+	return Info{}, nil, fmt.Errorf("queue: read %s: %w", id, err)
 }
 
 // Retry makes a deferred message due now (durably, so it holds across a

@@ -36,6 +36,9 @@ func (s *session) Data(r io.Reader) error {
 	if len(s.rcpts) == 0 || s.msg == nil {
 		return errNoRcpt
 	}
+	// The DATA decides the transaction's outcome now, whatever some
+	// recipients were refused with.
+	s.pending = ""
 	br, release := s.srv.mem.reader(r)
 	defer release()
 	raw, err := readMessage(br, s.srv.opts.MaxHeaderBytes)
@@ -56,12 +59,12 @@ func (s *session) Data(r io.Reader) error {
 	s.report(v)
 	if v.Final() {
 		s.logVerdict("", v, engine.PhaseData, "")
-		s.countOnce(v.Action)
+		s.endTx(v.Action)
 		return verdictError(v)
 	}
 	if v.Action == engine.ActionDiscard {
 		s.logVerdict("", v, engine.PhaseData, "")
-		s.srv.opts.Metrics.Message(s.kind, v.Action)
+		s.endTx(v.Action)
 		return nil
 	}
 	env := s.envelope(v)
@@ -79,7 +82,7 @@ func (s *session) Data(r io.Reader) error {
 		return errQueue
 	}
 	s.logVerdict(id, v, engine.PhaseData, "")
-	s.srv.opts.Metrics.Message(s.kind, v.Action)
+	s.endTx(v.Action)
 	if s.user != "" && s.srv.opts.Sent != nil {
 		s.srv.opts.Sent(s.user, s.rcptAddrs())
 	}

@@ -81,6 +81,7 @@ func TestRejectAtRcptByEnvelopeRule(t *testing.T) {
 	if len(h.spy.envelopes()) != 0 {
 		t.Error("rejected message queued")
 	}
+	c.expect250("RSET") // the transaction ends; its outcome is counted now
 	if n := h.srv.Metrics().Messages(MX, "reject"); n != 1 {
 		t.Errorf("reject counted %d times, want once per transaction", n)
 	}

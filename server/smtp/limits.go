@@ -3,6 +3,7 @@ package smtp
 import (
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -38,9 +39,10 @@ func (c *connLimiter) closeAll() {
 }
 
 // wrap limits l; greet says whether a refused client is told 421 (not on
-// an implicit-TLS port, where plaintext would be noise).
-func (c *connLimiter) wrap(l net.Listener, greet bool) net.Listener {
-	return &limitedListener{Listener: l, c: c, greet: greet}
+// an implicit-TLS port, where plaintext would be noise). ended, if not
+// nil, is called once when an accepted connection closes.
+func (c *connLimiter) wrap(l net.Listener, greet bool, ended func(*limitedConn)) net.Listener {
+	return &limitedListener{Listener: l, c: c, greet: greet, ended: ended}
 }
 
 func (c *connLimiter) acquire(ip string) bool {
@@ -68,6 +70,7 @@ type limitedListener struct {
 	net.Listener
 	c     *connLimiter
 	greet bool
+	ended func(*limitedConn)
 }
 
 func (l *limitedListener) Accept() (net.Conn, error) {
@@ -80,7 +83,12 @@ func (l *limitedListener) Accept() (net.Conn, error) {
 		if l.c.acquire(ip) {
 			lc := &limitedConn{Conn: conn, idle: l.c.idle}
 			lc.drain.w = lc
-			lc.release = func() { l.c.release(ip, lc) }
+			lc.release = func() {
+				l.c.release(ip, lc)
+				if l.ended != nil {
+					l.ended(lc)
+				}
+			}
 			l.c.mu.Lock()
 			l.c.open[lc] = struct{}{}
 			l.c.mu.Unlock()
@@ -106,6 +114,28 @@ type limitedConn struct {
 	idle    time.Duration
 	pushed  time.Time
 	drain   drainState // what shutdown needs (drain.go)
+	tally   connTally  // what its transactions ended in, for the metrics
+}
+
+// connTally is what one connection's transactions ended in, for
+// sluice_smtp_sessions_total when it closes. It lives on the connection
+// because go-smtp makes a new session object after STARTTLS.
+type connTally struct {
+	accepted, refused atomic.Int64
+	pregreet          atomic.Bool
+}
+
+// outcome is the connection's outcome label.
+func (t *connTally) outcome() string {
+	switch {
+	case t.pregreet.Load():
+		return sessionPregreet
+	case t.accepted.Load() > 0:
+		return sessionAccepted
+	case t.refused.Load() > 0:
+		return sessionRefused
+	}
+	return sessionEmpty
 }
 
 // Read pushes the read deadline on while data arrives. go-smtp sets one

@@ -22,10 +22,10 @@ type Metrics struct {
 	AuthSuccess  atomic.Int64 // successful AUTH
 	AuthBans     atomic.Int64 // clients banned for too many AUTH failures
 	BadData      atomic.Int64 // messages refused for malformed or oversized DATA
-	Sessions     atomic.Int64 // SMTP sessions started
 	Pregreet     atomic.Int64 // clients dropped for talking before the greeting
 	NoStorage    atomic.Int64 // MAILs refused while the data file system was too full
 
+	sessions *prometheus.CounterVec
 	verdicts *prometheus.CounterVec
 	ruleHits *prometheus.CounterVec
 	stages   *prometheus.HistogramVec
@@ -37,6 +37,9 @@ type Metrics struct {
 func NewMetrics() *Metrics {
 	return &Metrics{
 		messages: map[[2]string]*atomic.Int64{},
+		sessions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_smtp_sessions_total",
+			Help: "SMTP sessions (connections) ended, by listener and outcome: accepted (a message was taken), refused (every transaction was refused), empty (no transaction ended), pregreet (dropped for talking before the greeting)."},
+			[]string{"listener", "outcome"}),
 		verdicts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_verdicts_total",
 			Help: "Verdicts of the rules, by pipeline (inbound, outbound) and action."}, []string{"pipeline", "action"}),
 		ruleHits: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_rule_hits_total",
@@ -74,6 +77,29 @@ func (m *Metrics) Messages(listener, action string) int64 {
 	return 0
 }
 
+// Session outcomes (the outcome label of sluice_smtp_sessions_total).
+const (
+	sessionAccepted = "accepted"
+	sessionRefused  = "refused"
+	sessionEmpty    = "empty"
+	sessionPregreet = "pregreet"
+)
+
+// listening makes a listener's session series exist from its start, so
+// that rate() sees the first session of each outcome.
+func (m *Metrics) listening(listener string) {
+	for _, o := range []string{sessionAccepted, sessionRefused, sessionEmpty, sessionPregreet} {
+		m.sessions.WithLabelValues(listener, o)
+	}
+}
+
+// Session counts one SMTP connection that ended. go-smtp makes a new
+// session object after STARTTLS, so this is counted per connection
+// (limitedConn), never per session object.
+func (m *Metrics) Session(listener, outcome string) {
+	m.sessions.WithLabelValues(listener, outcome).Inc()
+}
+
 // Verdict counts a verdict and the rules that fired in it.
 func (m *Metrics) Verdict(pipeline string, v engine.Verdict) {
 	m.verdicts.WithLabelValues(pipeline, v.Action).Inc()
@@ -97,7 +123,6 @@ var (
 		desc *prometheus.Desc
 		get  func(*Metrics) *atomic.Int64
 	}{
-		{prometheus.NewDesc("sluice_smtp_sessions_total", "SMTP sessions started.", nil, nil), func(m *Metrics) *atomic.Int64 { return &m.Sessions }},
 		{prometheus.NewDesc("sluice_smtp_relay_denied_total", "Recipients refused as relay attempts.", nil, nil), func(m *Metrics) *atomic.Int64 { return &m.RelayDenied }},
 		{prometheus.NewDesc("sluice_smtp_unknown_recipient_total", "Recipients refused as unknown local users.", nil, nil), func(m *Metrics) *atomic.Int64 { return &m.UnknownRcpt }},
 		{prometheus.NewDesc("sluice_smtp_auth_failures_total", "Failed SMTP AUTH attempts.", nil, nil), func(m *Metrics) *atomic.Int64 { return &m.AuthFailures }},
@@ -115,6 +140,7 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, c := range plainCounters {
 		ch <- c.desc
 	}
+	m.sessions.Describe(ch)
 	m.verdicts.Describe(ch)
 	m.ruleHits.Describe(ch)
 	m.stages.Describe(ch)
@@ -132,6 +158,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	for _, c := range plainCounters {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(c.get(m).Load()))
 	}
+	m.sessions.Collect(ch)
 	m.verdicts.Collect(ch)
 	m.ruleHits.Collect(ch)
 	m.stages.Collect(ch)

@@ -47,6 +47,9 @@ func (c *pregreetConn) Write(b []byte) (int, error) {
 	n, _ := c.Conn.Read(probe[:])
 	c.Conn.SetReadDeadline(time.Time{})
 	if n > 0 {
+		if lc := limitedOf(c.Conn); lc != nil {
+			lc.tally.pregreet.Store(true)
+		}
 		c.Conn.Write([]byte(c.onEarly() + "\r\n"))
 		c.Conn.Close()
 		return 0, errPregreet

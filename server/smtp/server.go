@@ -216,7 +216,12 @@ func (s *Server) Listen(kind, addr string) (net.Addr, error) {
 	}
 	// The limiter wraps the TCP listener; TLS goes on top, so that go-smtp
 	// sees a *tls.Conn and knows the session is encrypted.
-	l = s.conns.wrap(l, kind != Submissions)
+	// Sessions are counted when the connection closes: go-smtp's session
+	// objects are two for a connection that used STARTTLS, and none for
+	// one that never said EHLO.
+	m := s.opts.Metrics
+	m.listening(kind)
+	l = s.conns.wrap(l, kind != Submissions, func(lc *limitedConn) { m.Session(kind, lc.tally.outcome()) })
 	if kind == MX && s.opts.GreetDelay > 0 {
 		l = &pregreetListener{Listener: l, delay: s.opts.GreetDelay, onEarly: s.pregreetReply}
 	}

@@ -46,7 +46,12 @@ type session struct {
 	msg     *engine.Message
 	early   *engine.Verdict // a reject decided before RCPT, answered at RCPT
 	inTx    bool            // MAIL was accepted
-	counted bool            // a refusal of this transaction is in the metrics
+	counted bool            // this transaction's outcome is in the metrics
+	// pending is the rules' refusal of a recipient: the transaction's
+	// outcome if no DATA ends it (counted at RSET, EHLO or the end of the
+	// session, once however many recipients it refused).
+	pending string
+	lc      *limitedConn // the connection, whose outcome the metrics count at close
 	from    string
 	utf8    bool
 	// requireTLS: the client asked for REQUIRETLS (RFC 8689), which binds
@@ -84,7 +89,7 @@ func (b *backend) NewSession(c *gosmtp.Conn) (gosmtp.Session, error) {
 	if st, ok := c.TLSConnectionState(); ok {
 		s.tls = &st
 	}
-	b.srv.opts.Metrics.Sessions.Add(1)
+	s.lc = limitedOf(c.Conn())
 	attach(s, c)
 	if !printable(s.helo) {
 		return nil, errBadHelo
@@ -146,23 +151,52 @@ func (s *session) evaluate(phase engine.Phase) engine.Verdict {
 
 // Reset ends the transaction (RSET, a new EHLO, the end of DATA).
 func (s *session) Reset() {
+	s.endPending()
 	s.tx, s.msg, s.early = nil, nil, nil
 	s.dnsRec, s.earlyID, s.receivedField = nil, "", ""
-	s.inTx, s.counted, s.from, s.utf8, s.requireTLS, s.size, s.rcpts = false, false, "", false, false, 0, nil
+	s.inTx, s.counted, s.pending, s.from, s.utf8, s.requireTLS, s.size, s.rcpts = false, false, "", "", false, false, 0, nil
 	s.busy.Store(false)
 }
 
-// countOnce counts a refusal of the transaction once, however many
-// recipients it refuses.
-func (s *session) countOnce(action string) {
-	if !s.counted {
-		s.counted = true
-		s.srv.opts.Metrics.Message(s.kind, action)
+// refuseRcpt notes the rules' refusal of a recipient. It is not counted
+// yet: another recipient may be accepted and the message taken, and then
+// the transaction's outcome is the DATA's.
+func (s *session) refuseRcpt(action string) {
+	if s.pending == "" {
+		s.pending = action
 	}
 }
 
-// Logout ends the session.
+// endPending counts a transaction that ended without DATA deciding it
+// (the client gave up after its recipients were refused).
+func (s *session) endPending() {
+	if s.pending != "" {
+		s.endTx(s.pending)
+	}
+}
+
+// endTx counts the transaction's outcome, once, and tallies it on the
+// connection for the session's outcome.
+func (s *session) endTx(action string) {
+	if s.counted {
+		return
+	}
+	s.counted = true
+	s.srv.opts.Metrics.Message(s.kind, action)
+	if s.lc == nil {
+		return
+	}
+	if action == engine.ActionReject || action == engine.ActionTempfail {
+		s.lc.tally.refused.Add(1)
+	} else {
+		s.lc.tally.accepted.Add(1)
+	}
+}
+
+// Logout ends the session (the connection closes, or STARTTLS begins a
+// new session on it).
 func (s *session) Logout() error {
+	s.endPending()
 	s.cancel()
 	return nil
 }
@@ -246,7 +280,7 @@ func (s *session) Rcpt(to string, opts *gosmtp.RcptOptions) error {
 	}
 	if s.early != nil {
 		s.logVerdict("", *s.early, engine.PhaseRcpt, to)
-		s.countOnce(s.early.Action)
+		s.refuseRcpt(s.early.Action)
 		return verdictError(*s.early)
 	}
 	if err := s.checkQuota(dest, s.size); err != nil {
@@ -257,7 +291,7 @@ func (s *session) Rcpt(to string, opts *gosmtp.RcptOptions) error {
 	if v.Decided && v.Final() {
 		s.msg.Envelope.Rcpt = s.msg.Envelope.Rcpt[:len(s.msg.Envelope.Rcpt)-1]
 		s.logVerdict("", v, engine.PhaseRcpt, to)
-		s.countOnce(v.Action)
+		s.refuseRcpt(v.Action)
 		return verdictError(v)
 	}
 	s.rcpts = append(s.rcpts, acceptedRcpt{addr: to, to: dest})
