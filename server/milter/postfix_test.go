@@ -200,7 +200,21 @@ func TestPostfix(t *testing.T) {
 	if err := pf.send("a@example.org", "bob@example.net", message("clean")); err != nil {
 		t.Fatalf("clean through Postfix: %v", err)
 	}
-	got := waitSink(t, sink, 2)
+	// Forged fields in our name around another host's: Postfix must
+	// delete exactly the forged ones, whatever their places.
+	forged := message("forged",
+		"Authentication-Results: mx.example.net; dkim=pass header.d=bank.example",
+		"Authentication-Results: other.example; spf=pass smtp.mailfrom=x",
+		"Authentication-Results: mx.example.net; spf=pass smtp.mailfrom=bank.example",
+		"Authentication-Results: second.example; spf=fail smtp.mailfrom=y")
+	if err := pf.send("a@example.org", "bob@example.net", forged); err != nil {
+		t.Fatalf("forged Authentication-Results through Postfix: %v", err)
+	}
+	got := waitSink(t, sink, 3)
+	if f := got["forged"]; strings.Count(f, "Authentication-Results: mx.example.net") != 1 ||
+		strings.Contains(f, "bank.example") || !strings.Contains(f, "other.example") || !strings.Contains(f, "second.example") {
+		t.Errorf("forged Authentication-Results: want ours once and the two other hosts' kept, got:\n%s", f)
+	}
 	junk, clean := got["cheap viagra"], got["clean"]
 	if !strings.Contains(junk, "\r\nX-Spam: Yes\r\n") && !strings.HasPrefix(junk, "X-Spam: Yes\r\n") {
 		t.Errorf("junk message delivered without our header:\n%s", junk)
@@ -216,10 +230,10 @@ func TestPostfix(t *testing.T) {
 	}
 	for k, v := range map[string]float64{
 		`sluice_milter_replies_total{action="reject"}`:              1,
-		`sluice_milter_replies_total{action="accept"}`:              2,
+		`sluice_milter_replies_total{action="accept"}`:              3,
 		`sluice_verdicts_total{action="reject",pipeline="inbound"}`: 1,
 		`sluice_verdicts_total{action="junk",pipeline="inbound"}`:   1,
-		`sluice_verdicts_total{action="accept",pipeline="inbound"}`: 1,
+		`sluice_verdicts_total{action="accept",pipeline="inbound"}`: 2,
 	} {
 		if metrics[k] != v {
 			t.Errorf("after Postfix's three sessions, %s = %v, want %v", k, metrics[k], v)
@@ -232,8 +246,8 @@ func TestPostfix(t *testing.T) {
 		t.Fatalf("with the milter down: %v, want a 4xx from Postfix", err)
 	}
 	time.Sleep(500 * time.Millisecond)
-	if n := len(sink.Messages()); n != 2 {
-		t.Fatalf("%d messages reached the sink, want 2: one passed unchecked", n)
+	if n := len(sink.Messages()); n != 3 {
+		t.Fatalf("%d messages reached the sink, want 3: one passed unchecked", n)
 	}
 }
 
