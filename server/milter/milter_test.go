@@ -377,3 +377,52 @@ rules:
 		t.Fatalf("IPv4-mapped client: X-Conn %q", v)
 	}
 }
+
+// TestOutboundTaggedSigned: an outbound rule that tags the subject, on
+// mail that is DKIM-signed: the signature covers the subject as
+// delivered, the tagged one.
+func TestOutboundTaggedSigned(t *testing.T) {
+	pub, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := dkim.NewSigner(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := signer.Add("example.org", "s1", key); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "outbound.yaml"), []byte(`pipeline: outbound
+rules:
+  - name: external
+    when: true
+    tag: "[EXT]"
+`), 0o644)
+	set, err := rules.Load(dir, rules.Options{State: engine.NewMemoryState()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(Options{Pipeline: set.Pipeline, AuthservID: "mx.example.net", Signer: signer, Logger: slog.New(slog.DiscardHandler)})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(l)
+	t.Cleanup(func() { s.Close() })
+	m := dialMTA(t, l.Addr().String(), "alice@example.org")
+	r := m.send("<alice@example.org>", []string{"<x@remote.example>"}, message("report"))
+	sig, ok := r.header("DKIM-Signature")
+	if r.act.Type != gomilter.ActionAccept || !ok || !hasMod(r, gomilter.ActionChangeHeader, "[EXT] report") {
+		t.Fatalf("outbound tagged: %+v %v", r.act, r.mods)
+	}
+	delivered := "DKIM-Signature: " + strings.ReplaceAll(sig, "\n", "\r\n") + "\r\n" + message("[EXT] report")
+	verifs, err := msgdkim.VerifyWithOptions(strings.NewReader(delivered), &msgdkim.VerifyOptions{
+		LookupTXT: func(string) ([]string, error) {
+			return []string{"v=DKIM1; k=ed25519; p=" + base64.StdEncoding.EncodeToString(pub)}, nil
+		}})
+	if err != nil || len(verifs) != 1 || verifs[0].Err != nil {
+		t.Fatalf("signature does not verify over the tagged message: %v %+v", err, verifs)
+	}
+}
