@@ -42,12 +42,17 @@ func (tx *Tx) greylist() (pass bool, retry time.Duration) {
 		t := Triplet{Network: network, Sender: strings.ToLower(e.MailFrom), Rcpt: strings.ToLower(rcpt)}
 		res, ok := tx.greylists[t.Key()]
 		if !ok {
-			ctx, cancel := context.WithTimeout(tx.evalCtx(), tx.stateTimeout())
-			var err error
-			res, err = tx.state.Greylist(ctx, t, settings)
-			cancel()
+			err := errStateDown
+			if !tx.stateDown {
+				ctx, cancel := context.WithTimeout(tx.evalCtx(), tx.stateTimeout())
+				res, err = tx.state.Greylist(ctx, t, settings)
+				cancel()
+				if err != nil {
+					greylistWarn.warn("greylist state failed", "triplet", t.Key(), "err", err)
+				}
+			}
 			if err != nil {
-				greylistWarn.warn("greylist state failed", "triplet", t.Key(), "err", err)
+				tx.stateDown = true
 				res = GreylistResult{Pass: true, Reason: "temperror"}
 			}
 			tx.greylists[t.Key()] = res

@@ -58,6 +58,11 @@ type Tx struct {
 	ctx       context.Context
 	rates     map[string]*rateMemo
 	greylists map[string]GreylistResult
+	// stateDown is set when the state failed for this message: a state
+	// that hangs costs each call its timeout, so it is asked no more and
+	// the message's remaining checks are temperror at once (one timeout
+	// per transaction, however many limits and recipients it has).
+	stateDown bool
 	observe   StageObserver // nil: none
 
 	mu       sync.Mutex

@@ -2,9 +2,14 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 )
+
+// errStateDown stands for the state's answer once it failed for this
+// message (Tx.stateDown).
+var errStateDown = errors.New("the state failed earlier for this message")
 
 // RateFacts are the rate limits a message was counted against, so that an
 // explanation shows the count that made a rule fire.
@@ -62,13 +67,21 @@ func (tx *Tx) rateExceeded(name, key, limit string, n int) bool {
 	if m.exceeded || m.failed || n <= m.counted {
 		return m.exceeded
 	}
-	ctx, cancel := context.WithTimeout(tx.evalCtx(), tx.stateTimeout())
-	defer cancel()
 	check := &tx.facts.Rate.Checks[m.index]
-	count, exceeded, err := tx.state.RateHit(ctx, RateKey(name, key, rate), rate, n-m.counted)
+	var count int
+	var exceeded bool
+	err = errStateDown
+	if !tx.stateDown {
+		ctx, cancel := context.WithTimeout(tx.evalCtx(), tx.stateTimeout())
+		count, exceeded, err = tx.state.RateHit(ctx, RateKey(name, key, rate), rate, n-m.counted)
+		cancel()
+	}
 	switch {
 	case err != nil:
-		rateWarn.warn("rate limit state failed", "limit", name, "key", key, "err", err)
+		if !tx.stateDown {
+			rateWarn.warn("rate limit state failed", "limit", name, "key", key, "err", err)
+		}
+		tx.stateDown = true
 		check.Result = "temperror"
 		m.failed = true
 	case exceeded:

@@ -205,6 +205,62 @@ rules:
 	}
 }
 
+// hungState fails every call, as a Redis that hangs does once the
+// timeout ends each, and counts the calls (each would cost that timeout).
+type hungState struct{ calls int }
+
+func (h *hungState) RateHit(ctx context.Context, key string, l engine.Rate, n int) (int, bool, error) {
+	h.calls++
+	return 0, false, context.DeadlineExceeded
+}
+func (h *hungState) Greylist(ctx context.Context, t engine.Triplet, s engine.GreylistSettings) (engine.GreylistResult, error) {
+	h.calls++
+	return engine.GreylistResult{}, context.DeadlineExceeded
+}
+
+// TestStateHungOneTimeoutPerMessage: once the state failed for a message,
+// its other limits and recipients are temperror without asking again, so
+// a hung Redis costs a transaction one timeout, not one per limit and per
+// recipient.
+func TestStateHungOneTimeoutPerMessage(t *testing.T) {
+	st := &hungState{}
+	p := loadWithState(t, `pipeline: inbound
+rules:
+  - name: per-ip
+    when: rate_exceeded("per-ip", conn.ip, "100/h")
+    action: tempfail
+  - name: per-sender
+    when: rate_exceeded("per-sender", envelope.mail_from, "100/h")
+    action: tempfail
+  - name: grey
+    action: greylist
+  - name: mark
+    when: rate.result == "temperror" and greylist.result == "temperror"
+    headers: {X-State: down}
+`, st)
+	env := envAlice
+	env.Rcpt = nil
+	tx := p.Begin(engine.NewMessage(env, nil))
+	tx.Evaluate(context.Background(), engine.PhaseMail)
+	for _, r := range []string{"a@example.org", "b@example.org", "c@example.org"} {
+		tx.Message().Envelope.Rcpt = append(tx.Message().Envelope.Rcpt, r)
+		tx.Evaluate(context.Background(), engine.PhaseRcpt)
+	}
+	tx.Message().Raw = []byte(plainMsg)
+	v := tx.Evaluate(context.Background(), engine.PhaseData)
+	if v.Action != engine.ActionAccept || len(v.Headers) != 1 {
+		t.Fatalf("state hung: %s %v %v, want accept with the temperror header", v.Action, v.Rules(), v.Headers)
+	}
+	for _, c := range tx.Facts().Rate.Checks {
+		if c.Result != "temperror" {
+			t.Errorf("rate check %s: %s, want temperror", c.Name, c.Result)
+		}
+	}
+	if st.calls != 1 {
+		t.Fatalf("the hung state was asked %d times for one message, want once", st.calls)
+	}
+}
+
 // TestRateAndGreylistErrorsAtLoad: a bad limit or greylist setting is a
 // load error with its place.
 func TestRateAndGreylistErrorsAtLoad(t *testing.T) {

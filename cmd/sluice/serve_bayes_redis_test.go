@@ -150,3 +150,40 @@ func TestTwoNodesShareBayesOnRedis(t *testing.T) {
 		t.Fatalf("B after Redis came back: %+v, %v", st, err)
 	}
 }
+
+// A user's move into Junk while the shared Redis hangs (it takes
+// connections and never answers): the move completes, and the first
+// message's failed learn ends the move's training, so that the IMAP
+// client waits one Redis timeout, not one per message.
+func TestJunkMoveWithRedisHung(t *testing.T) {
+	srv := redistest.Start(t)
+	cfg := fmt.Sprintf("state: {redis: {addr: %q, timeout: 300ms}}\n", srv.Addr)
+	e := newE2EWith(t, bayesSharedInbound, cfg, "")
+	const n = 4
+	for i := range n {
+		if err := e.send(fmt.Sprintf("launch@token%d.example", i), "alice@example.net", fmt.Sprintf("airdrop %d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.mailbox("alice@example.net", "INBOX", n)
+	srv.Pause()
+	defer srv.Resume()
+	c := e.dialIMAPS()
+	if err := c.Login("alice@example.net", "password1").Wait(); err != nil {
+		t.Fatalf("IMAP login: %v", err)
+	}
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Move(imap.SeqSetNum(1, 2, 3, 4), "Junk").Wait(); err != nil {
+		t.Fatalf("MOVE INBOX -> Junk with Redis hung: %v", err)
+	}
+	e.mailbox("alice@example.net", "Junk", n)
+	logs := e.logs.String()
+	if got := strings.Count(logs, `msg="store: junk training" `); got != 1 {
+		t.Errorf("%d failed learns logged for a move of %d with Redis hung, want 1 (the rest not tried)", got, n)
+	}
+	if !strings.Contains(logs, `msg="store: junk training: the rest of the move is not learnt" user=alice@example.net spam=true skipped=3`) {
+		t.Errorf("the skipped learns are not logged")
+	}
+}

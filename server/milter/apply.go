@@ -31,8 +31,12 @@ func (s *session) apply(v engine.Verdict, m gomilter.Modifier) (*gomilter.Respon
 		added = append(added, headerField{name: name, value: " " + value})
 		return m.InsertHeader(len(added)-1, name, wire(m, value))
 	}
+	// fields is the header as the MTA will hold it after our edits, which
+	// a DKIM signature must cover.
+	fields := s.fields
 	if s.user == "" {
-		if err := s.stripForged(m); err != nil {
+		var err error
+		if fields, err = s.stripForged(m); err != nil {
 			return nil, err
 		}
 		name, value, _ := strings.Cut(strings.TrimRight(authres.Field(s.authservID(), s.tx.Facts()), "\r\n"), ":")
@@ -65,12 +69,13 @@ func (s *session) apply(v engine.Verdict, m gomilter.Modifier) (*gomilter.Respon
 		}
 	}
 	if v.Tag != "" {
-		if err := s.tagSubject(m, oneLine(v.Tag)); err != nil {
+		var err error
+		if fields, err = s.tagSubject(m, fields, oneLine(v.Tag)); err != nil {
 			return nil, err
 		}
 	}
 	if s.wantSign(v) {
-		if err := s.sign(m, added, v); err != nil {
+		if err := s.sign(m, added, fields); err != nil {
 			return nil, err
 		}
 	}
@@ -86,41 +91,49 @@ func (s *session) authservID() string {
 }
 
 // stripForged deletes every Authentication-Results field that claims our
-// authserv-id (RFC 8601 section 5): only we may say what we checked.
-func (s *session) stripForged(m gomilter.Modifier) error {
+// authserv-id (RFC 8601 section 5): only we may say what we checked. It
+// returns the fields that remain.
+func (s *session) stripForged(m gomilter.Modifier) ([]headerField, error) {
 	id := s.authservID()
 	n, deleted := 0, 0
+	kept := make([]headerField, 0, len(s.fields))
 	for _, f := range s.fields {
 		if !strings.EqualFold(f.name, "Authentication-Results") {
+			kept = append(kept, f)
 			continue
 		}
 		n++
 		one := []byte(f.name + ":" + f.value + "\r\n\r\n")
 		if len(authres.Strip(one, id)) == len(one) {
+			kept = append(kept, f)
 			continue
 		}
 		// ChangeHeader indexes the fields of a name from 1, as they
-		// are now: each deletion moves the later ones up.
+		// are now: each deletion moves the later ones up (Postfix;
+		// the real-Postfix test checks it).
 		if err := m.ChangeHeader(n-deleted, f.name, ""); err != nil {
-			return err
+			return nil, err
 		}
 		deleted++
 	}
-	return nil
+	return kept, nil
 }
 
-// tagSubject prefixes the Subject, once.
-func (s *session) tagSubject(m gomilter.Modifier, tag string) error {
-	for _, f := range s.fields {
+// tagSubject prefixes the Subject, once, and returns fields as they are
+// after it.
+func (s *session) tagSubject(m gomilter.Modifier, fields []headerField, tag string) ([]headerField, error) {
+	for i, f := range fields {
 		if strings.EqualFold(f.name, "Subject") {
 			value := strings.TrimLeft(f.value, " \t")
 			if strings.HasPrefix(value, tag) {
-				return nil
+				return fields, nil
 			}
-			return m.ChangeHeader(1, f.name, wire(m, tag+" "+value))
+			out := append([]headerField(nil), fields...)
+			out[i].value = " " + tag + " " + value
+			return out, m.ChangeHeader(1, f.name, wire(m, tag+" "+value))
 		}
 	}
-	return m.AddHeader("Subject", wire(m, tag))
+	return append(fields[:len(fields):len(fields)], headerField{name: "Subject", value: " " + tag}), m.AddHeader("Subject", wire(m, tag))
 }
 
 func (s *session) wantSign(v engine.Verdict) bool {
@@ -134,13 +147,18 @@ func (s *session) wantSign(v engine.Verdict) bool {
 }
 
 // sign computes the DKIM signature over the message as the MTA will pass
-// it on (our fields on top of what it sent) and adds the signature field.
-func (s *session) sign(m gomilter.Modifier, added []headerField, v engine.Verdict) error {
+// it on (our fields on top of the fields it holds after our edits, then the
+// body) and adds the signature field.
+func (s *session) sign(m gomilter.Modifier, added, fields []headerField) error {
 	var msg bytes.Buffer
 	for _, f := range added {
 		msg.WriteString(f.name + ":" + f.value + "\r\n")
 	}
-	msg.Write(s.msg.Raw)
+	for _, f := range fields {
+		msg.WriteString(f.name + ":" + f.value + "\r\n")
+	}
+	msg.WriteString("\r\n")
+	msg.Write(s.body.Bytes())
 	signed, err := s.srv.opts.Signer.Sign(msg.Bytes())
 	if err != nil {
 		s.srv.log.Info("not DKIM-signed", "user", s.user, "err", err)

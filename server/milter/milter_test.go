@@ -319,3 +319,110 @@ func TestOutboundSigned(t *testing.T) {
 		t.Fatalf("third message: %s %+v", r.stage, r.act)
 	}
 }
+
+// TestMacroFacts: the connection facts come from the MTA: conn.ip from the
+// connect callback ({client_addr}), an IPv6 client greylisted by its /64,
+// conn.tls from {tls_version}, auth.user from {auth_authen}.
+func TestMacroFacts(t *testing.T) {
+	addr := startMilterRules(t, `pipeline: inbound
+stages:
+  greylist: {delay: 1h, window: 2h}
+rules:
+  - name: grey
+    when: envelope.mail_from endsWith "@grey.example"
+    action: greylist
+  - name: show
+    headers: {X-Conn: "{{ conn.ip }} tls={{ conn.tls }} listener={{ conn.listener }}"}
+`, func(*Options) {})
+	c := gomilter.NewClient("tcp", addr, gomilter.WithActions(gomilter.AllClientSupportedActionMasks))
+	macros := gomilter.NewMacroBag()
+	macros.Set(gomilter.MacroMTAFQDN, "mx.example.net")
+	macros.Set(gomilter.MacroClientAddr, "2001:db8:1:2:3:4:5:6")
+	macros.Set(gomilter.MacroTlsVersion, "TLSv1.3")
+	sess, err := c.Session(macros)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	if _, err := sess.Conn("client.example.org", gomilter.FamilyInet6, 40000, "2001:db8:1:2:3:4:5:6"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sess.Helo("client.example.org"); err != nil {
+		t.Fatal(err)
+	}
+	m := &mta{t: t, sess: sess}
+	r := m.send("<a@example.org>", []string{"<bob@example.net>"}, message("hi"))
+	if v, _ := r.header("X-Conn"); v != "2001:db8:1:2:3:4:5:6 tls=true listener=milter" {
+		t.Fatalf("facts from the MTA: X-Conn %q, mods %v", v, r.mods)
+	}
+	r = m.send("<news@grey.example>", []string{"<bob@example.net>"}, message("hi"))
+	if r.stage != "rcpt" || r.act.SMTPCode != 451 {
+		t.Fatalf("greylisted: %s %+v", r.stage, r.act)
+	}
+	// An IPv4 client on an IPv6 socket is the IPv4 address it is.
+	sess2, err := c.Session(gomilter.NewMacroBag())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess2.Close()
+	if _, err := sess2.Conn("client.example.org", gomilter.FamilyInet6, 40000, "::ffff:192.0.2.7"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sess2.Helo("client.example.org"); err != nil {
+		t.Fatal(err)
+	}
+	m = &mta{t: t, sess: sess2}
+	r = m.send("<a@example.org>", []string{"<bob@example.net>"}, message("hi"))
+	if v, _ := r.header("X-Conn"); v != "192.0.2.7 tls=false listener=milter" {
+		t.Fatalf("IPv4-mapped client: X-Conn %q", v)
+	}
+}
+
+// TestOutboundTaggedSigned: an outbound rule that tags the subject, on
+// mail that is DKIM-signed: the signature covers the subject as
+// delivered, the tagged one.
+func TestOutboundTaggedSigned(t *testing.T) {
+	pub, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := dkim.NewSigner(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := signer.Add("example.org", "s1", key); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "outbound.yaml"), []byte(`pipeline: outbound
+rules:
+  - name: external
+    when: true
+    tag: "[EXT]"
+`), 0o644)
+	set, err := rules.Load(dir, rules.Options{State: engine.NewMemoryState()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(Options{Pipeline: set.Pipeline, AuthservID: "mx.example.net", Signer: signer, Logger: slog.New(slog.DiscardHandler)})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(l)
+	t.Cleanup(func() { s.Close() })
+	m := dialMTA(t, l.Addr().String(), "alice@example.org")
+	r := m.send("<alice@example.org>", []string{"<x@remote.example>"}, message("report"))
+	sig, ok := r.header("DKIM-Signature")
+	if r.act.Type != gomilter.ActionAccept || !ok || !hasMod(r, gomilter.ActionChangeHeader, "[EXT] report") {
+		t.Fatalf("outbound tagged: %+v %v", r.act, r.mods)
+	}
+	delivered := "DKIM-Signature: " + strings.ReplaceAll(sig, "\n", "\r\n") + "\r\n" + message("[EXT] report")
+	verifs, err := msgdkim.VerifyWithOptions(strings.NewReader(delivered), &msgdkim.VerifyOptions{
+		LookupTXT: func(string) ([]string, error) {
+			return []string{"v=DKIM1; k=ed25519; p=" + base64.StdEncoding.EncodeToString(pub)}, nil
+		}})
+	if err != nil || len(verifs) != 1 || verifs[0].Err != nil {
+		t.Fatalf("signature does not verify over the tagged message: %v %+v", err, verifs)
+	}
+}

@@ -263,3 +263,68 @@ func TestEmbeddedInUse(t *testing.T) {
 		t.Fatalf("second open: %v, want an in-use error", err)
 	}
 }
+
+// TestGreylistRetention: a passed triplet and a network's passes are kept
+// 35 days (engine.DefaultGreylistKeep) from their last use, on the data
+// directory and on Redis (which expires them itself); past that the
+// triplet is greylisted again.
+func TestGreylistRetention(t *testing.T) {
+	type store struct {
+		name    string
+		s       Store
+		advance func(time.Duration)
+	}
+	c := &clock{t: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}
+	e, err := OpenEmbedded(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	e.now = c.now
+	m := miniredis.RunT(t)
+	r := OpenRedis(RedisOptions{Addr: m.Addr()})
+	defer r.Close()
+	r.now = c.now
+	stores := []store{
+		{"embedded", e, func(time.Duration) {}},
+		{"redis", r, m.FastForward},
+	}
+	set := engine.GreylistSettings{PassAfter: 0}.WithDefaults()
+	if set.Keep != 35*24*time.Hour {
+		t.Fatalf("default keep %s, want 35 days", set.Keep)
+	}
+	trip := engine.Triplet{Network: "192.0.2.0/24", Sender: "a@example.org", Rcpt: "bob@example.net"}
+	ctx := context.Background()
+	try := func(st store, want string) {
+		t.Helper()
+		res, err := st.s.Greylist(ctx, trip, set)
+		if err != nil || res.Reason != want {
+			t.Fatalf("%s: %+v %v, want %s", st.name, res, err, want)
+		}
+	}
+	step := func(d time.Duration) {
+		c.add(d)
+		for _, st := range stores {
+			st.advance(d)
+		}
+	}
+	for _, st := range stores {
+		try(st, engine.GreylistNew)
+	}
+	step(10 * time.Minute)
+	for _, st := range stores {
+		try(st, engine.GreylistPassed)
+	}
+	step(34 * 24 * time.Hour)
+	for _, st := range stores {
+		try(st, engine.GreylistKnown) // and kept 35 days from now
+	}
+	step(34 * 24 * time.Hour)
+	for _, st := range stores {
+		try(st, engine.GreylistKnown)
+	}
+	step(36 * 24 * time.Hour)
+	for _, st := range stores {
+		try(st, engine.GreylistNew)
+	}
+}

@@ -26,6 +26,11 @@ func (a *Account) train(from, to string, files []stored, dest *Mailbox) {
 	default:
 		return
 	}
+	// The first failure ends this move's training: a trainer whose store
+	// does not answer (a shared Redis that hangs) costs its timeout per
+	// call, and the IMAP client waits for the whole move, so a move of a
+	// thousand messages would wait a thousand timeouts to learn nothing.
+	failed, skipped := false, 0
 	for _, f := range files {
 		raw, _, err := readMessageFile(filepath.Join(dest.dir, f.sub, f.name))
 		if err != nil {
@@ -38,9 +43,17 @@ func (a *Account) train(from, to string, files []stored, dest *Mailbox) {
 		if t == nil {
 			continue
 		}
+		if failed {
+			skipped++
+			continue
+		}
 		if err := a.learn(t, raw, spam); err != nil {
 			a.s.log.Warn("store: junk training", "user", a.user, "spam", spam, "err", err)
+			failed = true
 		}
+	}
+	if skipped > 0 {
+		a.s.log.Warn("store: junk training: the rest of the move is not learnt", "user", a.user, "spam", spam, "skipped", skipped)
 	}
 	// A trainer that batches its writes saves once per move.
 	if sv, ok := t.(interface{ Save() error }); ok {

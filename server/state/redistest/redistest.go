@@ -6,11 +6,13 @@ package redistest
 import (
 	"crypto/tls"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -22,10 +24,11 @@ type Server struct {
 	// empty for a plain one.
 	CAFile, ServerName string
 
-	t   testing.TB
-	bin string
-	dir string
-	tls *tlsFiles
+	t    testing.TB
+	bin  string
+	dir  string
+	tls  *tlsFiles
+	pass string // requirepass; "" for none
 
 	mu  sync.Mutex
 	cmd *exec.Cmd
@@ -46,7 +49,18 @@ func StartTLS(t testing.TB) *Server {
 	return start(t, true)
 }
 
+// StartPassword is Start with a password required (requirepass).
+func StartPassword(t testing.TB, password string) *Server {
+	t.Helper()
+	return startWith(t, false, password)
+}
+
 func start(t testing.TB, withTLS bool) *Server {
+	t.Helper()
+	return startWith(t, withTLS, "")
+}
+
+func startWith(t testing.TB, withTLS bool, password string) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -55,7 +69,7 @@ func start(t testing.TB, withTLS bool) *Server {
 		}
 		t.Skipf("redis-server not installed: %v", err)
 	}
-	s := &Server{t: t, bin: bin, dir: t.TempDir(), Addr: "127.0.0.1:" + strconv.Itoa(freePort(t))}
+	s := &Server{t: t, bin: bin, dir: t.TempDir(), Addr: "127.0.0.1:" + strconv.Itoa(freePort(t)), pass: password}
 	if withTLS {
 		s.tls = writeTLSFiles(t, s.dir)
 		s.CAFile, s.ServerName = s.tls.ca, tlsServerName
@@ -81,6 +95,9 @@ func (s *Server) start() {
 	if s.tls != nil {
 		args = []string{"--port", "0", "--tls-port", port, "--tls-cert-file", s.tls.cert,
 			"--tls-key-file", s.tls.key, "--tls-ca-cert-file", s.tls.ca, "--tls-auth-clients", "no"}
+	}
+	if s.pass != "" {
+		args = append(args, "--requirepass", s.pass)
 	}
 	args = append(args, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
 		"--dir", s.dir, "--daemonize", "no", "--loglevel", "warning")
@@ -117,15 +134,23 @@ func (s *Server) ping() error {
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(time.Second))
-	if _, err := c.Write([]byte("PING\r\n")); err != nil {
+	ping := "PING\r\n"
+	if s.pass != "" {
+		ping = "AUTH " + s.pass + "\r\nPING\r\n"
+	}
+	if _, err := c.Write([]byte(ping)); err != nil {
 		return err
 	}
-	buf := make([]byte, 7)
-	n, err := c.Read(buf)
+	want := "+PONG\r\n"
+	if s.pass != "" {
+		want = "+OK\r\n" + want
+	}
+	buf := make([]byte, len(want))
+	n, err := io.ReadFull(c, buf)
 	if err != nil {
 		return err
 	}
-	if string(buf[:n]) != "+PONG\r\n" {
+	if string(buf[:n]) != want {
 		return fmt.Errorf("unexpected reply %q", buf[:n])
 	}
 	return nil
@@ -150,4 +175,20 @@ func (s *Server) Restart() {
 	s.t.Helper()
 	s.Stop()
 	s.start()
+}
+
+// Pause stops the server without closing its socket (SIGSTOP): a Redis
+// that hangs, whose connections neither answer nor fail, which only the
+// clients' timeouts end.
+func (s *Server) Pause() { s.signal(syscall.SIGSTOP) }
+
+// Resume lets a paused server run again (SIGCONT).
+func (s *Server) Resume() { s.signal(syscall.SIGCONT) }
+
+func (s *Server) signal(sig syscall.Signal) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd != nil {
+		s.cmd.Process.Signal(sig)
+	}
 }
