@@ -179,6 +179,9 @@ type authLimiter struct {
 	ban    time.Duration
 	now    func() time.Time
 	shared Bans // nil: this node's count alone (sharedbans.go)
+	// sharedDownUntil is when the shared store may be asked again after
+	// a failure (UnixNano; sharedbans.go).
+	sharedDownUntil atomic.Int64
 
 	mu    sync.Mutex
 	fails map[string]*authFailures
