@@ -404,7 +404,6 @@ func (in *instance) startAdmin() error {
 		Mount:      mounts,
 		Collectors: append(in.collectors(), in.shadowCollectors()...),
 		Ready:      in.readiness,
-		Health:     in.health,
 		Reload:     in.reload,
 		Logger:     in.log,
 	})

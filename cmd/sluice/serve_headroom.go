@@ -1,8 +1,6 @@
 package main
 
 import (
-	"errors"
-
 	"github.com/sluicemail/sluice/server/diskfree"
 )
 
@@ -14,14 +12,10 @@ func (in *instance) newHeadroom() *diskfree.Monitor {
 		MinFreePercent: l.MinFreePercent, Logger: in.log})
 }
 
-// health is the admin /healthz check: degraded while new mail is refused
-// for want of space.
-func (in *instance) health() error {
-	if in.headroom != nil && in.headroom.Low() {
-		return errors.New("data file system below limits.min_free: new mail is refused (452 4.3.1)")
-	}
-	return nil
-}
+// A full disk is reported on /readyz ("disk", serve_health.go) and not on
+// /healthz: /healthz is a liveness probe, and an orchestrator restarts a
+// server whose liveness fails, which frees no space and drops the IMAP
+// sessions that still read the mail already delivered.
 
 // freeBytes is the sluice_data_free_bytes gauge.
 func (in *instance) freeBytes() float64 { return float64(in.headroom.Free()) }

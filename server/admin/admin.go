@@ -31,8 +31,6 @@ type Options struct {
 	Ready func() []health.Check
 	// Reload does what SIGHUP does; its error is the response body.
 	Reload func() error
-	// Health returns nil while the server works.
-	Health func() error
 	// Mount adds handlers by ServeMux pattern (the queue and quarantine
 	// API, for `sluice queue` and `sluice quarantine` while the server runs).
 	Mount  map[string]http.Handler
@@ -45,13 +43,9 @@ func Handler(o Options) http.Handler {
 		o.Logger = slog.Default()
 	}
 	mux := http.NewServeMux()
+	// Liveness only: what is wrong but would not be mended by a restart
+	// (DNS, disk, certificate, backlog) is /readyz's.
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		if o.Health != nil {
-			if err := o.Health(); err != nil {
-				http.Error(w, err.Error(), http.StatusServiceUnavailable)
-				return
-			}
-		}
 		io.WriteString(w, "ok\n")
 	})
 	ready := o.Ready
