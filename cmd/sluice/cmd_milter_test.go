@@ -3,10 +3,13 @@ package main
 import (
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -141,4 +144,39 @@ func TestServeMilterMetrics(t *testing.T) {
 		`sluice_rule_hits_total{pipeline="inbound",rule="per-ip"} 1`,
 		`sluice_smtp_sessions_total 0`,
 	}, nil)
+}
+
+// TestMilterCLI: `sluice milter --config FILE --listen ADDR`, the program
+// itself: it serves the config's rules on ADDR (the config names no
+// milter listener) and exits 0 on SIGTERM.
+func TestMilterCLI(t *testing.T) {
+	cfg := milterConfig(t, "{}")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	cmd := exec.Command(sluiceBin(t), "milter", "--config", filepath.Join(filepath.Dir(cfg.Data), "sluice.yaml"), "--listen", addr)
+	var stdout, stderr lockedBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(stdout.String(), "listening on "+addr) {
+		if time.Now().After(deadline) {
+			t.Fatalf("sluice milter did not start:\n%s\n%s", stdout.String(), stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	milterMail(t, addr)
+	if act := milterMail(t, addr); act.SMTPCode != 450 || !strings.Contains(act.SMTPReply, "Slow down, 192.0.2.9") {
+		t.Fatalf("second message: %+v, want the rate limit's 450", act)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("sluice milter on SIGTERM: %v\n%s", err, stderr.String())
+	}
 }
