@@ -59,6 +59,7 @@ func (l *lockedBuffer) String() string {
 }
 
 const e2eInbound = `pipeline: inbound
+# A long line without a space, as a URL or a regular expression makes (the console shows this file): https://example.org/` + "a-very-long-path-segment-0123456789-abcdefghijklmnopqrstuvwxyz-0123456789-abcdefghijklmnopqrstuvwxyz-0123456789" + `
 stages:
   dnsbl:
     query_local: true

@@ -275,6 +275,30 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("readable on a phone", func(t *testing.T) {
+		// No page may be wider than a 375 px screen: a long rule line, a
+		// long path or a long header must wrap or scroll in its own box.
+		inBrowser(t, ctx, slow, "phone screen", chromedp.EmulateViewport(375, 800))
+		defer inBrowser(t, ctx, slow, "desktop screen", chromedp.EmulateViewport(1280, 900))
+		for _, path := range []string{"/", "/verdicts", "/try", "/queue", "/quarantine", "/rules"} {
+			inBrowser(t, ctx, slow, path, chromedp.Navigate(base+path), chromedp.WaitVisible(css(`main`)))
+			// Open the rule files, and list what sticks out of the screen.
+			wide := value(t, ctx, path, chromedp.Evaluate[[]string](`(() => {
+				document.querySelectorAll("details").forEach(d => d.open = true);
+				const w = document.documentElement.clientWidth, out = [];
+				for (const el of document.querySelectorAll("body *")) {
+					const r = el.getBoundingClientRect();
+					if (r.right > w + 1) { out.push(el.tagName + "." + el.className + " right=" + Math.round(r.right)); }
+				}
+				if (document.documentElement.scrollWidth > w) { out.push("page scrollWidth=" + document.documentElement.scrollWidth); }
+				return out;
+			})()`))
+			if len(wide) > 0 {
+				t.Errorf("%s is wider than a 375 px screen: %q", path, wide)
+			}
+		}
+	})
+
 	t.Run("POST without the CSRF token is refused", func(t *testing.T) {
 		status := value(t, ctx, "fetch", chromedp.Evaluate[int](`fetch("/queue/x/retry", {method: "POST"}).then(r => r.status)`, chromedp.EvalAwaitPromise))
 		if status != http.StatusForbidden {
