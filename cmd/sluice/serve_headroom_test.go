@@ -19,7 +19,8 @@ import (
 // TestDiskHeadroomTmpfs runs the real binary with its data directory on
 // a 16 MB tmpfs and limits.min_free 8MB: it takes mail, refuses it with
 // 452 4.3.1 at MAIL once a ballast file leaves less than the floor, keeps
-// IMAP readable, reports the state on /healthz and /metrics, and takes
+// IMAP readable, reports the state on /readyz and /metrics (while /healthz,
+// the liveness probe, stays 200: restarting would not free space), and takes
 // mail again when the ballast goes. Mounting needs root (this project's
 // machines and CI run as root); the logic itself is also tested with a
 // fake statfs in server/diskfree and server/smtp.
@@ -109,15 +110,18 @@ limits: {min_free: 8MB}
 		t.Fatal(err)
 	}
 	// The server reads the free space at most once a second.
-	waitFor(t, func() bool { code, _ := get("/healthz"); return code == 503 }, "/healthz to say 503")
+	waitFor(t, func() bool { code, _ := get("/readyz"); return code == 503 }, "/readyz to say 503")
 	refused := send("while full")
 	var se *gosmtp.SMTPError
 	if !errors.As(refused, &se) || se.Code != 452 || se.EnhancedCode != (gosmtp.EnhancedCode{4, 3, 1}) {
 		t.Fatalf("on a full disk: %v, want 452 4.3.1", refused)
 	}
 	low := freeGauge()
-	if _, body := get("/healthz"); !strings.Contains(body, "min_free") {
-		t.Errorf("/healthz while full says %q", body)
+	if _, body := get("/readyz"); !strings.Contains(body, `"name": "disk"`) || !strings.Contains(body, "min_free") {
+		t.Errorf("/readyz while full says %q", body)
+	}
+	if code, body := get("/healthz"); code != 200 {
+		t.Errorf("/healthz while full: %d %q, want 200 (a liveness probe must not fail on disk)", code, body)
 	}
 	if !strings.Contains(stderr.String(), "low on space") {
 		t.Error("no warning in the log")
