@@ -403,9 +403,12 @@ func (in *instance) startAdmin() error {
 	in.admin, err = admin.Listen(in.cfg.Listen.Admin, admin.Options{
 		Mount:      mounts,
 		Collectors: append(in.collectors(), in.shadowCollectors()...),
-		Ready:      in.readiness,
-		Reload:     in.reload,
-		Logger:     in.log,
+		// No Health: a full disk shows on /readyz (serve_health.go), not on
+		// the liveness probe, so that an orchestrator does not restart a
+		// server that restarting cannot help.
+		Ready:  in.readiness,
+		Reload: in.reload,
+		Logger: in.log,
 	})
 	if err != nil {
 		return err

@@ -1,8 +1,6 @@
 package main
 
-import (
-	"github.com/sluicemail/sluice/server/diskfree"
-)
+import "github.com/sluicemail/sluice/server/diskfree"
 
 // newHeadroom watches the data directory's file system against
 // limits.min_free and limits.min_free_percent.
@@ -11,11 +9,6 @@ func (in *instance) newHeadroom() *diskfree.Monitor {
 	return diskfree.New(diskfree.Options{Path: in.cfg.Data, MinFree: uint64(l.MinFree),
 		MinFreePercent: l.MinFreePercent, Logger: in.log})
 }
-
-// A full disk is reported on /readyz ("disk", serve_health.go) and not on
-// /healthz: /healthz is a liveness probe, and an orchestrator restarts a
-// server whose liveness fails, which frees no space and drops the IMAP
-// sessions that still read the mail already delivered.
 
 // freeBytes is the sluice_data_free_bytes gauge.
 func (in *instance) freeBytes() float64 { return float64(in.headroom.Free()) }
