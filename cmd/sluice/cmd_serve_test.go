@@ -203,10 +203,19 @@ func (e *e2e) mailbox(user, mailbox string, n int) []string {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		var msgs []string
+		// The store moves files from new/ to cur/ in the background: a
+		// file read in new/ may be listed again in cur/, so count each
+		// Maildir base name (before ":2,") once.
+		seen := map[string]bool{}
 		for _, sub := range []string{"new", "cur"} {
 			ents, _ := os.ReadDir(filepath.Join(dir, sub))
 			for _, ent := range ents {
+				base, _, _ := strings.Cut(ent.Name(), ":")
+				if seen[base] {
+					continue
+				}
 				if b, err := os.ReadFile(filepath.Join(dir, sub, ent.Name())); err == nil {
+					seen[base] = true
 					msgs = append(msgs, string(b))
 				}
 			}
