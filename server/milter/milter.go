@@ -4,6 +4,10 @@
 // as the SMTP server, phase by phase, and whose verdicts become milter
 // replies and message modifications. The MTA keeps the queue, delivery and
 // TLS; sluice decides.
+//
+// d--j/go-milter rather than emersion/go-milter: it speaks protocol 6 with
+// header insertion at an index and leading-space negotiation, has a client
+// the tests play the MTA with, and its authors test it against Postfix.
 package milter
 
 import (
