@@ -278,17 +278,7 @@ func TestAuthenticationResults(t *testing.T) {
 // the outbound rules (a rate limit here) and gets a DKIM signature that
 // verifies over the message as delivered.
 func TestOutboundSigned(t *testing.T) {
-	pub, key, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := dkim.NewSigner(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := signer.Add("example.org", "s1", key); err != nil {
-		t.Fatal(err)
-	}
+	pub, signer := testSigner(t)
 	addr := startMilter(t, signer)
 	m := dialMTA(t, addr, "alice@example.org")
 	for i := 0; i < 2; i++ {
@@ -382,17 +372,7 @@ rules:
 // mail that is DKIM-signed: the signature covers the subject as
 // delivered, the tagged one.
 func TestOutboundTaggedSigned(t *testing.T) {
-	pub, key, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := dkim.NewSigner(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := signer.Add("example.org", "s1", key); err != nil {
-		t.Fatal(err)
-	}
+	pub, signer := testSigner(t)
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "outbound.yaml"), []byte(`pipeline: outbound
 rules:
@@ -425,4 +405,22 @@ rules:
 	if err != nil || len(verifs) != 1 || verifs[0].Err != nil {
 		t.Fatalf("signature does not verify over the tagged message: %v %+v", err, verifs)
 	}
+}
+
+// testSigner is a DKIM signer for example.org (selector s1) with a new
+// Ed25519 key, and the key's public half to verify with.
+func testSigner(t *testing.T) (ed25519.PublicKey, *dkim.Signer) {
+	t.Helper()
+	pub, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := dkim.NewSigner(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := signer.Add("example.org", "s1", key); err != nil {
+		t.Fatal(err)
+	}
+	return pub, signer
 }
