@@ -155,6 +155,11 @@ func warmRows(addr string, rounds int, clock stepClock) ([]row, error) {
 			res, err := c.Store(imap.SeqSet{{Start: 1, Stop: 0}}, seen, nil).Collect()
 			return fmt.Sprintf("%d msgs", len(res)), err
 		}, undo: func() error {
+			// A pause first, as a user's next command comes: sluice
+			// renames the files to their flags in the pauses after
+			// STORE answered (server/store/flagrename.go); undone at
+			// once, it would have nothing to rename.
+			time.Sleep(time.Second)
 			return c.Store(imap.SeqSet{{Start: 1, Stop: 0}}, unseen, nil).Close()
 		}},
 	}

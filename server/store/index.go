@@ -46,7 +46,7 @@ const indexVersion = 1
 type record struct {
 	Base     string          `json:"b"`
 	Sub      string          `json:"u,omitempty"` // "new" for a file indexed lazily and not moved to cur/ yet (lazy.go); else cur
-	Flags    string          `json:"f,omitempty"` // as last seen in the file name
+	Flags    string          `json:"f,omitempty"` // as in the file name, unless the unrenamed bucket says otherwise (flagrename.go)
 	Keywords []string        `json:"k,omitempty"`
 	Size     int64           `json:"s"`
 	Date     int64           `json:"d"` // internal date, Unix nanoseconds

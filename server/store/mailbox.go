@@ -39,12 +39,21 @@ type Message struct {
 	// lazy, when not nil, holds size, date, env and keys instead of the
 	// fields above, read from the file on first use (lazy.go).
 	lazy *lazyContent
+
+	// unrenamed: Flags changed and are in the index, but the file in
+	// cur/ still has the letters of onDisk in its name until
+	// renameLater renames it (flagrename.go).
+	unrenamed bool
+	onDisk    string
 }
 
 // name is the message's current file name in its sub-directory.
 func (m *Message) name() string {
 	if m.sub == "new" {
 		return m.base
+	}
+	if m.unrenamed {
+		return m.base + infoSep + m.onDisk
 	}
 	return m.base + infoSep + m.Flags
 }
@@ -73,6 +82,7 @@ type Mailbox struct {
 	// SELECT that loaded it need not list it again.
 	justLoaded bool
 	filling    bool // fill runs (lazy.go)
+	renaming   bool // renameLater runs (flagrename.go)
 
 	pendMu     sync.Mutex
 	pending    []stored
@@ -106,6 +116,7 @@ func (a *Account) loadMailbox(name string) (*Mailbox, error) {
 		m.recentFrom = max(m.next, 1)
 		var stale []*Message // entries without keys, or with older ones
 		state := b.Bucket(bState)
+		unrenamed := b.Bucket(bUnrenamed)
 		err = b.Bucket(bMsgs).ForEach(func(k, v []byte) error {
 			var r record
 			if err := json.Unmarshal(v, &r); err != nil || len(k) != 4 {
@@ -121,6 +132,11 @@ func (a *Account) loadMailbox(name string) (*Mailbox, error) {
 			if state != nil {
 				if v := state.Get(k); v != nil {
 					applyState(msg, v) // an unreadable state leaves the entry's own; the sync renews flags
+				}
+			}
+			if unrenamed != nil && msg.sub == "cur" {
+				if v := unrenamed.Get(k); v != nil {
+					msg.unrenamed, msg.onDisk = true, string(v) // the sync checks it against the file (flagrename.go)
 				}
 			}
 			if len(r.Envelope) == 0 {
@@ -156,6 +172,12 @@ func (a *Account) loadMailbox(name string) (*Mailbox, error) {
 	for _, msg := range m.msgs {
 		if msg.lazy != nil {
 			m.startFill()
+			break
+		}
+	}
+	for _, msg := range m.msgs {
+		if msg.unrenamed { // left by a crash or an older stop
+			m.startRenames()
 			break
 		}
 	}
@@ -202,6 +224,7 @@ func (m *Mailbox) safeSync(full bool) {
 func (m *Mailbox) stop() {
 	m.mu.Lock()
 	if !m.gone {
+		m.renameNow() // so that other readers of the Maildir see the flags
 		m.gone = true
 		close(m.quit)
 	}

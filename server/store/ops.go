@@ -93,8 +93,9 @@ func (m *Mailbox) adopt(files []stored, keywords [][]string) ([]uint32, error) {
 // replaces.
 type FlagOp = byte
 
-// SetFlags changes the flags of the messages with uids: system flags by
-// renaming their files, keywords in the index. Every session but source
+// SetFlags changes the flags of the messages with uids in the index; the
+// files in cur/ are renamed to their system flags later (flagrename.go),
+// those still in new/ move to cur/ at once. Every session but source
 // (which may be nil) is told; source answers its own STORE.
 func (m *Mailbox) SetFlags(uids []uint32, op FlagOp, flags []string, source *imapserver.SessionTracker) error {
 	_, err := m.SetFlagsUnchangedSince(uids, op, flags, source, 0)
@@ -114,6 +115,8 @@ func (m *Mailbox) SetFlagsUnchangedSince(uids []uint32, op FlagOp, flags []strin
 		return nil, ErrGone
 	}
 	var changed []*Message
+	var moved []bool // changed[i]'s file moved from new/ to cur/ now
+	deferred := false
 	modSeq := m.modSeq
 	paused := false
 	rn := newRenamer(m.dir)
@@ -138,36 +141,55 @@ func (m *Mailbox) SetFlagsUnchangedSince(uids []uint32, op FlagOp, flags []strin
 		if c.Flags == msg.Flags && equalStrings(c.Keywords, msg.Keywords) && msg.sub == "cur" {
 			continue
 		}
-		c.sub = "cur"
-		if len(changed) == pauseAfter && !paused {
-			paused = m.a.s.watch.pause(m) // our renames need no events (watch.go)
-		}
-		if err := rn.rename(msg.sub, msg.name(), c.sub, c.name()); err != nil {
-			if errors.Is(err, os.ErrNotExist) {
-				continue // gone from outside; the next full sync expunges it
+		now := msg.sub == "new"
+		if now {
+			// Seen by a session: to cur/ under its flags at once, as
+			// fill would move it.
+			c.sub = "cur"
+			if len(changed) == pauseAfter && !paused {
+				paused = m.a.s.watch.pause(m) // our renames need no events (watch.go)
 			}
-			return modified, err
-		}
-		if c.lazy != nil {
-			c.lazy.moved(m.Path(&c))
+			if err := rn.rename(msg.sub, msg.name(), c.sub, c.name()); err != nil {
+				if errors.Is(err, os.ErrNotExist) {
+					continue // gone from outside; the next full sync expunges it
+				}
+				return modified, err
+			}
+			if c.lazy != nil {
+				c.lazy.moved(m.Path(&c))
+			}
+		} else {
+			deferRename(&c, msg)
+			deferred = deferred || c.unrenamed
 		}
 		modSeq++
 		c.ModSeq = modSeq
 		changed = append(changed, &c)
+		moved = append(moved, now)
 	}
 	if len(changed) == 0 {
 		return modified, nil
 	}
 	err = m.commit(nil, changed, nil, m.next, modSeq)
 	m.modSeq = modSeq
-	for _, c := range changed {
-		// The files are renamed whatever the index says: memory follows
-		// the files, and a failed commit is repaired by the next sync.
+	for i, c := range changed {
+		// A file moved to cur/ is there whatever the index says: memory
+		// follows the files, and the next sync repairs the index. A
+		// change only the index was to hold did not happen.
+		if err != nil && !moved[i] {
+			continue
+		}
 		seq, msg := m.find(c.UID)
 		*msg = *c
 		m.Tracker.QueueMessageFlagsModSeq(seq, imap.UID(msg.UID), flagsOf(msg), msg.ModSeq, source)
 	}
-	return modified, err
+	if err != nil {
+		return modified, err
+	}
+	if deferred {
+		m.startRenames()
+	}
+	return modified, nil
 }
 
 // Expunge removes the messages flagged \Deleted (only those in uids, when
@@ -224,17 +246,22 @@ func (m *Mailbox) removeLocked(doomed []*Message, del bool) ([]uint32, error) {
 // Dovecot does (RFC 6851 allows MOVE to the selected mailbox).
 func (m *Mailbox) Transfer(dest *Mailbox, uids []uint32, move bool) (src, dst []uint32, err error) {
 	type item struct {
-		msg  *Message
 		path string
 		to   stored
 		kw   []string
+		// the message as it was under the lock: its fields change under it
+		uid         uint32
+		base, flags string
+		size        int64
+		date        time.Time
 	}
 	var items []item
 	var total int64
 	err = m.View(func([]*Message) error {
 		for _, uid := range uids {
 			if _, msg := m.find(uid); msg != nil {
-				items = append(items, item{msg: msg, path: m.Path(msg), kw: msg.Keywords})
+				items = append(items, item{path: m.Path(msg), kw: msg.Keywords,
+					uid: msg.UID, base: msg.base, flags: msg.Flags, size: msg.Size(), date: msg.Date()})
 				total += msg.Size()
 			}
 		}
@@ -252,17 +279,30 @@ func (m *Mailbox) Transfer(dest *Mailbox, uids []uint32, move bool) (src, dst []
 	now := time.Now()
 	for i := range items {
 		it := &items[i]
-		base := it.msg.base
+		base := it.base
 		if !move || dest == m { // a move within one mailbox renames: new name, new UID
-			base = m.a.s.names.base(int(it.msg.Size()), now)
+			base = m.a.s.names.base(int(it.size), now)
 		}
-		name := base + infoSep + it.msg.Flags
+		name := base + infoSep + it.flags
 		to := filepath.Join(dest.dir, "cur", name)
 		dest.awaitAdoption(base)
-		if move {
-			err = os.Rename(it.path, to)
-		} else if err = os.Link(it.path, to); err != nil {
-			err = copyFile(it.path, to, it.msg.Date())
+		if beforeTransferFile != nil {
+			beforeTransferFile()
+		}
+		for try := 0; ; try++ {
+			if move {
+				err = os.Rename(it.path, to)
+			} else if err = os.Link(it.path, to); err != nil {
+				err = copyFile(it.path, to, it.date)
+			}
+			if try > 0 || !errors.Is(err, os.ErrNotExist) {
+				break
+			}
+			// Renamed to its flags since the look (flagrename.go), or
+			// removed: its name now, if it is still here.
+			if it.path = m.pathOf(it.uid); it.path == "" {
+				break
+			}
 		}
 		if err != nil {
 			dest.releaseAdoption(base)
@@ -276,7 +316,7 @@ func (m *Mailbox) Transfer(dest *Mailbox, uids []uint32, move bool) (src, dst []
 		if it.to.name != "" {
 			done = append(done, it.to)
 			kws = append(kws, it.kw)
-			src = append(src, it.msg.UID)
+			src = append(src, it.uid)
 		}
 	}
 	if len(done) == 0 {
@@ -297,6 +337,10 @@ func (m *Mailbox) Transfer(dest *Mailbox, uids []uint32, move bool) (src, dst []
 	m.a.train(m.name, dest.name, done, dest)
 	return src, dst, err
 }
+
+// beforeTransferFile, when set by a test, runs before Transfer links or
+// renames each file: what other sessions may do after its look.
+var beforeTransferFile func()
 
 // forgetMoved drops messages whose files were moved to another mailbox.
 func (m *Mailbox) forgetMoved(uids []uint32) {

@@ -39,6 +39,7 @@ func TestReadMessageRenamedMeanwhile(t *testing.T) {
 		if err := m.SetFlags([]uint32{1}, '+', flags[i:i+1], nil); err != nil {
 			t.Error(err)
 		}
+		m.RenameFiles() // the rename the next pause would make (flagrename.go)
 		i++
 	})
 	raw, err := m.ReadMessage(1)
@@ -57,6 +58,7 @@ func TestReadMessageExpungedMeanwhile(t *testing.T) {
 			if err := m.SetFlags([]uint32{1}, '+', []string{`\Flagged`}, nil); err != nil {
 				t.Error(err)
 			}
+			m.RenameFiles()
 			return
 		}
 		if err := m.SetFlags([]uint32{1}, '+', []string{`\Deleted`}, nil); err != nil {

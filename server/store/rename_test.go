@@ -87,6 +87,7 @@ func TestStoreAllRenames(t *testing.T) {
 	if err := m.SetFlags(uids, '+', []string{`\Seen`}, nil); err != nil {
 		t.Fatalf("STORE over all with one file gone: %v", err)
 	}
+	m.RenameFiles() // else in the next pause (flagrename.go)
 	cur = files(t, filepath.Join(box, "cur"))
 	if len(cur) != n-1 {
 		t.Fatalf("cur/ holds %d files, want %d", len(cur), n-1)

@@ -73,6 +73,7 @@ func writeMessages(b *bolt.Bucket, full, changed, removed []*Message) error {
 			return err
 		}
 	}
+	unrenamed := b.Bucket(bUnrenamed)
 	for _, msg := range full {
 		if err := msgs.Put(uidKey(msg.UID), encodeRecord(msg)); err != nil {
 			return err
@@ -82,9 +83,15 @@ func writeMessages(b *bolt.Bucket, full, changed, removed []*Message) error {
 				return err
 			}
 		}
+		if err := writeUnrenamed(b, &unrenamed, msg); err != nil {
+			return err
+		}
 	}
 	for _, msg := range changed {
 		if err := state.Put(uidKey(msg.UID), encodeState(msg)); err != nil {
+			return err
+		}
+		if err := writeUnrenamed(b, &unrenamed, msg); err != nil {
 			return err
 		}
 	}
@@ -94,6 +101,11 @@ func writeMessages(b *bolt.Bucket, full, changed, removed []*Message) error {
 		}
 		if state != nil {
 			if err := state.Delete(uidKey(msg.UID)); err != nil {
+				return err
+			}
+		}
+		if unrenamed != nil {
+			if err := unrenamed.Delete(uidKey(msg.UID)); err != nil {
 				return err
 			}
 		}

@@ -118,12 +118,25 @@ func (m *Mailbox) readDir() (map[string]diskFile, error) {
 // file is gone are expunged.
 func (m *Mailbox) apply(disk map[string]diskFile, full bool) error {
 	var added, changed, removed []*Message
+	var renamed []*Message // renamed to their flags before a crash (flagrename.go)
 	var newBases []string
 	for base, f := range disk {
 		if msg := m.byBase[base]; msg != nil {
+			if msg.unrenamed && f.sub == "cur" {
+				if f.flags == msg.onDisk {
+					continue // renameLater renames it
+				}
+				if f.flags == msg.Flags {
+					c := *msg
+					c.unrenamed, c.onDisk = false, ""
+					renamed = append(renamed, &c)
+					continue
+				}
+			}
 			if msg.Flags != f.flags || msg.sub != f.sub {
 				c := *msg
 				c.Flags, c.sub = f.flags, f.sub
+				c.unrenamed, c.onDisk = false, "" // changed from outside: the name wins
 				changed = append(changed, &c)
 			}
 			continue
@@ -169,11 +182,19 @@ func (m *Mailbox) apply(disk map[string]diskFile, full bool) error {
 	if len(removed) > 0 {
 		modSeq++
 	}
-	if len(added)+len(changed)+len(removed) == 0 && next == m.next && validity == m.validity {
+	if len(added)+len(changed)+len(removed)+len(renamed) == 0 && next == m.next && validity == m.validity {
 		return nil
 	}
-	if err := m.commitValidity(added, changed, removed, next, modSeq, validity); err != nil {
+	if err := m.commitValidity(added, append(changed, renamed...), removed, next, modSeq, validity); err != nil {
 		return err
+	}
+	for _, c := range renamed {
+		if _, msg := m.find(c.UID); msg != nil {
+			*msg = *c
+			if msg.lazy != nil {
+				msg.lazy.moved(m.Path(msg))
+			}
+		}
 	}
 	m.next, m.modSeq, m.validity = next, modSeq, validity
 	if full && len(added)+len(removed) > 0 {

@@ -104,6 +104,17 @@ func (m *Mailbox) Path(msg *Message) string {
 	return filepath.Join(m.dir, msg.sub, msg.name())
 }
 
+// pathOf returns the file path of the message with uid now, "" when the
+// mailbox no longer has it.
+func (m *Mailbox) pathOf(uid uint32) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, msg := m.find(uid); msg != nil && !m.gone {
+		return m.Path(msg)
+	}
+	return ""
+}
+
 // Keys returns what SEARCH, SORT and THREAD compare of the message's
 // header, kept in the index beside the envelope.
 func (msg *Message) Keys() *Keys {

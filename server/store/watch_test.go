@@ -61,6 +61,7 @@ func TestWatchPausedForOwnRenames(t *testing.T) {
 	defaultPause := pauseAfter
 	pauseAfter = 0
 	err := m.SetFlags(uids, '+', []string{`\Seen`}, nil)
+	m.RenameFiles() // the renames of the next pause (flagrename.go)
 	pauseAfter = defaultPause
 	if err != nil {
 		t.Fatal(err)
@@ -84,6 +85,7 @@ func TestWatchPausedForOwnRenames(t *testing.T) {
 	if err := m.SetFlags(uids[:pauseAfter-1], '-', []string{`\Seen`}, nil); err != nil {
 		t.Fatal(err)
 	}
+	m.RenameFiles()
 	if paused != 1 {
 		t.Fatalf("watch paused for a STORE of %d messages", pauseAfter-1)
 	}

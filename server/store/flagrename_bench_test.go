@@ -1,0 +1,71 @@
+package store
+
+import (
+	"bytes"
+	"testing"
+	"time"
+)
+
+// BenchmarkStoreAll10000 measures STORE 1:* +FLAGS (\Seen) over 10,000
+// messages as SetFlags answers it (the index commit; ms/store) and the
+// renames of the files that follow in the next pause (ms/renames), then
+// undoes both, untimed.
+func BenchmarkStoreAll10000(b *testing.B) {
+	const n = 10000
+	s, err := Open(b.TempDir(), Options{Hostname: "benchhost", Rescan: time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	const user = "bench@example.org"
+	raw := bytes.Repeat([]byte("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd\r\n"), 80)
+	for i := 0; i < n; i++ {
+		if err := s.Deliver(user, "INBOX", raw, "", time.Time{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	a, err := s.Account(user)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := a.Mailbox("INBOX")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for inNew := n; inNew > 0; time.Sleep(50 * time.Millisecond) { // fill moves them to cur/ (lazy.go)
+		inNew = 0
+		m.View(func(msgs []*Message) error {
+			for _, msg := range msgs {
+				if msg.sub == "new" {
+					inNew++
+				}
+			}
+			return nil
+		})
+	}
+	uids := allUIDs(n)
+	holdRenames.Store(true) // only RenameFiles renames, timed apart
+	defer holdRenames.Store(false)
+	var store, renames time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t := time.Now()
+		if err := m.SetFlags(uids, '+', []string{`\Seen`}, nil); err != nil {
+			b.Fatal(err)
+		}
+		store += time.Since(t)
+		holdRenames.Store(false)
+		t = time.Now()
+		m.RenameFiles()
+		renames += time.Since(t)
+		b.StopTimer()
+		if err := m.SetFlags(uids, '-', []string{`\Seen`}, nil); err != nil {
+			b.Fatal(err)
+		}
+		m.RenameFiles()
+		holdRenames.Store(true)
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(store.Milliseconds())/float64(b.N), "ms/store")
+	b.ReportMetric(float64(renames.Milliseconds())/float64(b.N), "ms/renames")
+}
