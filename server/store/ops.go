@@ -30,7 +30,10 @@ func (m *Mailbox) Append(raw []byte, flags []string, date time.Time) (uid, valid
 	if err != nil {
 		return 0, 0, err
 	}
-	return uids[0], m.validity, nil
+	m.mu.Lock() // a sync may write it (the same value) meanwhile
+	validity = m.validity
+	m.mu.Unlock()
+	return uids[0], validity, nil
 }
 
 // beforeAdopt, when set by a test, runs as adopt starts: what other
