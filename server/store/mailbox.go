@@ -96,6 +96,9 @@ type Mailbox struct {
 // Name returns the mailbox's clean name.
 func (m *Mailbox) Name() string { return m.name }
 
+// errNoBucket: the mailbox has no index entry yet.
+var errNoBucket = errors.New("no index entry")
+
 // loadMailbox reads a mailbox's index and brings it in step with its
 // Maildir directory.
 func (a *Account) loadMailbox(name string) (*Mailbox, error) {
@@ -105,19 +108,25 @@ func (a *Account) loadMailbox(name string) (*Mailbox, error) {
 	}
 	m := &Mailbox{a: a, name: name, dir: dir, byBase: map[string]*Message{},
 		wake: make(chan struct{}, 1), rescan: make(chan struct{}, 1), quit: make(chan struct{})}
-	err := a.db.Update(func(tx *bolt.Tx) error {
-		b, err := boxBucket(tx, name, true)
+	var stale []*Message // entries without keys, or with older ones
+	// A read-only transaction: a writable one commits, and its fsyncs
+	// were most of a SELECT after a restart (bench/imap). Only a mailbox
+	// without an index entry yet, or stale entries, take a write.
+	load := func(tx *bolt.Tx) error {
+		b, err := boxBucket(tx, name, tx.Writable())
 		if err != nil {
 			return err
+		}
+		if b == nil {
+			return errNoBucket
 		}
 		m.validity = uint32(getU64(b.Get(kValidity)))
 		m.next = uint32(getU64(b.Get(kNext)))
 		m.modSeq = getU64(b.Get(kModSeq))
 		m.recentFrom = max(m.next, 1)
-		var stale []*Message // entries without keys, or with older ones
 		state := b.Bucket(bState)
 		unrenamed := b.Bucket(bUnrenamed)
-		err = b.Bucket(bMsgs).ForEach(func(k, v []byte) error {
+		return b.Bucket(bMsgs).ForEach(func(k, v []byte) error {
 			var r record
 			if err := json.Unmarshal(v, &r); err != nil || len(k) != 4 {
 				return nil // an unreadable entry is re-indexed from its file
@@ -151,13 +160,20 @@ func (a *Account) loadMailbox(name string) (*Mailbox, error) {
 			m.byBase[r.Base] = msg
 			return nil
 		})
-		if err != nil {
-			return err
-		}
-		// Filled in once, after the walk (bbolt forbids writing to a
-		// bucket while iterating over it).
-		return writeMessages(b, stale, nil, nil)
-	})
+	}
+	err := a.db.View(load)
+	if errors.Is(err, errNoBucket) {
+		err = a.db.Update(load)
+	}
+	if err == nil && len(stale) > 0 {
+		err = a.db.Update(func(tx *bolt.Tx) error {
+			b, err := boxBucket(tx, name, false)
+			if err != nil || b == nil {
+				return err
+			}
+			return writeMessages(b, stale, nil, nil)
+		})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("index of %s: %w", name, err)
 	}
