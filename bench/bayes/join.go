@@ -85,16 +85,16 @@ func joinSet() []joinFunc {
 	add("stage alone (shipped)", func(x scored) float64 { return logit(x.s) })
 	add("ppm alone (calibrated)", func(x scored) float64 { return logit(x.p) })
 	add("ppm alone (D; thresholds meaningless)", func(x scored) float64 { return x.d })
-	for _, w := range []float64{0.1, 0.25, 0.5, 1, 1.5, 2, 3} {
+	for _, w := range []float64{0.1, 0.25, 0.5, 1, 1.5, 2, 3, 4, 6} {
 		add(fmt.Sprintf("sum: logit s + %g z", w), func(x scored) float64 { return logit(x.s) + w*logit(x.p) })
 	}
-	for _, w := range []float64{0.25, 0.5, 1, 2} {
+	for _, w := range []float64{0.5, 1, 2, 3} {
 		add(fmt.Sprintf("veto: logit s + %g min(z,0)", w), func(x scored) float64 {
 			return logit(x.s) + w*math.Min(logit(x.p), 0)
 		})
 	}
-	for _, T := range []float64{0.99, 0.9, 0.5} {
-		for _, w := range []float64{0.5, 1, 2} {
+	for _, T := range []float64{0.99, 0.9, 0.5, 0.1} {
+		for _, w := range []float64{1, 2, 3} {
 			add(fmt.Sprintf("veto, convict from s>=%g: %g z", T, w), func(x scored) float64 {
 				z := logit(x.p)
 				if z < 0 || x.s >= T {
@@ -104,8 +104,8 @@ func joinSet() []joinFunc {
 			})
 		}
 	}
-	for _, w := range []float64{0.5, 1, 2} {
-		for _, k := range []float64{3, 10} {
+	for _, w := range []float64{1, 2, 3} {
+		for _, k := range []float64{3} {
 			add(fmt.Sprintf("veto %g, lift within band (tanh z/%g), free from 0.99", w, k), func(x scored) float64 {
 				z := logit(x.p)
 				if z < 0 || x.s >= 0.99 {
