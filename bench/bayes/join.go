@@ -50,9 +50,10 @@ func readScored(path string) ([]scored, error) {
 }
 
 // logit of p, bounded so that a score of exactly 0 or 1 keeps an order
-// against the other voice.
+// against the other voice. The bound is float64's resolution below 1:
+// any larger one would tie stage scores the stage itself tells apart.
 func logit(p float64) float64 {
-	const eps = 1e-12
+	const eps = 0x1p-53
 	p = math.Min(math.Max(p, eps), 1-eps)
 	return math.Log(p / (1 - p))
 }
