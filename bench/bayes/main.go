@@ -47,7 +47,7 @@ func main() {
 	autoHam := flag.Float64("auto-ham", 0.001, "with -feedback errors+auto: autolearn as ham up to this score")
 	autoCap := flag.Int("auto-per-sender", 0, "with -feedback errors+auto: the autolearner's cap per sender domain a day (0: its default)")
 	errorsAt := flag.Float64("errors-at", junkAt, "with -feedback errors: a message is misjudged when its score is on the wrong side of this (default: the junk threshold, where a user sees the mistake)")
-	learnerName := flag.String("learner", "default", "the learner configuration (default: the stage's; fisher: the counts alone, as before the regression; lr:w=…,r=…,up=…: see parseLR)")
+	learnerName := flag.String("learner", "default", "the learner configuration (default: the stage's; fisher: the counts alone, as before the regression; lr:w=…,r=…,up=…: see parseLR; ppm:k=…,bytes=…: the compression model alone, online only, see parsePPM)")
 	block := flag.Int("block", 500, "with -online: messages per point of the learning curve")
 	scoresTo := flag.String("scores", "", "write each message scored (the first pass of the static split) to this file: its group, the Fisher score and the regression's margin, so that ways of joining the two can be tried offline")
 	besideSpec := flag.String("beside", "", "a compression model (ppm:key=value,…; ppm.go) scored and learnt beside the learner, its difference and score written to -scores, its figures printed")
