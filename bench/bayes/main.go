@@ -47,12 +47,29 @@ func main() {
 	autoHam := flag.Float64("auto-ham", 0.001, "with -feedback errors+auto: autolearn as ham up to this score")
 	autoCap := flag.Int("auto-per-sender", 0, "with -feedback errors+auto: the autolearner's cap per sender domain a day (0: its default)")
 	errorsAt := flag.Float64("errors-at", junkAt, "with -feedback errors: a message is misjudged when its score is on the wrong side of this (default: the junk threshold, where a user sees the mistake)")
-	learnerName := flag.String("learner", "default", "the learner configuration (default: the stage's; fisher: the counts alone, as before the regression; lr:w=…,r=…,up=…: see parseLR)")
+	learnerName := flag.String("learner", "default", "the learner configuration (default: the stage's; fisher: the counts alone, as before the regression; lr:w=…,r=…,up=…: see parseLR; ppm:k=…,bytes=…: the compression model alone, online only, see parsePPM)")
 	block := flag.Int("block", 500, "with -online: messages per point of the learning curve")
 	scoresTo := flag.String("scores", "", "write each message scored (the first pass of the static split) to this file: its group, the Fisher score and the regression's margin, so that ways of joining the two can be tried offline")
+	besideSpec := flag.String("beside", "", "a compression model (ppm:key=value,…; ppm.go) scored and learnt beside the learner, its difference and score written to -scores, its figures printed")
+	join := flag.String("join", "", "read a -scores file written with -beside and print the figures of each way of joining the compression model with the stage's score (join.go), instead of running")
+	besideJoinName := flag.String("beside-join", "", "with -online -beside: report and correct on this join of the two scores (a name -join prints)")
 	flag.Parse()
 	profile, memProfile = *cpuprofile, *memprofile
-	if _, err := makeModel(*learnerName); err != nil {
+	besideName, besideJoin = *besideSpec, *besideJoinName
+	if *join != "" {
+		if err := joins(*join); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
+	if besideName != "" {
+		if _, ok, err := newPPMLearner(besideName); !ok || err != nil {
+			fmt.Fprintln(os.Stderr, "-beside:", besideName, err)
+			os.Exit(2)
+		}
+	}
+	if _, err := newLearner(*learnerName); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
@@ -143,6 +160,9 @@ func heldOut(train, test []*msg) {
 	fmt.Printf("  classification (MIME parse + tokenize + score): %s\n", classify)
 	fmt.Printf("  training (MIME parse + tokenize + count):       %s\n", learn)
 	fmt.Printf("  floor (engine MIME decode + strings.Fields):     %s\n", floor)
+	if besideName != "" {
+		fmt.Printf("  %s beside: classification %s\n  %s beside: training %s\n", besideName, besideClassify, besideName, besideLearn)
+	}
 }
 
 // measure trains a model of the stage's kind on train and scores test,
@@ -154,6 +174,7 @@ func measure(train, test []*msg) (scores []float64, classify, learn string) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	besideD, besideP := besideStatic(train, test)
 	w, c := time.Now(), cpuTime()
 	for _, x := range interleave(train) {
 		class := bayes.Ham
@@ -182,7 +203,11 @@ func measure(train, test []*msg) (scores []float64, classify, learn string) {
 			}
 			scores[i] = res.Spam
 			if pass == 0 {
-				writeScore(x, res)
+				var extra []float64
+				if besideD != nil {
+					extra = []float64{besideD[i], besideP[i]}
+				}
+				writeScore(x, res, extra...)
 			}
 		}
 		pass++

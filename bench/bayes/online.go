@@ -61,6 +61,21 @@ func online(all []*msg, r onlineRun) error {
 		}
 	}
 	correcting := r.feedback != "all"
+	var beside *ppmLearner
+	var besideScores []float64
+	var besideClassify, besideLearn time.Duration
+	if besideName != "" {
+		if beside, _, err = newPPMLearner(besideName); err != nil {
+			return err
+		}
+		besideScores = make([]float64, len(stream))
+	}
+	var joined func(scored) float64
+	if besideJoin != "" {
+		if joined = joinNamed(besideJoin); joined == nil || beside == nil {
+			return fmt.Errorf("-beside-join %q: no such join (join.go), or no -beside", besideJoin)
+		}
+	}
 	var classify, learn time.Duration
 	learnt, autolearnt := 0, 0
 	now := time.Date(2002, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -72,9 +87,23 @@ func online(all []*msg, r onlineRun) error {
 			return err
 		}
 		s := res.Spam
-		writeScore(x, res)
 		t1 := threadCPU()
 		classify += t1 - t0
+		var extra []float64
+		if beside != nil {
+			d, p := beside.scoreD(x.raw)
+			besideScores[i] = p
+			extra = []float64{d, p}
+			if joined != nil {
+				// The joined score is what the user sees: the run's
+				// figures and its corrections are on it.
+				s = sigmoid(joined(scored{s: res.Spam, d: d, p: p}))
+			}
+			t2 := threadCPU()
+			besideClassify += t2 - t1
+			t1 = t2
+		}
+		writeScore(x, res, extra...)
 		scores[i], spam[i] = s, x.spam
 		did := false // learnt anything: the CPU time since t1 is learning's
 		if auto != nil {
@@ -104,6 +133,16 @@ func online(all []*msg, r onlineRun) error {
 			}
 			learnt++
 			did = true
+			if beside != nil {
+				// The model beside learns what the stage learns, and its
+				// CPU time is its own.
+				t2 := threadCPU()
+				if err := beside.learn(x.raw, x.spam, correcting); err != nil {
+					return err
+				}
+				besideLearn += threadCPU() - t2
+				t1 += threadCPU() - t2
+			}
 		}
 		if did {
 			learn += threadCPU() - t1
@@ -116,6 +155,9 @@ func online(all []*msg, r onlineRun) error {
 		100*fpr(scores, spam, 0.99), 100*recall(scores, spam, 0.99))
 	fmt.Printf(" recall@fpr0.3=%.2f%%", 100*recallAtFPR(scores, spam, 0.003))
 	fmt.Printf(" learner=%s learnt=%d model_bytes=%d", r.learner, learnt, f.size())
+	if joined != nil {
+		fmt.Printf(" joined=%q", besideJoin)
+	}
 	if correcting {
 		fmt.Printf(" errors_at=%g", r.errorsAt)
 	}
@@ -124,6 +166,13 @@ func online(all []*msg, r onlineRun) error {
 	}
 	fmt.Printf(" classify_us=%.0f learn_us=%.0f\n",
 		float64(classify.Microseconds())/float64(len(stream)), float64(learn.Microseconds())/float64(max(learnt+autolearnt, 1)))
+	if beside != nil {
+		fmt.Printf("beside %s n=%d auc_miss=%.3f%% fpr@0.99=%.2f%% recall@0.99=%.2f%% recall@fpr0.3=%.2f%% learner=%s model_bytes=%d classify_us=%.0f learn_us=%.0f\n",
+			tag, len(stream), 100*(1-auc(besideScores, spam)),
+			100*fpr(besideScores, spam, 0.99), 100*recall(besideScores, spam, 0.99),
+			100*recallAtFPR(besideScores, spam, 0.003), besideName, beside.size(),
+			float64(besideClassify.Microseconds())/float64(len(stream)), float64(besideLearn.Microseconds())/float64(max(learnt, 1)))
+	}
 	for _, p := range curve(scores, spam, r.block) {
 		fmt.Printf("curve %s learner=%s upto=%d n=%d errors=%d error_rate=%.2f%% fp@0.99=%d fn@0.99=%d\n",
 			tag, r.learner, p.upto, p.n, p.errors, 100*float64(p.errors)/float64(p.n), p.fp, p.fn)
@@ -309,6 +358,9 @@ func makeModel(name string) (*bayes.Model, error) {
 }
 
 func newLearner(name string) (learner, error) {
+	if l, ok, err := newPPMLearner(name); ok {
+		return l, err
+	}
 	m, err := makeModel(name)
 	if err != nil {
 		return nil, err
