@@ -134,14 +134,8 @@ func (m *Mailbox) renameLocked(limit int) (more bool, err error) {
 	}
 	var done []*Message
 	lost := false
-	paused := false
-	rn := newRenamer(m.dir)
-	defer func() {
-		rn.close()
-		if paused {
-			m.a.s.watch.resume(m)
-		}
-	}()
+	rn := m.newOwnRenamer()
+	defer rn.close()
 	for _, msg := range m.msgs {
 		if !msg.unrenamed {
 			continue
@@ -149,9 +143,6 @@ func (m *Mailbox) renameLocked(limit int) (more bool, err error) {
 		if len(done) == limit {
 			more = true
 			break
-		}
-		if len(done) == pauseAfter && !paused {
-			paused = m.a.s.watch.pause(m) // our renames need no events (watch.go)
 		}
 		c := *msg
 		c.unrenamed, c.onDisk = false, ""

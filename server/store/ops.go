@@ -121,14 +121,8 @@ func (m *Mailbox) SetFlagsUnchangedSince(uids []uint32, op FlagOp, flags []strin
 	var moved []bool // changed[i]'s file moved from new/ to cur/ now
 	deferred := false
 	modSeq := m.modSeq
-	paused := false
-	rn := newRenamer(m.dir)
-	defer func() {
-		rn.close()
-		if paused {
-			m.a.s.watch.resume(m)
-		}
-	}()
+	rn := m.newOwnRenamer()
+	defer rn.close()
 	for _, uid := range uids {
 		_, msg := m.find(uid)
 		if msg == nil {
@@ -149,9 +143,6 @@ func (m *Mailbox) SetFlagsUnchangedSince(uids []uint32, op FlagOp, flags []strin
 			// Seen by a session: to cur/ under its flags at once, as
 			// fill would move it.
 			c.sub = "cur"
-			if len(changed) == pauseAfter && !paused {
-				paused = m.a.s.watch.pause(m) // our renames need no events (watch.go)
-			}
 			if err := rn.rename(msg.sub, msg.name(), c.sub, c.name()); err != nil {
 				if errors.Is(err, os.ErrNotExist) {
 					continue // gone from outside; the next full sync expunges it

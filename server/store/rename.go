@@ -67,3 +67,35 @@ func (r *renamer) close() {
 		unix.Close(fd)
 	}
 }
+
+// ownRenamer is a renamer for many of the store's own renames in one
+// mailbox (a STORE over it, or the renames that follow one): past
+// pauseAfter renames it stops watching the mailbox until closed
+// (watch.go). Use it with the mailbox's lock held; close it after use.
+type ownRenamer struct {
+	*renamer
+	m      *Mailbox
+	n      int
+	paused bool
+}
+
+func (m *Mailbox) newOwnRenamer() *ownRenamer {
+	return &ownRenamer{renamer: newRenamer(m.dir), m: m}
+}
+
+// rename is renamer.rename, pausing the watch first once pauseAfter
+// renames were made.
+func (r *ownRenamer) rename(fromSub, from, toSub, to string) error {
+	if r.n == pauseAfter && !r.paused {
+		r.paused = r.m.a.s.watch.pause(r.m) // our renames need no events (watch.go)
+	}
+	r.n++
+	return r.renamer.rename(fromSub, from, toSub, to)
+}
+
+func (r *ownRenamer) close() {
+	r.renamer.close()
+	if r.paused {
+		r.m.a.s.watch.resume(r.m)
+	}
+}
