@@ -34,6 +34,9 @@ type Message struct {
 	date time.Time // internal date; read it through Date
 	env  json.RawMessage
 	keys *Keys // derived from env (keys.go)
+	// storedKeys, when keys is nil, holds them as the index stores
+	// them, decoded on first use (keysmemo.go).
+	storedKeys *storedKeys
 
 	envMemo *envelopeMemo // env decoded, shared by the copies (envmemo.go)
 	// lazy, when not nil, holds size, date, env and keys instead of the
@@ -131,7 +134,7 @@ func (a *Account) loadMailbox(name string) (*Mailbox, error) {
 		// every core. Their bytes stay valid for the transaction.
 		type entry struct {
 			k, v []byte
-			r    *record // nil: unreadable, re-indexed from its file
+			r    *loadedRecord // nil: unreadable, re-indexed from its file
 		}
 		var entries []entry
 		if err := b.Bucket(bMsgs).ForEach(func(k, v []byte) error {
@@ -141,7 +144,7 @@ func (a *Account) loadMailbox(name string) (*Mailbox, error) {
 			return err
 		}
 		parallel(len(entries), func(i int) {
-			var r record
+			var r loadedRecord
 			if e := &entries[i]; json.Unmarshal(e.v, &r) == nil && len(e.k) == 4 {
 				e.r = &r
 			}
@@ -157,7 +160,7 @@ func (a *Account) loadMailbox(name string) (*Mailbox, error) {
 			}
 			msg := &Message{UID: uint32(k[0])<<24 | uint32(k[1])<<16 | uint32(k[2])<<8 | uint32(k[3]),
 				Flags: r.Flags, Keywords: r.Keywords, size: r.Size, date: time.Unix(0, r.Date), ModSeq: r.ModSeq,
-				base: r.Base, sub: sub, env: r.Envelope, keys: r.Keys, envMemo: newEnvelopeMemo(nil)}
+				base: r.Base, sub: sub, env: r.Envelope, envMemo: newEnvelopeMemo(nil)}
 			if state != nil {
 				if v := state.Get(k); v != nil {
 					applyState(msg, v) // an unreadable state leaves the entry's own; the sync renews flags
@@ -172,7 +175,9 @@ func (a *Account) loadMailbox(name string) (*Mailbox, error) {
 				// Indexed lazily and not filled before the index was
 				// closed: read again (lazy.go).
 				msg.lazy = newLazyContent(dir, r.Base, m.Path(msg))
-			} else if msg.keys == nil || msg.keys.Version != keysVersion {
+			} else if currentKeys(r.Keys) {
+				msg.storedKeys = &storedKeys{raw: r.Keys, env: r.Envelope}
+			} else {
 				msg.keys = keysOfJSON(msg.env)
 				stale = append(stale, msg)
 			}

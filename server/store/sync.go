@@ -279,6 +279,9 @@ func (m *Mailbox) commitValidity(added, changed, removed []*Message, next uint32
 func encodeRecord(msg *Message) []byte {
 	r := record{Base: msg.base, Sub: msg.sub, Flags: msg.Flags, Keywords: msg.Keywords, Size: msg.size,
 		Date: msg.date.UnixNano(), ModSeq: msg.ModSeq, Envelope: msg.env, Keys: msg.keys}
+	if r.Keys == nil && msg.storedKeys != nil {
+		r.Keys = msg.storedKeys.get()
+	}
 	if r.Sub == "cur" {
 		r.Sub = ""
 	}

@@ -121,10 +121,13 @@ func (msg *Message) Keys() *Keys {
 	if l := msg.content(); l != nil {
 		return l.keys
 	}
-	if msg.keys == nil { // not made by indexFile or loadMailbox
-		return keysOfJSON(msg.env)
+	if msg.keys != nil {
+		return msg.keys
 	}
-	return msg.keys
+	if msg.storedKeys != nil {
+		return msg.storedKeys.get()
+	}
+	return keysOfJSON(msg.env) // not made by indexFile or loadMailbox
 }
 
 // IMAPFlags returns the message's flags as IMAP spells them.

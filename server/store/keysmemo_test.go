@@ -1,0 +1,42 @@
+package store
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestKeysReadWhenAsked: after a restart the keys stay as the index
+// stores them until a SEARCH asks, then decode to what indexing derived;
+// a full entry written meanwhile (the fill, a stale entry) keeps them.
+func TestKeysReadWhenAsked(t *testing.T) {
+	s, data := openTest(t, Options{Hostname: "testhost"})
+	const user = "bob@example.org"
+	if err := s.Deliver(user, "INBOX", []byte(keysMsg), "", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	var want Keys
+	inbox(t, s, user).View(func(msgs []*Message) error {
+		want = *msgs[0].Keys()
+		return nil
+	})
+	s = reopen(t, s, data)
+	m := inbox(t, s, user)
+	var got Keys
+	m.View(func(msgs []*Message) error {
+		msg := msgs[0]
+		if msg.keys != nil || msg.storedKeys == nil {
+			t.Errorf("keys decoded by the load: keys %v, stored %v", msg.keys, msg.storedKeys)
+		}
+		got = *msg.Keys()
+		// A whole entry written now carries them, decoded.
+		if r := string(encodeRecord(msg)); !strings.Contains(r, `"h":`+string(keysPrefix)) {
+			t.Errorf("entry written without keys: %s", r)
+		}
+		return nil
+	})
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("keys after restart\n got %+v\nwant %+v", got, want)
+	}
+}
