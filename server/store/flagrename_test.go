@@ -17,8 +17,9 @@ func curNames(t *testing.T, box string) []string {
 	return names
 }
 
-// deliverSeen delivers n messages to user's INBOX and returns the open
-// INBOX with every file in cur/, and the Maildir's directory.
+// deliverSeen delivers n messages (fewer than lazyFrom: indexing moves
+// them to cur/) to user's INBOX and returns the open INBOX and the
+// Maildir's directory.
 func deliverSeen(t *testing.T, s *Store, data, user string, n int) (*Mailbox, string) {
 	t.Helper()
 	for i := 1; i <= n; i++ {
@@ -29,7 +30,6 @@ func deliverSeen(t *testing.T, s *Store, data, user string, n int) (*Mailbox, st
 	m := inbox(t, s, user)
 	local, domain, _ := strings.Cut(user, "@")
 	box := filepath.Join(data, "mail", domain, local)
-	m.RenameFiles()
 	if got := len(curNames(t, box)); got != n {
 		t.Fatalf("cur/ holds %d files, want %d", got, n)
 	}

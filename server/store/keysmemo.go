@@ -37,9 +37,12 @@ func (k *storedKeys) get() *Keys {
 // current ones without decoding them.
 var keysPrefix = []byte(`{"v":` + strconv.Itoa(keysVersion) + `,`)
 
+// keysEmpty is current keys with every other field empty.
+var keysEmpty = []byte(`{"v":` + strconv.Itoa(keysVersion) + `}`)
+
 // currentKeys reports whether raw holds keys of the current version.
 func currentKeys(raw json.RawMessage) bool {
-	return bytes.HasPrefix(raw, keysPrefix) || bytes.Equal(raw, []byte(`{"v":`+strconv.Itoa(keysVersion)+`}`))
+	return bytes.HasPrefix(raw, keysPrefix) || bytes.Equal(raw, keysEmpty)
 }
 
 // loadedRecord is a record as loading reads it: the keys left undecoded.
