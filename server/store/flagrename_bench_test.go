@@ -24,14 +24,7 @@ func BenchmarkStoreAll10000(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	a, err := s.Account(user)
-	if err != nil {
-		b.Fatal(err)
-	}
-	m, err := a.Mailbox("INBOX")
-	if err != nil {
-		b.Fatal(err)
-	}
+	m := inbox(b, s, user)
 	for inNew := n; inNew > 0; time.Sleep(50 * time.Millisecond) { // fill moves them to cur/ (lazy.go)
 		inNew = 0
 		m.View(func(msgs []*Message) error {

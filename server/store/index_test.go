@@ -74,7 +74,7 @@ func reopen(t *testing.T, s *Store, data string) *Store {
 	return s2
 }
 
-func inbox(t *testing.T, s *Store, user string) *Mailbox {
+func inbox(t testing.TB, s *Store, user string) *Mailbox {
 	t.Helper()
 	a, err := s.Account(user)
 	if err != nil {
