@@ -132,16 +132,21 @@ func testBans(t *testing.T, mk storeMaker) {
 	}
 }
 
+// openEmbedded opens an embedded store in a temporary directory that
+// reads the time from now, closed when the test ends.
+func openEmbedded(t *testing.T, now func() time.Time) *Embedded {
+	t.Helper()
+	e, err := OpenEmbedded(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.now = now
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
 func TestEmbedded(t *testing.T) {
-	testContract(t, func(t *testing.T, now func() time.Time) Store {
-		e, err := OpenEmbedded(t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.now = now
-		t.Cleanup(func() { e.Close() })
-		return e
-	})
+	testContract(t, func(t *testing.T, now func() time.Time) Store { return openEmbedded(t, now) })
 }
 
 // TestEmbeddedSurvivesRestart: counters and greylist entries are on disk.
@@ -172,12 +177,7 @@ func TestEmbeddedSurvivesRestart(t *testing.T) {
 // TestEmbeddedSweep deletes expired records and keeps live ones.
 func TestEmbeddedSweep(t *testing.T) {
 	c := &clock{t: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}
-	e, err := OpenEmbedded(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	e.now = c.now
+	e := openEmbedded(t, c.now)
 	ctx := context.Background()
 	e.RateHit(ctx, "short", engine.Rate{Count: 5, Per: time.Minute}, 1)
 	e.RateHit(ctx, "long", engine.Rate{Count: 5, Per: 24 * time.Hour}, 1)
@@ -275,12 +275,7 @@ func TestGreylistRetention(t *testing.T) {
 		advance func(time.Duration)
 	}
 	c := &clock{t: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}
-	e, err := OpenEmbedded(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	e.now = c.now
+	e := openEmbedded(t, c.now)
 	m := miniredis.RunT(t)
 	r := OpenRedis(RedisOptions{Addr: m.Addr()})
 	defer r.Close()
