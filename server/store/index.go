@@ -40,7 +40,10 @@ var (
 	bMsgs      = []byte("msgs")
 )
 
-const indexVersion = 1
+// indexVersion 2 writes message entries in a binary layout
+// (recordcodec.go); version 1's JSON entries are read and rewritten. An
+// older sluice refuses version 2 and rebuilds the index aside of it.
+const indexVersion = 2
 
 // record is a message's index entry.
 type record struct {
@@ -119,7 +122,7 @@ func initIndex(tx *bolt.Tx) error {
 		}
 	}
 	meta := tx.Bucket(bMeta)
-	if v := meta.Get(kVersion); v != nil && getU64(v) != indexVersion {
+	if v := meta.Get(kVersion); v != nil && getU64(v) != indexVersion && getU64(v) != 1 {
 		return fmt.Errorf("index version %d, want %d", getU64(v), indexVersion)
 	}
 	return meta.Put(kVersion, putU64(indexVersion))

@@ -111,7 +111,7 @@ func (a *Account) loadMailbox(name string) (*Mailbox, error) {
 	}
 	m := &Mailbox{a: a, name: name, dir: dir, byBase: map[string]*Message{},
 		wake: make(chan struct{}, 1), rescan: make(chan struct{}, 1), quit: make(chan struct{})}
-	var stale []*Message // entries without keys, or with older ones
+	var stale []*Message // entries without keys or with older ones, or in JSON (recordcodec.go)
 	// A read-only transaction: a writable one commits, and its fsyncs
 	// were half of loading 10,000 entries (a store benchmark). Only a
 	// mailbox without an index entry yet, or stale entries, take a write.
@@ -129,13 +129,13 @@ func (a *Account) loadMailbox(name string) (*Mailbox, error) {
 		m.recentFrom = max(m.next, 1)
 		state := b.Bucket(bState)
 		unrenamed := b.Bucket(bUnrenamed)
-		// Decoding the entries' JSON was most of the CPU of loading
-		// them: they are decoded on every core (the SEARCH keys are left
-		// as stored, keysmemo.go). Their bytes stay valid for the
-		// transaction.
+		// The entries are decoded on every core (the envelope and
+		// SEARCH keys are left as stored, keysmemo.go). Their bytes
+		// stay valid for the transaction.
 		type entry struct {
 			k, v []byte
 			r    *loadedRecord // nil: unreadable, re-indexed from its file
+			json bool          // written by index version 1
 		}
 		var entries []entry
 		if err := b.Bucket(bMsgs).ForEach(func(k, v []byte) error {
@@ -146,8 +146,10 @@ func (a *Account) loadMailbox(name string) (*Mailbox, error) {
 		}
 		parallel(len(entries), func(i int) {
 			var r loadedRecord
-			if e := &entries[i]; json.Unmarshal(e.v, &r) == nil && len(e.k) == 4 {
-				e.r = &r
+			e := &entries[i]
+			bin, err := unmarshalRecord(e.v, &r)
+			if err == nil && len(e.k) == 4 {
+				e.r, e.json = &r, !bin
 			}
 		})
 		for _, e := range entries {
@@ -178,6 +180,9 @@ func (a *Account) loadMailbox(name string) (*Mailbox, error) {
 				msg.lazy = newLazyContent(dir, r.Base, m.Path(msg))
 			} else if currentKeys(r.Keys) {
 				msg.storedKeys = &storedKeys{raw: r.Keys, env: r.Envelope}
+				if e.json {
+					stale = append(stale, msg)
+				}
 			} else {
 				msg.keys = keysOfJSON(msg.env)
 				stale = append(stale, msg)

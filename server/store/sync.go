@@ -293,8 +293,11 @@ func encodeRecord(msg *Message) []byte {
 			r.Size, r.Date, r.Envelope, r.Keys = l.size, l.date.UnixNano(), l.env, l.keys
 		}
 	}
-	v, _ := json.Marshal(r)
-	return v
+	var keys []byte
+	if r.Keys != nil {
+		keys, _ = json.Marshal(r.Keys)
+	}
+	return marshalRecord(&r, keys)
 }
 
 // expungeLocked drops messages from memory, telling the tracker about each
