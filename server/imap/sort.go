@@ -27,9 +27,24 @@ func (s *session) Sort(kind imapserver.NumKind, criteria *imap.SearchCriteria, k
 	// stable sort's rotations move more), 2-3x the time of the
 	// comparisons. The sequence number breaks every tie, so the order is
 	// total and an unstable sort gives the RFC's order.
+	// The dates are taken once per message: read in each comparison,
+	// the Date header's time.Time and its comparison were most of
+	// SORT (DATE) of 10,000 (bench/imap).
+	var dates, arrivals bool
+	for _, k := range keys {
+		dates = dates || k.Key == imapserver.SortKeyDate
+		arrivals = arrivals || k.Key == imapserver.SortKeyArrival
+	}
 	items := make([]sortItem, len(found))
 	for i := range found {
-		items[i] = sortItem{t: &found[i], k: found[i].msg.Keys()}
+		it := sortItem{t: &found[i], k: found[i].msg.Keys()}
+		if dates {
+			it.sent = instantOf(sentDate(&it))
+		}
+		if arrivals {
+			it.arrival = instantOf(it.t.msg.Date())
+		}
+		items[i] = it
 	}
 	slices.SortFunc(items, func(a, b sortItem) int {
 		for _, k := range keys {
@@ -55,16 +70,33 @@ func (s *session) Sort(kind imapserver.NumKind, criteria *imap.SearchCriteria, k
 }
 
 type sortItem struct {
-	t *target
-	k *store.Keys
+	t             *target
+	k             *store.Keys
+	sent, arrival instant // set when a key sorts on them
+}
+
+// instant is a time as two integers, compared without time.Time's
+// methods (UnixNano would not hold every year a Date header can name).
+type instant struct {
+	sec  int64
+	nsec int
+}
+
+func instantOf(t time.Time) instant { return instant{t.Unix(), t.Nanosecond()} }
+
+func (a instant) compare(b instant) int {
+	if c := cmp.Compare(a.sec, b.sec); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.nsec, b.nsec)
 }
 
 func compareKey(k imapserver.SortKey, a, b *sortItem) int {
 	switch k {
 	case imapserver.SortKeyArrival:
-		return a.t.msg.Date().Compare(b.t.msg.Date())
+		return a.arrival.compare(b.arrival)
 	case imapserver.SortKeyDate:
-		return sentDate(a).Compare(sentDate(b))
+		return a.sent.compare(b.sent)
 	case imapserver.SortKeySize:
 		return cmp.Compare(a.t.msg.Size(), b.t.msg.Size())
 	case imapserver.SortKeySubject:
