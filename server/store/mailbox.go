@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -79,6 +80,7 @@ type Mailbox struct {
 	byBase   map[string]*Message
 	lastFull time.Time
 	stamp    dirStamp // new/ and cur/ as the last full listing saw them
+	saved    []byte   // the stamp as the index keeps it (savedstamp.go)
 
 	recentFrom uint32 // first UID no session has seen as \Recent (recent.go)
 	// justLoaded: loadMailbox listed the directory, so the Watch of the
@@ -111,6 +113,7 @@ func (a *Account) loadMailbox(name string) (*Mailbox, error) {
 	}
 	m := &Mailbox{a: a, name: name, dir: dir, byBase: map[string]*Message{},
 		wake: make(chan struct{}, 1), rescan: make(chan struct{}, 1), quit: make(chan struct{})}
+	var saved []byte     // the stamp of the last close (savedstamp.go)
 	var stale []*Message // entries without keys or with older ones, or in JSON (recordcodec.go)
 	// A read-only transaction: a writable one commits, and its fsyncs
 	// were half of loading 10,000 entries (a store benchmark). Only a
@@ -127,6 +130,7 @@ func (a *Account) loadMailbox(name string) (*Mailbox, error) {
 		m.next = uint32(getU64(b.Get(kNext)))
 		m.modSeq = getU64(b.Get(kModSeq))
 		m.recentFrom = max(m.next, 1)
+		saved = bytes.Clone(b.Get(kDirStamp))
 		state := b.Bucket(bState)
 		unrenamed := b.Bucket(bUnrenamed)
 		// The entries are decoded on every core (the envelope and
@@ -208,6 +212,7 @@ func (a *Account) loadMailbox(name string) (*Mailbox, error) {
 	if err != nil {
 		return nil, fmt.Errorf("index of %s: %w", name, err)
 	}
+	m.useSavedStamp(saved)
 	if err := m.syncLocked(true); err != nil {
 		return nil, err
 	}
@@ -272,6 +277,7 @@ func (m *Mailbox) stop() {
 	m.mu.Lock()
 	if !m.gone {
 		m.renameNow() // so that other readers of the Maildir see the flags
+		m.saveStamp()
 		m.gone = true
 		close(m.quit)
 	}
