@@ -85,7 +85,8 @@ func (m *Mailbox) startRenames() {
 // time, in the pauses between the sessions' commands (as fill reads).
 func (m *Mailbox) renameLater() {
 	for {
-		if !m.awaitPause() {
+		interrupted := m.awaitPause()
+		if interrupted == nil {
 			m.mu.Lock()
 			m.renaming = false
 			m.mu.Unlock()
@@ -95,7 +96,7 @@ func (m *Mailbox) renameLater() {
 		more := false
 		if !m.gone {
 			var err error
-			if more, err = m.renameLocked(renameBatch); err != nil {
+			if more, err = m.renameLocked(renameBatch, interrupted); err != nil {
 				m.a.s.log.Warn("store: renaming message files to their flags", "mailbox", m.name, "err", err)
 				more = false // the next change of flags, or the next load, tries again
 			}
@@ -112,7 +113,7 @@ func (m *Mailbox) renameLater() {
 // renameNow renames every file still waiting. Called with m.mu held.
 func (m *Mailbox) renameNow() {
 	for {
-		more, err := m.renameLocked(renameBatch)
+		more, err := m.renameLocked(renameBatch, neverInterrupted)
 		if err != nil {
 			m.a.s.log.Warn("store: renaming message files to their flags", "mailbox", m.name, "err", err)
 			return
@@ -124,11 +125,12 @@ func (m *Mailbox) renameNow() {
 }
 
 // renameLocked renames up to limit files to the flags the index holds and
-// records that in the index; more reports files left. A file not found
+// records that in the index, stopping early when interrupted says a
+// command came (as settle does); more reports files left. A file not found
 // under its old name was renamed or removed from outside: the message is
 // no longer waited for, and a full rescan gives it the name's flags, or
 // expunges it, as any change from outside. Called with m.mu held.
-func (m *Mailbox) renameLocked(limit int) (more bool, err error) {
+func (m *Mailbox) renameLocked(limit int, interrupted func() bool) (more bool, err error) {
 	if holdRenames.Load() {
 		return false, nil
 	}
@@ -140,7 +142,7 @@ func (m *Mailbox) renameLocked(limit int) (more bool, err error) {
 		if !msg.unrenamed {
 			continue
 		}
-		if len(done) == limit {
+		if len(done) == limit || interrupted() {
 			more = true
 			break
 		}

@@ -131,8 +131,12 @@ func (a *Account) Busy() (done func()) {
 func (m *Mailbox) Busy() (done func()) { return m.a.Busy() }
 
 // awaitPause waits until no command has run for fillQuiet, at most
-// fillWaitMax; false if the mailbox closes meanwhile.
-func (m *Mailbox) awaitPause() bool {
+// fillWaitMax. It returns nil if the mailbox closes meanwhile; else a
+// check for the work done in the pause to call before each file: true
+// when a command came and the work should stop there (the rest waits
+// for the next pause). Work that waited fillWaitMax is not stopped, so
+// that it goes on under constant use.
+func (m *Mailbox) awaitPause() (interrupted func() bool) {
 	deadline := time.Now().Add(m.a.s.fillWaitMax)
 	for {
 		wait := fillQuiet - time.Since(time.Unix(0, m.a.idleSince.Load()))
@@ -140,20 +144,26 @@ func (m *Mailbox) awaitPause() bool {
 			wait = fillQuiet
 		}
 		if wait <= 0 {
-			return true
+			return m.commandCame
 		}
 		if left := time.Until(deadline); left <= 0 {
-			return true
+			return neverInterrupted
 		} else if wait > left {
 			wait = left
 		}
 		select {
 		case <-time.After(wait):
 		case <-m.quit:
-			return false
+			return nil
 		}
 	}
 }
+
+// commandCame reports whether a session's command runs, or waits for the
+// mailbox's lock, on the account.
+func (m *Mailbox) commandCame() bool { return m.a.busy.Load() > 0 }
+
+func neverInterrupted() bool { return false }
 
 // findFile returns the path of the file with base in dir's cur/ or new/,
 // "" if there is none.
@@ -266,7 +276,7 @@ func (m *Mailbox) fill() {
 		return
 	}
 	for {
-		if !m.awaitPause() {
+		if m.awaitPause() == nil {
 			m.mu.Lock()
 			m.fillEnded()
 			m.mu.Unlock()
@@ -293,14 +303,14 @@ func (m *Mailbox) fill() {
 			l.load()
 		}
 
-		closing := !m.awaitPause() // the files are read; settling takes the lock
+		interrupted := m.awaitPause() // the files are read; settling takes the lock
 		m.mu.Lock()
-		if m.gone || closing {
+		if m.gone || interrupted == nil {
 			m.fillEnded()
 			m.mu.Unlock()
 			return
 		}
-		if err := m.settle(batch); err != nil {
+		if err := m.settle(batch, interrupted); err != nil {
 			m.a.s.log.Warn("store: writing message contents to the index", "mailbox", m.name, "err", err)
 			m.fillEnded()
 			m.mu.Unlock()
@@ -315,12 +325,18 @@ func (m *Mailbox) fill() {
 // writes it all to the index. Called with m.mu held, as the renames must
 // be (SetFlags renames too). A message whose file could not be read keeps
 // its lazy content (fill skips it) and stays without envelope in the
-// index.
-func (m *Mailbox) settle(batch []*lazyContent) error {
+// index. When interrupted says a command came, settle stops there and
+// commits what it did: a batch held the lock for 3-5 ms, and a command
+// arriving meanwhile waited that long (bench/imap's FETCH of 100 bodies,
+// 3 ms alone, took 9 when it met one).
+func (m *Mailbox) settle(batch []*lazyContent, interrupted func() bool) error {
 	var done []*Message
 	rn := newRenamer(m.dir)
 	defer rn.close()
 	for _, l := range batch {
+		if interrupted() {
+			break
+		}
 		msg := m.byBase[l.base]
 		if msg == nil || msg.lazy != l {
 			continue // expunged meanwhile
