@@ -19,6 +19,25 @@ func ageDirs(tb testing.TB, dir string, t time.Time) {
 	}
 }
 
+// settledInbox delivers 3 messages to bob's INBOX, ages its directories
+// an hour back (to past) and syncs it, so that the listing's stamp is
+// kept. dir is bob's Maildir.
+func settledInbox(t *testing.T, s *Store, data string) (m *Mailbox, dir string, past time.Time) {
+	t.Helper()
+	const user = "bob@example.org"
+	for i := range 3 {
+		s.Deliver(user, "INBOX", msg(i), "", time.Time{})
+	}
+	m = inbox(t, s, user)
+	dir = filepath.Join(data, "mail", "example.org", "bob")
+	past = time.Now().Add(-time.Hour).Truncate(time.Second)
+	ageDirs(t, dir, past)
+	if err := m.Sync(true); err != nil { // lists, and keeps the settled stamp
+		t.Fatal(err)
+	}
+	return m, dir, past
+}
+
 func count(t *testing.T, m *Mailbox) int {
 	t.Helper()
 	return len(snap(t, m).uids)
@@ -28,17 +47,7 @@ func count(t *testing.T, m *Mailbox) int {
 // sees every change made from outside once they are not.
 func TestFullSyncSkipsUnchangedDirs(t *testing.T) {
 	s, data := openTest(t, Options{Hostname: "testhost"})
-	const user = "bob@example.org"
-	for i := range 3 {
-		s.Deliver(user, "INBOX", msg(i), "", time.Time{})
-	}
-	m := inbox(t, s, user)
-	dir := filepath.Join(data, "mail", "example.org", "bob")
-	past := time.Now().Add(-time.Hour).Truncate(time.Second)
-	ageDirs(t, dir, past)
-	if err := m.Sync(true); err != nil { // lists, and keeps the settled stamp
-		t.Fatal(err)
-	}
+	m, dir, past := settledInbox(t, s, data)
 
 	// A file slipped in with the mtime put back: the stamp still matches,
 	// so the sync must not have listed cur/ (this is what makes a warm

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"testing"
 	"time"
 )
@@ -17,25 +16,7 @@ func BenchmarkStoreAll10000(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	const user = "bench@example.org"
-	raw := bytes.Repeat([]byte("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd\r\n"), 80)
-	for i := 0; i < n; i++ {
-		if err := s.Deliver(user, "INBOX", raw, "", time.Time{}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	m := inbox(b, s, user)
-	for inNew := n; inNew > 0; time.Sleep(50 * time.Millisecond) { // fill moves them to cur/ (lazy.go)
-		inNew = 0
-		m.View(func(msgs []*Message) error {
-			for _, msg := range msgs {
-				if msg.sub == "new" {
-					inNew++
-				}
-			}
-			return nil
-		})
-	}
+	m := filledInbox(b, s, "bench@example.org", n)
 	uids := allUIDs(n)
 	holdRenames.Store(true) // only RenameFiles renames, timed apart
 	defer holdRenames.Store(false)

@@ -21,25 +21,7 @@ func BenchmarkLoadAfterRestart(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	const user = "bench@example.org"
-	raw := bytes.Repeat([]byte("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd\r\n"), 80)
-	for i := 0; i < n; i++ {
-		if err := s.Deliver(user, "INBOX", raw, "", time.Time{}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	m := inbox(b, s, user)
-	for inNew := n; inNew > 0; time.Sleep(50 * time.Millisecond) { // fill moves them to cur/ (lazy.go)
-		inNew = 0
-		m.View(func(msgs []*Message) error {
-			for _, msg := range msgs {
-				if msg.sub == "new" || msg.lazy != nil {
-					inNew++
-				}
-			}
-			return nil
-		})
-	}
+	filledInbox(b, s, "bench@example.org", n)
 	time.Sleep(dirSettle + 100*time.Millisecond)
 	s.Close()
 	box := filepath.Join(dir, "mail", "example.org", "bench")
@@ -81,4 +63,29 @@ func loadAfterRestart(b *testing.B, dir, box string, list bool) {
 	}
 	b.ReportMetric(float64(account.Microseconds())/1000/float64(b.N), "ms/account")
 	b.ReportMetric(float64(mailbox.Microseconds())/1000/float64(b.N), "ms/mailbox")
+}
+
+// filledInbox delivers n messages of 5 KB to user's INBOX, opens it and
+// waits until fill has read them all and moved them to cur/ (lazy.go).
+func filledInbox(b *testing.B, s *Store, user string, n int) *Mailbox {
+	b.Helper()
+	raw := bytes.Repeat([]byte("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd\r\n"), 80)
+	for i := 0; i < n; i++ {
+		if err := s.Deliver(user, "INBOX", raw, "", time.Time{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	m := inbox(b, s, user)
+	for left := n; left > 0; time.Sleep(50 * time.Millisecond) {
+		left = 0
+		m.View(func(msgs []*Message) error {
+			for _, msg := range msgs {
+				if msg.sub == "new" || msg.lazy != nil {
+					left++
+				}
+			}
+			return nil
+		})
+	}
+	return m
 }

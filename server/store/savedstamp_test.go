@@ -4,7 +4,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -17,16 +16,7 @@ import (
 func TestSavedStampOverRestart(t *testing.T) {
 	s, data := openTest(t, Options{Hostname: "testhost"})
 	const user = "bob@example.org"
-	for i := range 3 {
-		s.Deliver(user, "INBOX", msg(i), "", time.Time{})
-	}
-	m := inbox(t, s, user)
-	dir := filepath.Join(data, "mail", "example.org", "bob")
-	past := time.Now().Add(-time.Hour).Truncate(time.Second)
-	ageDirs(t, dir, past)
-	if err := m.Sync(true); err != nil { // lists, and keeps the settled stamp
-		t.Fatal(err)
-	}
+	_, dir, past := settledInbox(t, s, data)
 
 	// Closed and opened again with a file slipped in and the mtime put
 	// back: the saved stamp matches, so the load did not list cur/.
