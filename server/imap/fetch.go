@@ -143,7 +143,14 @@ func (s *session) fetchOne(w *imapserver.FetchWriter, t target, o *imap.FetchOpt
 		rw.WriteRFC822Size(t.msg.Size())
 	}
 	if o.Envelope {
-		rw.WriteEnvelope(t.msg.Envelope())
+		utf8 := rw.QuotedUTF8()
+		mode := 0
+		if utf8 {
+			mode = 1
+		}
+		rw.WriteEncodedEnvelope(t.msg.EncodedEnvelope(mode, func(env *imap.Envelope) []byte {
+			return imapserver.EncodeEnvelope(env, utf8)
+		}))
 	}
 	if o.BodyStructure != nil {
 		rw.WriteBodyStructure(safeBodyStructure(imapserver.ExtractBodyStructure(bytes.NewReader(raw))))

@@ -56,3 +56,84 @@ func TestEnvelopeDecodedOnce(t *testing.T) {
 		t.Fatalf("envelope from the index\n got %s\nwant %s", got, want)
 	}
 }
+
+// The encoded envelope is made once per mode and shared by copies; the
+// bytes are what encode gave for this message's envelope.
+func TestEncodedEnvelopeKept(t *testing.T) {
+	s, _ := openTest(t, Options{Hostname: "testhost"})
+	const user = "bob@example.org"
+	if err := s.Deliver(user, "INBOX", []byte(keysMsg), "", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	m := inbox(t, s, user)
+	calls := 0
+	encode := func(mode string) func(*imap.Envelope) []byte {
+		return func(env *imap.Envelope) []byte {
+			calls++
+			return []byte(mode + ":" + env.Subject)
+		}
+	}
+	m.View(func(msgs []*Message) error {
+		c := *msgs[0]
+		for i, got := range []string{
+			string(msgs[0].EncodedEnvelope(0, encode("ascii"))),
+			string(c.EncodedEnvelope(0, encode("ascii"))),
+			string(msgs[0].EncodedEnvelope(1, encode("utf8"))),
+			string(c.EncodedEnvelope(1, encode("utf8"))),
+		} {
+			want := "ascii:Re: [list] Fwd: Mortgage  rates"
+			if i >= 2 {
+				want = "utf8:Re: [list] Fwd: Mortgage  rates"
+			}
+			if got != want {
+				t.Errorf("call %d: %q, want %q", i, got, want)
+			}
+		}
+		return nil
+	})
+	if calls != 2 {
+		t.Fatalf("encoded %d times for 2 modes, want 2", calls)
+	}
+}
+
+// A message indexed lazily keeps its encoded envelope when fill settles
+// it: settling moves the file, not the content.
+func TestEncodedEnvelopeKeptThroughSettle(t *testing.T) {
+	s, data := openTest(t, Options{Hostname: "testhost"})
+	s.lazyFrom, s.fillDelay = 10, time.Hour // fill never runs by itself
+	const user = "bob@example.org"
+	lazyMaildir(t, data, user, 12)
+	m := inbox(t, s, user)
+	calls := 0
+	encode := func(env *imap.Envelope) []byte {
+		calls++
+		return []byte(env.Subject)
+	}
+	var first string
+	var batch []*lazyContent
+	m.View(func(msgs []*Message) error {
+		first = string(msgs[0].EncodedEnvelope(0, encode))
+		for _, msg := range msgs {
+			batch = append(batch, msg.lazy)
+		}
+		return nil
+	})
+	m.mu.Lock()
+	err := m.settle(batch, neverInterrupted)
+	m.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.View(func(msgs []*Message) error {
+		if msgs[0].lazy != nil {
+			t.Fatal("message still lazy after settle")
+		}
+		if again := string(msgs[0].EncodedEnvelope(0, encode)); again != first || first == "" {
+			t.Errorf("encoded envelope after settle %q, before %q", again, first)
+		}
+		return nil
+	})
+	if calls != 1 {
+		t.Fatalf("encoded %d times, want once", calls)
+	}
+}

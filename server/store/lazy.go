@@ -352,7 +352,10 @@ func (m *Mailbox) settle(batch []*lazyContent, interrupted func() bool) error {
 			continue
 		}
 		msg.env, msg.keys, msg.size, msg.date, msg.lazy = l.env, l.keys, l.size, l.date, nil
-		msg.envMemo = newEnvelopeMemo(l.dec)
+		if msg.envMemo == nil {
+			msg.envMemo = newEnvelopeMemo(nil)
+		}
+		msg.envMemo.env.Store(l.dec) // the memo may hold the encoded envelope already
 		done = append(done, msg)
 	}
 	if len(done) == 0 {

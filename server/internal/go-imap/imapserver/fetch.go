@@ -1,6 +1,8 @@
 package imapserver
 
 import (
+	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"mime"
@@ -495,6 +497,35 @@ func (w *FetchResponseWriter) WriteEnvelope(envelope *imap.Envelope) {
 	enc := w.enc.Encoder
 	enc.Atom("ENVELOPE").SP()
 	writeEnvelope(enc, envelope)
+}
+
+// sluice: EncodeEnvelope returns an envelope as WriteEnvelope writes it
+// on a connection whose quoted strings may (quotedUTF8) or may not hold
+// UTF-8, for WriteEncodedEnvelope: a backend that keeps the bytes answers
+// the next FETCH ENVELOPE without encoding it again (the encoding was
+// most of the CPU of FETCH 1:* of 10,000 envelopes).
+func EncodeEnvelope(envelope *imap.Envelope, quotedUTF8 bool) []byte {
+	var buf bytes.Buffer
+	bw := bufio.NewWriterSize(&buf, 512)
+	enc := imapwire.NewEncoder(bw, imapwire.ConnSideServer)
+	enc.QuotedUTF8 = quotedUTF8
+	writeEnvelope(enc, envelope)
+	bw.Flush()
+	return buf.Bytes()
+}
+
+// sluice: QuotedUTF8 reports whether this connection's quoted strings may
+// hold UTF-8 (UTF8=ACCEPT or IMAP4rev2 enabled): the mode to give
+// EncodeEnvelope.
+func (w *FetchResponseWriter) QuotedUTF8() bool {
+	return w.enc.QuotedUTF8
+}
+
+// sluice: WriteEncodedEnvelope writes the message's envelope as
+// EncodeEnvelope encoded it, in this connection's QuotedUTF8 mode.
+func (w *FetchResponseWriter) WriteEncodedEnvelope(b []byte) {
+	w.writeItemSep()
+	w.enc.Encoder.Atom("ENVELOPE").SP().Raw(b)
 }
 
 // WriteBodyStructure writes the message's body structure (either BODYSTRUCTURE
