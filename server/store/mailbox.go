@@ -82,6 +82,8 @@ type Mailbox struct {
 	stamp    dirStamp // new/ and cur/ as the last full listing saw them
 	saved    []byte   // the stamp as the index keeps it (savedstamp.go)
 
+	statusMemo *statusMemo // the last Status counted (view.go)
+
 	recentFrom uint32 // first UID no session has seen as \Recent (recent.go)
 	// justLoaded: loadMailbox listed the directory, so the Watch of the
 	// SELECT that loaded it need not list it again.

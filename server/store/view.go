@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -77,6 +78,36 @@ func (m *Mailbox) Size() (int64, error) {
 }
 
 func (m *Mailbox) statusLocked(msgs []*Message) Status {
+	// Counting 10,000 messages' flags was a third of a warm SELECT's
+	// server time (0.2 of 0.6 ms, bench/imap). Every change of a
+	// message's flags or keywords raises HIGHESTMODSEQ (as CONDSTORE
+	// requires), an expunge too, and a new message UIDNEXT: while these
+	// and the count are as they were, so is the status.
+	key := statusKey{m.validity, m.next, m.modSeq, len(msgs)}
+	if c := m.statusMemo; c != nil && c.key == key {
+		st := c.st
+		st.Keywords = slices.Clone(st.Keywords)
+		return st
+	}
+	st := m.countStatus(msgs)
+	m.statusMemo = &statusMemo{key: key, st: st}
+	st.Keywords = slices.Clone(st.Keywords)
+	return st
+}
+
+// statusMemo is the last status counted and what it was counted at.
+type statusMemo struct {
+	key statusKey
+	st  Status
+}
+
+type statusKey struct {
+	validity, next uint32
+	modSeq         uint64
+	count          int
+}
+
+func (m *Mailbox) countStatus(msgs []*Message) Status {
 	st := Status{Messages: uint32(len(msgs)), UIDNext: m.next, UIDValidity: m.validity, HighestModSeq: m.modSeq}
 	kw := map[string]bool{}
 	for i, msg := range msgs {
