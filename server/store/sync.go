@@ -189,12 +189,7 @@ func (m *Mailbox) apply(disk map[string]diskFile, full bool) error {
 		return err
 	}
 	for _, c := range renamed {
-		if _, msg := m.find(c.UID); msg != nil {
-			*msg = *c
-			if msg.lazy != nil {
-				msg.lazy.moved(m.Path(msg))
-			}
-		}
+		m.replaceLocked(c)
 	}
 	m.next, m.modSeq, m.validity = next, modSeq, validity
 	if full && len(added)+len(removed) > 0 {
@@ -203,13 +198,9 @@ func (m *Mailbox) apply(disk map[string]diskFile, full bool) error {
 	}
 	m.expungeLocked(removed)
 	for _, c := range changed {
-		seq, msg := m.find(c.UID)
+		seq, msg := m.replaceLocked(c)
 		if msg == nil {
 			continue
-		}
-		*msg = *c
-		if msg.lazy != nil {
-			msg.lazy.moved(m.Path(msg))
 		}
 		if m.Tracker != nil {
 			m.Tracker.QueueMessageFlagsModSeq(seq, imap.UID(msg.UID), flagsOf(msg), msg.ModSeq, nil)
@@ -226,6 +217,20 @@ func (m *Mailbox) apply(disk map[string]diskFile, full bool) error {
 		m.startFill()
 	}
 	return nil
+}
+
+// replaceLocked puts c in place of the message with its UID and tells a
+// lazily indexed one where its file is now; nil if the mailbox no longer
+// has it. Called with m.mu held.
+func (m *Mailbox) replaceLocked(c *Message) (seq uint32, msg *Message) {
+	if seq, msg = m.find(c.UID); msg == nil {
+		return 0, nil
+	}
+	*msg = *c
+	if msg.lazy != nil {
+		msg.lazy.moved(m.Path(msg))
+	}
+	return seq, msg
 }
 
 // indexFile reads what the index keeps of a new file, moving it from new/
