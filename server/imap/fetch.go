@@ -144,11 +144,7 @@ func (s *session) fetchOne(w *imapserver.FetchWriter, t target, o *imap.FetchOpt
 	}
 	if o.Envelope {
 		utf8 := rw.QuotedUTF8()
-		mode := 0
-		if utf8 {
-			mode = 1
-		}
-		rw.WriteEncodedEnvelope(t.msg.EncodedEnvelope(mode, func(env *imap.Envelope) []byte {
+		rw.WriteEncodedEnvelope(t.msg.EncodedEnvelope(utf8, func(env *imap.Envelope) []byte {
 			return imapserver.EncodeEnvelope(env, utf8)
 		}))
 	}

@@ -19,9 +19,9 @@ import (
 // ENVELOPE (or indexed) since the mailbox was loaded.
 type envelopeMemo struct {
 	env atomic.Pointer[imap.Envelope]
-	// wire is the envelope as the IMAP server writes it, per encoding
-	// mode (EncodedEnvelope).
-	wire [2]atomic.Pointer[[]byte]
+	// ascii and utf8 are the envelope as the IMAP server writes it,
+	// without and with UTF-8 in quoted strings (EncodedEnvelope).
+	ascii, utf8 atomic.Pointer[[]byte]
 }
 
 // newEnvelopeMemo returns a memo, holding env already if it is not nil
@@ -56,22 +56,27 @@ func (msg *Message) Envelope() *imap.Envelope {
 }
 
 // EncodedEnvelope returns the message's envelope as encode writes it on
-// the wire, kept for the next FETCH in the same mode (0 or 1: the
-// server's two ways of writing strings). Encoding 10,000 envelopes was
-// most of the CPU of FETCH 1:* (FLAGS ENVELOPE RFC822.SIZE) once they
-// were decoded only once; the cost is the bytes kept, ~0.5 KB a message
-// fetched with ENVELOPE. A message indexed lazily keeps them too (its
-// memo stays when fill settles it), unless its file could not be read.
-func (msg *Message) EncodedEnvelope(mode int, encode func(*imap.Envelope) []byte) []byte {
-	if msg.envMemo == nil || mode < 0 || mode > 1 {
+// the wire, kept for the next FETCH on a connection whose quoted strings
+// may hold UTF-8 as well (utf8) or not: the server's two ways of writing
+// strings. Encoding 10,000 envelopes was most of the CPU of FETCH 1:*
+// (FLAGS ENVELOPE RFC822.SIZE) once they were decoded only once; the
+// cost is the bytes kept, ~0.5 KB a message fetched with ENVELOPE. A
+// message indexed lazily keeps them too (its memo stays when fill
+// settles it), unless its file could not be read.
+func (msg *Message) EncodedEnvelope(utf8 bool, encode func(*imap.Envelope) []byte) []byte {
+	if msg.envMemo == nil {
 		return encode(msg.Envelope())
 	}
-	if b := msg.envMemo.wire[mode].Load(); b != nil {
+	kept := &msg.envMemo.ascii
+	if utf8 {
+		kept = &msg.envMemo.utf8
+	}
+	if b := kept.Load(); b != nil {
 		return *b
 	}
 	b := encode(msg.Envelope()) // reads a lazy message's file
 	if l := msg.lazy; l == nil || !l.failed {
-		msg.envMemo.wire[mode].Store(&b)
+		kept.Store(&b)
 	}
 	return b
 }

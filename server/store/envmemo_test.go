@@ -76,10 +76,10 @@ func TestEncodedEnvelopeKept(t *testing.T) {
 	m.View(func(msgs []*Message) error {
 		c := *msgs[0]
 		for i, got := range []string{
-			string(msgs[0].EncodedEnvelope(0, encode("ascii"))),
-			string(c.EncodedEnvelope(0, encode("ascii"))),
-			string(msgs[0].EncodedEnvelope(1, encode("utf8"))),
-			string(c.EncodedEnvelope(1, encode("utf8"))),
+			string(msgs[0].EncodedEnvelope(false, encode("ascii"))),
+			string(c.EncodedEnvelope(false, encode("ascii"))),
+			string(msgs[0].EncodedEnvelope(true, encode("utf8"))),
+			string(c.EncodedEnvelope(true, encode("utf8"))),
 		} {
 			want := "ascii:Re: [list] Fwd: Mortgage  rates"
 			if i >= 2 {
@@ -112,7 +112,7 @@ func TestEncodedEnvelopeKeptThroughSettle(t *testing.T) {
 	var first string
 	var batch []*lazyContent
 	m.View(func(msgs []*Message) error {
-		first = string(msgs[0].EncodedEnvelope(0, encode))
+		first = string(msgs[0].EncodedEnvelope(false, encode))
 		for _, msg := range msgs {
 			batch = append(batch, msg.lazy)
 		}
@@ -128,7 +128,7 @@ func TestEncodedEnvelopeKeptThroughSettle(t *testing.T) {
 		if msgs[0].lazy != nil {
 			t.Fatal("message still lazy after settle")
 		}
-		if again := string(msgs[0].EncodedEnvelope(0, encode)); again != first || first == "" {
+		if again := string(msgs[0].EncodedEnvelope(false, encode)); again != first || first == "" {
 			t.Errorf("encoded envelope after settle %q, before %q", again, first)
 		}
 		return nil
