@@ -85,8 +85,9 @@ type Mailbox struct {
 	statusMemo *statusMemo // the last Status counted (view.go)
 
 	recentFrom uint32 // first UID no session has seen as \Recent (recent.go)
-	// justLoaded: loadMailbox listed the directory, so the Watch of the
-	// SELECT that loaded it need not list it again.
+	// justLoaded: loadMailbox listed the directory (or the stamp saved
+	// at the last close vouched for it), so the Watch of the SELECT
+	// that loaded it need not list it again.
 	justLoaded bool
 	filling    bool // fill runs (lazy.go)
 	renaming   bool // renameLater runs (flagrename.go)
