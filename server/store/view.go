@@ -254,36 +254,6 @@ func (msg *Message) Date() time.Time {
 	return msg.date
 }
 
-// bareLFs counts line feeds not preceded by a carriage return.
-func bareLFs(b []byte) int {
-	// Every LF not after a CR; bytes.Count runs a word at a time, where a
-	// loop on each byte cost 1.4 ms per 100 FETCH BODY[] of the corpus.
-	return bytes.Count(b, []byte{'\n'}) - bytes.Count(b, []byte("\r\n"))
-}
-
-// CRLF returns b with every bare line feed turned into CRLF, as IMAP
-// serves messages (Maildir files written by other tools often use LF).
-// It copies line by line, not byte by byte.
-func CRLF(b []byte) []byte {
-	n := bareLFs(b)
-	if n == 0 {
-		return b
-	}
-	out := make([]byte, 0, len(b)+n)
-	for {
-		i := bytes.IndexByte(b, '\n')
-		if i < 0 {
-			return append(out, b...)
-		}
-		if i == 0 || b[i-1] != '\r' {
-			out = append(append(out, b[:i]...), '\r', '\n')
-		} else {
-			out = append(out, b[:i+1]...)
-		}
-		b = b[i+1:]
-	}
-}
-
 // Watch returns the mailbox's status and a tracker for a new session,
 // taken together so that no change falls between them.
 func (m *Mailbox) Watch() (Status, *imapserver.SessionTracker, error) {
