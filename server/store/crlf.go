@@ -18,8 +18,9 @@ func CRLFSize(b []byte) int64 { return int64(len(b) + bareLFs(b)) }
 // WriteCRLF writes CRLF(b) to w without building it: a FETCH BODY[] of
 // whole messages (a client downloading mail) gave each file a second
 // buffer, allocated, cleared and copied into only to be copied again
-// into the connection's (bench/imap: 0.9 ms of a 100-message FETCH's
-// 4-5). It writes the runs between bare line feeds as they are.
+// into the connection's (0.9 ms of CPU in a FETCH of 100 corpus
+// messages, 4-5 ms in all, in a profile). It writes the runs between
+// bare line feeds as they are.
 func WriteCRLF(w io.Writer, b []byte) error {
 	start := 0
 	for i := 0; ; {
@@ -43,8 +44,9 @@ func WriteCRLF(w io.Writer, b []byte) error {
 	return err
 }
 
-// crlfBytes is written from one place: a "\r\n" converted for each
-// Write would be allocated each time (the writer keeps no reference).
+// crlfBytes is the line end WriteCRLF inserts, made once: a "\r\n"
+// literal converted to []byte for each Write through an interface was
+// allocated each time (a third of WriteCRLF's time in a profile).
 var crlfBytes = []byte("\r\n")
 
 // CRLF returns b with every bare line feed turned into CRLF, as IMAP
