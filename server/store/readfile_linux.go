@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// readMessageFile reads a whole message file with open, fstat, reads to
-// the end and close. os.ReadFile and os.Open make five more system calls
+// readMessageFile reads a whole message file with open, fstat, reads of
+// the size fstat gave and close. os.ReadFile and os.Open make five more system calls
 // on Linux: a regular file is offered to the runtime's poller
 // (fcntl to non-blocking, epoll_ctl, which refuses it, fcntl back), and
 // on this project's 2-core VMs a system call costs microseconds, so a
