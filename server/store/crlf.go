@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"errors"
 	"io"
 )
 
@@ -42,6 +43,64 @@ func WriteCRLF(w io.Writer, b []byte) error {
 	}
 	_, err := w.Write(b[start:])
 	return err
+}
+
+// WriteCRLFRange writes CRLF(b)[off:off+n], cut to the bytes there are,
+// without building CRLF(b): a client's BODY[]<off.n> (a preview of the
+// first kilobytes, or a large message fetched in pieces) made a CRLF copy
+// of the whole file, megabytes for a message with attachments, to send a
+// slice of it. It returns how many bytes it wrote.
+func WriteCRLFRange(w io.Writer, b []byte, off, n int64) (int64, error) {
+	win := &window{w: w, skip: max(off, 0), left: max(n, 0)}
+	if win.left == 0 {
+		return 0, nil
+	}
+	err := WriteCRLF(win, b)
+	if err == errWindowFull {
+		err = nil
+	}
+	return max(n, 0) - win.left, err
+}
+
+// CRLFRangeSize is how many bytes WriteCRLFRange(w, b, off, n) writes.
+func CRLFRangeSize(b []byte, off, n int64) int64 {
+	off, n = max(off, 0), max(n, 0)
+	if off <= int64(len(b)) && n <= int64(len(b))-off {
+		return n // CRLF(b) is at least as long as b: no need to count it
+	}
+	size := CRLFSize(b)
+	off = min(off, size)
+	return min(n, size-off)
+}
+
+// window passes on the bytes written to it from skip on, left of them,
+// then stops the writer with errWindowFull.
+type window struct {
+	w          io.Writer
+	skip, left int64
+}
+
+var errWindowFull = errors.New("store: window full")
+
+func (x *window) Write(p []byte) (int, error) {
+	total := len(p)
+	if x.skip >= int64(len(p)) {
+		x.skip -= int64(len(p))
+		return total, nil
+	}
+	p = p[x.skip:]
+	x.skip = 0
+	if int64(len(p)) > x.left {
+		p = p[:x.left]
+	}
+	if _, err := x.w.Write(p); err != nil {
+		return 0, err
+	}
+	x.left -= int64(len(p))
+	if x.left == 0 {
+		return total, errWindowFull
+	}
+	return total, nil
 }
 
 // crlfBytes is the line end WriteCRLF inserts, made once: a "\r\n"

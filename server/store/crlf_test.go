@@ -38,12 +38,12 @@ func TestCRLF(t *testing.T) {
 }
 
 // FuzzCRLF: WriteCRLF writes what CRLF returns, CRLFSize bytes of it,
-// for any input.
+// and WriteCRLFRange the slice of it it is asked for, for any input.
 func FuzzCRLF(f *testing.F) {
 	for _, s := range []string{"", "\n", "a\r\nb\n", "\r\r\n\n\r", "x\ny\r\nz"} {
-		f.Add([]byte(s))
+		f.Add([]byte(s), uint16(1), uint16(3))
 	}
-	f.Fuzz(func(t *testing.T, in []byte) {
+	f.Fuzz(func(t *testing.T, in []byte, off, n uint16) {
 		want := CRLF(in)
 		var buf bytes.Buffer
 		if err := WriteCRLF(&buf, in); err != nil {
@@ -55,8 +55,37 @@ func FuzzCRLF(f *testing.F) {
 		if CRLFSize(in) != int64(len(want)) {
 			t.Fatalf("CRLFSize(%q) = %d, CRLF gives %d bytes", in, CRLFSize(in), len(want))
 		}
+		checkRange(t, in, want, int64(off), int64(n))
 		if bytes.Contains(want, []byte("\n")) && bytes.Count(want, []byte("\n")) != bytes.Count(want, []byte("\r\n")) {
 			t.Fatalf("CRLF(%q) = %q leaves a bare line feed", in, want)
 		}
 	})
+}
+
+// checkRange: WriteCRLFRange(in, off, n) writes crlf[off:off+n], cut to
+// what there is, and CRLFRangeSize counts it.
+func checkRange(t *testing.T, in, crlf []byte, off, n int64) {
+	t.Helper()
+	from := min(off, int64(len(crlf)))
+	want := crlf[from:min(from+n, int64(len(crlf)))]
+	var buf bytes.Buffer
+	wrote, err := WriteCRLFRange(&buf, in, off, n)
+	if err != nil || !bytes.Equal(buf.Bytes(), want) || wrote != int64(len(want)) {
+		t.Fatalf("WriteCRLFRange(%q, %d, %d) wrote %q (%d), %v; want %q", in, off, n, buf.Bytes(), wrote, err, want)
+	}
+	if got := CRLFRangeSize(in, off, n); got != int64(len(want)) {
+		t.Fatalf("CRLFRangeSize(%q, %d, %d) = %d, want %d", in, off, n, got, len(want))
+	}
+}
+
+// TestCRLFRange: the windows at the edges, a CRLF cut in two, past the
+// end, and empty.
+func TestCRLFRange(t *testing.T) {
+	in := []byte("ab\ncd\r\nef\n")
+	crlf := CRLF(in) // "ab\r\ncd\r\nef\r\n", 12 bytes
+	for _, c := range []struct{ off, n int64 }{
+		{0, 12}, {0, 100}, {0, 2}, {0, 3}, {2, 1}, {3, 1}, {3, 4}, {11, 1}, {11, 5}, {12, 1}, {50, 10}, {4, 0}, {0, 0},
+	} {
+		checkRange(t, in, crlf, c.off, c.n)
+	}
 }
