@@ -69,6 +69,11 @@ func TestRenamesStopForCommand(t *testing.T) {
 	s, data := openTest(t, Options{Hostname: "testhost", Rescan: time.Hour})
 	const k = 7
 	m, box := deliverSeen(t, s, data, "alice@example.org", 20)
+	// A command under way: the renames SetFlags starts in the background
+	// wait for a pause (up to fillWaitMax), or they could run between
+	// holdRenames' release and the interrupted batch below and rename
+	// all 20 first (seen once under -race in CI).
+	defer m.Busy()()
 	holdRenames.Store(true)
 	err := m.SetFlags(allUIDs(20), '+', []string{`\Seen`}, nil)
 	holdRenames.Store(false)
