@@ -111,8 +111,9 @@ func (s *session) fetchOne(w *imapserver.FetchWriter, t target, o *imap.FetchOpt
 			return err
 		}
 	}
-	// crlf gives the message with CRLF line ends, built when an answer
-	// needs more than the whole of it (which is written as it converts).
+	// crlf gives the message with CRLF line ends, built only for a part,
+	// a header, BODYSTRUCTURE or BINARY: the whole message and ranges of
+	// it are written from the file as they convert (writeWhole).
 	crlf := func() []byte {
 		if raw == nil {
 			raw = store.CRLF(file)
@@ -167,7 +168,7 @@ func (s *session) fetchOne(w *imapserver.FetchWriter, t target, o *imap.FetchOpt
 			}
 			continue
 		}
-		b := bodySection(crlf(), bs)
+		b := imapserver.ExtractBodySection(bytes.NewReader(crlf()), bs)
 		if len(bs.Part) > 0 && bs.Specifier == imap.PartSpecifierNone && bytes.IndexByte(b, 0) >= 0 {
 			b = base64Lines(imapserver.ExtractBodySection(bytes.NewReader(binary()), bs))
 		}
@@ -198,12 +199,6 @@ func (s *session) fetchOne(w *imapserver.FetchWriter, t target, o *imap.FetchOpt
 func wholeMessage(bs *imap.FetchItemBodySection) bool {
 	return len(bs.Part) == 0 && bs.Specifier == imap.PartSpecifierNone &&
 		len(bs.HeaderFields) == 0 && len(bs.HeaderFieldsNot) == 0
-}
-
-// bodySection answers BODY[section]<partial> from the message raw (CRLF
-// line ends), for the sections other than the whole message.
-func bodySection(raw []byte, bs *imap.FetchItemBodySection) []byte {
-	return imapserver.ExtractBodySection(bytes.NewReader(raw), bs)
 }
 
 // hasBinaryPart says whether a message has a part with
