@@ -15,10 +15,7 @@ import (
 func TestEnvelopeDecodedOnce(t *testing.T) {
 	s, data := openTest(t, Options{Hostname: "testhost"})
 	const user = "bob@example.org"
-	if err := s.Deliver(user, "INBOX", []byte(keysMsg), "", time.Time{}); err != nil {
-		t.Fatal(err)
-	}
-	m := inbox(t, s, user)
+	m := keysInbox(t, s)
 	envOf := func(m *Mailbox) (first, again, ofCopy *imap.Envelope) {
 		m.View(func(msgs []*Message) error {
 			first, again = msgs[0].Envelope(), msgs[0].Envelope()
@@ -61,11 +58,7 @@ func TestEnvelopeDecodedOnce(t *testing.T) {
 // bytes are what encode gave for this message's envelope.
 func TestEncodedEnvelopeKept(t *testing.T) {
 	s, _ := openTest(t, Options{Hostname: "testhost"})
-	const user = "bob@example.org"
-	if err := s.Deliver(user, "INBOX", []byte(keysMsg), "", time.Time{}); err != nil {
-		t.Fatal(err)
-	}
-	m := inbox(t, s, user)
+	m := keysInbox(t, s)
 	calls := 0
 	encode := func(mode string) func(*imap.Envelope) []byte {
 		return func(env *imap.Envelope) []byte {

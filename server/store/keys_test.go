@@ -17,6 +17,16 @@ const keysMsg = "From: \"Doe, John\" <John.Doe@Example.NET> (work)\r\n" +
 	"Date: Tue, 01 Oct 2002 10:00:00 +0200\r\n" +
 	"Message-ID: <abc@example.net>\r\n\r\nbody\r\n"
 
+// keysInbox delivers keysMsg to bob's INBOX and opens it.
+func keysInbox(t *testing.T, s *Store) *Mailbox {
+	t.Helper()
+	const user = "bob@example.org"
+	if err := s.Deliver(user, "INBOX", []byte(keysMsg), "", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	return inbox(t, s, user)
+}
+
 // Indexing a message derives its keys from the header once: decoded,
 // lower-cased search forms of every address (a comment does not hide
 // one, a group counts by its name), RFC 5256 sort keys, the sent date.

@@ -3,7 +3,6 @@ package store
 import (
 	"reflect"
 	"testing"
-	"time"
 )
 
 // TestKeysReadWhenAsked: after a restart the keys stay as the index
@@ -12,11 +11,8 @@ import (
 func TestKeysReadWhenAsked(t *testing.T) {
 	s, data := openTest(t, Options{Hostname: "testhost"})
 	const user = "bob@example.org"
-	if err := s.Deliver(user, "INBOX", []byte(keysMsg), "", time.Time{}); err != nil {
-		t.Fatal(err)
-	}
 	var want Keys
-	inbox(t, s, user).View(func(msgs []*Message) error {
+	keysInbox(t, s).View(func(msgs []*Message) error {
 		want = *msgs[0].Keys()
 		return nil
 	})

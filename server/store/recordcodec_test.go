@@ -55,10 +55,7 @@ func TestRecordCutShort(t *testing.T) {
 func TestJSONEntriesRewritten(t *testing.T) {
 	s, data := openTest(t, Options{Hostname: "testhost"})
 	const user = "bob@example.org"
-	if err := s.Deliver(user, "INBOX", []byte(keysMsg), "", time.Time{}); err != nil {
-		t.Fatal(err)
-	}
-	m := inbox(t, s, user)
+	m := keysInbox(t, s)
 	if err := m.SetFlags([]uint32{1}, '+', []string{`\Flagged`, "Work"}, nil); err != nil {
 		t.Fatal(err)
 	}
