@@ -35,11 +35,11 @@ func readScored(path string) ([]scored, error) {
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		fs := strings.Fields(sc.Text())
-		if len(fs) < 6 {
-			return nil, fmt.Errorf("%s: line %d: %d fields, want 6 (run with -beside)", path, len(out)+1, len(fs))
+		if len(fs) < 8 {
+			return nil, fmt.Errorf("%s: line %d: %d fields, want 8 (run with -beside)", path, len(out)+1, len(fs))
 		}
 		var v [3]float64
-		for i, j := range []int{3, 4, 5} {
+		for i, j := range []int{3, 6, 7} {
 			if v[i], err = strconv.ParseFloat(fs[j], 64); err != nil {
 				return nil, fmt.Errorf("%s: line %d: %v", path, len(out)+1, err)
 			}

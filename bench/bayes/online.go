@@ -287,7 +287,9 @@ var learners = map[string]func() *bayes.Model{
 // regression with the named settings changed. Keys: w (the Fisher
 // log-odds' weight), r (rate), up (the cap towards spam, "none" for no
 // cap), conv (the Fisher score from which the cap is lifted, 0 for
-// never), grams, bytes, tokens (0 or 1), norm (0 or 1: features worth 1/√n); and the counts' scorer's s, clues, minstrength, esf (Params). "lr:w=0" is the regression alone.
+// never), grams, bytes, tokens (0 or 1), norm (0 or 1: features worth 1/√n),
+// known (the known share of tokens from which the cap gives way, 0 for
+// never); and the counts' scorer's s, clues, minstrength, esf (Params). "lr:w=0" is the regression alone.
 func parseLR(spec string) (*bayes.Model, error) {
 	o, p := bayes.DefaultLR, bayes.DefaultParams
 	for _, kv := range strings.Split(spec, ",") {
@@ -327,6 +329,8 @@ func parseLR(spec string) (*bayes.Model, error) {
 			o.Squeeze, err = strconv.ParseFloat(v, 64)
 		case "norm":
 			o.Norm = v == "1"
+		case "known":
+			o.KnownFrom, err = strconv.ParseFloat(v, 64)
 		case "s":
 			p.Strength, err = strconv.ParseFloat(v, 64)
 		case "clues":

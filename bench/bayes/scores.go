@@ -10,7 +10,8 @@ import (
 
 // -scores writes one line per message scored: its group, the counts'
 // Fisher score and the regression's margin, the two parts the stage
-// joins, and the joined score. The regression learns from its own margin and the counts from
+// joins, the joined score, and how many of the message's tokens the
+// counts knew of how many (the share the join's KnownFrom reads). The regression learns from its own margin and the counts from
 // their counts, so with feedback on every message neither depends on how
 // they are joined, and every way of joining them can be measured from one
 // run's lines (that is how the cap's threshold was chosen:
@@ -40,11 +41,12 @@ func openScores(path string) error {
 
 // writeScore records one message's score; a no-op without -scores. After
 // the group, the Fisher score and the margin come the stage's joined
-// score and then extra's numbers (with -beside: the compression model's
-// difference D and its calibrated score).
+// score, the known and all tokens, and then extra's numbers (with
+// -beside: the compression model's difference D and its calibrated
+// score).
 func writeScore(x *msg, res bayes.Result, extra ...float64) {
 	if scoresOut != nil {
-		fmt.Fprintf(scoresOut, "%s %.17g %.17g %.17g", x.group, res.Fisher, res.Margin, res.Spam)
+		fmt.Fprintf(scoresOut, "%s %.17g %.17g %.17g %d %d", x.group, res.Fisher, res.Margin, res.Spam, res.Known, res.Tokens)
 		for _, v := range extra {
 			fmt.Fprintf(scoresOut, " %.17g", v)
 		}

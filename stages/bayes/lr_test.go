@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -218,8 +219,10 @@ func TestLRStepIndependentOfLength(t *testing.T) {
 }
 
 // TestLRCapLiftsOnlyForConvicted: below the junk threshold the regression
-// may only lower the counts' score, so it never junks a message on its
-// own; at or above it, it moves the score either way.
+// may only lower the counts' score of a message the counts know little of
+// (known share 0 here; TestLRKnownLiftsCap for the rest), so it never
+// junks such a message on its own; at or above it, it moves the score
+// either way.
 func TestLRCapLiftsOnlyForConvicted(t *testing.T) {
 	o := DefaultLR
 	o.Squeeze, o.Bound, o.Gain = 0, 0, 0 // the flat cap (TestLRSqueezeStaysInBand)
@@ -234,15 +237,15 @@ func TestLRCapLiftsOnlyForConvicted(t *testing.T) {
 		{0.999, 5, logit(0.999) + 5},
 		{0.999, -5, logit(0.999) - 5},
 	} {
-		if got := o.join(c.margin, c.fisher); math.Abs(got-c.want) > 1e-12 {
+		if got := o.join(c.margin, c.fisher, 0); math.Abs(got-c.want) > 1e-12 {
 			t.Errorf("join(margin %v, fisher %v) = %v, want %v", c.margin, c.fisher, got, c.want)
 		}
-		if p := sigmoid(o.join(c.margin, c.fisher)); c.fisher < JunkAt && p >= JunkAt {
+		if p := sigmoid(o.join(c.margin, c.fisher, 0)); c.fisher < JunkAt && p >= JunkAt {
 			t.Errorf("fisher %v, margin %v: combined %v reaches the junk threshold the counts did not", c.fisher, c.margin, p)
 		}
 	}
 	o.Convicted = 0
-	if got := o.join(5, 0.999); got != logit(0.999) {
+	if got := o.join(5, 0.999, 0); got != logit(0.999) {
 		t.Errorf("with the cap everywhere, join(5, 0.999) = %v, want %v", got, logit(0.999))
 	}
 }
@@ -266,12 +269,12 @@ func TestLRSqueezeStaysInBand(t *testing.T) {
 	}
 	for _, f := range []float64{1e-12, 0.001, 0.0099999, 0.01, 0.3, 0.4999999, 0.5, 0.7, 0.8999999, 0.9, 0.95, 0.989, 0.98999999} {
 		counts := sigmoid(o.Bayes * o.logitFisher(f))
-		prev := o.join(0, f)
+		prev := o.join(0, f, 0)
 		if math.Abs(prev-o.logitFisher(f)) > 1e-12 {
 			t.Errorf("fisher %v, margin 0: %v, want the counts' %v", f, prev, o.logitFisher(f))
 		}
 		for _, m := range []float64{0.1, 1, 3, 10, 100, 1e6} {
-			z := o.join(m, f)
+			z := o.join(m, f, 0)
 			if p := sigmoid(z); band(p) != band(counts) {
 				t.Errorf("fisher %v, margin %v: score %v left the counts' band (%v)", f, m, p, counts)
 			}
@@ -282,24 +285,150 @@ func TestLRSqueezeStaysInBand(t *testing.T) {
 			}
 			prev = z
 		}
-		if got, want := o.join(-2, f), o.logitFisher(f)-2; got != want {
+		if got, want := o.join(-2, f, 0), o.logitFisher(f)-2; got != want {
 			t.Errorf("fisher %v, margin -2: %v, want %v", f, got, want)
 		}
 	}
 	for _, f := range []float64{JunkAt, 0.999, 1} {
 		// Convicted: a veto counts as it is, a positive margin Gain
 		// times (it only orders messages junked anyway).
-		if got, want := o.join(-4, f), -4+o.logitFisher(f); got != want {
+		if got, want := o.join(-4, f, 0), -4+o.logitFisher(f); got != want {
 			t.Errorf("fisher %v, margin -4: %v, want the sum %v", f, got, want)
 		}
-		if got, want := o.join(4, f), 4*o.Gain+o.logitFisher(f); got != want || o.Gain <= 1 {
+		if got, want := o.join(4, f, 0), 4*o.Gain+o.logitFisher(f); got != want || o.Gain <= 1 {
 			t.Errorf("fisher %v, margin 4: %v, want %v (gain %v)", f, got, want, o.Gain)
 		}
 	}
 	// The bound: a saturated Fisher score no longer outweighs a strong
 	// ham margin.
-	if p := sigmoid(o.join(-20, 1)); p >= 0.5 {
+	if p := sigmoid(o.join(-20, 1, 0)); p >= 0.5 {
 		t.Errorf("fisher 1, margin -20: %v, want below 0.5 (log-odds bounded at %v)", p, o.logitFisher(1))
+	}
+}
+
+// TestLRKnownLiftsCap: the cap holds for a message whose tokens the
+// counts mostly never saw, and gives way in proportion as more of them are
+// known, wholly when every one is: there the regression may junk a message
+// the counts did not. A negative margin and a convicted message are joined
+// as before whatever the share.
+func TestLRKnownLiftsCap(t *testing.T) {
+	o := DefaultLR
+	if o.KnownFrom <= 0 || o.KnownFrom >= 1 {
+		t.Fatalf("DefaultLR.KnownFrom = %v, want a share in (0, 1)", o.KnownFrom)
+	}
+	const fisher, margin = 0.95, 8.0
+	free := margin + o.logitFisher(fisher)
+	held := o.join(margin, fisher, 0)
+	if sigmoid(held) >= JunkAt || sigmoid(free) < JunkAt {
+		t.Fatalf("setup: held %v, free %v; want the cap to keep it below %v and the sum above", sigmoid(held), sigmoid(free), JunkAt)
+	}
+	if got := o.join(margin, fisher, o.KnownFrom); got != held {
+		t.Errorf("known share %v (KnownFrom): %v, want the held %v", o.KnownFrom, got, held)
+	}
+	if got := o.join(margin, fisher, 1); math.Abs(got-free) > 1e-12 {
+		t.Errorf("every token known: %v, want the free sum %v", got, free)
+	}
+	prev := held
+	for _, k := range []float64{0.75, 0.8, 0.9, 0.95, 1} {
+		z := o.join(margin, fisher, k)
+		if z <= prev {
+			t.Errorf("known share %v: %v, not above the smaller share's %v", k, z, prev)
+		}
+		prev = z
+	}
+	for _, k := range []float64{0, 0.5, 0.9, 1} {
+		if got, want := o.join(-3, fisher, k), o.logitFisher(fisher)-3; got != want {
+			t.Errorf("known %v, margin -3: %v, want the sum %v", k, got, want)
+		}
+		if got, want := o.join(4, 0.999, k), 4*o.Gain+o.logitFisher(0.999); got != want {
+			t.Errorf("known %v, convicted: %v, want %v", k, got, want)
+		}
+		// Rising with the margin at any share.
+		lo, hi := o.join(1, 0.6, k), o.join(5, 0.6, k)
+		if hi <= lo {
+			t.Errorf("known %v: margin 5 gives %v, not above margin 1's %v", k, hi, lo)
+		}
+	}
+	o.KnownFrom = 0
+	if got := o.join(margin, fisher, 1); got != held {
+		t.Errorf("KnownFrom 0, every token known: %v, want the held %v", got, held)
+	}
+}
+
+// TestKnownShare: Classify reports how many of the message's tokens the
+// counts have seen, the share the join reads: none on an empty model,
+// all once the message itself was learnt, some for a new message of a
+// learnt kind.
+func TestKnownShare(t *testing.T) {
+	m := lrModel(NewMemoryStore())
+	msg := synthMessage(true, 1)
+	classify := func(raw []byte) Result {
+		t.Helper()
+		res, err := m.Classify(engine.NewMessage(engine.Envelope{}, raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	want := len(m.opts.Tokenize(engine.NewMessage(engine.Envelope{}, msg)))
+	if res := classify(msg); res.Tokens != want || res.Known != 0 || res.KnownShare() != 0 {
+		t.Errorf("empty model: %d of %d tokens known (share %v), want 0 of %d", res.Known, res.Tokens, res.KnownShare(), want)
+	}
+	if _, err := m.Learn(msg, Spam); err != nil {
+		t.Fatal(err)
+	}
+	if res := classify(msg); res.Known != want || res.KnownShare() != 1 {
+		t.Errorf("learnt: %d of %d tokens known (share %v), want all", res.Known, res.Tokens, res.KnownShare())
+	}
+	if err := train(m, 2, 20); err != nil {
+		t.Fatal(err)
+	}
+	if k := classify(synthMessage(true, 100)).KnownShare(); k <= 0.5 || k >= 1 {
+		t.Errorf("a new message of a learnt kind: share %v, want most but not all of its tokens known (its number and Message-ID are new)", k)
+	}
+	if (Result{}).KnownShare() != 0 {
+		t.Error("no tokens: want share 0")
+	}
+
+	// Classify joins at the message's own share: among messages mixing
+	// the two vocabularies (the counts unsure, the regression leaning to
+	// spam), one whose tokens the counts mostly know scores above what
+	// the cap alone would give it, and one they know less of scores
+	// exactly that.
+	if err := train(m, 22, 180); err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(7, 7))
+	var lifted, held int
+	for range 100 {
+		var body []string
+		for range 40 {
+			if r.IntN(10) < 4 {
+				body = append(body, spamWords[r.IntN(len(spamWords))])
+			} else {
+				body = append(body, hamWords[r.IntN(len(hamWords))])
+			}
+		}
+		res := classify(fmt.Appendf(nil, "From: promo@deals.example\r\nSubject: Re: project\r\n\r\n%s\r\n", strings.Join(body, " ")))
+		if res.Margin <= 0.2 || res.Fisher >= 0.9 {
+			continue
+		}
+		capped := sigmoid(m.lr.join(res.Margin, res.Fisher, 0))
+		switch share := res.KnownShare(); {
+		case share > m.lr.KnownFrom+0.02:
+			lifted++
+			if res.Spam <= capped {
+				t.Errorf("known share %.2f, margin %.2f: score %v, want above the capped %v", share, res.Margin, res.Spam, capped)
+			}
+		case share <= m.lr.KnownFrom:
+			held++
+			if res.Spam != capped {
+				t.Errorf("known share %.2f, margin %.2f: score %v, want the capped %v", share, res.Margin, res.Spam, capped)
+			}
+		}
+	}
+	if lifted == 0 || held == 0 {
+		t.Fatalf("setup: %d messages well known and %d less known with a spam margin the counts did not share; want some of each", lifted, held)
 	}
 }
 

@@ -155,7 +155,7 @@ func (m *Model) Correct(raw []byte, class Class) (learnt bool, err error) {
 	// the target if it is the larger.
 	if n := len(c.Features); n > 0 {
 		s := m.lr.scale(n)
-		z := m.lr.join(sum*s, res.Fisher)
+		z := m.lr.join(sum*s, res.Fisher, res.KnownShare())
 		step = min(step, (logit(correctHam)-z)/(float64(n)*s))
 	}
 	c.Step = float32(step)
@@ -188,7 +188,17 @@ type Result struct {
 	Margin      float64 // the logistic regression's log-odds (0 when it is off or has learnt nothing)
 	NSpam, NHam int     // messages learnt per class when it was computed
 	Known       int     // the message's tokens the model has seen at least once
+	Tokens      int     // the message's tokens
 	Clues       []Clue  // the strongest tokens that took part, strongest first, at most 20
+}
+
+// KnownShare is the share of the message's tokens the model has seen (0
+// for a message of no tokens).
+func (r Result) KnownShare() float64 {
+	if r.Tokens == 0 {
+		return 0
+	}
+	return float64(r.Known) / float64(r.Tokens)
 }
 
 // maxClues is how many clues a Result lists.
@@ -222,7 +232,7 @@ func (m *Model) Classify(msg *engine.Message) (Result, error) {
 	// model from before the regression) the score is Fisher's alone.
 	res.Margin = margin
 	if margin != 0 {
-		res.Spam = sigmoid(m.lr.join(margin, res.Fisher))
+		res.Spam = sigmoid(m.lr.join(margin, res.Fisher, res.KnownShare()))
 	}
 	return res, nil
 }
@@ -249,7 +259,7 @@ func (m *Model) ClassifyTokens(tokens []string) (Result, error) {
 	}
 	sc.clues = clues
 	score, top := m.params.combineIn(sc.strong, clues, maxClues)
-	return Result{Spam: score, Fisher: score, NSpam: nspam, NHam: nham, Known: known, Clues: top}, nil
+	return Result{Spam: score, Fisher: score, NSpam: nspam, NHam: nham, Known: known, Tokens: len(tokens), Clues: top}, nil
 }
 
 // EncodedSize returns the bytes the model's counts take when saved, or an
