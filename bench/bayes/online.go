@@ -289,7 +289,8 @@ var learners = map[string]func() *bayes.Model{
 // cap), conv (the Fisher score from which the cap is lifted, 0 for
 // never), grams, bytes, tokens (0 or 1), norm (0 or 1: features worth 1/√n),
 // known (the known share of tokens from which the cap gives way, 0 for
-// never); and the counts' scorer's s, clues, minstrength, esf (Params). "lr:w=0" is the regression alone.
+// never), veto (FROM-FULL: the shares over which a negative margin comes
+// to count in full; "full" for in full everywhere); and the counts' scorer's s, clues, minstrength, esf (Params). "lr:w=0" is the regression alone.
 func parseLR(spec string) (*bayes.Model, error) {
 	o, p := bayes.DefaultLR, bayes.DefaultParams
 	for _, kv := range strings.Split(spec, ",") {
@@ -331,6 +332,14 @@ func parseLR(spec string) (*bayes.Model, error) {
 			o.Norm = v == "1"
 		case "known":
 			o.KnownFrom, err = strconv.ParseFloat(v, 64)
+		case "veto":
+			if v == "full" {
+				o.VetoFull = 0
+			} else if from, full, ok := strings.Cut(v, "-"); !ok {
+				err = fmt.Errorf("veto=%s: want FROM-FULL or full", v)
+			} else if o.VetoFrom, err = strconv.ParseFloat(from, 64); err == nil {
+				o.VetoFull, err = strconv.ParseFloat(full, 64)
+			}
 		case "s":
 			p.Strength, err = strconv.ParseFloat(v, 64)
 		case "clues":

@@ -337,9 +337,6 @@ func TestLRKnownLiftsCap(t *testing.T) {
 		prev = z
 	}
 	for _, k := range []float64{0, 0.5, 0.9, 1} {
-		if got, want := o.join(-3, fisher, k), o.logitFisher(fisher)-3; got != want {
-			t.Errorf("known %v, margin -3: %v, want the sum %v", k, got, want)
-		}
 		if got, want := o.join(4, 0.999, k), 4*o.Gain+o.logitFisher(0.999); got != want {
 			t.Errorf("known %v, convicted: %v, want %v", k, got, want)
 		}
@@ -352,6 +349,38 @@ func TestLRKnownLiftsCap(t *testing.T) {
 	o.KnownFrom = 0
 	if got := o.join(margin, fisher, 1); got != held {
 		t.Errorf("KnownFrom 0, every token known: %v, want the held %v", got, held)
+	}
+}
+
+// TestLRKnownWeighsVeto: with VetoFrom and VetoFull set (the default
+// leaves them off), on a message the counts do not convict a negative
+// margin counts not at all if the counts barely know it, in full if they
+// know it well enough, and in proportion between; on one they convict, in
+// full whatever the share, so that no junk verdict moves.
+func TestLRKnownWeighsVeto(t *testing.T) {
+	o := DefaultLR
+	if o.VetoFull != 0 {
+		t.Errorf("DefaultLR.VetoFull = %v, want 0 (off: bench/bayes/README.md, r17)", o.VetoFull)
+	}
+	for _, k := range []float64{0, 0.5, 1} {
+		if got, want := o.join(-3, 0.95, k), o.logitFisher(0.95)-3; got != want {
+			t.Errorf("default, known %v: %v, want the veto in full %v", k, got, want)
+		}
+	}
+	o.VetoFrom, o.VetoFull = 0.3, 0.6
+	mid := (o.VetoFrom + o.VetoFull) / 2
+	for _, fisher := range []float64{0.001, 0.3, 0.95, 0.98999, JunkAt, 0.999} {
+		base := o.logitFisher(fisher)
+		for _, c := range []struct{ known, weight float64 }{
+			{0, 0}, {o.VetoFrom, 0}, {mid, 0.5}, {o.VetoFull, 1}, {1, 1},
+		} {
+			if fisher >= o.Convicted {
+				c.weight = 1
+			}
+			if got, want := o.join(-3, fisher, c.known), base-3*c.weight; math.Abs(got-want) > 1e-12 {
+				t.Errorf("fisher %v, known %v, margin -3: %v, want %v (the veto weighing %v)", fisher, c.known, got, want, c.weight)
+			}
+		}
 	}
 }
 
