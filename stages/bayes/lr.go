@@ -49,12 +49,12 @@ type LROptions struct {
 	// Convicted lifts the cap for a message the counts alone score at or
 	// above it (0: the cap holds everywhere). The regression can then
 	// never junk on its own a message the counts know little of
-	// (KnownFrom), but among the messages the counts
-	// already junk it ranks freely: a ham the counts score as certain
-	// spam (Fisher's score is exactly 1 for many) can fall below the spam
-	// the regression is sure of too. Set to the junk threshold of the
-	// rules, nothing changes at that threshold; above it, the ranking is
-	// the regression's as much as the counts'.
+	// (KnownFrom), but among the messages the counts already junk it
+	// ranks freely: a ham the counts score as certain spam (Fisher's
+	// score is exactly 1 for many) can fall below the spam the
+	// regression is sure of too. Set to the junk threshold of the rules,
+	// nothing changes at that threshold; above it, the ranking is the
+	// regression's as much as the counts'.
 	Convicted float64
 	// Norm scales each present feature to 1/√n for a message of n
 	// features, as Goodman & Yih and Sculley did: a long message no longer
@@ -289,8 +289,9 @@ func (o LROptions) step(sum float64, n int, y float64) float64 {
 	return o.Rate * (y - sigmoid(sum*s)) * s
 }
 
-// join is the combined log-odds of a regression margin and a Fisher score
-// for a message of which the counts know the share known of its tokens.
+// join is the combined log-odds of a regression margin and a Fisher score;
+// known is the share of the message's tokens the counts have seen
+// (Result.KnownShare).
 func (o LROptions) join(margin, fisher, known float64) float64 {
 	base := o.Bayes * o.logitFisher(fisher)
 	convicted := o.Convicted > 0 && fisher >= o.Convicted
