@@ -241,6 +241,12 @@ func base64Lines(b []byte) []byte {
 
 func writeAll(wc io.WriteCloser, b []byte) error {
 	_, err := wc.Write(b)
+	return closeAfter(wc, err)
+}
+
+// closeAfter closes wc, which a FETCH item is written through, and
+// returns the writing's error err, or else the closing's.
+func closeAfter(wc io.Closer, err error) error {
 	if cerr := wc.Close(); err == nil {
 		err = cerr
 	}
@@ -260,10 +266,7 @@ func writeWhole(rw *imapserver.FetchResponseWriter, bs *imap.FetchItemBodySectio
 		wc = rw.WriteBodySection(bs, store.CRLFSize(file))
 		err = store.WriteCRLF(wc, file)
 	}
-	if cerr := wc.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return closeAfter(wc, err)
 }
 
 // Store answers STORE and UID STORE (+FLAGS, -FLAGS, FLAGS, .SILENT).

@@ -110,7 +110,10 @@ var crlfBytes = []byte("\r\n")
 
 // CRLF returns b with every bare line feed turned into CRLF, as IMAP
 // serves messages (Maildir files written by other tools often use LF).
-// It copies line by line, not byte by byte.
+// It copies line by line, not byte by byte. It is WriteCRLF's loop again,
+// appending in place: built through WriteCRLF, two writes through an
+// interface per line made it a quarter slower (BenchmarkCRLFPreview/copy,
+// 10 MB of short LF lines, 7.8-8.3 against 5.7-6.6 ms).
 func CRLF(b []byte) []byte {
 	n := bareLFs(b)
 	if n == 0 {
