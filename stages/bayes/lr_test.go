@@ -225,6 +225,7 @@ func TestLRStepIndependentOfLength(t *testing.T) {
 func TestLRCapLiftsOnlyForConvicted(t *testing.T) {
 	o := DefaultLR
 	o.Squeeze, o.Bound, o.Gain = 0, 0, 0 // the flat cap (TestLRSqueezeStaysInBand)
+	o.VetoFull = 0                       // a veto in full (TestLRKnownWeighsVeto)
 	for _, c := range []struct {
 		fisher, margin float64
 		want           float64 // combined log-odds
@@ -284,8 +285,8 @@ func TestLRSqueezeStaysInBand(t *testing.T) {
 			}
 			prev = z
 		}
-		if got, want := o.join(-2, f, 0), o.logitFisher(f)-2; got != want {
-			t.Errorf("fisher %v, margin -2: %v, want %v", f, got, want)
+		if got, want := o.join(-2, f, 1), o.logitFisher(f)-2; got != want {
+			t.Errorf("fisher %v, margin -2, every token known: %v, want %v", f, got, want)
 		}
 	}
 	for _, f := range []float64{JunkAt, 0.999, 1} {
@@ -351,34 +352,69 @@ func TestLRKnownLiftsCap(t *testing.T) {
 	}
 }
 
-// TestLRKnownWeighsVeto: with VetoFrom and VetoFull set (the default
-// leaves them off), on a message the counts do not convict a negative
-// margin counts not at all if the counts barely know it, in full if they
-// know it well enough, and in proportion between; on one they convict, in
-// full whatever the share, so that no junk verdict moves.
+// TestLRKnownWeighsVeto: on a message the counts do not convict, a
+// negative margin counts in full once the counts know VetoFull of its
+// tokens, and less below: the score is lifted towards the counts' own,
+// never past what the weighing asks, and never across a threshold the
+// rules or the autolearner read (vetoEdges) that the full veto put it
+// under. On a convicted message it counts in full whatever the share, so
+// no junk verdict moves.
 func TestLRKnownWeighsVeto(t *testing.T) {
 	o := DefaultLR
-	if o.VetoFull != 0 {
-		t.Errorf("DefaultLR.VetoFull = %v, want 0 (off: bench/bayes/README.md, r17)", o.VetoFull)
+	if o.VetoFrom <= 0 || o.VetoFull <= o.VetoFrom || o.VetoFull >= 1 {
+		t.Fatalf("DefaultLR veto weighing %v-%v, want 0 < from < full < 1", o.VetoFrom, o.VetoFull)
 	}
-	for _, k := range []float64{0, 0.5, 1} {
-		if got, want := o.join(-3, 0.95, k), o.logitFisher(0.95)-3; got != want {
-			t.Errorf("default, known %v: %v, want the veto in full %v", k, got, want)
+	band := func(z float64) int {
+		n := 0
+		for _, e := range vetoEdges {
+			if sigmoid(z) >= e {
+				n++
+			}
+		}
+		return n
+	}
+	fishers := []float64{1e-12, 0.0005, 0.001, 0.3, 0.5, 0.95, 0.98999, JunkAt, 0.999}
+	for _, fisher := range fishers {
+		base := o.logitFisher(fisher)
+		for _, m := range []float64{-0.5, -3, -12} {
+			full := base + m
+			if got := o.join(m, fisher, o.VetoFull); math.Abs(got-full) > 1e-12 {
+				t.Errorf("fisher %v, margin %v, known %v: %v, want the full veto %v", fisher, m, o.VetoFull, got, full)
+			}
+			prev := full
+			for _, k := range []float64{0.55, 0.45, 0.3, 0} {
+				z := o.join(m, fisher, k)
+				if fisher >= o.Convicted {
+					if z != full {
+						t.Errorf("convicted %v, margin %v, known %v: %v, want the full veto %v", fisher, m, k, z, full)
+					}
+					continue
+				}
+				asked := base + ramp(k, o.VetoFrom, o.VetoFull)*m
+				if z < prev || z > asked+1e-12 {
+					t.Errorf("fisher %v, margin %v, known %v: %v, want between %v (more known) and %v (what the weighing asks)", fisher, m, k, z, prev, asked)
+				}
+				if band(z) != band(full) {
+					t.Errorf("fisher %v, margin %v, known %v: score %v left the full veto's band (%v)", fisher, m, k, sigmoid(z), sigmoid(full))
+				}
+				prev = z
+			}
+			// Strictly lifted somewhere: the weighing is on.
+			if fisher < o.Convicted && !(o.join(m, fisher, 0) > full) {
+				t.Errorf("fisher %v, margin %v, known 0: %v, not above the full veto %v", fisher, m, o.join(m, fisher, 0), full)
+			}
+		}
+		// A stronger veto still scores lower at any share.
+		for _, k := range []float64{0, 0.45, 1} {
+			if lo, hi := o.join(-6, fisher, k), o.join(-1, fisher, k); !(lo < hi) {
+				t.Errorf("fisher %v, known %v: margin -6 gives %v, not below margin -1's %v", fisher, k, lo, hi)
+			}
 		}
 	}
-	o.VetoFrom, o.VetoFull = 0.3, 0.6
-	mid := (o.VetoFrom + o.VetoFull) / 2
-	for _, fisher := range []float64{0.001, 0.3, 0.95, 0.98999, JunkAt, 0.999} {
-		base := o.logitFisher(fisher)
-		for _, c := range []struct{ known, weight float64 }{
-			{0, 0}, {o.VetoFrom, 0}, {mid, 0.5}, {o.VetoFull, 1}, {1, 1},
-		} {
-			if fisher >= o.Convicted {
-				c.weight = 1
-			}
-			if got, want := o.join(-3, fisher, c.known), base-3*c.weight; math.Abs(got-want) > 1e-12 {
-				t.Errorf("fisher %v, known %v, margin -3: %v, want %v (the veto weighing %v)", fisher, c.known, got, want, c.weight)
-			}
+	o.VetoFull = 0
+	for _, k := range []float64{0, 0.45, 1} {
+		if got, want := o.join(-3, 0.95, k), o.logitFisher(0.95)-3; got != want {
+			t.Errorf("VetoFull 0, known %v: %v, want the veto in full %v", k, got, want)
 		}
 	}
 }
