@@ -64,6 +64,7 @@ type Tx struct {
 	// per transaction, however many limits and recipients it has).
 	stateDown bool
 	observe   StageObserver // nil: none
+	learn     bool          // WithLearning
 
 	mu       sync.Mutex
 	runs     map[string]*stageRun
@@ -89,6 +90,11 @@ func WithResolver(r Resolver) TxOption { return func(tx *Tx) { tx.dns = r } }
 // WithState makes this transaction count rate limits and greylist in s
 // instead of the pipeline's state (a rule test's fresh memory).
 func WithState(s State) TxOption { return func(tx *Tx) { tx.state = s } }
+
+// WithLearning marks the transaction as real mail the server is taking,
+// which stages may learn from (Input.Learn). Only the SMTP and milter
+// sessions pass it.
+func WithLearning() TxOption { return func(tx *Tx) { tx.learn = true } }
 
 // Begin starts evaluating m with this pipeline.
 func (p *Pipeline) Begin(m *Message, opts ...TxOption) *Tx {

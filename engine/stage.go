@@ -39,4 +39,9 @@ type Input struct {
 	Msg   *Message
 	Facts *Facts // write only your own namespace; read only those you Need
 	DNS   Resolver
+	// Learn is true when the message is real mail the server is taking
+	// (WithLearning): a stage may learn from it. A dry run, a rule test, a
+	// replay or a console try leaves it false, so that looking at mail
+	// never changes what the server has learnt.
+	Learn bool
 }

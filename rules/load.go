@@ -38,6 +38,9 @@ type Options struct {
 	// Relay, when set, makes a rule set that fails the relay-safety proof
 	// (ProveRelaySafety) fail to load.
 	Relay *RelayPolicy
+	// Learn lets the stages learn from the mail they see
+	// (stages.Settings.Learn): set for the server's live rule set only.
+	Learn bool
 }
 
 // Set is one compiled rule directory: its pipelines, lists and tests.
@@ -296,7 +299,7 @@ func addStage(p *engine.Pipeline, ns string, conf map[string]stageConf, opts Opt
 		return
 	}
 	c := conf[ns]
-	set := stages.Settings{DataDir: opts.DataDir, Config: opts.StageConfig[ns]}
+	set := stages.Settings{DataDir: opts.DataDir, Config: opts.StageConfig[ns], Learn: opts.Learn}
 	if c.node != nil {
 		set.Raw = []byte(c.node.String())
 		set.Dir = filepath.Dir(c.file)

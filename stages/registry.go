@@ -24,6 +24,11 @@ type Settings struct {
 	Dir string
 	// DataDir is the server's data directory ("" in dry runs without one).
 	DataDir string
+	// Learn lets a stage learn from the mail it sees (the Bayes
+	// autolearner). Only a server's live rule set has it: a dry run, a
+	// replay or a shadow rule set may read the data directory's model and
+	// must not change it.
+	Learn bool
 	// Config is the YAML of the server config's block for this stage's
 	// namespace (`arc:` in sluice.yaml for the arc stage), empty outside
 	// a server or when the config has none. Server-wide choices live

@@ -102,6 +102,7 @@ func (in *instance) startMilterAlone(addr string) error {
 		return err
 	}
 	ropts.State = in.state
+	ropts.Learn = true // the live set only
 	if in.live, err = rules.NewLive(dir, ropts); err != nil {
 		return fmt.Errorf("rules: %w", err)
 	}

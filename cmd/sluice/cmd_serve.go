@@ -171,6 +171,7 @@ func start(cfg *config.Config, log *slog.Logger) (in *instance, err error) {
 		return in, err
 	}
 	ropts.State = in.state
+	ropts.Learn = true // the live set only: not the shadow set, not replay
 	if in.live, err = rules.NewLive(rulesDir, ropts); err != nil {
 		return in, fmt.Errorf("rules: %w", err)
 	}

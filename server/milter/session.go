@@ -85,7 +85,7 @@ func (s *session) MailFrom(from, esmtpArgs string, m gomilter.Modifier) (*gomilt
 		Port: s.port, AuthUser: s.user, MailFrom: from}
 	s.msg = engine.NewMessage(env, nil)
 	if p := s.srv.opts.Pipeline(s.pipeline); p != nil {
-		var opts []engine.TxOption
+		opts := []engine.TxOption{engine.WithLearning()}
 		if s.srv.opts.DNS != nil {
 			opts = append(opts, engine.WithResolver(s.srv.opts.DNS))
 		}

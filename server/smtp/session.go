@@ -128,6 +128,7 @@ func (s *session) begin() {
 		opts := []engine.TxOption{
 			engine.WithResolver(s.resolverFor(p)),
 			engine.WithStageObserver(s.srv.opts.Metrics.Stage),
+			engine.WithLearning(),
 		}
 		if s.srv.opts.DNSDegraded != nil {
 			opts = append(opts, engine.WithDNSDegraded(s.srv.opts.DNSDegraded()))

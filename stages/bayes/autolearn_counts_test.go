@@ -14,7 +14,7 @@ func TestAutolearnCounts(t *testing.T) {
 	dir := t.TempDir()
 	build := func(raw string) *Stage {
 		t.Helper()
-		s, err := stages.New("bayes", stages.Settings{DataDir: dir, Raw: []byte(raw)})
+		s, err := stages.New("bayes", stages.Settings{DataDir: dir, Learn: true, Raw: []byte(raw)})
 		if err != nil {
 			t.Fatal(err)
 		}

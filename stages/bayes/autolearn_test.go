@@ -3,6 +3,7 @@ package bayes
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -147,13 +148,29 @@ func TestAutolearnSettingsChecked(t *testing.T) {
 	}
 }
 
-// TestStageAutolearns: with `autolearn:` and a data directory the stage
-// learns what it is sure of; a dry run (no data directory) never learns.
+// TestStageAutolearns: with `autolearn:` the stage learns what it is
+// sure of only in the server's live rule set (a data directory and
+// stages.Settings.Learn) and only from real mail (engine.WithLearning).
+// A dry run given the data directory to read the model from (sluice
+// check --data, replay, a shadow set) has no autolearner, and a
+// transaction without WithLearning (a rule test run at a reload, a
+// console try) learns nothing even in the live set.
 func TestStageAutolearns(t *testing.T) {
-	for _, dataDir := range []bool{true, false} {
+	for _, c := range []struct {
+		name           string
+		dataDir, learn bool
+		tx             []engine.TxOption
+		autolearner    bool
+		wantLearnt     int
+	}{
+		{"server, real mail", true, true, []engine.TxOption{engine.WithLearning()}, true, 1},
+		{"server, a rule test or a try", true, true, nil, true, 0},
+		{"dry run with the data directory", true, false, []engine.TxOption{engine.WithLearning()}, false, 0},
+		{"dry run", false, false, []engine.TxOption{engine.WithLearning()}, false, 0},
+	} {
 		dir := t.TempDir()
-		set := stages.Settings{Raw: []byte("model: auto.model\nmin_learns: 5\nautolearn: {spam: 0.99, ham: 0.01, per_sender: 5}\n"), Dir: dir}
-		if dataDir {
+		set := stages.Settings{Raw: []byte("model: auto.model\nmin_learns: 5\nautolearn: {spam: 0.99, ham: 0.01, per_sender: 5}\n"), Dir: dir, Learn: c.learn}
+		if c.dataDir {
 			set.DataDir = dir
 		}
 		s, err := stages.New("bayes", set)
@@ -161,20 +178,23 @@ func TestStageAutolearns(t *testing.T) {
 			t.Fatal(err)
 		}
 		st := s.(*Stage)
-		if (st.Autolearner() != nil) != dataDir {
-			t.Fatalf("data directory %v: autolearner %v", dataDir, st.Autolearner())
+		if (st.Autolearner() != nil) != c.autolearner {
+			t.Fatalf("%s: autolearner %v", c.name, st.Autolearner())
 		}
 		if err := train(st.Model(), 0, 50); err != nil {
 			t.Fatal(err)
 		}
 		before, _ := st.Model().Stats()
-		f, _ := evaluate(t, st, synthMessage(true, 4000))
+		f, _ := evaluate(t, st, synthMessage(true, 4000), c.tx...)
 		after, _ := st.Model().Stats()
 		if f.Spam < 0.99 {
 			t.Fatalf("the test spam scores %v; it needs a confident one", f.Spam)
 		}
-		if learnt := after.Spam - before.Spam; dataDir && learnt != 1 || !dataDir && learnt != 0 {
-			t.Errorf("data directory %v: score %v, learnt %d", dataDir, f.Spam, learnt)
+		if learnt := after.Spam - before.Spam; learnt != c.wantLearnt {
+			t.Errorf("%s: score %v, learnt %d, want %d", c.name, f.Spam, learnt, c.wantLearnt)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "auto.model"+autolearnLogSuffix)); c.autolearner != (err == nil) {
+			t.Errorf("%s: autolearn log: %v", c.name, err)
 		}
 	}
 }
@@ -187,7 +207,7 @@ func TestAutolearnSurvivesReload(t *testing.T) {
 	dir := t.TempDir()
 	build := func(perSender int) *Stage {
 		t.Helper()
-		s, err := stages.New("bayes", stages.Settings{DataDir: dir,
+		s, err := stages.New("bayes", stages.Settings{DataDir: dir, Learn: true,
 			Raw: fmt.Appendf(nil, "model: reload.model\nmin_learns: 5\nautolearn: {spam: 0.99, per_sender: %d}\n", perSender)})
 		if err != nil {
 			t.Fatal(err)

@@ -33,7 +33,9 @@ type Settings struct {
 	// Default 10.
 	MaxExplain int `yaml:"max_explain"`
 	// Autolearn, when set, learns the model's own confident verdicts
-	// within its guards (a server only: a dry run never learns).
+	// within its guards: in the server's live rule set only
+	// (stages.Settings.Learn), never in a dry run, a replay or a shadow
+	// rule set, even one given the data directory to read the model from.
 	Autolearn *AutolearnSettings `yaml:"autolearn"`
 }
 
@@ -74,7 +76,7 @@ func New(s stages.Settings) (engine.Stage, error) {
 		return nil, err
 	}
 	st := &Stage{model: m, minLearns: set.MinLearns, minTokens: set.MinTokens, maxExplain: max(set.MaxExplain, 0)}
-	if set.Autolearn != nil && s.DataDir != "" {
+	if set.Autolearn != nil && s.DataDir != "" && s.Learn {
 		if st.auto, err = m.autolearnerFor(*set.Autolearn, path+autolearnLogSuffix); err != nil {
 			return nil, err
 		}
@@ -137,7 +139,7 @@ func (s *Stage) Run(ctx context.Context, in *engine.Input) error {
 	for i := 0; i < len(res.Clues) && i < s.maxExplain; i++ {
 		f.Tokens = append(f.Tokens, res.Clues[i].Token)
 	}
-	if s.auto != nil {
+	if s.auto != nil && in.Learn {
 		if _, err := s.auto.Consider(in.Msg.Raw, f.Spam, in.Msg.Envelope.MailFrom, time.Now()); err != nil {
 			slog.Warn("bayes autolearn", "err", err) // the verdict stands; only the learning failed
 		}

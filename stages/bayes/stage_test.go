@@ -18,7 +18,7 @@ import (
 
 // evaluate runs raw through a pipeline with the stage and two rules on its
 // facts, and returns the facts and the names of the rules that fired.
-func evaluate(t *testing.T, st engine.Stage, raw []byte) (engine.BayesFacts, []string) {
+func evaluate(t *testing.T, st engine.Stage, raw []byte, opts ...engine.TxOption) (engine.BayesFacts, []string) {
 	t.Helper()
 	junk, err := engine.Compile(`bayes.trained and bayes.spam >= 0.99`, true)
 	if err != nil {
@@ -36,7 +36,7 @@ func evaluate(t *testing.T, st engine.Stage, raw []byte) (engine.BayesFacts, []s
 	if err := p.Prepare(); err != nil {
 		t.Fatal(err)
 	}
-	tx := p.Begin(engine.NewMessage(engine.Envelope{MailFrom: "a@b.example"}, raw))
+	tx := p.Begin(engine.NewMessage(engine.Envelope{MailFrom: "a@b.example"}, raw), opts...)
 	v := tx.Evaluate(context.Background(), engine.PhaseData)
 	if v.Err != nil {
 		t.Fatal(v.Err)

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestCheckNeverLearns: a dry run given the server's data directory, to
+// score with the live Bayes model, over rules that autolearn, leaves the
+// model and its autolearn log as they were. Before the stages were told
+// whether they may learn, `sluice check --data` autolearnt the sample
+// spam and wrote the record to the live log, whose rollback a later
+// Junk move would then have applied to a model that never learnt it.
+func TestCheckNeverLearns(t *testing.T) {
+	dir := t.TempDir()
+	// The rules with the sample messages beside them, as their tests expect.
+	rulesDir, data := filepath.Join(dir, "examples", "rules"), filepath.Join(dir, "data")
+	if err := os.CopyFS(filepath.Join(dir, "examples"), os.DirFS("../../examples")); err != nil {
+		t.Fatal(err)
+	}
+	inbound := filepath.Join(rulesDir, "inbound.yaml")
+	b, err := os.ReadFile(inbound)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const stage = "  bayes: {model: bayes.model, min_learns: 200}"
+	if !bytes.Contains(b, []byte(stage)) {
+		t.Fatalf("%s no longer configures bayes as %q", inbound, stage)
+	}
+	// Thresholds every sample message meets one way or the other.
+	b = bytes.Replace(b, []byte(stage), []byte("  bayes: {model: bayes.model, min_learns: 1, autolearn: {spam: 0.6, ham: 0.4}}"), 1)
+	if err := os.WriteFile(inbound, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	model, err := os.ReadFile("../../examples/rules/testdata/bayes.model")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(data, "bayes.model"), model, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := runSluice(t, "check", "--json", "--facts", "--rules", rulesDir, "--data", data,
+		"--dns", "examples/rules/testdata/zone.txt", "examples/messages")
+	if code != 0 && code != 1 {
+		t.Fatalf("check exited %d: %s", code, errOut)
+	}
+	// The model scored the mail (so the stage ran with the live model)...
+	if !strings.Contains(out, `"trained":true`) {
+		t.Fatalf("no message was scored by the trained model:\n%s\n%s", out, errOut)
+	}
+	// ...and nothing was learnt.
+	if _, err := os.Stat(filepath.Join(data, "bayes.model.autolearn")); !os.IsNotExist(err) {
+		b, _ := os.ReadFile(filepath.Join(data, "bayes.model.autolearn"))
+		t.Errorf("the dry run wrote an autolearn log (%v):\n%s", err, b)
+	}
+	after, err := os.ReadFile(filepath.Join(data, "bayes.model"))
+	if err != nil || !bytes.Equal(after, model) {
+		t.Errorf("the dry run changed the model file (%v)", err)
+	}
+}
