@@ -65,6 +65,7 @@ type Tx struct {
 	stateDown bool
 	observe   StageObserver // nil: none
 	learn     bool          // WithLearning
+	learnt    bool          // the Learners were told of the DATA verdict
 
 	mu       sync.Mutex
 	runs     map[string]*stageRun
@@ -232,6 +233,9 @@ func (tx *Tx) fire(machine *vm.VM, r *Rule, v *Verdict) (acted bool, err error) 
 	if r.DKIMSign != nil {
 		v.DKIMSign = r.DKIMSign
 	}
+	if r.Learn != "" {
+		v.Learn = r.Learn
+	}
 	if r.Action.Kind == "" {
 		return true, nil
 	}
@@ -280,7 +284,25 @@ func (tx *Tx) finish(v Verdict, decided bool, phase Phase) Verdict {
 	tx.mu.Lock()
 	v.Stages = append([]string(nil), tx.ran...)
 	tx.mu.Unlock()
+	if decided && phase >= PhaseData {
+		tx.tellLearners(&v)
+	}
 	return v
+}
+
+// tellLearners hands the DATA verdict of mail the server takes to the
+// stages that learn, once. A tempfailed message is not learnt: it will
+// come again, and is judged then.
+func (tx *Tx) tellLearners(v *Verdict) {
+	if !tx.learn || tx.learnt || v.Action == ActionTempfail || v.Err != nil || len(tx.m.Raw) == 0 {
+		return
+	}
+	tx.learnt = true
+	for _, st := range tx.p.Stages {
+		if l, ok := st.(Learner); ok && l.Learns() {
+			l.LearnVerdict(&Input{Msg: tx.m, Facts: &tx.facts, DNS: tx.dns, Learn: true}, v.Learn)
+		}
+	}
 }
 
 // errNotYet means the message text is needed but DATA has not arrived.

@@ -25,6 +25,9 @@ type Rule struct {
 	Tag      *Template
 	Stop     bool  // end evaluation when the rule fires
 	DKIMSign *bool // nil: leave the signing decision alone
+	// Learn is LearnSpam or LearnHam: the message is learnt as that by the
+	// pipeline's Learner, within its guards. "": the stage's own choice.
+	Learn string
 
 	needs      []string // stage namespaces, sorted
 	needsMsg   bool
@@ -32,6 +35,12 @@ type Rule struct {
 	readsScore bool
 	phase      Phase
 }
+
+// The classes a rule's learn: may name.
+const (
+	LearnSpam = "spam"
+	LearnHam  = "ham"
+)
 
 // HeaderEdit adds a header field when the rule fires.
 type HeaderEdit struct {

@@ -22,6 +22,19 @@ type Stage interface {
 	Fail(f *Facts, err error)
 }
 
+// Learner is implemented by stages that learn from the mail the server
+// takes (the Bayes stage's autolearner).
+type Learner interface {
+	// Learns reports whether the stage is set up to learn at all (its
+	// guards configured), in a dry run too: a rule's learn: needs it.
+	Learns() bool
+	// LearnVerdict is called once per message the server takes
+	// (WithLearning) with its DATA verdict, after every rule ran: class is
+	// a rule's learn: ("spam", "ham"), or "" for the stage's own choice.
+	// What it cannot learn it logs; the verdict stands.
+	LearnVerdict(in *Input, class string)
+}
+
 // Dependent is implemented by stages that read other namespaces (dmarc reads
 // spf and dkim); the engine runs those first.
 type Dependent interface {

@@ -44,6 +44,7 @@ type Verdict struct {
 	Headers  []Field  // header fields to add
 	Tag      string   // prefix for the Subject
 	DKIMSign *bool    // a rule's explicit choice; nil means the default
+	Learn    string   // the last fired rule's learn: (LearnSpam, LearnHam), or ""
 	Fired    []Fired  // rules that matched, in order
 	Stages   []string // stages that ran, in order of completion
 	// Decided is false when an earlier phase could not decide yet because

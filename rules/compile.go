@@ -71,12 +71,21 @@ func compileRule(file string, node ast.Node, lists map[string]*engine.List) (*en
 		}
 		r.Headers = append(r.Headers, engine.HeaderEdit{Name: textproto.CanonicalMIMEHeaderKey(name), Value: t})
 	}
+	if doc.Learn != nil {
+		src, l, c, _ := scalar(doc.Learn)
+		switch src {
+		case engine.LearnSpam, engine.LearnHam:
+			r.Learn = src
+		default:
+			fail(l, c, "learn must be %q or %q, not %q", engine.LearnSpam, engine.LearnHam, src)
+		}
+	}
 	r.Stop = r.Action.Kind != ""
 	if doc.Stop != nil {
 		r.Stop = *doc.Stop
 	}
-	if r.Action.Kind == "" && r.Score == 0 && len(r.Headers) == 0 && r.Tag == nil && !r.Stop && r.DKIMSign == nil && len(errs) == 0 {
-		fail(line, col, "rule does nothing: give it an action, a score, headers, a tag or dkim_sign")
+	if r.Action.Kind == "" && r.Score == 0 && len(r.Headers) == 0 && r.Tag == nil && !r.Stop && r.DKIMSign == nil && r.Learn == "" && len(errs) == 0 {
+		fail(line, col, "rule does nothing: give it an action, a score, headers, a tag, dkim_sign or learn")
 	}
 	return r, errs
 }

@@ -80,6 +80,18 @@ rules:
   - name: idle
     when: conn.tls
 `, 3, 5, "idle", "rule does nothing"},
+		{"learn what", `pipeline: inbound
+rules:
+  - name: teach
+    when: conn.tls
+    learn: maybe
+`, 5, 12, "teach", `learn must be "spam" or "ham", not "maybe"`},
+		{"learn with no learner", `pipeline: inbound
+rules:
+  - name: teach
+    when: conn.tls
+    learn: spam
+`, 3, 5, "teach", "the bayes stage does not autolearn here"},
 		{"multi-line when", `pipeline: inbound
 rules:
   - name: block

@@ -30,6 +30,7 @@ type ruleDoc struct {
 	Tag      ast.Node      `yaml:"tag"`
 	Stop     *bool         `yaml:"stop"`
 	DKIMSign *bool         `yaml:"dkim_sign"`
+	Learn    ast.Node      `yaml:"learn"`
 }
 
 // parsedFile is a rule file read from disk, before compilation.

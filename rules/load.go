@@ -275,10 +275,14 @@ func buildStages(p *engine.Pipeline, conf map[string]stageConf, opts Options) Er
 				need[ns] = true
 			}
 		}
+		if r.Learn != "" && stages.Has(learnStage) {
+			need[learnStage] = true
+		}
 	}
 	for ns := range need {
 		addStage(p, ns, conf, opts, &errs, 0)
 	}
+	errs = append(errs, checkLearners(p)...)
 	if len(errs) > 0 {
 		return errs
 	}
@@ -288,6 +292,32 @@ func buildStages(p *engine.Pipeline, conf map[string]stageConf, opts Options) Er
 			errs = append(errs, &Error{File: re.Pos.File, Line: re.Pos.Line, Col: re.Pos.Col, Rule: re.Rule, Msg: re.Err.Error()})
 		} else {
 			errs = append(errs, &Error{File: firstFile(p), Msg: err.Error()})
+		}
+	}
+	return errs
+}
+
+// learnStage is the stage a rule's learn: is for: the Bayes stage's
+// autolearner, with its guards (per-sender cap, rollback window).
+const learnStage = "bayes"
+
+// checkLearners refuses a rule's learn: when no stage of the pipeline
+// is set up to learn: the guards must be written down, not implied.
+func checkLearners(p *engine.Pipeline) ErrorList {
+	var errs ErrorList
+	for _, r := range p.Rules {
+		if r.Learn == "" {
+			continue
+		}
+		learns := false
+		for _, st := range p.Stages {
+			if l, ok := st.(engine.Learner); ok && l.Learns() {
+				learns = true
+			}
+		}
+		if !learns {
+			errs = append(errs, &Error{File: r.Pos.File, Line: r.Pos.Line, Col: r.Pos.Col, Rule: r.Name,
+				Msg: "learn: the bayes stage does not autolearn here; give it its guards, e.g. stages: {bayes: {autolearn: {per_sender: 20, window: 72h}}}"})
 		}
 	}
 	return errs

@@ -40,6 +40,9 @@ type Expect struct {
 	Reply    string            `yaml:"reply"`   // the SMTP reply, e.g. "550 5.7.1 Listed"
 	Headers  map[string]string `yaml:"headers"` // header fields the verdict adds
 	Tag      string            `yaml:"tag"`
+	// Learn is the learn: of the verdict ("spam", "ham"), or "none" for
+	// a verdict no rule asks to learn. A rule test itself never learns.
+	Learn string `yaml:"learn"`
 }
 
 // ScoreRange bounds the expected score; a single number sets both.
@@ -142,8 +145,8 @@ func loadTest(path, pipeline string, node ast.Node) (*TestCase, *Error) {
 			return nil, fail("dns: %v", err)
 		}
 	}
-	if tc.Expect.Action == "" && tc.Expect.Rules == nil && d.Expect.Score == nil && len(tc.Expect.Headers) == 0 {
-		return nil, fail("expect nothing: give at least action, rules, score or headers")
+	if tc.Expect.Action == "" && tc.Expect.Rules == nil && d.Expect.Score == nil && len(tc.Expect.Headers) == 0 && tc.Expect.Learn == "" {
+		return nil, fail("expect nothing: give at least action, rules, score, headers or learn")
 	}
 	if d.Expect.Score != nil {
 		r, err := scoreRange(d.Expect.Score)
@@ -292,6 +295,15 @@ func (e *Expect) check(v *engine.Verdict) []string {
 	}
 	if e.Tag != "" && e.Tag != v.Tag {
 		failf("tag: expected %q, got %q", e.Tag, v.Tag)
+	}
+	if e.Learn != "" {
+		got := v.Learn
+		if got == "" {
+			got = "none"
+		}
+		if got != e.Learn {
+			failf("learn: expected %s, got %s", e.Learn, got)
+		}
 	}
 	for name, want := range e.Headers {
 		got, ok := findHeader(v.Headers, name)

@@ -9,8 +9,9 @@ import (
 )
 
 // TestCheckNeverLearns: a dry run given the server's data directory, to
-// score with the live Bayes model, over rules that autolearn, leaves the
-// model and its autolearn log as they were. Before the stages were told
+// score with the live Bayes model, over rules that autolearn (thresholds
+// and a rule's learn:), reports what the server would learn and leaves
+// the model and its autolearn log as they were. Before the stages were told
 // whether they may learn, `sluice check --data` autolearnt the sample
 // spam and wrote the record to the live log, whose rollback a later
 // Junk move would then have applied to a model that never learnt it.
@@ -32,6 +33,8 @@ func TestCheckNeverLearns(t *testing.T) {
 	}
 	// Thresholds every sample message meets one way or the other.
 	b = bytes.Replace(b, []byte(stage), []byte("  bayes: {model: bayes.model, min_learns: 1, autolearn: {spam: 0.6, ham: 0.4}}"), 1)
+	// And a rule's learn:, first so that every message reaches it.
+	b = bytes.Replace(b, []byte("\nrules:\n"), []byte("\nrules:\n  - name: teach-won\n    when: msg.subject contains \"WON\"\n    learn: spam\n"), 1)
 	if err := os.WriteFile(inbound, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -50,9 +53,13 @@ func TestCheckNeverLearns(t *testing.T) {
 	if code != 0 && code != 1 {
 		t.Fatalf("check exited %d: %s", code, errOut)
 	}
-	// The model scored the mail (so the stage ran with the live model)...
+	// The model scored the mail (so the stage ran with the live model),
+	// and the report says what the server would learn...
 	if !strings.Contains(out, `"trained":true`) {
 		t.Fatalf("no message was scored by the trained model:\n%s\n%s", out, errOut)
+	}
+	if n := strings.Count(out, `"learn":"spam"`); n != 1 {
+		t.Errorf("%d messages reported with learn: spam, want the spam's:\n%s", n, out)
 	}
 	// ...and nothing was learnt.
 	if _, err := os.Stat(filepath.Join(data, "bayes.model.autolearn")); !os.IsNotExist(err) {

@@ -51,7 +51,10 @@ type jsonLine struct {
 	Error    string         `json:"error,omitempty"`
 	Redirect string         `json:"redirect,omitempty"`
 	Headers  []engine.Field `json:"headers,omitempty"`
-	Facts    map[string]any `json:"facts,omitempty"`
+	// Learn is what a rule's learn: would teach the model in the server;
+	// the dry run itself learns nothing.
+	Learn string         `json:"learn,omitempty"`
+	Facts map[string]any `json:"facts,omitempty"`
 	// Derived says where each envelope fact came from (--facts).
 	Derived   map[string]string `json:"derived,omitempty"`
 	OldAction string            `json:"old_action,omitempty"`
@@ -101,7 +104,7 @@ func (r *report) message(path string, res result) {
 func toJSON(path string, res result) jsonLine {
 	v := &res.verdict
 	j := jsonLine{Path: path, Action: v.Action, Reply: v.Reply(), Score: v.Score, Rules: v.Rules(), Stages: v.Stages,
-		Phase: v.Phase.String(), Redirect: v.Redirect, Headers: v.Headers, Facts: res.facts, Derived: res.derived}
+		Phase: v.Phase.String(), Redirect: v.Redirect, Headers: v.Headers, Learn: v.Learn, Facts: res.facts, Derived: res.derived}
 	if j.Rules == nil {
 		j.Rules = []string{}
 	}
@@ -136,6 +139,9 @@ func (r *report) text(path string, res result) {
 	fmt.Fprintf(r.w, "    rules: %s\n", orNone(v.Rules()))
 	if len(v.Stages) > 0 {
 		fmt.Fprintf(r.w, "    stages: %s\n", strings.Join(v.Stages, ", "))
+	}
+	if v.Learn != "" {
+		fmt.Fprintf(r.w, "    learn: %s (in the server; not in this dry run)\n", v.Learn)
 	}
 	if v.Err != nil {
 		fmt.Fprintf(r.w, "    error: %v\n", v.Err)

@@ -236,3 +236,64 @@ rules:
 	}
 	lintMetrics(t, metrics)
 }
+
+// A rule decides what is autolearnt, through the real server: the issue's
+// guard of a second signal beside the model's certainty. With no
+// autolearn thresholds, a confident spam is learnt only when a link in it
+// is on the domain block list (learn: spam); an equally confident spam
+// with no listed link is junked and not learnt. The verdict line says
+// what the rule asked.
+func TestServeRuleDecidesAutolearn(t *testing.T) {
+	e := newE2E(t, `pipeline: inbound
+stages:
+  bayes: {model: bayes.model, min_learns: 40, autolearn: {per_sender: 5, window: 72h}}
+  uribl:
+    zones: [{zone: dbl.example, codes: {127.0.1.2: spam}}]
+rules:
+  - name: learn-confirmed-spam
+    when: bayes.trained and bayes.spam >= 0.99 and uribl.listed
+    learn: spam
+  - name: bayes-spam
+    when: bayes.trained and bayes.spam >= 0.99
+    action: junk
+`)
+	model, err := bayes.OpenModel(filepath.Join(e.in.cfg.Data, bayes.DefaultModelFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 60 {
+		model.Learn([]byte(bulkMessage(fmt.Sprintf("deals%d@shop%d.example", i, i), "Offers of the week", true, i)), bayes.Spam)
+		model.Learn([]byte(bulkMessage(fmt.Sprintf("colleague%d@work.example", i), "Re: project", false, 1000+i)), bayes.Ham)
+	}
+	send := func(sender, msg string) {
+		t.Helper()
+		c, err := gosmtp.Dial(e.addr(smtp.MX))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if err := c.SendMail(sender, []string{"alice@example.net"}, strings.NewReader(msg)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// No listed link: junked, not learnt.
+	send("news@outfitter.example", bulkMessage("news@outfitter.example", "Offers", true, 800))
+	e.mailbox("alice@example.net", "Junk", 1)
+	if st, _ := model.Stats(); st.Spam != 60 {
+		t.Fatalf("a spam no rule asked to learn was learnt: %+v", st)
+	}
+	if line := e.verdictLine("rules=[bayes-spam]"); line == "" || strings.Contains(line, "learn=") {
+		t.Errorf("verdict line of the unlisted spam: %q", line)
+	}
+	// A listed link: junked and learnt.
+	send("promo@pills.example", strings.TrimSuffix(bulkMessage("promo@pills.example", "Offers", true, 801), "\r\n")+
+		" https://www.bad-url.example/buy\r\n")
+	e.mailbox("alice@example.net", "Junk", 2)
+	if st, _ := model.Stats(); st.Spam != 61 {
+		t.Fatalf("the rule's learn: spam was not learnt: %+v", st)
+	}
+	if line := e.verdictLine("learn-confirmed-spam bayes-spam]"); !strings.Contains(line, "learn=spam") || !strings.Contains(line, "action=junk") {
+		t.Errorf("verdict line of the listed spam: %q", line)
+	}
+	hasMetrics(t, e.metrics(), `sluice_bayes_learns_total{class="spam",source="autolearn"} 1`)
+}

@@ -244,8 +244,12 @@ func (s *session) logVerdict(v engine.Verdict, phase engine.Phase, journalID str
 	if s.msg != nil {
 		from = s.msg.Envelope.MailFrom
 	}
-	s.srv.log.Info("milter verdict", "ip", s.ip.String(), "helo", s.helo, "user", s.user, "from", from, "rcpt", rcpt,
-		"phase", phase.String(), "action", v.Action, "reply", v.Reply(), "rules", v.Rules(), "score", v.Score, "err", v.Err, "journal", journalID)
+	attrs := []any{"ip", s.ip.String(), "helo", s.helo, "user", s.user, "from", from, "rcpt", rcpt,
+		"phase", phase.String(), "action", v.Action, "reply", v.Reply(), "rules", v.Rules(), "score", v.Score, "err", v.Err, "journal", journalID}
+	if v.Learn != "" {
+		attrs = append(attrs, "learn", v.Learn)
+	}
+	s.srv.log.Info("milter verdict", attrs...)
 	if r := s.srv.opts.Rules; r != nil {
 		r.Verdict(s.pipeline, v)
 	}

@@ -25,6 +25,9 @@ func (s *session) logVerdict(queueID string, v engine.Verdict, phase engine.Phas
 	if r := v.Reply(); r != "" {
 		attrs = append(attrs, "reply", r)
 	}
+	if v.Learn != "" {
+		attrs = append(attrs, "learn", v.Learn) // a rule's learn:, within the autolearner's guards
+	}
 	if v.Err != nil {
 		attrs = append(attrs, "err", v.Err.Error())
 	}

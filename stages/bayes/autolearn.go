@@ -121,15 +121,20 @@ func (m *Model) Autolearner() *Autolearner {
 // Consider learns raw, scored spam, if the score is confident enough and
 // its sender's domain is under the cap. It returns the class learnt, or 0.
 func (a *Autolearner) Consider(raw []byte, spam float64, sender string, now time.Time) (Class, error) {
-	var class Class
 	switch {
 	case a.spam > 0 && spam >= a.spam:
-		class = Spam
+		return a.Learn(raw, Spam, sender, now)
 	case a.ham > 0 && spam <= a.ham:
-		class = Ham
-	default:
-		return 0, nil
+		return a.Learn(raw, Ham, sender, now)
 	}
+	return 0, nil
+}
+
+// Learn learns raw as class because a rule said so (learn:), within the
+// same guards as a confident score: once per message, under the sender
+// domain's cap, recorded for a rollback within the window. It returns
+// the class learnt, or 0 when a guard held it back.
+func (a *Autolearner) Learn(raw []byte, class Class, sender string, now time.Time) (Class, error) {
 	dom := senderDomain(sender)
 	raw = TrimFromLine(raw)
 	d := DigestOf(raw)

@@ -49,7 +49,8 @@ const (
 // Stage fills the bayes facts from a shared Model.
 type Stage struct {
 	model      *Model
-	auto       *Autolearner // nil: no autolearning
+	auto       *Autolearner // nil: no autolearning here
+	autolearn  bool         // an autolearn: block (Learns)
 	minLearns  int
 	minTokens  int
 	maxExplain int
@@ -75,7 +76,13 @@ func New(s stages.Settings) (engine.Stage, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &Stage{model: m, minLearns: set.MinLearns, minTokens: set.MinTokens, maxExplain: max(set.MaxExplain, 0)}
+	st := &Stage{model: m, minLearns: set.MinLearns, minTokens: set.MinTokens, maxExplain: max(set.MaxExplain, 0), autolearn: set.Autolearn != nil}
+	if set.Autolearn != nil {
+		// Checked in a dry run too, which builds no autolearner.
+		if _, err := NewAutolearner(m, *set.Autolearn); err != nil {
+			return nil, err
+		}
+	}
 	if set.Autolearn != nil && s.DataDir != "" && s.Learn {
 		if st.auto, err = m.autolearnerFor(*set.Autolearn, path+autolearnLogSuffix); err != nil {
 			return nil, err
@@ -139,12 +146,37 @@ func (s *Stage) Run(ctx context.Context, in *engine.Input) error {
 	for i := 0; i < len(res.Clues) && i < s.maxExplain; i++ {
 		f.Tokens = append(f.Tokens, res.Clues[i].Token)
 	}
-	if s.auto != nil && in.Learn {
-		if _, err := s.auto.Consider(in.Msg.Raw, f.Spam, in.Msg.Envelope.MailFrom, time.Now()); err != nil {
-			slog.Warn("bayes autolearn", "err", err) // the verdict stands; only the learning failed
+	return nil
+}
+
+// Learns implements engine.Learner: the stage is set up to autolearn
+// (an autolearn: block), whether or not this rule set may (a dry run's
+// has no autolearner).
+func (s *Stage) Learns() bool { return s.autolearn }
+
+// LearnVerdict implements engine.Learner: after the rules, a message the
+// server takes is learnt as a rule's learn: says, or else by the
+// autolearn thresholds if the model scored it. The guards are the
+// autolearner's either way.
+func (s *Stage) LearnVerdict(in *engine.Input, class string) {
+	if s.auto == nil || !in.Learn {
+		return
+	}
+	raw, sender, now := in.Msg.Raw, in.Msg.Envelope.MailFrom, time.Now()
+	var err error
+	switch class {
+	case engine.LearnSpam:
+		_, err = s.auto.Learn(raw, Spam, sender, now)
+	case engine.LearnHam:
+		_, err = s.auto.Learn(raw, Ham, sender, now)
+	default:
+		if f := in.Facts.Bayes; f.Result == "ok" && f.Trained && f.Known >= s.minTokens {
+			_, err = s.auto.Consider(raw, f.Spam, sender, now)
 		}
 	}
-	return nil
+	if err != nil {
+		slog.Warn("bayes autolearn", "err", err) // the verdict stands; only the learning failed
+	}
 }
 
 // Fail implements engine.Stage: a failed classification (the counts on
