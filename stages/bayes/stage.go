@@ -32,6 +32,12 @@ type Settings struct {
 	// MaxExplain is how many of the weightiest tokens bayes.tokens lists.
 	// Default 10.
 	MaxExplain int `yaml:"max_explain"`
+	// Aging, when its max_learns is set, halves every count whenever the
+	// messages learnt exceed it, so that old mail weighs less (aging.go).
+	// It must be at least 4 × min_learns, so that a model of both classes
+	// alike still has min_learns of each after halving. Not available
+	// with the counts on Redis. Default: off.
+	Aging AgingSettings `yaml:"aging"`
 	// Autolearn, when set, learns the model's own confident verdicts
 	// within its guards (a server only: a dry run never learns).
 	Autolearn *AutolearnSettings `yaml:"autolearn"`
@@ -68,10 +74,22 @@ func New(s stages.Settings) (engine.Stage, error) {
 	if set.Model == "" {
 		return nil, errors.New("bayes settings: model must name a file")
 	}
+	if n := set.Aging.MaxLearns; n != 0 && n < 4*set.MinLearns {
+		// After an aging at n the model holds about n/2 messages, n/4
+		// of each class when they are alike: under min_learns, the
+		// stage would stop deciding after every aging.
+		return nil, fmt.Errorf("bayes settings: aging.max_learns must be 0 (off) or at least 4 × min_learns = %d, not %d", 4*set.MinLearns, n)
+	}
 	path := ModelPath(set.Model, s)
 	m, err := OpenModel(path)
 	if err != nil {
 		return nil, err
+	}
+	// Set on every load, so that a reload of the rules that drops aging
+	// turns it off. The model is shared by path: the Junk trainer's
+	// learns age it too.
+	if err := m.SetAging(set.Aging.MaxLearns); err != nil {
+		return nil, fmt.Errorf("bayes settings: %w", err)
 	}
 	st := &Stage{model: m, minLearns: set.MinLearns, minTokens: set.MinTokens, maxExplain: max(set.MaxExplain, 0)}
 	if set.Autolearn != nil && s.DataDir != "" {
