@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"time"
 
 	"github.com/jbrukh/bayesian"
 )
@@ -72,9 +73,11 @@ func (s *FileStore) setAging(maxLearns int) {
 // ageLocked ages the counts when they exceed the bound, and logs it; the
 // caller holds the write lock.
 func (s *FileStore) ageLocked() {
+	start := time.Now()
 	if r, ok := s.st.ageOver(s.maxLearns); ok {
+		// took is how long classification waited on the lock.
 		slog.Info("bayes counts aged: old mail now weighs less",
-			"path", s.path, "halvings", r.shift,
+			"path", s.path, "halvings", r.shift, "took", time.Since(start).Round(time.Millisecond),
 			"tokens_before", r.tokensBefore, "tokens_after", r.tokensAfter,
 			"spam_before", r.spamBefore, "ham_before", r.hamBefore,
 			"spam", r.spamAfter, "ham", r.hamAfter, "max_learns", s.maxLearns)
@@ -93,7 +96,7 @@ type agingReport struct {
 // learnt to be at most maxLearns, when they are over it (maxLearns 0:
 // never). The classifier, which is saved, is rebuilt from its own halved
 // counts without the tokens that fell to 0, and the index, which is read,
-// is rebuilt from it: the two stay one model. The digests and the
+// is rebuilt beside it from the same counts: the two stay one model. The digests and the
 // logistic regression's steps stay, so that a message learnt before the
 // aging can still be unlearnt (its tokens' counts stop at 0) and is not
 // learnt twice.
@@ -106,25 +109,37 @@ func (st *state) ageOver(maxLearns int) (agingReport, bool) {
 		r.shift++
 	}
 	c := bayesian.NewClassifier(bayesHam, bayesSpam)
+	var idx index
 	totals := st.c.WordCount()
 	for i, class := range st.c.Classes {
 		if totals[i] <= 0 {
 			continue // nothing of the class to halve (and f would be 0/0)
 		}
+		slot := hamSlot
+		if class == bayesSpam {
+			slot = spamSlot
+		}
 		total := float64(totals[i])
+		// One pass fills both, rather than buildIndex's second copy of
+		// the class's map: the aging holds the write lock, and
+		// classification waits on it.
 		for tok, f := range st.c.WordsByClass(class) {
 			// WordsByClass gives count/total; counts are whole numbers
 			// far below 2⁵³, so rounding recovers them exactly.
 			n := int(math.Round(f*total)) >> r.shift
-			if n > 0 && tok != absent {
-				c.Observe(tok, n, class)
+			if n <= 0 || tok == absent {
+				continue
 			}
+			c.Observe(tok, n, class)
+			k := key(tok)
+			e := idx.get(k)
+			e[slot] = uint32(n)
+			idx.set(k, e)
 		}
 	}
-	st.c = c
+	st.c, st.index = c, idx
 	st.nspam >>= r.shift
 	st.nham >>= r.shift
-	st.buildIndex()
 	r.tokensAfter = st.index.n
 	r.spamAfter, r.hamAfter = st.nspam, st.nham
 	return r, true
