@@ -290,9 +290,13 @@ var learners = map[string]func() *bayes.Model{
 // never), grams, bytes, tokens (0 or 1), norm (0 or 1: features worth 1/√n),
 // known (the known share of tokens from which the cap gives way, 0 for
 // never), veto (FROM-FULL: the shares over which a negative margin comes
-// to count in full; "full" for in full everywhere); and the counts' scorer's s, clues, minstrength, esf (Params). "lr:w=0" is the regression alone.
+// to count in full; "full" for in full everywhere), age (the counts' aging
+// bound, the stage's aging.max_learns: halve every count when the messages
+// learnt exceed it; 0 for never); and the counts' scorer's s, clues,
+// minstrength, esf (Params). "lr:w=0" is the regression alone.
 func parseLR(spec string) (*bayes.Model, error) {
 	o, p := bayes.DefaultLR, bayes.DefaultParams
+	age := 0
 	for _, kv := range strings.Split(spec, ",") {
 		k, v, _ := strings.Cut(kv, "=")
 		var err error
@@ -346,6 +350,8 @@ func parseLR(spec string) (*bayes.Model, error) {
 			p.MaxClues, err = strconv.Atoi(v)
 		case "minstrength":
 			p.MinStrength, err = strconv.ParseFloat(v, 64)
+		case "age":
+			age, err = strconv.Atoi(v)
 		case "esf":
 			p.SpamESF, err = strconv.ParseFloat(v, 64)
 			p.HamESF = p.SpamESF
@@ -356,7 +362,11 @@ func parseLR(spec string) (*bayes.Model, error) {
 			return nil, fmt.Errorf("-learner lr:%s: %v", spec, err)
 		}
 	}
-	return bayes.NewModelLR(bayes.NewMemoryStore(), bayes.DefaultOptions, p, o), nil
+	m := bayes.NewModelLR(bayes.NewMemoryStore(), bayes.DefaultOptions, p, o)
+	if err := m.SetAging(age); err != nil {
+		return nil, fmt.Errorf("-learner lr:%s: %v", spec, err)
+	}
+	return m, nil
 }
 
 func makeModel(name string) (*bayes.Model, error) {

@@ -13,5 +13,7 @@
 //
 // The model lives in a file in the data directory, written atomically and
 // reloaded when another process (sluice train) changes it; the Store
-// interface keeps the counts replaceable by a shared store.
+// interface keeps the counts replaceable by a shared store. The counts can
+// age (aging.go, off by default): past a bound of messages learnt they
+// are halved, so that old mail weighs less and the file stays bounded.
 package bayes

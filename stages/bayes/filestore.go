@@ -36,6 +36,8 @@ type FileStore struct {
 	stamp    fileStamp // of the file as last loaded or written
 	badStamp fileStamp // of a file that failed to load, not to be retried
 
+	maxLearns int // aging's bound (aging.go); 0: the counts never age
+
 	lastCheck  atomic.Int64  // unix nanoseconds of the last look at the file
 	checkEvery time.Duration // reloadEvery; tests make it 0
 }
@@ -112,6 +114,9 @@ func (s *FileStore) Apply(c Change) (bool, error) {
 	if changed && s.path != "" {
 		s.pending = append(s.pending, c)
 	}
+	if changed {
+		s.ageLocked()
+	}
 	return changed, nil
 }
 
@@ -183,16 +188,28 @@ func (st *state) add(class Class, tokens []string, delta int) {
 	if class == Spam {
 		bc, slot, n = bayesSpam, spamSlot, &st.nspam
 	}
-	for _, t := range tokens {
-		st.index.bump(t, slot, delta)
-	}
-	*n += delta
+	*n = max(*n+delta, 0)
 	if delta > 0 {
+		for _, t := range tokens {
+			st.index.bump(t, slot, delta)
+		}
 		st.c.Learn(tokens, bc)
 		return
 	}
+	// Unlearning takes from a token only what it holds: a message learnt
+	// before an aging (aging.go) may hold tokens whose counts were halved
+	// to 0 since, and a count below 0 would be evidence against a token
+	// never seen. The index and the classifier stop at 0 together.
 	for _, t := range tokens {
-		st.c.Observe(t, delta, bc)
+		k := key(t)
+		e := st.index.get(k)
+		take := min(int(e[slot]), -delta)
+		if take == 0 {
+			continue
+		}
+		e[slot] -= uint32(take)
+		st.index.set(k, e)
+		st.c.Observe(t, -take, bc)
 	}
 }
 

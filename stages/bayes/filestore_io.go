@@ -345,6 +345,9 @@ func (s *FileStore) reloadOnce() (done bool, err error) {
 		st.apply(c)
 	}
 	s.st, s.stamp = st, stamp
+	// What another process saved (`sluice train`, a server without
+	// aging) may be over the bound, with or without this one's changes.
+	s.ageLocked()
 	return true, nil
 }
 

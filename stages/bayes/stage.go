@@ -32,6 +32,13 @@ type Settings struct {
 	// MaxExplain is how many of the weightiest tokens bayes.tokens lists.
 	// Default 10.
 	MaxExplain int `yaml:"max_explain"`
+	// Aging, when its max_learns is set, halves every count whenever the
+	// messages learnt exceed it, so that old mail weighs less (aging.go).
+	// It must be at least 4 × min_learns, so that a model of both classes
+	// alike still has min_learns of each after halving. Not available
+	// with the counts on Redis. Set by the server's live rule set only
+	// (stages.Settings.Learn). Default: off.
+	Aging AgingSettings `yaml:"aging"`
 	// Autolearn, when set, learns the model's own confident verdicts
 	// within its guards: in the server's live rule set only
 	// (stages.Settings.Learn), never in a dry run, a replay or a shadow
@@ -71,10 +78,29 @@ func New(s stages.Settings) (engine.Stage, error) {
 	if set.Model == "" {
 		return nil, errors.New("bayes settings: model must name a file")
 	}
+	if n := set.Aging.MaxLearns; n != 0 && n < 4*set.MinLearns {
+		// After an aging at n the model holds about n/2 messages, n/4
+		// of each class when they are alike: under min_learns, the
+		// stage would stop deciding after every aging.
+		return nil, fmt.Errorf("bayes settings: aging.max_learns must be 0 (off) or at least 4 × min_learns = %d, not %d", 4*set.MinLearns, n)
+	}
 	path := ModelPath(set.Model, s)
 	m, err := OpenModel(path)
 	if err != nil {
 		return nil, err
+	}
+	// Only the server's live set sets the bound, on every load, so that a
+	// reload of the rules that drops aging turns it off. The model is
+	// shared by path (the Junk trainer's learns age it too), and a dry run
+	// or a shadow set that read it must neither age it nor switch its
+	// aging off. Either checks that the model can age.
+	if err := m.checkAging(set.Aging.MaxLearns); err != nil {
+		return nil, fmt.Errorf("bayes settings: %w", err)
+	}
+	if s.Learn {
+		if err := m.SetAging(set.Aging.MaxLearns); err != nil {
+			return nil, fmt.Errorf("bayes settings: %w", err)
+		}
 	}
 	st := &Stage{model: m, minLearns: set.MinLearns, minTokens: set.MinTokens, maxExplain: max(set.MaxExplain, 0), autolearn: set.Autolearn != nil}
 	if set.Autolearn != nil {

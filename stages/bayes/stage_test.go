@@ -57,6 +57,17 @@ func newStage(t *testing.T, dir, yaml string) *Stage {
 	return st.(*Stage)
 }
 
+// newLiveStage is newStage as the server's live rule set builds it
+// (stages.Settings.Learn).
+func newLiveStage(t *testing.T, dir, yaml string) *Stage {
+	t.Helper()
+	st, err := stages.New("bayes", stages.Settings{Raw: []byte(yaml), Dir: dir, Learn: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.(*Stage)
+}
+
 func TestStageUntrainedDecidesNothing(t *testing.T) {
 	dir := t.TempDir()
 	st := newStage(t, dir, "model: untrained.model\nmin_learns: 5\n")
