@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -292,8 +293,16 @@ rules:
 	if st, _ := model.Stats(); st.Spam != 61 {
 		t.Fatalf("the rule's learn: spam was not learnt: %+v", st)
 	}
-	if line := e.verdictLine("learn-confirmed-spam bayes-spam]"); !strings.Contains(line, "learn=spam") || !strings.Contains(line, "action=junk") {
+	line := e.verdictLine("learn-confirmed-spam bayes-spam]")
+	if !strings.Contains(line, "learn=spam") || !strings.Contains(line, "action=junk") {
 		t.Errorf("verdict line of the listed spam: %q", line)
+	}
+	// sluice explain tells it from the journal.
+	if m := regexp.MustCompile(`journal=(\S+)`).FindStringSubmatch(line); m == nil {
+		t.Errorf("no journal ID in %q", line)
+	} else if code, out, errOut := run(t, func(a []string, o, e *bytes.Buffer) int { return runExplain(a, o, e) }, "--data", e.in.cfg.Data, m[1]); code != 0 ||
+		!strings.Contains(out, "Learn: a rule asked the Bayes model to learn it as spam") {
+		t.Errorf("explain %s: %d %s\n%s", m[1], code, errOut, out)
 	}
 	hasMetrics(t, e.metrics(), `sluice_bayes_learns_total{class="spam",source="autolearn"} 1`)
 }

@@ -51,6 +51,7 @@ type Record struct {
 	Enhanced string  `json:"enhanced,omitempty"`
 	Text     string  `json:"text,omitempty"`
 	Redirect string  `json:"redirect,omitempty"`
+	Learn    string  `json:"learn,omitempty"` // a rule's learn: (spam, ham), what the autolearner was asked
 	Score    float64 `json:"score"`
 	Error    string  `json:"error,omitempty"` // a rule's runtime error
 	Rules    []Rule  `json:"rules"`           // the rules that fired, in order

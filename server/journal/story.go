@@ -46,6 +46,9 @@ func Story(w io.Writer, r *Record) {
 		fmt.Fprintf(w, ", redirected to %s", r.Redirect)
 	}
 	fmt.Fprintf(w, " (score %g, rule set %s)\n", r.Score, orDash(r.RuleSet))
+	if r.Learn != "" {
+		fmt.Fprintf(w, "Learn: a rule asked the Bayes model to learn it as %s (within the autolearner's per-sender cap)\n", r.Learn)
+	}
 	if r.Error != "" {
 		fmt.Fprintf(w, "  rule error: %s\n", r.Error)
 	}

@@ -30,7 +30,7 @@ func (s *session) journalVerdict(v engine.Verdict, m gomilter.Modifier) string {
 		Conn:     journal.Conn{IP: s.ip.String(), HELO: s.helo, Listener: Listener, Port: s.port, User: s.user},
 		Envelope: journal.Envelope{From: s.msg.Envelope.MailFrom, Rcpt: s.msg.Envelope.Rcpt},
 		Phase:    v.Phase.String(), Action: v.Action, Code: v.Code, Enhanced: v.Enhanced, Text: v.Text,
-		Redirect: v.Redirect, Score: v.Score,
+		Redirect: v.Redirect, Learn: v.Learn, Score: v.Score,
 	}
 	if s.user != "" {
 		rec.Direction, rec.Pipeline = journal.Out, "outbound"

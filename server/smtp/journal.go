@@ -79,7 +79,7 @@ func (s *session) newRecord(queueID string, v engine.Verdict, rcpt string) *jour
 		Conn:     journal.Conn{IP: s.ip.String(), HELO: s.helo, Listener: s.kind, Port: s.port, User: s.user},
 		Envelope: journal.Envelope{From: s.from, Rcpt: s.rcptAddrs(), Refused: rcpt},
 		Phase:    v.Phase.String(), Action: v.Action, Code: v.Code, Enhanced: v.Enhanced, Text: v.Text,
-		Redirect: v.Redirect, Score: v.Score, Received: strings.TrimRight(s.receivedField, "\r\n"),
+		Redirect: v.Redirect, Learn: v.Learn, Score: v.Score, Received: strings.TrimRight(s.receivedField, "\r\n"),
 	}
 	if s.kind != MX {
 		rec.Direction = journal.Out
