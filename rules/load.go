@@ -304,18 +304,14 @@ const learnStage = "bayes"
 // checkLearners refuses a rule's learn: when no stage of the pipeline
 // is set up to learn: the guards must be written down, not implied.
 func checkLearners(p *engine.Pipeline) ErrorList {
+	for _, st := range p.Stages {
+		if l, ok := st.(engine.Learner); ok && l.Learns() {
+			return nil
+		}
+	}
 	var errs ErrorList
 	for _, r := range p.Rules {
-		if r.Learn == "" {
-			continue
-		}
-		learns := false
-		for _, st := range p.Stages {
-			if l, ok := st.(engine.Learner); ok && l.Learns() {
-				learns = true
-			}
-		}
-		if !learns {
+		if r.Learn != "" {
 			errs = append(errs, &Error{File: r.Pos.File, Line: r.Pos.Line, Col: r.Pos.Col, Rule: r.Name,
 				Msg: "learn: the bayes stage does not autolearn here; give it its guards, e.g. stages: {bayes: {autolearn: {per_sender: 20, window: 72h}}}"})
 		}

@@ -130,10 +130,10 @@ func (a *Autolearner) Consider(raw []byte, spam float64, sender string, now time
 	return 0, nil
 }
 
-// Learn learns raw as class because a rule said so (learn:), within the
-// same guards as a confident score: once per message, under the sender
-// domain's cap, recorded for a rollback within the window. It returns
-// the class learnt, or 0 when a guard held it back.
+// Learn learns raw as class within the guards: once per message, under
+// the sender domain's cap, recorded for a rollback within the window.
+// Consider calls it for a confident score, the stage for a rule's learn:.
+// It returns the class learnt, or 0 when a guard held it back.
 func (a *Autolearner) Learn(raw []byte, class Class, sender string, now time.Time) (Class, error) {
 	dom := senderDomain(sender)
 	raw = TrimFromLine(raw)

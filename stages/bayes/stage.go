@@ -39,8 +39,9 @@ type Settings struct {
 	// with the counts on Redis. Set by the server's live rule set only
 	// (stages.Settings.Learn). Default: off.
 	Aging AgingSettings `yaml:"aging"`
-	// Autolearn, when set, learns the model's own confident verdicts
-	// within its guards: in the server's live rule set only
+	// Autolearn, when set, learns the model's own confident verdicts (its
+	// spam and ham thresholds) and what a rule's learn: asks, within its
+	// guards: in the server's live rule set only
 	// (stages.Settings.Learn), never in a dry run, a replay or a shadow
 	// rule set, even one given the data directory to read the model from.
 	Autolearn *AutolearnSettings `yaml:"autolearn"`
