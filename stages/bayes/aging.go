@@ -103,11 +103,11 @@ type agingReport struct {
 // ageOver halves the counts, as many times as it takes for the messages
 // learnt to be at most maxLearns, when they are over it (maxLearns 0:
 // never). The classifier, which is saved, is rebuilt from its own halved
-// counts without the tokens that fell to 0, and the index, which is read,
-// is rebuilt beside it from the same counts: the two stay one model. The digests and the
-// logistic regression's steps stay, so that a message learnt before the
-// aging can still be unlearnt (its tokens' counts stop at 0) and is not
-// learnt twice.
+// counts without the tokens that fell to 0, and the index, which is
+// read, is rebuilt beside it from the same counts: the two stay one
+// model. The digests and the logistic regression's steps stay, so that a
+// message learnt before the aging can still be unlearnt (its tokens'
+// counts stop at 0) and is not learnt twice.
 func (st *state) ageOver(maxLearns int) (agingReport, bool) {
 	if maxLearns <= 0 || st.nspam+st.nham <= maxLearns {
 		return agingReport{}, false
