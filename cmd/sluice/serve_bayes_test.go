@@ -59,16 +59,11 @@ func bulkMessage(from, subject string, spam bool, n int) string {
 		from, subject, time.Now().Format(time.RFC1123Z), n, time.Now().UnixNano(), strings.Join(body, " "))
 }
 
-// A user's correction through the real server: a newsletter the model
-// takes for spam is delivered to Junk; the user moves it to INBOX with an
-// IMAP client; the next issue of it from that sender is not junked. The
-// move teaches the model the newsletter as ham and puts its sender in the
-// user's book (sender.known), which the rules read.
-func TestServeJunkCorrectionTeachesNextMessage(t *testing.T) {
-	e := newE2E(t, bayesInbound)
-	// The model the server's stage shares (one per file in the process),
-	// trained as `sluice train` would: bulk offers from many senders as
-	// spam, discussion as ham.
+// trainServerModel trains the model the server's stage shares (one per
+// file in the process) as `sluice train` would: bulk offers from 60
+// senders as spam, 60 discussions as ham.
+func trainServerModel(t *testing.T, e *e2e) *bayes.Model {
+	t.Helper()
 	model, err := bayes.OpenModel(filepath.Join(e.in.cfg.Data, bayes.DefaultModelFile))
 	if err != nil {
 		t.Fatal(err)
@@ -83,6 +78,17 @@ func TestServeJunkCorrectionTeachesNextMessage(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	return model
+}
+
+// A user's correction through the real server: a newsletter the model
+// takes for spam is delivered to Junk; the user moves it to INBOX with an
+// IMAP client; the next issue of it from that sender is not junked. The
+// move teaches the model the newsletter as ham and puts its sender in the
+// user's book (sender.known), which the rules read.
+func TestServeJunkCorrectionTeachesNextMessage(t *testing.T) {
+	e := newE2E(t, bayesInbound)
+	model := trainServerModel(t, e)
 	if err := model.Save(); err != nil {
 		t.Fatal(err)
 	}
@@ -145,14 +151,7 @@ func TestServeJunkCorrectionTeachesNextMessage(t *testing.T) {
 // even where the model takes it for spam.
 func TestServeSubmissionMakesRecipientKnown(t *testing.T) {
 	e := newE2E(t, bayesInbound)
-	model, err := bayes.OpenModel(filepath.Join(e.in.cfg.Data, bayes.DefaultModelFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 60 {
-		model.Learn([]byte(bulkMessage(fmt.Sprintf("deals%d@shop%d.example", i, i), "Offers of the week", true, i)), bayes.Spam)
-		model.Learn([]byte(bulkMessage(fmt.Sprintf("colleague%d@work.example", i), "Re: project", false, 1000+i)), bayes.Ham)
-	}
+	trainServerModel(t, e)
 	const friend = "friend@remote.example"
 	deliver := func(n int) {
 		t.Helper()
@@ -189,14 +188,7 @@ rules:
     when: bayes.trained and bayes.spam >= 0.99
     action: junk
 `)
-	model, err := bayes.OpenModel(filepath.Join(e.in.cfg.Data, bayes.DefaultModelFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 60 {
-		model.Learn([]byte(bulkMessage(fmt.Sprintf("deals%d@shop%d.example", i, i), "Offers of the week", true, i)), bayes.Spam)
-		model.Learn([]byte(bulkMessage(fmt.Sprintf("colleague%d@work.example", i), "Re: project", false, 1000+i)), bayes.Ham)
-	}
+	model := trainServerModel(t, e)
 	const sender = "news@outfitter.example"
 	c, err := gosmtp.Dial(e.addr(smtp.MX))
 	if err != nil {
@@ -258,14 +250,7 @@ rules:
     when: bayes.trained and bayes.spam >= 0.99
     action: junk
 `)
-	model, err := bayes.OpenModel(filepath.Join(e.in.cfg.Data, bayes.DefaultModelFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 60 {
-		model.Learn([]byte(bulkMessage(fmt.Sprintf("deals%d@shop%d.example", i, i), "Offers of the week", true, i)), bayes.Spam)
-		model.Learn([]byte(bulkMessage(fmt.Sprintf("colleague%d@work.example", i), "Re: project", false, 1000+i)), bayes.Ham)
-	}
+	model := trainServerModel(t, e)
 	send := func(sender, msg string) {
 		t.Helper()
 		c, err := gosmtp.Dial(e.addr(smtp.MX))

@@ -8,7 +8,6 @@ import (
 	"math"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -426,51 +425,7 @@ func TestAgingConcurrentClassifyAndTrain(t *testing.T) {
 		t.Fatal(err)
 	}
 	other, _ := OpenFileStore(filepath.Join(dir, "race.model"))
-	var wg sync.WaitGroup
-	errs := make(chan error, 200)
-	for g := range 4 {
-		wg.Go(func() {
-			for i := range 40 {
-				f, _ := evaluate(t, st, synthMessage(i%2 == 0, 2000+g*100+i))
-				if f.Result != "ok" || f.Spam < 0 || f.Spam > 1 {
-					errs <- fmt.Errorf("goroutine %d: facts %+v", g, f)
-					return
-				}
-			}
-		})
-	}
-	wg.Go(func() {
-		m := st.Model()
-		for i := range 60 {
-			if _, err := m.Learn(synthMessage(i%2 == 0, 100+i), Class(1+i%2)); err != nil {
-				errs <- err
-			}
-			if i%5 == 0 {
-				if _, err := m.Unlearn(synthMessage(true, i)); err != nil {
-					errs <- err
-				}
-				if err := m.Save(); err != nil {
-					errs <- err
-				}
-			}
-		}
-	})
-	wg.Go(func() {
-		om := NewModel(other)
-		for i := range 20 {
-			if _, err := om.Learn(synthMessage(false, 300+i), Ham); err != nil {
-				errs <- err
-			}
-			if err := om.Save(); err != nil {
-				errs <- err
-			}
-		}
-	})
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+	churn(t, st, other, 40, 60, 20, func(f engine.BayesFacts) bool { return f.Result == "ok" })
 	if !strings.Contains(logs.String(), "bayes counts aged") {
 		t.Error("never aged")
 	}

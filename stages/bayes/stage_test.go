@@ -178,27 +178,42 @@ func TestStageConcurrentClassifyAndTrain(t *testing.T) {
 		t.Fatal(err)
 	}
 	other, _ := OpenFileStore(filepath.Join(dir, "race.model"))
+	churn(t, st, other, 30, 30, 10, func(f engine.BayesFacts) bool { return f.Trained })
+	if err := st.Model().Save(); err != nil {
+		t.Fatal(err)
+	}
+	final, _ := OpenFileStore(filepath.Join(dir, "race.model"))
+	fs, _ := final.Stats()
+	// 10+10 trained, 30 more alternating, minus the spam unlearnt (i = 0, 5
+	// that were learnt in train), plus the other process's 10 ham.
+	if fs.Spam+fs.Ham != 20+30-2+10 {
+		t.Errorf("final counts %+v: the two writers lost or doubled a message", fs)
+	}
+}
+
+// churn is the load of the concurrency tests: four sessions classify
+// perSession messages each through st (ok judges the facts beyond a
+// score in [0, 1]), while the trainer learns learns messages, unlearning
+// a spam and saving every fifth, and another process learns and saves
+// saves ham into other. Every error fails t.
+func churn(t *testing.T, st *Stage, other *FileStore, perSession, learns, saves int, ok func(engine.BayesFacts) bool) {
+	t.Helper()
 	var wg sync.WaitGroup
-	errs := make(chan error, 100)
+	errs := make(chan error, 4+2*learns+2*saves)
 	for g := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range 30 {
-				raw := synthMessage(i%2 == 0, 2000+g*100+i)
-				f, _ := evaluate(t, st, raw)
-				if !f.Trained || f.Spam < 0 || f.Spam > 1 {
-					errs <- fmt.Errorf("goroutine %d: facts %+v", g, f)
+		wg.Go(func() {
+			for i := range perSession {
+				f, _ := evaluate(t, st, synthMessage(i%2 == 0, 2000+g*100+i))
+				if !ok(f) || f.Spam < 0 || f.Spam > 1 {
+					errs <- fmt.Errorf("session %d: facts %+v", g, f)
 					return
 				}
 			}
-		}()
+		})
 	}
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		for i := range 30 {
-			m := st.Model()
+	wg.Go(func() {
+		m := st.Model()
+		for i := range learns {
 			if _, err := m.Learn(synthMessage(i%2 == 0, 100+i), Class(1+i%2)); err != nil {
 				errs <- err
 			}
@@ -211,11 +226,10 @@ func TestStageConcurrentClassifyAndTrain(t *testing.T) {
 				}
 			}
 		}
-	}()
-	go func() {
-		defer wg.Done()
+	})
+	wg.Go(func() {
 		om := NewModel(other)
-		for i := range 10 {
+		for i := range saves {
 			if _, err := om.Learn(synthMessage(false, 300+i), Ham); err != nil {
 				errs <- err
 			}
@@ -223,21 +237,11 @@ func TestStageConcurrentClassifyAndTrain(t *testing.T) {
 				errs <- err
 			}
 		}
-	}()
+	})
 	wg.Wait()
 	close(errs)
 	for err := range errs {
 		t.Error(err)
-	}
-	if err := st.Model().Save(); err != nil {
-		t.Fatal(err)
-	}
-	final, _ := OpenFileStore(filepath.Join(dir, "race.model"))
-	fs, _ := final.Stats()
-	// 10+10 trained, 30 more alternating, minus the spam unlearnt (i = 0, 5
-	// that were learnt in train), plus the other process's 10 ham.
-	if fs.Spam+fs.Ham != 20+30-2+10 {
-		t.Errorf("final counts %+v: the two writers lost or doubled a message", fs)
 	}
 }
 
