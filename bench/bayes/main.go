@@ -46,6 +46,7 @@ func main() {
 	autoSpam := flag.Float64("auto-spam", 0.999, "with -feedback errors+auto: autolearn as spam from this score")
 	autoHam := flag.Float64("auto-ham", 0.001, "with -feedback errors+auto: autolearn as ham up to this score")
 	autoCap := flag.Int("auto-per-sender", 0, "with -feedback errors+auto: the autolearner's cap per sender domain a day (0: its default)")
+	autoKnown := flag.Bool("auto-known", false, "with -feedback errors+auto: also learn as ham, at delivery, mail below -errors-at from a sender whose mail the user took out of Junk (a rule's learn: ham on sender.known)")
 	errorsAt := flag.Float64("errors-at", junkAt, "with -feedback errors: a message is misjudged when its score is on the wrong side of this (default: the junk threshold, where a user sees the mistake)")
 	learnerName := flag.String("learner", "default", "the learner configuration (default: the stage's; fisher: the counts alone, as before the regression; lr:w=…,r=…,up=…: see parseLR; ppm:k=…,bytes=…: the compression model alone, online only, see parsePPM)")
 	block := flag.Int("block", 500, "with -online: messages per point of the learning curve")
@@ -91,7 +92,7 @@ func main() {
 			runtime.LockOSThread()
 			err = online(all, onlineRun{order: *order, seed: *seed, feedback: *feedback, errorsAt: *errorsAt,
 				learner: *learnerName, block: max(*block, 1),
-				auto: bayes.AutolearnSettings{Spam: *autoSpam, Ham: *autoHam, PerSender: *autoCap}})
+				auto: bayes.AutolearnSettings{Spam: *autoSpam, Ham: *autoHam, PerSender: *autoCap}, autoKnown: *autoKnown})
 		}
 		if err == nil {
 			err = closeScores()

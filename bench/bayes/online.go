@@ -29,6 +29,11 @@ type onlineRun struct {
 	learner  string  // which learner (see learners)
 	block    int     // messages per point of the learning curve
 	auto     bayes.AutolearnSettings
+	// autoKnown adds, with "errors+auto", the rule a server can write
+	// with sender.known (a sender whose mail the user took out of Junk):
+	// `learn: ham` when `sender.known and bayes.spam < 0.99`, at delivery,
+	// within the autolearner's guards.
+	autoKnown bool
 }
 
 // autoEvery is the simulated time between two messages of the stream with
@@ -77,7 +82,8 @@ func online(all []*msg, r onlineRun) error {
 		}
 	}
 	var classify, learn time.Duration
-	learnt, autolearnt := 0, 0
+	learnt, autolearnt, knownLearnt := 0, 0, 0
+	known := map[string]bool{} // senders whose mail the user took out of Junk
 	now := time.Date(2002, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i, x := range stream {
 		now = now.Add(autoEvery)
@@ -109,9 +115,18 @@ func online(all []*msg, r onlineRun) error {
 		if auto != nil {
 			// The server learns its confident verdict at delivery,
 			// before the user has seen the message.
-			class, err := auto.Consider(x.raw, s, senderOf(x.raw), now)
+			sender := senderOf(x.raw)
+			class, err := auto.Consider(x.raw, s, sender, now)
 			if err != nil {
 				return err
+			}
+			if class == 0 && r.autoKnown && s < r.errorsAt && known[strings.ToLower(sender)] {
+				if class, err = auto.Learn(x.raw, bayes.Ham, sender, now); err != nil {
+					return err
+				}
+				if class != 0 {
+					knownLearnt++
+				}
 			}
 			if class != 0 {
 				autolearnt++
@@ -130,6 +145,11 @@ func online(all []*msg, r onlineRun) error {
 			// Feedback on errors is a user's correction of what they saw.
 			if err := f.learn(x.raw, x.spam, correcting); err != nil {
 				return err
+			}
+			if correcting && !x.spam && s >= r.errorsAt {
+				// Taken out of Junk: the server's sender book knows the
+				// sender from now on.
+				known[strings.ToLower(senderOf(x.raw))] = true
 			}
 			learnt++
 			did = true
@@ -163,6 +183,9 @@ func online(all []*msg, r onlineRun) error {
 	}
 	if auto != nil {
 		fmt.Printf(" auto_spam=%g auto_ham=%g autolearnt=%d", r.auto.Spam, r.auto.Ham, autolearnt)
+		if r.autoKnown {
+			fmt.Printf(" auto_known=%d", knownLearnt)
+		}
 	}
 	fmt.Printf(" classify_us=%.0f learn_us=%.0f\n",
 		float64(classify.Microseconds())/float64(len(stream)), float64(learn.Microseconds())/float64(max(learnt+autolearnt, 1)))
