@@ -131,6 +131,10 @@ func (c *Console) evaluate(ctx context.Context, in tryInput) (*verdicts.Verdict,
 	case c.opts.DNS != nil:
 		opts = append(opts, engine.WithResolver(c.opts.DNS))
 	}
+	// A try is a look, as a rule test is: it counts against no rate limit
+	// and leaves no greylist entry in the server's state (and, without
+	// engine.WithLearning, teaches the Bayes model nothing).
+	opts = append(opts, engine.WithState(engine.NewMemoryState()))
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	tx := p.Begin(m, opts...)
