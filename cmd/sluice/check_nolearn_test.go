@@ -6,12 +6,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // TestCheckNeverLearns: a dry run given the server's data directory, to
 // score with the live Bayes model, over rules that autolearn (thresholds
 // and a rule's learn:), reports what the server would learn and leaves
-// the model and its autolearn log as they were. Before the stages were told
+// the model and its autolearn log as they were; it runs beside the
+// server, whose sender book it cannot open, and says so. Before the stages were told
 // whether they may learn, `sluice check --data` autolearnt the sample
 // spam and wrote the record to the live log, whose rollback a later
 // Junk move would then have applied to a model that never learnt it.
@@ -48,10 +51,25 @@ func TestCheckNeverLearns(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(data, "bayes.model"), model, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// The running server holds its sender book (bbolt's lock): the dry
+	// run must go on beside it.
+	book := filepath.Join(data, "senders.db")
+	db, err := bolt.Open(book, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	bookBefore, _ := os.ReadFile(book)
 	out, errOut, code := runSluice(t, "check", "--json", "--facts", "--rules", rulesDir, "--data", data,
 		"--dns", "examples/rules/testdata/zone.txt", "examples/messages")
 	if code != 0 && code != 1 {
 		t.Fatalf("check exited %d: %s", code, errOut)
+	}
+	if !strings.Contains(errOut, "sender book in use by the running server") {
+		t.Errorf("the dry run did not say it could not read the held sender book:\n%s", errOut)
+	}
+	if after, _ := os.ReadFile(book); !bytes.Equal(after, bookBefore) {
+		t.Error("the dry run changed the sender book")
 	}
 	// The model scored the mail (so the stage ran with the live model),
 	// and the report says what the server would learn...

@@ -2,8 +2,11 @@ package sender
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/mail"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -22,8 +25,9 @@ type Book struct {
 
 var books = struct {
 	sync.Mutex
-	open map[string]*Book
-}{open: map[string]*Book{}}
+	open  map[string]*Book // opened to write (OpenBook)
+	looks map[string]*Book // opened read-only (OpenBookToRead)
+}{open: map[string]*Book{}, looks: map[string]*Book{}}
 
 // OpenBook opens (or creates) the book at path; every caller naming the
 // same file shares one Book.
@@ -43,6 +47,47 @@ func OpenBook(path string) (*Book, error) {
 	}
 	b := &Book{db: db}
 	books.open[abs] = b
+	return b, nil
+}
+
+// errBookBusy is OpenBookToRead's answer when another process (the
+// running server) holds the book.
+var errBookBusy = errors.New("in use by another process (the running server)")
+
+// lookTimeout is how long a look at the book waits for another
+// process's lock before doing without it.
+const lookTimeout = 250 * time.Millisecond
+
+// OpenBookToRead opens the book at path for a look that must not change
+// it (a dry run given the data directory): the book this process already
+// has open, else the file read-only, else nil when there is no file (it
+// is not created). A book the running server holds (bbolt locks the file
+// for its one writer) gives errBookBusy after a short wait.
+func OpenBookToRead(path string) (*Book, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("sender book %s: %w", path, err)
+	}
+	books.Lock()
+	defer books.Unlock()
+	if b := books.open[abs]; b != nil {
+		return b, nil
+	}
+	if b := books.looks[abs]; b != nil {
+		return b, nil
+	}
+	if _, err := os.Stat(abs); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	db, err := bolt.Open(abs, 0o600, &bolt.Options{ReadOnly: true, Timeout: lookTimeout})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("sender book %s: %w", abs, errBookBusy)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sender book %s: %w", abs, err)
+	}
+	b := &Book{db: db}
+	books.looks[abs] = b
 	return b, nil
 }
 

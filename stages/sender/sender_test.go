@@ -1,13 +1,20 @@
 package sender
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/sluicemail/sluice/engine"
 	"github.com/sluicemail/sluice/stages"
+	bolt "go.etcd.io/bbolt"
 )
 
 func TestBookAddAndKnown(t *testing.T) {
@@ -78,7 +85,7 @@ func run(t *testing.T, st engine.Stage, env engine.Envelope, raw string) bool {
 
 func TestStageKnownByFromOrEnvelope(t *testing.T) {
 	dir := t.TempDir()
-	st, err := stages.New("sender", stages.Settings{DataDir: dir})
+	st, err := stages.New("sender", stages.Settings{DataDir: dir, Learn: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,5 +151,79 @@ func TestBookConcurrent(t *testing.T) {
 	wg.Wait()
 	if ok, _ := b.Known("alice@example.net", "x@remote.example"); !ok {
 		t.Error("the address added concurrently is unknown")
+	}
+}
+
+// writeBook writes a book file as another process would (not through
+// this process's shared Book), with user knowing addr.
+func writeBook(t *testing.T, path, user, addr string) {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Update(func(tx *bolt.Tx) error {
+		bk, err := tx.CreateBucketIfNotExists([]byte(user))
+		if err != nil {
+			return err
+		}
+		return bk.Put([]byte(addr), []byte{0, 0, 0, 0, 0, 0, 0, 1})
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDryRunReadsBook: a dry run given the data directory (sluice check
+// --data, a shadow set) reads the server's book without writing it,
+// creates none where there is none, and when the running server holds
+// the book's lock it goes on with nobody known instead of failing.
+func TestDryRunReadsBook(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, DefaultBookFile)
+	writeBook(t, path, "alice@example.net", "friend@remote.example")
+	before, _ := os.ReadFile(path)
+	dry, err := stages.New("sender", stages.Settings{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := engine.Envelope{MailFrom: "friend@remote.example", Rcpt: []string{"alice@example.net"}}
+	if !run(t, dry, env, "From: friend@remote.example\r\n\r\nhi\r\n") {
+		t.Error("the dry run did not read the book")
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+		t.Error("the dry run changed the book")
+	}
+
+	empty := t.TempDir()
+	if _, err := stages.New("sender", stages.Settings{DataDir: empty}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(empty, DefaultBookFile)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the dry run created a book: %v", err)
+	}
+
+	// The server holds the book: bbolt's exclusive lock on the file.
+	busy := t.TempDir()
+	bpath := filepath.Join(busy, DefaultBookFile)
+	writeBook(t, bpath, "alice@example.net", "friend@remote.example")
+	f, err := os.Open(bpath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	held, err := stages.New("sender", stages.Settings{DataDir: busy})
+	if err != nil {
+		t.Fatalf("a dry run beside the running server failed: %v", err)
+	}
+	if took := time.Since(start); took > 5*lookTimeout {
+		t.Errorf("the dry run waited %v for the lock", took)
+	}
+	if run(t, held, env, "From: friend@remote.example\r\n\r\nhi\r\n") {
+		t.Error("a book it could not read knew a sender")
 	}
 }

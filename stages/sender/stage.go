@@ -2,7 +2,9 @@ package sender
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 
 	"github.com/sluicemail/sluice/engine"
@@ -27,7 +29,11 @@ type Stage struct {
 }
 
 // New builds the stage. Without a data directory (a dry run of the rules)
-// there is no book, and sender.known is false.
+// there is no book, and sender.known is false. A dry run given the data
+// directory (sluice check --data, a replay, a shadow set) reads the book
+// without creating or locking it for writing; when the running server
+// holds it, the dry run goes on with nobody known and says so, rather
+// than fail.
 func New(s stages.Settings) (engine.Stage, error) {
 	set := Settings{Book: DefaultBookFile}
 	if err := s.Decode(&set); err != nil {
@@ -39,6 +45,17 @@ func New(s stages.Settings) (engine.Stage, error) {
 	path := set.Book
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(s.DataDir, path)
+	}
+	if !s.Learn {
+		b, err := OpenBookToRead(path)
+		if errors.Is(err, errBookBusy) {
+			slog.Warn("sender book in use by the running server: sender.known is false in this dry run", "err", err)
+			return &Stage{}, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &Stage{book: b}, nil
 	}
 	b, err := OpenBook(path)
 	if err != nil {
