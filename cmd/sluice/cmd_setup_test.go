@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -131,31 +132,61 @@ func loopbackConfig(t *testing.T, dir, records string) string {
 }
 
 // serveBinary runs sluice serve --config conf until the returned stop.
+// The listeners' ports were picked free a moment before the server binds
+// them; when another process (another test package) took one meanwhile,
+// the server cannot bind it and is started again on ports picked anew.
 func serveBinary(t *testing.T, conf string) func() {
 	t.Helper()
-	cmd := exec.Command(sluiceBin(t), "serve", "--config", conf)
-	stdout, _ := cmd.StdoutPipe()
-	var stderr lockedBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
+	for attempt := 1; ; attempt++ {
+		cmd := exec.Command(sluiceBin(t), "serve", "--config", conf)
+		stdout, _ := cmd.StdoutPipe()
+		var stderr lockedBuffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		banner := readBanner(t, stdout)
+		if !strings.Contains(banner, "imaps") {
+			// readBanner returned at the end of the output: it exited.
+			cmd.Wait()
+			if strings.Contains(stderr.String(), "address already in use") && attempt < 3 {
+				t.Logf("attempt %d: %s; picking the ports again", attempt, strings.TrimSpace(stderr.String()))
+				repickPorts(t, conf)
+				continue
+			}
+		}
+		if !strings.Contains(banner, "http") || !strings.Contains(banner, "imaps") {
+			t.Errorf("banner:\n%s", banner)
+		}
+		return func() {
+			cmd.Process.Signal(syscall.SIGTERM)
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				cmd.Process.Kill()
+			}
+			if t.Failed() {
+				t.Logf("server stderr:\n%s", stderr.String())
+			}
+		}
+	}
+}
+
+// repickPorts gives every loopback listener in conf a port picked anew.
+func repickPorts(t *testing.T, conf string) {
+	t.Helper()
+	b, err := os.ReadFile(conf)
+	if err != nil {
 		t.Fatal(err)
 	}
-	banner := readBanner(t, stdout)
-	if !strings.Contains(banner, "http") || !strings.Contains(banner, "imaps") {
-		t.Errorf("banner:\n%s", banner)
-	}
-	return func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
-		}
-		if t.Failed() {
-			t.Logf("server stderr:\n%s", stderr.String())
-		}
+	listener := regexp.MustCompile(`(?m)^(\s+[a-z]+: "?127\.0\.0\.1:)\d+`)
+	text := listener.ReplaceAllStringFunc(string(b), func(m string) string {
+		return m[:strings.LastIndexByte(m, ':')+1] + strconv.Itoa(freePort(t))
+	})
+	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
 
