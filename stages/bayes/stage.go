@@ -94,14 +94,13 @@ func New(s stages.Settings) (engine.Stage, error) {
 	// reload of the rules that drops aging turns it off. The model is
 	// shared by path (the Junk trainer's learns age it too), and a dry run
 	// or a shadow set that read it must neither age it nor switch its
-	// aging off. Either checks that the model can age.
-	if err := m.checkAging(set.Aging.MaxLearns); err != nil {
-		return nil, fmt.Errorf("bayes settings: %w", err)
-	}
+	// aging off; they only check that it can age.
+	aging := m.checkAging
 	if s.Learn {
-		if err := m.SetAging(set.Aging.MaxLearns); err != nil {
-			return nil, fmt.Errorf("bayes settings: %w", err)
-		}
+		aging = m.SetAging
+	}
+	if err := aging(set.Aging.MaxLearns); err != nil {
+		return nil, fmt.Errorf("bayes settings: %w", err)
 	}
 	st := &Stage{model: m, minLearns: set.MinLearns, minTokens: set.MinTokens, maxExplain: max(set.MaxExplain, 0), autolearn: set.Autolearn != nil}
 	if set.Autolearn != nil {
