@@ -41,7 +41,11 @@ type Autolearner struct {
 	cap            int
 	period, window time.Duration
 
-	mu      sync.Mutex
+	// mu guards the records below. A successor (autolearnerFor) shares
+	// them and this lock: messages still in flight on the old rule set
+	// learn through the old autolearner while the Junk trainer corrects
+	// through the new one.
+	mu      *sync.Mutex
 	senders map[string][]time.Time // sender domain: when each of its autolearns happened
 	learnt  map[Digest]autoRecord
 	counts  *autoCounters // kept by the autolearner that replaces this one
@@ -58,7 +62,7 @@ type autoRecord struct {
 // NewAutolearner builds the guards over m; it errs on bad settings.
 func NewAutolearner(m *Model, s AutolearnSettings) (*Autolearner, error) {
 	a := &Autolearner{m: m, settings: s, spam: s.Spam, ham: s.Ham, cap: s.PerSender, period: 24 * time.Hour, window: 72 * time.Hour,
-		senders: map[string][]time.Time{}, learnt: map[Digest]autoRecord{}, counts: new(autoCounters)}
+		mu: new(sync.Mutex), senders: map[string][]time.Time{}, learnt: map[Digest]autoRecord{}, counts: new(autoCounters)}
 	if a.cap == 0 {
 		a.cap = 20
 	}
@@ -99,7 +103,7 @@ func (m *Model) autolearnerFor(s AutolearnSettings, logPath string) (*Autolearne
 	}
 	if old != nil {
 		old.mu.Lock()
-		a.senders, a.learnt, a.counts, a.log = old.senders, old.learnt, old.counts, old.log
+		a.mu, a.senders, a.learnt, a.counts, a.log = old.mu, old.senders, old.learnt, old.counts, old.log
 		old.mu.Unlock()
 	} else if logPath != "" {
 		if a.log, err = openAutolearnLog(logPath, a, time.Now()); err != nil {
