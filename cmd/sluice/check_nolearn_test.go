@@ -89,3 +89,43 @@ func TestCheckNeverLearns(t *testing.T) {
 		t.Errorf("the dry run changed the model file (%v)", err)
 	}
 }
+
+// TestCheckAgainstShowsLearn: a rule set that only adds a learn: rule
+// changes no action, yet check --against shows each message whose
+// learning changes, and counts them.
+func TestCheckAgainstShowsLearn(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.CopyFS(filepath.Join(dir, "examples"), os.DirFS("../../examples")); err != nil {
+		t.Fatal(err)
+	}
+	next := filepath.Join(dir, "examples", "rules")
+	inbound := filepath.Join(next, "inbound.yaml")
+	b, err := os.ReadFile(inbound)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = bytes.Replace(b, []byte("  bayes: {model: bayes.model, min_learns: 200}"), []byte("  bayes: {model: bayes.model, min_learns: 200, autolearn: {per_sender: 20}}"), 1)
+	b = bytes.Replace(b, []byte("\nrules:\n"), []byte("\nrules:\n  - name: teach-won\n    when: msg.subject contains \"WON\"\n    learn: spam\n"), 1)
+	if err := os.WriteFile(inbound, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := runSluice(t, "check", "--rules", next, "--against", "examples/rules",
+		"--dns", "examples/rules/testdata/zone.txt", "examples/messages")
+	if code != 0 && code != 1 {
+		t.Fatalf("check exited %d: %s", code, errOut)
+	}
+	for _, want := range []string{"examples/messages/spam.eml: reject -> reject", "    learn before: (none)\n", "    learn: spam (in the server; not in this dry run)\n",
+		", 0 change action against examples/rules, 1 change what a rule's learn: teaches the model"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "plain.eml: accept -> accept") {
+		t.Errorf("a message whose action and learning did not change was listed:\n%s", out)
+	}
+	js, _, _ := runSluice(t, "check", "--json", "--rules", next, "--against", "examples/rules",
+		"--dns", "examples/rules/testdata/zone.txt", "examples/messages")
+	if !strings.Contains(js, `"learn":"spam"`) || !strings.Contains(js, `"learn_changed":1`) {
+		t.Errorf("JSON lacks the learn change:\n%s", js)
+	}
+}

@@ -20,7 +20,10 @@ type report struct {
 	enc     *json.Encoder
 	count   int
 	skips   int
-	changed int
+	changed int // messages whose action changes (--against, replay)
+	// relearn counts the messages whose learn: changes: a new rule that
+	// only teaches the model changes no action, and must still show.
+	relearn int
 	actions map[string]int
 	hits    map[string]int
 	order   []string // rule names in first-seen order, for a stable table
@@ -59,6 +62,7 @@ type jsonLine struct {
 	Derived   map[string]string `json:"derived,omitempty"`
 	OldAction string            `json:"old_action,omitempty"`
 	OldRules  []string          `json:"old_rules,omitempty"`
+	OldLearn  string            `json:"old_learn,omitempty"`
 }
 
 func (r *report) skipped(it source.Item) {
@@ -82,10 +86,16 @@ func (r *report) message(path string, res result) {
 	}
 	if res.old != nil {
 		r.moves[res.old.Action+" -> "+v.Action]++
-		if res.old.Action == v.Action {
+		relearn := res.old.Learn != v.Learn
+		if relearn {
+			r.relearn++
+		}
+		if res.old.Action == v.Action && !relearn {
 			return
 		}
-		r.changed++
+		if res.old.Action != v.Action {
+			r.changed++
+		}
 	}
 	if r.o.quiet {
 		return
@@ -115,7 +125,7 @@ func toJSON(path string, res result) jsonLine {
 		j.Error = v.Err.Error()
 	}
 	if res.old != nil {
-		j.OldAction, j.OldRules = res.old.Action, res.old.Rules()
+		j.OldAction, j.OldRules, j.OldLearn = res.old.Action, res.old.Rules(), res.old.Learn
 	}
 	return j
 }
@@ -135,13 +145,16 @@ func (r *report) text(path string, res result) {
 	fmt.Fprintf(r.w, "%s (score %g, decided at %s)\n", line, v.Score, v.Phase)
 	if res.old != nil {
 		fmt.Fprintf(r.w, "    rules before: %s\n", orNone(res.old.Rules()))
+		if res.old.Learn != v.Learn {
+			fmt.Fprintf(r.w, "    learn before: %s\n", orNone(nonEmpty(res.old.Learn)))
+		}
 	}
 	fmt.Fprintf(r.w, "    rules: %s\n", orNone(v.Rules()))
 	if len(v.Stages) > 0 {
 		fmt.Fprintf(r.w, "    stages: %s\n", strings.Join(v.Stages, ", "))
 	}
-	if v.Learn != "" {
-		fmt.Fprintf(r.w, "    learn: %s (in the server; not in this dry run)\n", v.Learn)
+	if v.Learn != "" || res.old != nil && res.old.Learn != "" {
+		fmt.Fprintf(r.w, "    learn: %s (in the server; not in this dry run)\n", orNone(nonEmpty(v.Learn)))
 	}
 	if v.Err != nil {
 		fmt.Fprintf(r.w, "    error: %v\n", v.Err)
@@ -185,6 +198,7 @@ func (r *report) summary() {
 		if r.o.against != "" {
 			s["changed"] = r.changed
 			s["moves"] = r.moves
+			s["learn_changed"] = r.relearn
 		}
 		r.enc.Encode(map[string]any{"summary": s})
 		return
@@ -192,6 +206,9 @@ func (r *report) summary() {
 	fmt.Fprintf(r.w, "\n%d messages, %d skipped", r.count, r.skips)
 	if r.o.against != "" {
 		fmt.Fprintf(r.w, ", %d change action against %s", r.changed, r.o.against)
+		if r.relearn > 0 {
+			fmt.Fprintf(r.w, ", %d change what a rule's learn: teaches the model", r.relearn)
+		}
 	}
 	fmt.Fprintln(r.w)
 	tw := tabwriter.NewWriter(r.w, 0, 4, 2, ' ', 0)
@@ -221,4 +238,12 @@ func sortedKeys(m map[string]int) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// nonEmpty is s as a list for orNone: none when s is "".
+func nonEmpty(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return []string{s}
 }

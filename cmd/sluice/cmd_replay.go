@@ -160,11 +160,11 @@ func (r *replayer) run(stderr io.Writer) int {
 			r.out.skipped(source.Item{Path: rec.ID, Err: err})
 			continue
 		}
-		old := engine.Verdict{Action: rec.Action, Code: rec.Code, Enhanced: rec.Enhanced, Text: rec.Text, Score: rec.Score}
+		old := engine.Verdict{Action: rec.Action, Code: rec.Code, Enhanced: rec.Enhanced, Text: rec.Text, Score: rec.Score, Learn: rec.Learn}
 		for _, ru := range rec.Rules {
 			old.Fired = append(old.Fired, engine.Fired{Name: ru.Name, Score: ru.Score, Action: ru.Action})
 		}
-		if old.Action != oc.Verdict.Action {
+		if old.Action != oc.Verdict.Action || old.Learn != oc.Verdict.Learn {
 			r.records[rec.ID], r.outcome[rec.ID] = rec, oc
 			if delivered(old.Action) && (oc.Verdict.Action == engine.ActionReject || oc.Verdict.Action == engine.ActionDiscard) {
 				r.refused++
@@ -208,14 +208,15 @@ type replayJSON struct {
 type replaySide struct {
 	Action string         `json:"action"`
 	Code   int            `json:"code,omitempty"`
+	Learn  string         `json:"learn,omitempty"` // a rule's learn:
 	Rules  []journal.Rule `json:"rules"`
 }
 
 func (r *replayer) jsonLine(id string, res result) any {
 	rec, oc := r.records[id], r.outcome[id]
 	j := replayJSON{ID: id, MessageID: rec.MessageID, Time: rec.Time, Envelope: rec.Envelope,
-		Old:        replaySide{Action: rec.Action, Code: rec.Code, Rules: nonNil(rec.Rules)},
-		New:        replaySide{Action: oc.Verdict.Action, Code: oc.Verdict.Code, Rules: nonNil(oc.Rules)},
+		Old:        replaySide{Action: rec.Action, Code: rec.Code, Learn: rec.Learn, Rules: nonNil(rec.Rules)},
+		New:        replaySide{Action: oc.Verdict.Action, Code: oc.Verdict.Code, Learn: oc.Verdict.Learn, Rules: nonNil(oc.Rules)},
 		Unrecorded: oc.Unrecorded, NoBody: oc.NoBody}
 	return j
 }
