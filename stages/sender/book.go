@@ -31,24 +31,7 @@ var books = struct {
 
 // OpenBook opens (or creates) the book at path; every caller naming the
 // same file shares one Book.
-func OpenBook(path string) (*Book, error) {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return nil, fmt.Errorf("sender book %s: %w", path, err)
-	}
-	books.Lock()
-	defer books.Unlock()
-	if b := books.open[abs]; b != nil {
-		return b, nil
-	}
-	db, err := bolt.Open(abs, 0o600, &bolt.Options{Timeout: 2 * time.Second})
-	if err != nil {
-		return nil, fmt.Errorf("sender book %s: %w", abs, err)
-	}
-	b := &Book{db: db}
-	books.open[abs] = b
-	return b, nil
-}
+func OpenBook(path string) (*Book, error) { return openBook(path, false) }
 
 // errBookBusy is OpenBookToRead's answer when another process (the
 // running server) holds the book.
@@ -63,7 +46,11 @@ const lookTimeout = 250 * time.Millisecond
 // has open, else the file read-only, else nil when there is no file (it
 // is not created). A book the running server holds (bbolt locks the file
 // for its one writer) gives errBookBusy after a short wait.
-func OpenBookToRead(path string) (*Book, error) {
+func OpenBookToRead(path string) (*Book, error) { return openBook(path, true) }
+
+// openBook is OpenBook, or with look OpenBookToRead: one Book per file
+// and way of opening it, a book opened to write serving looks too.
+func openBook(path string, look bool) (*Book, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("sender book %s: %w", path, err)
@@ -73,21 +60,25 @@ func OpenBookToRead(path string) (*Book, error) {
 	if b := books.open[abs]; b != nil {
 		return b, nil
 	}
-	if b := books.looks[abs]; b != nil {
-		return b, nil
+	cache, opts := books.open, &bolt.Options{Timeout: 2 * time.Second}
+	if look {
+		if b := books.looks[abs]; b != nil {
+			return b, nil
+		}
+		if _, err := os.Stat(abs); errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		cache, opts = books.looks, &bolt.Options{ReadOnly: true, Timeout: lookTimeout}
 	}
-	if _, err := os.Stat(abs); errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	db, err := bolt.Open(abs, 0o600, &bolt.Options{ReadOnly: true, Timeout: lookTimeout})
-	if errors.Is(err, bolt.ErrTimeout) {
-		return nil, fmt.Errorf("sender book %s: %w", abs, errBookBusy)
+	db, err := bolt.Open(abs, 0o600, opts)
+	if look && errors.Is(err, bolt.ErrTimeout) {
+		err = errBookBusy
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sender book %s: %w", abs, err)
 	}
 	b := &Book{db: db}
-	books.looks[abs] = b
+	cache[abs] = b
 	return b, nil
 }
 
