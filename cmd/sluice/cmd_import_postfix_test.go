@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -130,13 +129,7 @@ dns: {zonefile: test.zone}
 		!strings.Contains(out, "rules: 2 of 2 generated tests pass") || !strings.Contains(out, "built in: main.cf:2: smtpd_recipient_restrictions: reject_unauth_destination") {
 		t.Fatalf("import postfix: exit %d\n%s\n%s", code, out, errOut)
 	}
-	cmd := exec.Command(sluiceBin(t), "serve", "--config", conf)
-	stdout, _ := cmd.StdoutPipe()
-	var stderr lockedBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, stdout, stderr := startServeProcess(t, conf)
 	defer func() {
 		cmd.Process.Kill()
 		cmd.Wait()

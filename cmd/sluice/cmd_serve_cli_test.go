@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -102,13 +103,7 @@ dns: {zonefile: test.zone}
 	if out, errOut, code := runIn(t, "password1\n", "user", "add", "--config", conf, "--password-stdin", "alice@example.net"); code != 0 {
 		t.Fatalf("user add: %s %s", out, errOut)
 	}
-	cmd := exec.Command(sluiceBin(t), "serve", "--config", conf)
-	stdout, _ := cmd.StdoutPipe()
-	var stderr lockedBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, stdout, stderr := startServeProcess(t, conf)
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	defer func() {
@@ -158,6 +153,26 @@ dns: {zonefile: test.zone}
 	if len(files) != 1 {
 		t.Errorf("%d messages in alice's INBOX, want 1", len(files))
 	}
+}
+
+// startServeProcess starts the built binary's sluice serve on conf, with env
+// added to the environment; stdout is for readBanner, stderr is kept.
+func startServeProcess(t *testing.T, conf string, env ...string) (*exec.Cmd, io.ReadCloser, *lockedBuffer) {
+	t.Helper()
+	cmd := exec.Command(sluiceBin(t), "serve", "--config", conf)
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := &lockedBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, stdout, stderr
 }
 
 func readBanner(t *testing.T, r interface{ Read([]byte) (int, error) }) string {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -138,13 +137,7 @@ func loopbackConfig(t *testing.T, dir, records string) string {
 func serveBinary(t *testing.T, conf string) func() {
 	t.Helper()
 	for attempt := 1; ; attempt++ {
-		cmd := exec.Command(sluiceBin(t), "serve", "--config", conf)
-		stdout, _ := cmd.StdoutPipe()
-		var stderr lockedBuffer
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		cmd, stdout, stderr := startServeProcess(t, conf)
 		banner := readBanner(t, stdout)
 		if !strings.Contains(banner, "imaps") {
 			// readBanner returned at the end of the output: it exited.

@@ -4,7 +4,6 @@ import (
 	"crypto/tls"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -197,13 +196,7 @@ func keys(m map[string]dovecottest.Mailbox) []string {
 // startServe runs `sluice serve --config conf` and returns its banner.
 func startServe(t *testing.T, conf string) (string, *lockedBuffer) {
 	t.Helper()
-	cmd := exec.Command(sluiceBin(t), "serve", "--config", conf)
-	stdout, _ := cmd.StdoutPipe()
-	stderr := &lockedBuffer{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, stdout, stderr := startServeProcess(t, conf)
 	t.Cleanup(func() {
 		cmd.Process.Kill()
 		cmd.Wait()

@@ -3,7 +3,6 @@ package main
 import (
 	"crypto/tls"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -36,13 +35,7 @@ migration: {soft_bounce: true}
 	if out, errOut, code := runIn(t, "", "import", "accounts", "--config", conf, "--domain", "example.org", passwd); code != 1 || !strings.Contains(out, "6 added") {
 		t.Fatalf("import accounts: %d\n%s\n%s", code, out, errOut)
 	}
-	cmd := exec.Command(sluiceBin(t), "serve", "--config", conf)
-	stdout, _ := cmd.StdoutPipe()
-	var stderr lockedBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, stdout, stderr := startServeProcess(t, conf)
 	defer func() {
 		cmd.Process.Kill()
 		cmd.Wait()

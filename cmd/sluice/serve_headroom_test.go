@@ -47,13 +47,7 @@ limits: {min_free: 8MB}
 	if out, errOut, code := runIn(t, "password1\n", "user", "add", "--config", conf, "--password-stdin", "alice@example.net"); code != 0 {
 		t.Fatalf("user add: %s %s", out, errOut)
 	}
-	cmd := exec.Command(sluiceBin(t), "serve", "--config", conf)
-	stdout, _ := cmd.StdoutPipe()
-	var stderr lockedBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, stdout, stderr := startServeProcess(t, conf)
 	defer func() {
 		cmd.Process.Signal(syscall.SIGTERM)
 		cmd.Wait()

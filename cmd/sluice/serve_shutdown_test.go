@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -102,14 +101,7 @@ limits: {connections_per_ip: 200, timeouts: {shutdown: 30s}}
 	}
 	defer sock.Close()
 
-	cmd := exec.Command(sluiceBin(t), "serve", "--config", conf)
-	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+filepath.Join(dir, "notify"))
-	stdout, _ := cmd.StdoutPipe()
-	var stderr lockedBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, stdout, stderr := startServeProcess(t, conf, "NOTIFY_SOCKET="+filepath.Join(dir, "notify"))
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	defer func() {
