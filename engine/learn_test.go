@@ -22,7 +22,7 @@ func (s *learnStage) Learns() bool                           { return s.learns }
 func (s *learnStage) LearnVerdict(in *Input, class string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !in.Learn || len(in.Msg.Raw) == 0 {
+	if len(in.Msg.Raw) == 0 {
 		class = "called without a message to learn"
 	}
 	s.told = append(s.told, class)

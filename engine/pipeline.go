@@ -93,7 +93,7 @@ func WithResolver(r Resolver) TxOption { return func(tx *Tx) { tx.dns = r } }
 func WithState(s State) TxOption { return func(tx *Tx) { tx.state = s } }
 
 // WithLearning marks the transaction as real mail the server is taking,
-// which stages may learn from (Input.Learn). Only the SMTP and milter
+// which the stages that learn are told of (Learner). Only the SMTP and milter
 // sessions pass it.
 func WithLearning() TxOption { return func(tx *Tx) { tx.learn = true } }
 
@@ -300,7 +300,7 @@ func (tx *Tx) tellLearners(v *Verdict) {
 	tx.learnt = true
 	for _, st := range tx.p.Stages {
 		if l, ok := st.(Learner); ok && l.Learns() {
-			l.LearnVerdict(&Input{Msg: tx.m, Facts: &tx.facts, DNS: tx.dns, Learn: true}, v.Learn)
+			l.LearnVerdict(&Input{Msg: tx.m, Facts: &tx.facts, DNS: tx.dns}, v.Learn)
 		}
 	}
 }

@@ -29,7 +29,8 @@ type Learner interface {
 	// guards configured), in a dry run too: a rule's learn: needs it.
 	Learns() bool
 	// LearnVerdict is called once per message the server takes
-	// (WithLearning) with its DATA verdict, after every rule ran: class is
+	// (WithLearning: never for a dry run, a rule test, a replay or a
+	// console try) with its DATA verdict, after every rule ran: class is
 	// a rule's learn: ("spam", "ham"), or "" for the stage's own choice.
 	// What it cannot learn it logs; the verdict stands.
 	LearnVerdict(in *Input, class string)
@@ -52,9 +53,4 @@ type Input struct {
 	Msg   *Message
 	Facts *Facts // write only your own namespace; read only those you Need
 	DNS   Resolver
-	// Learn is true when the message is real mail the server is taking
-	// (WithLearning): a stage may learn from it. A dry run, a rule test, a
-	// replay or a console try leaves it false, so that looking at mail
-	// never changes what the server has learnt.
-	Learn bool
 }

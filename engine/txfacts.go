@@ -165,7 +165,7 @@ func (tx *Tx) ensure(ctx context.Context, ns string) {
 	sctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	start := time.Now()
-	err := runStage(sctx, st, &Input{Msg: tx.m, Facts: &tx.facts, DNS: tx.dns, Learn: tx.learn})
+	err := runStage(sctx, st, &Input{Msg: tx.m, Facts: &tx.facts, DNS: tx.dns})
 	if err != nil {
 		slog.Warn("stage failed", "stage", ns, "err", err)
 		st.Fail(&tx.facts, err)

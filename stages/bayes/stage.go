@@ -185,7 +185,7 @@ func (s *Stage) Learns() bool { return s.autolearn }
 // autolearn thresholds if the model scored it. The guards are the
 // autolearner's either way.
 func (s *Stage) LearnVerdict(in *engine.Input, class string) {
-	if s.auto == nil || !in.Learn {
+	if s.auto == nil {
 		return
 	}
 	raw, sender, now := in.Msg.Raw, in.Msg.Envelope.MailFrom, time.Now()
